@@ -1,0 +1,16 @@
+/** POST /v1/events: delivery and consent feedback from providers and platforms. */
+import { recordEvents } from '#shared/app/events.ts';
+import { getRoot } from '#shared/composition.ts';
+import { eventsSchema } from '#shared/domain/schemas.ts';
+import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
+
+const root = getRoot();
+
+export const postEvents: RouteHandler = async ({ body }) => ({
+  status: 202,
+  body: await recordEvents(root, parseWith(eventsSchema, body, 'the events')),
+});
+
+export const handler = httpFunction(root.authenticate, {
+  'POST /v1/events': { scope: 'events:write', handle: postEvents },
+});

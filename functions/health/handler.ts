@@ -1,0 +1,15 @@
+/** GET /health and GET /openapi.json: no key needed. */
+import { getRoot } from '#shared/composition.ts';
+import { openApiDocument } from '#shared/openapi.ts';
+import { httpFunction, type RouteHandler } from '../http.ts';
+
+const root = getRoot();
+const document = openApiDocument();
+
+export const health: RouteHandler = async () => ({ status: 200, body: { status: 'ok' } });
+export const openapi: RouteHandler = async () => ({ status: 200, body: document });
+
+export const handler = httpFunction(root.authenticate, {
+  'GET /health': { scope: null, handle: health },
+  'GET /openapi.json': { scope: null, handle: openapi },
+});

@@ -1,0 +1,144 @@
+/**
+ * What every HTTP function shares: the middy stack (logging context, metrics, authentication and scope,
+ * JSON body parsing with size and type checks, security headers) and the one place where errors become
+ * RFC 9457 problem+json responses.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { ANONYMOUS, type Authenticator, type Principal, type Scope } from '#shared/app/auth.ts';
+import {
+  type FieldError,
+  ForbiddenError,
+  GovernorError,
+  MalformedBodyError,
+  PayloadTooLargeError,
+  TooManyRequestsError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '#shared/errors.ts';
+import { logger } from '#shared/observability/index.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export const SECURITY_HEADERS: Record<string, string> = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'strict-transport-security': 'max-age=31536000; includeSubDomains',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+
+export interface HttpRequest {
+  event: APIGatewayProxyEventV2;
+  principal: Principal;
+  /** The parsed JSON body; undefined when there is none. */
+  body: unknown;
+}
+
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (request: HttpRequest) => Promise<HttpResult>;
+
+/** Turns a zod failure into a validation error listing each field. */
+export function fieldErrors(error: z.ZodError, prefix: (string | number)[] = []): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [...prefix, ...issue.path].map(String).join('.') || '(body)',
+    message: issue.message,
+  }));
+}
+
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what = 'the body'): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(`${what} is not valid`, fieldErrors(parsed.error));
+  return parsed.data;
+}
+
+export function problem(error: unknown, instance: string): APIGatewayProxyStructuredResultV2 {
+  const known = error instanceof GovernorError ? error : undefined;
+  const status = known?.status ?? 500;
+  const body: Record<string, unknown> = {
+    type: known?.type ?? 'about:blank',
+    title: known?.title ?? 'Internal error',
+    status,
+    // A 5xx never echoes internals.
+    detail: known && status < 500 ? known.message : 'The request could not be completed; retry later.',
+    instance,
+  };
+  if (error instanceof ValidationError) body.errors = error.errors;
+  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/problem+json' };
+  if (error instanceof TooManyRequestsError) headers['retry-after'] = String(error.retryAfterSeconds);
+  return { statusCode: status, headers, body: JSON.stringify(body) };
+}
+
+function decodeBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const raw = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (raw.byteLength > MAX_BODY_BYTES)
+    throw new PayloadTooLargeError(`the body is over ${MAX_BODY_BYTES} bytes`);
+  const type = (event.headers?.['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new UnsupportedMediaTypeError(`content-type must be application/json, not "${type || 'none'}"`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch (cause) {
+    throw new MalformedBodyError('the body is not valid UTF-8', { cause });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new MalformedBodyError(`the body is not valid JSON: ${(cause as Error).message}`, { cause });
+  }
+}
+
+function respond(result: HttpResult): APIGatewayProxyStructuredResultV2 {
+  const headers = { ...SECURITY_HEADERS, ...result.headers };
+  if (result.text !== undefined) return { statusCode: result.status, headers, body: result.text };
+  if (result.body === undefined) return { statusCode: result.status, headers };
+  return {
+    statusCode: result.status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(result.body),
+  };
+}
+
+const problemJson = (): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => ({
+  onError: async (request) => {
+    const status = request.error instanceof GovernorError ? request.error.status : 500;
+    if (status >= 500)
+      logger.error('request failed', { error: request.error as Error, route: request.event.routeKey });
+    request.response = problem(request.error, request.event.rawPath ?? '');
+  },
+});
+
+/**
+ * A Lambda handler for a set of routes (keyed by API Gateway route key, e.g. `POST /v1/messages`), each
+ * requiring a scope. Returns the wrapped handler; route functions stay plain and testable.
+ */
+export function httpFunction(
+  authenticate: Authenticator,
+  routes: Record<string, { scope: Scope | null; handle: RouteHandler }>,
+) {
+  const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const route = routes[event.routeKey];
+    if (!route) throw new GovernorError(`no route ${event.routeKey} in this function`);
+    const principal = route.scope === null ? ANONYMOUS : await authenticate(event);
+    if (route.scope && !principal.scopes.has(route.scope) && !principal.scopes.has('admin')) {
+      throw new ForbiddenError(`this action needs the scope ${route.scope}`);
+    }
+    const body = decodeBody(event);
+    return respond(await route.handle({ event, principal, body }));
+  };
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(base)
+    .use(injectLambdaContext(logger))
+    .use(problemJson());
+}

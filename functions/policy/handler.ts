@@ -1,0 +1,47 @@
+/** GET/PUT /v1/policy and GET /v1/policy/versions: the marketers' policy, versioned, with ETags. */
+import { currentPolicy, policyVersions, replacePolicy } from '#shared/app/policy.ts';
+import { getRoot } from '#shared/composition.ts';
+import { policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { PreconditionFailedError, PreconditionRequiredError } from '#shared/errors.ts';
+import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
+
+const root = getRoot();
+const deps = { policies: root.policyStore, clock: root.clock };
+
+const etag = (version: number) => `"${version}"`;
+
+/** `If-Match: "3"` (or W/"3", or *) → 3 or '*'. */
+export function expectedVersion(ifMatch: string | undefined): number | '*' {
+  if (ifMatch === undefined || ifMatch.trim() === '') {
+    throw new PreconditionRequiredError(
+      'send If-Match with the ETag of the policy you read (or * to overwrite)',
+    );
+  }
+  if (ifMatch.trim() === '*') return '*';
+  const match = /^(?:W\/)?"(\d{1,10})"$/.exec(ifMatch.trim());
+  if (!match) throw new PreconditionFailedError(`If-Match ${ifMatch} does not name a policy version`);
+  return Number(match[1]);
+}
+
+export const getPolicy: RouteHandler = async () => {
+  const policy = await currentPolicy(deps);
+  return { status: 200, body: policy, headers: { etag: etag(policy.version) } };
+};
+
+export const putPolicy: RouteHandler = async ({ event, body, principal }) => {
+  const document = parseWith(policyDocumentSchema, body, 'the policy');
+  const expected = expectedVersion(event.headers?.['if-match']);
+  const policy = await replacePolicy(deps, document, expected, principal.keyId);
+  return { status: 200, body: policy, headers: { etag: etag(policy.version) } };
+};
+
+export const listVersions: RouteHandler = async () => ({
+  status: 200,
+  body: { versions: await policyVersions(deps) },
+});
+
+export const handler = httpFunction(root.authenticate, {
+  'GET /v1/policy': { scope: 'policy:read', handle: getPolicy },
+  'PUT /v1/policy': { scope: 'policy:write', handle: putPolicy },
+  'GET /v1/policy/versions': { scope: 'policy:read', handle: listVersions },
+});

@@ -1,0 +1,33 @@
+/** GET/PUT /v1/customers/{customerId}/preferences and DELETE /v1/customers/{customerId}. */
+import { eraseCustomer, getPreferences, putPreferences } from '#shared/app/preferences.ts';
+import { getRoot } from '#shared/composition.ts';
+import { idSchema, preferencesSchema } from '#shared/domain/schemas.ts';
+import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
+
+const root = getRoot();
+
+const customerIdOf = (pathParameters: Record<string, string | undefined> | undefined) =>
+  parseWith(idSchema, pathParameters?.customerId, 'the customerId in the path');
+
+export const readPreferences: RouteHandler = async ({ event }) => ({
+  status: 200,
+  body: await getPreferences(root, customerIdOf(event.pathParameters)),
+});
+
+export const writePreferences: RouteHandler = async ({ event, body, principal }) => {
+  const customerId = customerIdOf(event.pathParameters);
+  const preferences = parseWith(preferencesSchema, body, 'the preferences');
+  return { status: 200, body: await putPreferences(root, customerId, preferences, `api:${principal.keyId}`) };
+};
+
+export const erase: RouteHandler = async ({ event }) => {
+  const customerId = customerIdOf(event.pathParameters);
+  const deferredDropped = await eraseCustomer(root, customerId);
+  return { status: 200, body: { customerId, erased: true, deferredDropped } };
+};
+
+export const handler = httpFunction(root.authenticate, {
+  'GET /v1/customers/{customerId}/preferences': { scope: 'preferences:read', handle: readPreferences },
+  'PUT /v1/customers/{customerId}/preferences': { scope: 'preferences:write', handle: writePreferences },
+  'DELETE /v1/customers/{customerId}': { scope: 'preferences:write', handle: erase },
+});

@@ -1,0 +1,60 @@
+/** POST /v1/messages and POST /v1/messages/batch: decide, queue or hold, answer. */
+import { type SendDeps, sendMessages } from '#shared/app/send.ts';
+import { getRoot } from '#shared/composition.ts';
+import { batchSchema, type DecisionResponse, type Message, messageSchema } from '#shared/domain/schemas.ts';
+import { GovernorError, ValidationError } from '#shared/errors.ts';
+import { countDecisions } from '#shared/observability/index.ts';
+import { fieldErrors, httpFunction, parseWith, type RouteHandler } from '../http.ts';
+
+const root = getRoot();
+const deps: SendDeps = {
+  ...root,
+  onDecided: (decisions) => countDecisions(decisions.map((d) => d.verdict)),
+};
+
+function itemError(error: GovernorError, messageId: unknown) {
+  return {
+    ...(typeof messageId === 'string' ? { messageId } : {}),
+    status: error.status,
+    error: {
+      type: error.type,
+      title: error.title,
+      status: error.status,
+      detail: error.status < 500 ? error.message : 'The message could not be decided; retry it.',
+      ...(error instanceof ValidationError ? { errors: error.errors } : {}),
+    },
+  };
+}
+
+export const sendOne: RouteHandler = async ({ body }) => {
+  const message = parseWith(messageSchema, body, 'the message');
+  const [answer] = await sendMessages(deps, [message]);
+  if (answer instanceof GovernorError) throw answer;
+  return { status: 200, body: answer };
+};
+
+export const sendBatch: RouteHandler = async ({ body }) => {
+  const { messages: items } = parseWith(batchSchema, body, 'the batch');
+  const valid: Message[] = [];
+  const slots: (number | ReturnType<typeof itemError>)[] = items.map((item, index) => {
+    const parsed = messageSchema.safeParse(item);
+    if (parsed.success) return valid.push(parsed.data) - 1;
+    const messageId = (item as { messageId?: unknown } | null)?.messageId;
+    return itemError(
+      new ValidationError(`message ${index} is not valid`, fieldErrors(parsed.error)),
+      messageId,
+    );
+  });
+  const answers = valid.length > 0 ? await sendMessages(deps, valid) : [];
+  const results = slots.map((slot) => {
+    if (typeof slot !== 'number') return slot;
+    const answer = answers[slot] as DecisionResponse | GovernorError;
+    return answer instanceof GovernorError ? itemError(answer, valid[slot]?.messageId) : answer;
+  });
+  return { status: 200, body: { results } };
+};
+
+export const handler = httpFunction(root.authenticate, {
+  'POST /v1/messages': { scope: 'send', handle: sendOne },
+  'POST /v1/messages/batch': { scope: 'send', handle: sendBatch },
+});

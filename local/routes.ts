@@ -1,0 +1,40 @@
+/**
+ * The routes of the HTTP API and the handler module behind each: the same modules the deployed API
+ * Gateway routes to (infra reads this list too), loaded lazily so that each reads its configuration
+ * after the local stack has set it.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+
+export type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  load: () => Promise<Handler>;
+}
+
+const send = () => import('../functions/send/handler.ts').then((m) => m.handler as unknown as Handler);
+const preview = () => import('../functions/preview/handler.ts').then((m) => m.handler as unknown as Handler);
+const policy = () => import('../functions/policy/handler.ts').then((m) => m.handler as unknown as Handler);
+const preferences = () =>
+  import('../functions/preferences/handler.ts').then((m) => m.handler as unknown as Handler);
+const events = () => import('../functions/events/handler.ts').then((m) => m.handler as unknown as Handler);
+const health = () => import('../functions/health/handler.ts').then((m) => m.handler as unknown as Handler);
+
+export const routes: Route[] = [
+  { method: 'POST', path: '/v1/messages', load: send },
+  { method: 'POST', path: '/v1/messages/batch', load: send },
+  { method: 'POST', path: '/v1/decisions/preview', load: preview },
+  { method: 'GET', path: '/v1/policy', load: policy },
+  { method: 'PUT', path: '/v1/policy', load: policy },
+  { method: 'GET', path: '/v1/policy/versions', load: policy },
+  { method: 'GET', path: '/v1/customers/{customerId}/preferences', load: preferences },
+  { method: 'PUT', path: '/v1/customers/{customerId}/preferences', load: preferences },
+  { method: 'DELETE', path: '/v1/customers/{customerId}', load: preferences },
+  { method: 'POST', path: '/v1/events', load: events },
+  { method: 'GET', path: '/health', load: health },
+  { method: 'GET', path: '/openapi.json', load: health },
+];

@@ -1,0 +1,128 @@
+/**
+ * Customer state in one item per customer: `b` the base (preferences and hard suppressions folded in by
+ * compaction), `l` the ordered log of compact entries, `n` the write counter, `x` the TTL. A decision is
+ * one conditional-free atomic UpdateItem (list_append plus counter, ALL_NEW); compaction is an UpdateItem
+ * conditional on the counter, so it never loses an append.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CustomerBase, LogEntry } from '../../domain/customer-log.ts';
+import type { CustomerRecord, CustomerStore, DeferredMessage } from '../../ports.ts';
+import { batchWrite, fromDeferredItem } from './deferred-store.ts';
+import { decodeBase, decodeEntry, encodeBase, encodeEntry } from './entry-codec.ts';
+import { itemSize } from './item-size.ts';
+import { customerPk, DEFERRED_PREFIX, STATE_SK } from './keys.ts';
+
+/** Customer state expires this long after its last write unless it holds preferences. */
+const STATE_TTL_S = 100 * 24 * 3600;
+/** Far-future TTL for customers with preferences or suppressions: consent is kept until erased. */
+const KEEP = 32_503_680_000; // 3000-01-01
+
+function toRecord(item: Record<string, unknown>): CustomerRecord {
+  return {
+    base: decodeBase(item.b as string | undefined),
+    entries: ((item.l as string[] | undefined) ?? []).map(decodeEntry),
+    version: Number(item.n ?? 0),
+    itemBytes: itemSize(item),
+  };
+}
+
+/** The UpdateItem input of an append: pure, so it can be checked without a table. */
+export function appendCommandInput(table: string, customerId: string, entries: LogEntry[], now: number) {
+  const keepsConsent = entries.some((e) => e.type === 'preferences' || e.type === 'feedback');
+  return {
+    TableName: table,
+    Key: { pk: customerPk(customerId), sk: STATE_SK },
+    UpdateExpression: `SET l = list_append(if_not_exists(l, :empty), :entries), n = if_not_exists(n, :zero) + :one, x = if_not_exists(k, :ttl)${keepsConsent ? ', k = :keep' : ''}`,
+    ExpressionAttributeValues: {
+      ':empty': [],
+      ':entries': entries.map(encodeEntry),
+      ':zero': 0,
+      ':one': 1,
+      ':ttl': Math.floor(now / 1000) + STATE_TTL_S,
+      ...(keepsConsent ? { ':keep': KEEP } : {}),
+    },
+    ReturnValues: 'ALL_NEW' as const,
+  };
+}
+
+export class DynamoCustomerStore implements CustomerStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async append(customerId: string, entries: LogEntry[], now: number): Promise<CustomerRecord> {
+    const out = await this.db.send(
+      new UpdateCommand(appendCommandInput(this.table, customerId, entries, now)),
+    );
+    return toRecord(out.Attributes ?? {});
+  }
+
+  async read(customerId: string): Promise<CustomerRecord | undefined> {
+    const out = await this.db.send(
+      new GetCommand({
+        TableName: this.table,
+        Key: { pk: customerPk(customerId), sk: STATE_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  async replace(
+    customerId: string,
+    version: number,
+    base: CustomerBase,
+    entries: LogEntry[],
+    now: number,
+  ): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: customerPk(customerId), sk: STATE_SK },
+          UpdateExpression: 'SET b = :b, l = :l, n = n + :one, x = if_not_exists(k, :ttl)',
+          ConditionExpression: 'n = :n',
+          ExpressionAttributeValues: {
+            ':b': encodeBase(base),
+            ':l': entries.map(encodeEntry),
+            ':one': 1,
+            ':n': version,
+            ':ttl': Math.floor(now / 1000) + STATE_TTL_S,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Deletes everything in the customer's partition (state and deferred messages), idempotently. */
+  async erase(customerId: string): Promise<DeferredMessage[]> {
+    const deferred: DeferredMessage[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': customerPk(customerId) },
+          ExclusiveStartKey: start,
+        }),
+      );
+      const items = page.Items ?? [];
+      for (const item of items)
+        if (String(item.sk).startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
+      await batchWrite(
+        this.db,
+        this.table,
+        items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),
+      );
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return deferred;
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Deferred messages, payload included, in the customer's partition (so erasure finds them) and in the
+ * sparse `due` index by release minute and shard (so the release function reads only what is due and
+ * never scans).
+ */
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { Message } from '../../domain/schemas.ts';
+import type { DeferredMessage, DeferredStore } from '../../ports.ts';
+import {
+  customerPk,
+  DUE_INDEX,
+  DUE_SHARDS,
+  deferredSk,
+  duePk,
+  dueSk,
+  minuteBucket,
+  shardOf,
+} from './keys.ts';
+
+const MINUTE = 60_000;
+
+export function deferredItem(d: DeferredMessage): Record<string, unknown> {
+  return {
+    pk: customerPk(d.message.customerId),
+    sk: deferredSk(d.message.messageId),
+    due: duePk(d.releaseAt, shardOf(d.message.messageId, DUE_SHARDS)),
+    rt: dueSk(d.releaseAt, d.message.messageId),
+    r: d.releaseAt,
+    v: d.policyVersion,
+    m: JSON.stringify(d.message),
+  };
+}
+
+export function fromDeferredItem(item: Record<string, unknown>): DeferredMessage {
+  return {
+    message: JSON.parse(String(item.m)) as Message,
+    releaseAt: Number(item.r),
+    policyVersion: Number(item.v),
+  };
+}
+
+export async function batchWrite(
+  db: DynamoDBDocumentClient,
+  table: string,
+  requests: Record<string, unknown>[],
+): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending: Record<string, unknown>[] | undefined = requests.slice(i, i + 25);
+    for (let attempt = 0; pending && pending.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 25 * 2 ** attempt)));
+      const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = out.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined;
+    }
+  }
+}
+
+export class DynamoDeferredStore implements DeferredStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async put(items: DeferredMessage[]): Promise<void> {
+    await batchWrite(
+      this.db,
+      this.table,
+      items.map((d) => ({ PutRequest: { Item: deferredItem(d) } })),
+    );
+  }
+
+  async due(from: number, until: number, limit: number): Promise<DeferredMessage[]> {
+    const found: DeferredMessage[] = [];
+    const untilKey = dueSk(until, '~');
+    for (let minute = from - (from % MINUTE); minute <= until && found.length < limit; minute += MINUTE) {
+      const pages = await Promise.all(
+        Array.from({ length: DUE_SHARDS }, (_, shard) => this.queryBucket(minute, shard, untilKey, limit)),
+      );
+      for (const page of pages) found.push(...page);
+    }
+    return found.sort((a, b) => a.releaseAt - b.releaseAt).slice(0, limit);
+  }
+
+  private async queryBucket(
+    minute: number,
+    shard: number,
+    untilKey: string,
+    limit: number,
+  ): Promise<DeferredMessage[]> {
+    const out: DeferredMessage[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: DUE_INDEX,
+          KeyConditionExpression: '#due = :due AND rt <= :until',
+          ExpressionAttributeNames: { '#due': 'due' },
+          ExpressionAttributeValues: { ':due': duePk(minute, shard), ':until': untilKey },
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      );
+      out.push(...(page.Items ?? []).map(fromDeferredItem));
+      start = out.length < limit ? page.LastEvaluatedKey : undefined;
+    } while (start);
+    return out;
+  }
+
+  async remove(items: DeferredMessage[]): Promise<void> {
+    await batchWrite(
+      this.db,
+      this.table,
+      items.map((d) => ({
+        DeleteRequest: { Key: { pk: customerPk(d.message.customerId), sk: deferredSk(d.message.messageId) } },
+      })),
+    );
+  }
+}
+
+export { minuteBucket };

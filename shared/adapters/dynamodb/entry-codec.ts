@@ -1,0 +1,214 @@
+/**
+ * The compact text form of a customer's log entries. DynamoDB charges a write unit per KB of item, and
+ * every decision rewrites the customer's item, so each entry is one short string: fields separated by
+ * `|`, sub-fields by `~`, times in base 36 milliseconds, channels and kinds as one letter. Free-text
+ * fields (ids, categories) are escaped so they can hold the separators.
+ */
+import type { CustomerBase, LogEntry, Pending } from '../../domain/customer-log.ts';
+import type { MessageFacts, Send, Verdict } from '../../domain/decision.ts';
+import { CHANNELS, type Channel, type Kind, type Reason } from '../../domain/schemas.ts';
+
+const CHANNEL_CODE: Record<Channel, string> = { email: 'e', sms: 's', push: 'p', whatsapp: 'w' };
+const CODE_CHANNEL = new Map(CHANNELS.map((c) => [CHANNEL_CODE[c], c]));
+const FEEDBACK_CODE = { unsubscribed: 'u', complained: 'c', bounced_hard: 'b' } as const;
+const CODE_FEEDBACK = new Map<string, keyof typeof FEEDBACK_CODE>(
+  Object.entries(FEEDBACK_CODE).map(([k, v]) => [v, k as keyof typeof FEEDBACK_CODE]),
+);
+
+const escapeField = (s: string) => s.replace(/[%|~,]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+const unescapeField = (s: string) =>
+  s.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+
+const time = (t: number) => t.toString(36);
+const optTime = (t: number | undefined) => (t === undefined ? '' : time(t));
+const parseTime = (s: string) => Number.parseInt(s, 36);
+const opt = (s: string | undefined) => (s === undefined ? '' : escapeField(s));
+const parseOpt = (s: string | undefined) => (s ? unescapeField(s) : undefined);
+
+function channel(code: string | undefined): Channel {
+  const c = code === undefined ? undefined : CODE_CHANNEL.get(code);
+  if (!c) throw new Error(`corrupt log entry: channel code ${code}`);
+  return c;
+}
+const kindCode = (k: Kind) => (k === 'marketing' ? 'm' : 't');
+const kind = (code: string | undefined): Kind => (code === 't' ? 'transactional' : 'marketing');
+
+function trimEnd(fields: string[]): string[] {
+  let n = fields.length;
+  while (n > 0 && fields[n - 1] === '') n--;
+  return fields.slice(0, n);
+}
+
+// facts: key ~ channel+kind ~ category ~ campaign ~ relevance ~ notBefore ~ expiresAt ~ alternates
+function encodeFacts(f: MessageFacts): string {
+  return trimEnd([
+    escapeField(f.key),
+    CHANNEL_CODE[f.channel] + kindCode(f.kind),
+    opt(f.category),
+    opt(f.campaignId),
+    f.relevance === undefined ? '' : String(f.relevance),
+    optTime(f.notBefore),
+    optTime(f.expiresAt),
+    (f.alternateChannels ?? []).map((c) => CHANNEL_CODE[c]).join(''),
+  ]).join('~');
+}
+
+function decodeFacts(text: string): MessageFacts {
+  const [key, ck, category, campaignId, relevance, notBefore, expiresAt, alternates] = text.split('~');
+  const facts: MessageFacts = {
+    key: unescapeField(key ?? ''),
+    channel: channel(ck?.[0]),
+    kind: kind(ck?.[1]),
+  };
+  if (category) facts.category = unescapeField(category);
+  if (campaignId) facts.campaignId = unescapeField(campaignId);
+  if (relevance) facts.relevance = Number(relevance);
+  if (notBefore) facts.notBefore = parseTime(notBefore);
+  if (expiresAt) facts.expiresAt = parseTime(expiresAt);
+  if (alternates) facts.alternateChannels = [...alternates].map((c) => channel(c));
+  return facts;
+}
+
+// verdict: a<ch> | d<ch>~releaseAt~reason~rule | x<ch>~reason~rule
+function encodeVerdict(v: Verdict): string {
+  const ch = CHANNEL_CODE[v.channel];
+  if (v.outcome === 'accepted') return `a${ch}`;
+  if (v.outcome === 'deferred')
+    return trimEnd([`d${ch}`, time(v.releaseAt), v.reason, opt(v.rule)]).join('~');
+  return trimEnd([`x${ch}`, v.reason, opt(v.rule)]).join('~');
+}
+
+function decodeVerdict(text: string): Verdict {
+  const [head = '', ...rest] = text.split('~');
+  const ch = channel(head[1]);
+  if (head[0] === 'a') return { outcome: 'accepted', channel: ch };
+  if (head[0] === 'd') {
+    const [releaseAt = '0', reason, rule] = rest;
+    return {
+      outcome: 'deferred',
+      channel: ch,
+      releaseAt: parseTime(releaseAt),
+      reason: reason as Reason,
+      rule: parseOpt(rule),
+    };
+  }
+  const [reason, rule] = rest;
+  return { outcome: 'suppressed', channel: ch, reason: reason as Reason, rule: parseOpt(rule) };
+}
+
+// send: at ~ channel+kind ~ category ~ campaign (its key is the entry's)
+function encodeSend(s: Send): string {
+  return trimEnd([
+    time(s.at),
+    CHANNEL_CODE[s.channel] + kindCode(s.kind),
+    opt(s.category),
+    opt(s.campaignId),
+  ]).join('~');
+}
+
+function decodeSend(key: string, text: string): Send {
+  const [at = '0', ck, category, campaignId] = text.split('~');
+  return {
+    key,
+    at: parseTime(at),
+    channel: channel(ck?.[0]),
+    kind: kind(ck?.[1]),
+    category: parseOpt(category),
+    campaignId: parseOpt(campaignId),
+  };
+}
+
+export function encodeEntry(entry: LogEntry): string {
+  switch (entry.type) {
+    case 'message':
+      return ['m', time(entry.at), entry.policyVersion, encodeFacts(entry.facts)].join('|');
+    case 'preferences':
+      return ['p', time(entry.at), escapeField(JSON.stringify(entry.preferences))].join('|');
+    case 'feedback':
+      return ['f', time(entry.at), CHANNEL_CODE[entry.channel], FEEDBACK_CODE[entry.feedback]].join('|');
+    case 'release':
+      return ['r', time(entry.at), entry.policyVersion, escapeField(entry.key), time(entry.releaseAt)].join(
+        '|',
+      );
+    case 'settled': {
+      const pending = entry.pending
+        ? `${time(entry.pending.releaseAt)}~${entry.pending.policyVersion}~${encodeFacts(entry.pending.facts)}`
+        : '';
+      return trimEnd([
+        's',
+        time(entry.at),
+        String(entry.policyVersion),
+        escapeField(entry.key),
+        encodeVerdict(entry.first),
+        entry.send ? encodeSend(entry.send) : '',
+        pending,
+      ]).join('|');
+    }
+  }
+}
+
+export function decodeEntry(text: string): LogEntry {
+  const [type, at = '0', ...rest] = text.split('|');
+  switch (type) {
+    case 'm':
+      return {
+        type: 'message',
+        at: parseTime(at),
+        policyVersion: Number(rest[0]),
+        facts: decodeFacts(rest[1] ?? ''),
+      };
+    case 'p':
+      return {
+        type: 'preferences',
+        at: parseTime(at),
+        preferences: JSON.parse(unescapeField(rest[0] ?? '{}')),
+      };
+    case 'f': {
+      const feedback = CODE_FEEDBACK.get(rest[1] ?? '');
+      if (!feedback) throw new Error(`corrupt log entry: ${text}`);
+      return { type: 'feedback', at: parseTime(at), channel: channel(rest[0]), feedback };
+    }
+    case 'r':
+      return {
+        type: 'release',
+        at: parseTime(at),
+        policyVersion: Number(rest[0]),
+        key: unescapeField(rest[1] ?? ''),
+        releaseAt: parseTime(rest[2] ?? '0'),
+      };
+    case 's': {
+      const [version, escapedKey = '', verdict = '', send, pending] = rest;
+      const key = unescapeField(escapedKey);
+      let decodedPending: Pending | undefined;
+      if (pending) {
+        const [releaseAt = '0', pendingVersion, ...facts] = pending.split('~');
+        decodedPending = {
+          releaseAt: parseTime(releaseAt),
+          policyVersion: Number(pendingVersion),
+          facts: decodeFacts(facts.join('~')),
+        };
+      }
+      return {
+        type: 'settled',
+        at: parseTime(at),
+        policyVersion: Number(version),
+        key,
+        first: decodeVerdict(verdict),
+        send: send ? decodeSend(key, send) : undefined,
+        pending: decodedPending,
+      };
+    }
+    default:
+      throw new Error(`corrupt log entry: ${text}`);
+  }
+}
+
+export function encodeBase(base: CustomerBase): string {
+  return JSON.stringify({ p: base.preferences, s: base.suppressions });
+}
+
+export function decodeBase(text: string | undefined): CustomerBase {
+  if (!text) return { preferences: { channels: {}, topics: {} }, suppressions: {} };
+  const { p, s } = JSON.parse(text) as { p: CustomerBase['preferences']; s: CustomerBase['suppressions'] };
+  return { preferences: p, suppressions: s };
+}

@@ -1,0 +1,174 @@
+/**
+ * Sending: decide each message (append, then decide, one write per customer), queue the accepted ones
+ * for delivery, hold the deferred ones with their payload, answer with the decisions. A decision is only
+ * answered once its consequence is durable (queued or held); when that fails the caller gets a 503 and
+ * its retry, deduplicated by messageId, gets the same decision and finishes the job.
+ */
+import type { Decided, LogEntry } from '../domain/customer-log.ts';
+import { decide, type Verdict } from '../domain/decision.ts';
+import type { DecisionResponse, Message } from '../domain/schemas.ts';
+import { GovernorError, UnavailableError } from '../errors.ts';
+import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
+import { type CustomerLog, factsOf } from './customers.ts';
+import type { PolicyCache } from './policy-cache.ts';
+
+export interface SendDeps {
+  customers: CustomerLog;
+  policies: PolicyCache;
+  queue: DeliveryQueue;
+  deferred: DeferredStore;
+  clock: Clock;
+  /** Called with every decision taken for the first time (not retries), for counting. */
+  onDecided?: (decisions: FirstDecision[]) => void;
+}
+
+export interface FirstDecision {
+  message: Message;
+  verdict: Verdict;
+  policyVersion: number;
+  at: number;
+}
+
+/** How many customers of one batch are written at once. */
+const CUSTOMER_CONCURRENCY = 32;
+
+export function toResponse(messageId: string, decided: Decided): DecisionResponse {
+  const { verdict } = decided;
+  const response: DecisionResponse = {
+    messageId,
+    decision: verdict.outcome,
+    channel: verdict.channel,
+    policyVersion: decided.policyVersion,
+  };
+  if (verdict.outcome === 'suppressed') {
+    response.reason = verdict.reason;
+    if (verdict.rule !== undefined) response.rule = verdict.rule;
+  }
+  if (verdict.outcome === 'deferred') {
+    response.releaseAt = new Date(verdict.releaseAt).toISOString();
+    if (verdict.rule !== undefined) response.rule = verdict.rule;
+  }
+  return response;
+}
+
+export function toDelivery(message: Message, decided: Decided, acceptedAt: number): Delivery {
+  return {
+    messageId: message.messageId,
+    customerId: message.customerId,
+    channel: decided.verdict.channel,
+    kind: message.kind,
+    category: message.category,
+    campaignId: message.campaignId,
+    payload: message.payload,
+    acceptedAt: new Date(acceptedAt).toISOString(),
+    policyVersion: decided.policyVersion,
+  };
+}
+
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/**
+ * Decides a batch of valid messages. The answer for each is a decision, or an error for that message
+ * alone (the store or the queue failed for it): one customer's trouble does not fail the others.
+ */
+export async function sendMessages(
+  deps: SendDeps,
+  messages: Message[],
+): Promise<(DecisionResponse | GovernorError)[]> {
+  const now = deps.clock.now();
+  const policy = await deps.policies.current();
+  const byCustomer = new Map<string, number[]>();
+  messages.forEach((m, i) => {
+    const indexes = byCustomer.get(m.customerId);
+    if (indexes) indexes.push(i);
+    else byCustomer.set(m.customerId, [i]);
+  });
+
+  const answers = new Array<DecisionResponse | GovernorError>(messages.length);
+  const deliveries: { index: number; delivery: Delivery }[] = [];
+  const deferrals: { index: number; deferred: DeferredMessage }[] = [];
+  const firsts: FirstDecision[] = [];
+
+  await mapLimit([...byCustomer], CUSTOMER_CONCURRENCY, async ([customerId, indexes]) => {
+    const entries: LogEntry[] = indexes.map((i) => ({
+      type: 'message',
+      at: now,
+      policyVersion: policy.policy.version,
+      facts: factsOf(messages[i] as Message),
+    }));
+    try {
+      const { mine } = await deps.customers.append(customerId, entries, now);
+      indexes.forEach((index, j) => {
+        const result = mine[j];
+        const message = messages[index] as Message;
+        if (result?.type !== 'message') throw new Error('replay lost an appended entry');
+        const { decided } = result;
+        answers[index] = toResponse(message.messageId, decided);
+        if (!result.duplicate)
+          firsts.push({ message, verdict: decided.verdict, policyVersion: decided.policyVersion, at: now });
+        // A retry queues or holds again: the first attempt may have died before doing it, and delivery
+        // and release are idempotent per messageId.
+        if (decided.verdict.outcome === 'accepted') {
+          deliveries.push({ index, delivery: toDelivery(message, decided, decided.at) });
+        } else if (decided.verdict.outcome === 'deferred') {
+          const deferred = {
+            message,
+            releaseAt: decided.verdict.releaseAt,
+            policyVersion: decided.policyVersion,
+          };
+          deferrals.push({ index, deferred });
+        }
+      });
+    } catch (error) {
+      const failure =
+        error instanceof GovernorError
+          ? error
+          : new UnavailableError('decision store failed', { cause: error });
+      for (const index of indexes) answers[index] = failure;
+    }
+  });
+
+  await Promise.all([
+    deps.queue.enqueue(deliveries.map((d) => d.delivery)).catch((error: unknown) => {
+      const failure = new UnavailableError('delivery queue failed', { cause: error });
+      for (const { index } of deliveries) answers[index] = failure;
+    }),
+    deps.deferred.put(deferrals.map((d) => d.deferred)).catch((error: unknown) => {
+      const failure = new UnavailableError('deferred store failed', { cause: error });
+      for (const { index } of deferrals) answers[index] = failure;
+    }),
+  ]);
+  deps.onDecided?.(firsts);
+  return answers;
+}
+
+/** The decision a message would get now, consuming nothing; a message already decided gets its decision. */
+export async function previewMessage(
+  deps: Pick<SendDeps, 'customers' | 'policies' | 'clock'>,
+  message: Message,
+): Promise<DecisionResponse> {
+  const now = deps.clock.now();
+  const policy = await deps.policies.current();
+  const replayed = await deps.customers.read(message.customerId);
+  const facts = factsOf(message);
+  const earlier = replayed?.state.decisions.get(facts.key);
+  if (earlier) return toResponse(message.messageId, earlier);
+  const view = replayed?.state ?? {
+    preferences: { channels: {}, topics: {} },
+    suppressions: {},
+    sends: [],
+  };
+  const verdict = decide(view, facts, policy, now);
+  return toResponse(message.messageId, { verdict, policyVersion: policy.policy.version, at: now });
+}

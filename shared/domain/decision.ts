@@ -1,0 +1,314 @@
+/**
+ * The decision: accept, defer or suppress one message for one customer, given what Governor knows about
+ * that customer (preferences, hard suppressions, the sends it counted) and the policy in force. Pure:
+ * time comes in as `now` (epoch milliseconds), nothing is read or written here.
+ */
+import { durationMs } from './duration.ts';
+import { quietHoursEnd } from './quiet-hours.ts';
+import type { CapMatch, Channel, Kind, Policy, Preferences, QuietHours, Reason } from './schemas.ts';
+
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+const MAX_SEARCH_STEPS = 2000;
+
+/** What the decision needs to know about a message (the payload never enters the decision). */
+export interface MessageFacts {
+  /** The idempotency key: the same message always has the same key. */
+  key: string;
+  channel: Channel;
+  kind: Kind;
+  category?: string | undefined;
+  campaignId?: string | undefined;
+  relevance?: number | undefined;
+  notBefore?: number | undefined;
+  expiresAt?: number | undefined;
+  alternateChannels?: Channel[] | undefined;
+}
+
+export type Verdict =
+  | { outcome: 'accepted'; channel: Channel }
+  | { outcome: 'deferred'; channel: Channel; releaseAt: number; reason: Reason; rule?: string | undefined }
+  | { outcome: 'suppressed'; channel: Channel; reason: Reason; rule?: string | undefined };
+
+/** A send Governor counted against the caps: made (`at` in the past) or reserved (`at` in the future). */
+export interface Send {
+  key: string;
+  at: number;
+  channel: Channel;
+  kind: Kind;
+  category?: string | undefined;
+  campaignId?: string | undefined;
+}
+
+export type HardSuppression = 'hard_bounce' | 'complained';
+
+/** What the decision reads about one customer. */
+export interface CustomerView {
+  preferences: Preferences;
+  suppressions: Partial<Record<Channel, HardSuppression>>;
+  sends: readonly Send[];
+}
+
+interface CountRule {
+  id: string;
+  limit: number;
+  windowMs: number;
+  match: CapMatch;
+}
+interface GapRule {
+  id: string;
+  gapMs: number;
+  match: CapMatch;
+}
+
+/** The policy with its durations parsed once. Policies are immutable, so this is cached per object. */
+export interface CompiledPolicy {
+  policy: Policy;
+  counts: CountRule[];
+  gaps: GapRule[];
+  /** The longest window or gap: how far back sends can still matter. */
+  horizonMs: number;
+}
+
+const compiled = new WeakMap<Policy, CompiledPolicy>();
+
+export function compilePolicy(policy: Policy): CompiledPolicy {
+  let c = compiled.get(policy);
+  if (c) return c;
+  const counts: CountRule[] = [];
+  const gaps: GapRule[] = [];
+  for (const cap of policy.caps) {
+    if (cap.limit !== undefined && cap.window !== undefined) {
+      counts.push({ id: cap.id, limit: cap.limit, windowMs: durationMs(cap.window), match: cap.match });
+    }
+    if (cap.minGap !== undefined) gaps.push({ id: cap.id, gapMs: durationMs(cap.minGap), match: cap.match });
+  }
+  const horizonMs = Math.max(WEEK_MS, ...counts.map((r) => r.windowMs), ...gaps.map((r) => r.gapMs));
+  c = { policy, counts, gaps, horizonMs };
+  compiled.set(policy, c);
+  return c;
+}
+
+/** A cap applies to marketing messages unless its match names another kind. */
+export function capMatches(
+  match: CapMatch,
+  m: Pick<Send, 'kind' | 'channel' | 'category' | 'campaignId'>,
+): boolean {
+  return (
+    (match.kind ?? 'marketing') === m.kind &&
+    (match.channel === undefined || match.channel === m.channel) &&
+    (match.category === undefined || match.category === m.category) &&
+    (match.campaignId === undefined || match.campaignId === m.campaignId)
+  );
+}
+
+/** The relevance a message needs on a channel before pressure: the stricter of channel and category. */
+export function baseThreshold(policy: Policy, channel: Channel, category: string | undefined): number {
+  const byChannel = policy.relevance.byChannel?.[channel];
+  const byCategory = category === undefined ? undefined : policy.relevance.byCategory?.[category];
+  if (byChannel === undefined && byCategory === undefined) return policy.relevance.default;
+  return Math.max(byChannel ?? 0, byCategory ?? 0);
+}
+
+type Block = { reason: Reason; rule?: string | undefined };
+
+interface Candidate {
+  facts: MessageFacts;
+  channel: Channel;
+}
+
+/** Sends inside (t - window, t]: the rolling window ending at t. */
+function countInWindow(sends: readonly Send[], t: number, windowMs: number): number {
+  let n = 0;
+  for (const s of sends) if (s.at > t - windowMs && s.at <= t) n++;
+  return n;
+}
+
+/**
+ * Whether one more send at `t` keeps every rolling window that contains it within the limit (sends
+ * reserved later count too). When it does not, the next moment worth trying; Infinity when none frees.
+ */
+function nextFreeForCount(rule: CountRule, sends: readonly Send[], t: number): number | undefined {
+  if (rule.limit === 0) return Number.POSITIVE_INFINITY;
+  // The busiest window containing t ends at t or at one of the sends inside (t, t + window).
+  const ends = [t, ...sends.filter((s) => s.at > t && s.at < t + rule.windowMs).map((s) => s.at)];
+  const full = ends.some((end) => countInWindow(sends, end, rule.windowMs) + 1 > rule.limit);
+  if (!full) return undefined;
+  let next = Number.POSITIVE_INFINITY;
+  for (const s of sends) {
+    const frees = s.at + rule.windowMs;
+    if (frees > t && frees < next) next = frees;
+  }
+  return next;
+}
+
+function nextFreeForGap(rule: GapRule, sends: readonly Send[], t: number): number | undefined {
+  let next: number | undefined;
+  for (const s of sends) {
+    if (Math.abs(t - s.at) < rule.gapMs) next = Math.max(next ?? 0, s.at + rule.gapMs);
+  }
+  return next;
+}
+
+function customerCountRule(preferences: Preferences): CountRule | undefined {
+  if (preferences.maxPerWeek === undefined) return undefined;
+  return { id: 'customer.maxPerWeek', limit: preferences.maxPerWeek, windowMs: WEEK_MS, match: {} };
+}
+
+function quietHoursFor(
+  view: CustomerView,
+  policy: Policy,
+): { quiet: QuietHours; timeZone: string } | undefined {
+  const quiet = view.preferences.quietHours ?? policy.quietHours;
+  if (!quiet) return undefined;
+  return { quiet, timeZone: view.preferences.timezone ?? policy.quietHours?.defaultTimezone ?? 'UTC' };
+}
+
+/** The current pressure on a customer for a message: the fullest applicable rolling window, 0 to 1. */
+export function pressure(rules: readonly CountRule[], sends: readonly Send[], t: number): number {
+  let p = 0;
+  for (const rule of rules) {
+    const used = countInWindow(sends, t, rule.windowMs);
+    p = Math.max(p, rule.limit === 0 ? 1 : Math.min(1, used / rule.limit));
+  }
+  return p;
+}
+
+/** Decide one message on one channel: the earliest moment it may go, or why it may not. */
+function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candidate, now: number): Verdict {
+  const { facts, channel } = candidate;
+  const probe = { kind: facts.kind, channel, category: facts.category, campaignId: facts.campaignId };
+  const customerRule = facts.kind === 'marketing' ? customerCountRule(view.preferences) : undefined;
+  const counts = [...c.counts, ...(customerRule ? [customerRule] : [])]
+    .filter((rule) => capMatches(rule.match, probe))
+    .map((rule) => ({ rule, sends: view.sends.filter((s) => capMatches(rule.match, s)) }));
+  const gaps = c.gaps
+    .filter((rule) => capMatches(rule.match, probe))
+    .map((rule) => ({ rule, sends: view.sends.filter((s) => capMatches(rule.match, s)) }));
+  const start = Math.max(now, facts.notBefore ?? now);
+
+  if (facts.kind === 'marketing' && facts.relevance !== undefined) {
+    const fullness = Math.max(0, ...counts.map(({ rule, sends }) => pressure([rule], sends, start)));
+    const threshold = Math.min(
+      1,
+      baseThreshold(c.policy, channel, facts.category) + c.policy.relevance.pressureSlope * fullness,
+    );
+    if (facts.relevance < threshold) {
+      return { outcome: 'suppressed', channel, reason: 'relevance_below_threshold', rule: 'relevance' };
+    }
+  }
+
+  const quiet = facts.kind === 'marketing' ? quietHoursFor(view, c.policy) : undefined;
+  let t = start;
+  let block: Block | undefined;
+  for (let step = 0; step < MAX_SEARCH_STEPS; step++) {
+    // A message is expired from its expiresAt on (see decide), so it can only be deferred to before it.
+    if (facts.expiresAt !== undefined && t >= facts.expiresAt) break;
+    if (!Number.isFinite(t)) break;
+    const quietEnd = quiet ? quietHoursEnd(t, quiet.quiet, quiet.timeZone) : undefined;
+    if (quietEnd !== undefined) {
+      block = { reason: 'quiet_hours_expired', rule: 'quietHours' };
+      t = quietEnd;
+      continue;
+    }
+    let moved = false;
+    for (const { rule, sends } of counts) {
+      const next = nextFreeForCount(rule, sends, t);
+      if (next !== undefined) {
+        block = { reason: 'frequency_cap', rule: rule.id };
+        t = next;
+        moved = true;
+        break;
+      }
+    }
+    if (!moved) {
+      for (const { rule, sends } of gaps) {
+        const next = nextFreeForGap(rule, sends, t);
+        if (next !== undefined) {
+          block = { reason: 'min_gap', rule: rule.id };
+          t = next;
+          moved = true;
+          break;
+        }
+      }
+    }
+    if (moved) {
+      // Without an expiry a capped message is not held: it is suppressed at once.
+      if (facts.expiresAt === undefined) break;
+      continue;
+    }
+    if (t === now) return { outcome: 'accepted', channel };
+    const why = block ?? { reason: 'expired' as const, rule: 'notBefore' };
+    return { outcome: 'deferred', channel, releaseAt: t, reason: why.reason, rule: why.rule };
+  }
+  const why = block ?? { reason: 'expired' as const };
+  return { outcome: 'suppressed', channel, reason: why.reason, rule: why.rule };
+}
+
+/** The channels to try, in the customer's order of preference when they gave one. */
+function channelsToTry(facts: MessageFacts, preferences: Preferences): Channel[] {
+  const channels = [...new Set([facts.channel, ...(facts.alternateChannels ?? [])])];
+  const order = preferences.preferredChannels;
+  if (!order || facts.alternateChannels === undefined) return channels;
+  const rank = (ch: Channel) => {
+    const i = order.indexOf(ch);
+    return i === -1 ? order.length : i;
+  };
+  return channels.sort((a, b) => rank(a) - rank(b));
+}
+
+function consentBlock(view: CustomerView, channel: Channel, kind: Kind): Block | undefined {
+  const hard = view.suppressions[channel];
+  if (hard) return { reason: hard, rule: 'suppression' };
+  if (kind === 'marketing' && view.preferences.channels[channel]?.optIn === false) {
+    return { reason: 'opted_out', rule: 'preferences' };
+  }
+  return undefined;
+}
+
+/**
+ * The decision for one message at `now`. Transactional messages skip preferences, caps meant for
+ * marketing, relevance and quiet hours, but never go to a channel with a hard bounce or a complaint.
+ */
+export function decide(
+  view: CustomerView,
+  facts: MessageFacts,
+  policy: CompiledPolicy,
+  now: number,
+): Verdict {
+  if (facts.expiresAt !== undefined && facts.expiresAt <= now) {
+    return { outcome: 'suppressed', channel: facts.channel, reason: 'expired', rule: 'expiresAt' };
+  }
+  const marketing = facts.kind === 'marketing';
+  const pausedUntil = view.preferences.pausedUntil;
+  if (marketing && pausedUntil !== undefined && Date.parse(pausedUntil) > now) {
+    return { outcome: 'suppressed', channel: facts.channel, reason: 'paused', rule: 'preferences' };
+  }
+  if (marketing && facts.category !== undefined && view.preferences.topics[facts.category] === false) {
+    return { outcome: 'suppressed', channel: facts.channel, reason: 'topic_opted_out', rule: 'preferences' };
+  }
+  // Accepted on the first channel that can take it now; else the earliest deferral; else why not: a
+  // refusal by the rules on an open channel says more than a closed channel does.
+  let deferral: Verdict | undefined;
+  let ruleRefusal: Verdict | undefined;
+  let consentRefusal: Verdict | undefined;
+  for (const channel of channelsToTry(facts, view.preferences)) {
+    const blocked = consentBlock(view, channel, facts.kind);
+    if (blocked) {
+      consentRefusal ??= { outcome: 'suppressed', channel, ...blocked };
+      continue;
+    }
+    const verdict = decideOnChannel(view, policy, { facts, channel }, now);
+    if (verdict.outcome === 'accepted') return verdict;
+    if (verdict.outcome === 'deferred') {
+      if (!deferral || (deferral.outcome === 'deferred' && verdict.releaseAt < deferral.releaseAt))
+        deferral = verdict;
+    } else {
+      ruleRefusal ??= verdict;
+    }
+  }
+  return (
+    deferral ??
+    ruleRefusal ??
+    consentRefusal ?? { outcome: 'suppressed', channel: facts.channel, reason: 'opted_out' }
+  );
+}

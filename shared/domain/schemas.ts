@@ -1,0 +1,214 @@
+/**
+ * The HTTP contract and the policy model, as zod schemas. Every type the domain and the adapters use is
+ * inferred from here; the OpenAPI document is generated from the same schemas.
+ */
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+import { isValidTimeZone } from './time-zone.ts';
+
+export const CHANNELS = ['email', 'sms', 'push', 'whatsapp'] as const;
+export const channelSchema = z.enum(CHANNELS);
+export type Channel = z.infer<typeof channelSchema>;
+
+export const kindSchema = z.enum(['marketing', 'transactional']);
+export type Kind = z.infer<typeof kindSchema>;
+
+/** Opaque identifiers: 1 to 128 printable ASCII characters, no spaces. */
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\x21-\x7e]+$/, 'must be 1 to 128 printable ASCII characters without spaces');
+
+export const timestampSchema = z.iso.datetime({ offset: true });
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+const payloadSchema = z
+  .record(z.string(), z.unknown())
+  .refine((payload) => Buffer.byteLength(JSON.stringify(payload), 'utf8') <= MAX_PAYLOAD_BYTES, {
+    message: `must be at most ${MAX_PAYLOAD_BYTES} bytes of JSON`,
+  });
+
+export const messageSchema = z
+  .strictObject({
+    messageId: idSchema,
+    customerId: idSchema,
+    channel: channelSchema,
+    kind: kindSchema.default('marketing'),
+    category: idSchema.optional(),
+    campaignId: idSchema.optional(),
+    relevance: z.number().min(0).max(1).optional(),
+    notBefore: timestampSchema.optional(),
+    expiresAt: timestampSchema.optional(),
+    alternateChannels: z.array(channelSchema).max(CHANNELS.length).optional(),
+    payload: payloadSchema,
+  })
+  .refine((m) => !m.notBefore || !m.expiresAt || Date.parse(m.notBefore) <= Date.parse(m.expiresAt), {
+    message: 'notBefore must not be after expiresAt',
+    path: ['notBefore'],
+  });
+export type MessageInput = z.input<typeof messageSchema>;
+export type Message = z.infer<typeof messageSchema>;
+
+export const MAX_BATCH = 500;
+export const batchSchema = z.strictObject({
+  messages: z.array(z.unknown()).min(1).max(MAX_BATCH),
+});
+
+export const OUTCOMES = ['accepted', 'deferred', 'suppressed'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const REASONS = [
+  'frequency_cap',
+  'min_gap',
+  'relevance_below_threshold',
+  'opted_out',
+  'topic_opted_out',
+  'paused',
+  'quiet_hours_expired',
+  'expired',
+  'hard_bounce',
+  'complained',
+  'erased',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+export const decisionSchema = z.object({
+  messageId: idSchema,
+  decision: z.enum(OUTCOMES),
+  reason: z.enum(REASONS).optional(),
+  rule: z.string().optional(),
+  channel: channelSchema,
+  releaseAt: timestampSchema.optional(),
+  policyVersion: z.int(),
+});
+export type DecisionResponse = z.infer<typeof decisionSchema>;
+
+// ---------------------------------------------------------------------------------------------- policy
+
+const MAX_WINDOW_MS = 90 * 24 * 3600 * 1000;
+export const durationSchema = z.string().superRefine((value, ctx) => {
+  const ms = parseDuration(value);
+  if (ms === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 duration such as PT30M, P1D or P1W' });
+  } else if (ms <= 0 || ms > MAX_WINDOW_MS) {
+    ctx.addIssue({ code: 'custom', message: 'must be longer than zero and at most 90 days' });
+  }
+});
+
+export const timeOfDaySchema = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour clock)');
+export const timeZoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isValidTimeZone, 'must be an IANA time zone such as Europe/Paris');
+
+export const capMatchSchema = z.strictObject({
+  kind: kindSchema.optional(),
+  channel: channelSchema.optional(),
+  category: idSchema.optional(),
+  campaignId: idSchema.optional(),
+});
+export type CapMatch = z.infer<typeof capMatchSchema>;
+
+export const capSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'must be letters, digits, _ . : or -'),
+    limit: z.int().min(0).max(10_000).optional(),
+    window: durationSchema.optional(),
+    minGap: durationSchema.optional(),
+    match: capMatchSchema.default({}),
+  })
+  .refine((cap) => (cap.limit === undefined) === (cap.window === undefined), {
+    message: 'limit and window go together',
+    path: ['limit'],
+  })
+  .refine((cap) => cap.limit !== undefined || cap.minGap !== undefined, {
+    message: 'a cap needs limit and window, or minGap',
+    path: ['limit'],
+  });
+export type Cap = z.infer<typeof capSchema>;
+
+const unit = z.number().min(0).max(1);
+const money = z.number().min(0).max(1_000_000);
+
+export const quietHoursSchema = z.strictObject({ start: timeOfDaySchema, end: timeOfDaySchema });
+export type QuietHours = z.infer<typeof quietHoursSchema>;
+
+export const policyDocumentSchema = z
+  .strictObject({
+    caps: z.array(capSchema).max(50).default([]),
+    relevance: z
+      .strictObject({
+        default: unit,
+        byChannel: z.partialRecord(channelSchema, unit).optional(),
+        byCategory: z.record(idSchema, unit).optional(),
+        pressureSlope: unit.default(0),
+      })
+      .default({ default: 0, pressureSlope: 0 }),
+    quietHours: quietHoursSchema.extend({ defaultTimezone: timeZoneSchema.default('UTC') }).optional(),
+    channelCosts: z.strictObject({
+      email: money,
+      sms: money,
+      push: money,
+      whatsapp: money,
+      currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+    }),
+  })
+  .refine((p) => new Set(p.caps.map((c) => c.id)).size === p.caps.length, {
+    message: 'cap ids must be unique',
+    path: ['caps'],
+  });
+export type PolicyDocumentInput = z.input<typeof policyDocumentSchema>;
+export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
+
+/** A stored, immutable version of the policy. */
+export type Policy = PolicyDocument & { version: number; createdAt: string; author: string };
+
+// ----------------------------------------------------------------------------------------- preferences
+
+export const channelConsentSchema = z.strictObject({
+  optIn: z.boolean(),
+  source: z.string().min(1).max(64).optional(),
+  at: timestampSchema.optional(),
+});
+
+export const preferencesSchema = z.strictObject({
+  channels: z.partialRecord(channelSchema, channelConsentSchema).default({}),
+  topics: z
+    .record(idSchema, z.boolean())
+    .refine((t) => Object.keys(t).length <= 100, 'at most 100 topics')
+    .default({}),
+  preferredChannels: z.array(channelSchema).max(CHANNELS.length).optional(),
+  maxPerWeek: z.int().min(0).max(1000).optional(),
+  quietHours: quietHoursSchema.optional(),
+  timezone: timeZoneSchema.optional(),
+  pausedUntil: timestampSchema.optional(),
+});
+export type PreferencesInput = z.input<typeof preferencesSchema>;
+export type Preferences = z.infer<typeof preferencesSchema>;
+
+// ---------------------------------------------------------------------------------------------- events
+
+export const EVENT_TYPES = [
+  'delivered',
+  'opened',
+  'clicked',
+  'unsubscribed',
+  'complained',
+  'bounced_hard',
+] as const;
+export const eventSchema = z.strictObject({
+  messageId: idSchema.optional(),
+  customerId: idSchema,
+  channel: channelSchema,
+  type: z.enum(EVENT_TYPES),
+  at: timestampSchema,
+});
+export type CustomerEvent = z.infer<typeof eventSchema>;
+export const eventsSchema = z.array(eventSchema).min(1).max(500);
