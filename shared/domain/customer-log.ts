@@ -199,7 +199,7 @@ export function replay(
 /**
  * A deferred message whose time has come is decided again against the current preferences and the
  * policy of the release, at the moment it had reserved (so the spacing it was given holds); it expires
- * if its expiry passed before the release ran.
+ * if its expiry came before the release ran or as it ran (like decide, expiresAt itself is too late).
  */
 function release(
   state: CustomerState,
@@ -211,7 +211,7 @@ function release(
   state.pending.delete(entry.key);
   const { facts } = pending;
   let verdict: Verdict;
-  if (facts.expiresAt !== undefined && facts.expiresAt < entry.at) {
+  if (facts.expiresAt !== undefined && facts.expiresAt <= entry.at) {
     verdict = { outcome: 'suppressed', channel: facts.channel, reason: 'expired', rule: 'expiresAt' };
   } else {
     verdict = decide(
@@ -243,10 +243,13 @@ export function compact(
   limits: CompactionLimits,
 ): { base: CustomerBase; entries: LogEntry[] } {
   const sendByKey = new Map(state.sends.map((s) => [s.key, s]));
+  // Later decisions are taken at `now` or after, except releases, which decide again at the moment they
+  // reserved: a release that is overdue looks back from its releaseAt, so sends count from there.
+  const from = Math.min(now, ...[...state.pending.values()].map((p) => p.releaseAt));
   const entries: LogEntry[] = [];
   for (const [key, decided] of state.decisions) {
     const send = sendByKey.get(key);
-    const countingSend = send && send.at > now - limits.horizonMs ? send : undefined;
+    const countingSend = send && send.at > from - limits.horizonMs ? send : undefined;
     const pending = state.pending.get(key);
     const remembered = decided.at > now - limits.idempotencyMs;
     if (!countingSend && !pending && !remembered) continue;
