@@ -1,13 +1,25 @@
 /**
- * What every HTTP function shares: the middy stack (logging context, metrics, authentication and scope,
- * JSON body parsing with size and type checks, security headers) and the one place where errors become
- * RFC 9457 problem+json responses.
+ * What every HTTP function shares: the middy stack (logging context, metrics, authentication, per-key
+ * rate limit and scope, JSON body parsing with size and type checks, security headers) and the one place
+ * where errors become RFC 9457 problem+json responses.
+ *
+ * Authentication: behind the deployed Lambda authorizer, the principal it vouched for is read from
+ * `requestContext.authorizer.lambda`; without one (the local server), the function runs the very same
+ * `authenticate` itself. The scope of each route and the rate limit are checked here in both cases.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { ANONYMOUS, type Authenticator, type Principal, type Scope } from '#shared/app/auth.ts';
+import {
+  ANONYMOUS,
+  type Authenticator,
+  allows,
+  type Principal,
+  principalFromAuthorizer,
+  type Scope,
+} from '#shared/app/auth.ts';
+import { processRateLimiter, type RateLimiter } from '#shared/app/rate-limit.ts';
 import {
   type FieldError,
   ForbiddenError,
@@ -21,6 +33,28 @@ import {
 import { logger } from '#shared/observability/index.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Deeper JSON is refused before parsing: the handlers' recursive steps (validation, JSON.stringify of a
+ * payload, DynamoDB marshalling) would otherwise overflow the stack on `[[[[…]]]]` and answer 500.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether the JSON text nests arrays and objects deeper than `max` (strings are skipped). */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
 
 export const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
@@ -93,6 +127,8 @@ function decodeBody(event: APIGatewayProxyEventV2): unknown {
   } catch (cause) {
     throw new MalformedBodyError('the body is not valid UTF-8', { cause });
   }
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH))
+    throw new MalformedBodyError(`the body nests deeper than ${MAX_JSON_DEPTH} levels`);
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -111,29 +147,56 @@ function respond(result: HttpResult): APIGatewayProxyStructuredResultV2 {
   };
 }
 
+/** The authorizer's verdict on this request, when an authorizer ran. */
+function authorizerContext(event: APIGatewayProxyEventV2): Record<string, unknown> | undefined {
+  const { authorizer } = event.requestContext as { authorizer?: { lambda?: unknown } };
+  const context = authorizer?.lambda;
+  return typeof context === 'object' && context !== null ? (context as Record<string, unknown>) : undefined;
+}
+
+async function identify(event: APIGatewayProxyEventV2, authenticate: Authenticator): Promise<Principal> {
+  const context = authorizerContext(event);
+  return context ? principalFromAuthorizer(context) : authenticate(event);
+}
+
 const problemJson = (): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => ({
   onError: async (request) => {
     const status = request.error instanceof GovernorError ? request.error.status : 500;
+    // Opaque ids only: never the body, the query or the key (a 429 is in the API's access log).
     if (status >= 500)
       logger.error('request failed', { error: request.error as Error, route: request.event.routeKey });
     request.response = problem(request.error, request.event.rawPath ?? '');
   },
 });
 
+export interface HttpFunctionOptions {
+  /** Default: the process's limiter, shared by the functions of the process. */
+  rateLimiter?: RateLimiter;
+}
+
 /**
  * A Lambda handler for a set of routes (keyed by API Gateway route key, e.g. `POST /v1/messages`), each
- * requiring a scope. Returns the wrapped handler; route functions stay plain and testable.
+ * requiring a scope (null: public). Returns the wrapped handler; route functions stay plain and testable.
+ * In order: 401 without a valid key, 429 over the key's rate, 403 without the scope, then the body.
  */
 export function httpFunction(
   authenticate: Authenticator,
   routes: Record<string, { scope: Scope | null; handle: RouteHandler }>,
+  { rateLimiter = processRateLimiter }: HttpFunctionOptions = {},
 ) {
   const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
-    const route = routes[event.routeKey];
+    const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
     if (!route) throw new GovernorError(`no route ${event.routeKey} in this function`);
-    const principal = route.scope === null ? ANONYMOUS : await authenticate(event);
-    if (route.scope && !principal.scopes.has(route.scope) && !principal.scopes.has('admin')) {
-      throw new ForbiddenError(`this action needs the scope ${route.scope}`);
+    let principal = ANONYMOUS;
+    if (route.scope !== null) {
+      principal = await identify(event, authenticate);
+      const wait = rateLimiter.take(principal.keyId, principal.rateLimit);
+      if (wait > 0) {
+        throw new TooManyRequestsError(`this key is over its rate limit; retry in ${wait} s`, wait);
+      }
+      if (!allows(principal, route.scope)) {
+        throw new ForbiddenError(`this action needs the scope ${route.scope}`);
+      }
     }
     const body = decodeBody(event);
     return respond(await route.handle({ event, principal, body }));

@@ -22,6 +22,9 @@ const policy = () => import('../functions/policy/handler.ts').then((m) => m.hand
 const preferences = () =>
   import('../functions/preferences/handler.ts').then((m) => m.handler as unknown as Handler);
 const events = () => import('../functions/events/handler.ts').then((m) => m.handler as unknown as Handler);
+const reports = () => import('../functions/reports/handler.ts').then((m) => m.handler as unknown as Handler);
+const keys = () => import('../functions/keys/handler.ts').then((m) => m.handler as unknown as Handler);
+const audit = () => import('../functions/audit/handler.ts').then((m) => m.handler as unknown as Handler);
 const health = () => import('../functions/health/handler.ts').then((m) => m.handler as unknown as Handler);
 
 export const routes: Route[] = [
@@ -35,6 +38,13 @@ export const routes: Route[] = [
   { method: 'PUT', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'DELETE', path: '/v1/customers/{customerId}', load: preferences },
   { method: 'POST', path: '/v1/events', load: events },
+  { method: 'GET', path: '/v1/reports/suppressed', load: reports },
+  { method: 'GET', path: '/v1/reports/summary', load: reports },
+  { method: 'POST', path: '/v1/reports/reconcile', load: reports },
+  { method: 'POST', path: '/v1/keys', load: keys },
+  { method: 'GET', path: '/v1/keys', load: keys },
+  { method: 'DELETE', path: '/v1/keys/{id}', load: keys },
+  { method: 'GET', path: '/v1/audit', load: audit },
   { method: 'GET', path: '/health', load: health },
   { method: 'GET', path: '/openapi.json', load: health },
 ];

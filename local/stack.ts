@@ -3,6 +3,7 @@
  * handlers, and the background workers (pollers, timers) plugged in through `onStart`.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { type Engines, startEngines } from './engines.ts';
 import { createHttpServer } from './http-server.ts';
 
@@ -59,7 +60,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const adminKey =
       env.GOVERNOR_ADMIN_KEY ?? process.env.GOVERNOR_ADMIN_KEY ?? randomBytes(32).toString('base64url');
-    Object.assign(process.env, engines.env, env, { GOVERNOR_ADMIN_KEY: adminKey });
+    // The data folder holds the outbox file and the journal that makes the in-memory queue durable.
+    const local = { GOVERNOR_DATA_DIR: dataDir, GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal') };
+    Object.assign(process.env, engines.env, local, env, { GOVERNOR_ADMIN_KEY: adminKey });
 
     const { routes } = await import('./routes.ts');
     server = createHttpServer({

@@ -3,14 +3,27 @@
  * process at cold start and reused by every invocation. Lambda functions and the local server build the
  * same root; only the endpoints differ.
  */
+import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
 import { createDocumentClient } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
+import { DynamoKeyStore } from './adapters/dynamodb/key-store.ts';
 import { DynamoPolicyStore } from './adapters/dynamodb/policy-store.ts';
+import { DynamoTallyStore } from './adapters/dynamodb/tally-store.ts';
+import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
+import { DynamoReleaseCursor } from './adapters/dynamodb/release-cursor.ts';
+import { createProviders } from './adapters/providers/index.ts';
+import { DeliveryJournal, JournaledDeliveryQueue } from './adapters/sqs/delivery-journal.ts';
 import { createSqsClient, SqsDeliveryQueue } from './adapters/sqs/delivery-queue.ts';
+import { SqsRedelivery } from './adapters/sqs/redelivery.ts';
+import { AuditLog } from './app/audit.ts';
 import { createAuthenticator } from './app/auth.ts';
+import { archiveOnErase, DecisionCounter } from './app/counting.ts';
 import { CustomerLog } from './app/customers.ts';
+import { type DispatchDeps, TokenBucketLimiter } from './app/dispatch.ts';
+import { ApiKeys } from './app/keys.ts';
 import { PolicyCache } from './app/policy-cache.ts';
+import type { ReleaseDeps } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
 import { type Clock, systemClock } from './ports.ts';
 
@@ -21,6 +34,18 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   const policyStore = new DynamoPolicyStore(db, table);
   const policies = new PolicyCache(policyStore, clock, config.GOVERNOR_POLICY_TTL_MS);
   const customerStore = new DynamoCustomerStore(db, table);
+  const audit = new AuditLog(new DynamoAuditStore(db, table), clock);
+  const keys = new ApiKeys({
+    store: new DynamoKeyStore(db, table),
+    clock,
+    audit,
+    cacheTtlMs: config.GOVERNOR_KEY_CACHE_TTL_MS,
+    defaultRateLimit: config.GOVERNOR_DEFAULT_RATE_LIMIT,
+  });
+  const tallies = new DynamoTallyStore(db, table);
+  const sqsQueue = new SqsDeliveryQueue(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL);
+  // Local mode: the in-memory queue is backed by a journal in the data folder (see delivery-journal.ts).
+  const journal = config.GOVERNOR_DELIVERY_JOURNAL ? new DeliveryJournal(config.GOVERNOR_DELIVERY_JOURNAL) : undefined;
   return {
     config,
     clock,
@@ -29,10 +54,22 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     policyStore,
     policies,
     customerStore,
-    customers: new CustomerLog(customerStore, policies, config.GOVERNOR_IDEMPOTENCY_HOURS * 3600_000),
-    queue: new SqsDeliveryQueue(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL),
+    customers: new CustomerLog(
+      customerStore,
+      policies,
+      config.GOVERNOR_IDEMPOTENCY_HOURS * 3600_000,
+      archiveOnErase(tallies, clock),
+    ),
+    queue: journal ? new JournaledDeliveryQueue(sqsQueue, journal) : sqsQueue,
+    /** The queue itself, without the local journal: for re-enqueueing what the journal already holds. */
+    sqsQueue,
+    journal,
     deferred: new DynamoDeferredStore(db, table),
-    authenticate: createAuthenticator(config.GOVERNOR_ADMIN_KEY),
+    tallies,
+    counter: new DecisionCounter(tallies),
+    audit,
+    keys,
+    authenticate: createAuthenticator(config.GOVERNOR_ADMIN_KEY, keys),
   };
 }
 export type Root = ReturnType<typeof createRoot>;
@@ -43,4 +80,47 @@ let root: Root | undefined;
 export function getRoot(): Root {
   root ??= createRoot(loadConfig());
   return root;
+}
+
+/**
+ * What the delivery functions (dispatch, release) add to the root: providers per channel, the delivery
+ * ledger, the queue's retry and dead-letter operations, the release cursor. Built on first use so that
+ * the HTTP functions never construct (nor, once bundled, carry) the provider clients.
+ */
+export function createDeliveryRoot(base: Root) {
+  const { config, clock, db, sqs } = base;
+  const table = config.GOVERNOR_TABLE_NAME;
+  const providers = createProviders(config, clock);
+  const ledger = new DynamoDeliveryLedger(db, table);
+  const redelivery = new SqsRedelivery(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL, config.GOVERNOR_DLQ_URL, clock);
+  const rateLimits = config.GOVERNOR_RATE_LIMITS;
+  const dispatch: DispatchDeps = {
+    providerFor: providers.providerFor,
+    ledger,
+    redelivery,
+    rateLimiter: Object.keys(rateLimits).length > 0 ? new TokenBucketLimiter(rateLimits, clock) : undefined,
+    retry: {
+      maxReceives: config.GOVERNOR_DELIVERY_MAX_RECEIVES,
+      baseMs: config.GOVERNOR_RETRY_BASE_MS,
+      maxMs: config.GOVERNOR_RETRY_MAX_S * 1000,
+    },
+    clock,
+  };
+  const release: ReleaseDeps = {
+    customers: base.customers,
+    policies: base.policies,
+    deferred: base.deferred,
+    queue: base.queue,
+    cursor: new DynamoReleaseCursor(db, table),
+    clock,
+  };
+  return { providers, ledger, redelivery, dispatch, release };
+}
+export type DeliveryRoot = ReturnType<typeof createDeliveryRoot>;
+
+let deliveryRoot: DeliveryRoot | undefined;
+
+export function getDeliveryRoot(): DeliveryRoot {
+  deliveryRoot ??= createDeliveryRoot(getRoot());
+  return deliveryRoot;
 }

@@ -2,6 +2,9 @@
  * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas that validate requests.
  */
 import { z } from 'zod';
+import { AUDIT_ACTIONS, auditEntrySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
+import { SCOPES } from './app/auth.ts';
+import { createKeySchema } from './app/keys.ts';
 import {
   decisionSchema,
   eventsSchema,
@@ -48,6 +51,26 @@ const errors = {
   '429': problem,
 };
 const customerId = { name: 'customerId', in: 'path', required: true, schema: { type: 'string' } };
+const day = (name: string) => ({
+  name,
+  in: 'query',
+  required: true,
+  schema: { type: 'string', format: 'date' },
+});
+const keySummary = {
+  type: 'object',
+  required: ['id', 'name', 'scopes', 'createdAt', 'createdBy'],
+  properties: {
+    id: { type: 'string', pattern: '^[0-9a-f]{16}$' },
+    name: { type: 'string' },
+    scopes: { type: 'array', items: { type: 'string', enum: [...SCOPES] } },
+    rateLimit: { type: 'integer', description: 'requests per second; burst twice that' },
+    createdAt: { type: 'string', format: 'date-time' },
+    createdBy: { type: 'string', description: 'key id of the creator' },
+    revokedAt: { type: 'string', format: 'date-time' },
+    revokedBy: { type: 'string' },
+  },
+};
 
 export function openApiDocument() {
   const decision = json(decisionSchema, 'output');
@@ -133,6 +156,70 @@ export function openApiDocument() {
           summary: 'Provider and platform feedback',
           requestBody: body(json(eventsSchema)),
           responses: { '202': ok({ type: 'object' }), ...errors },
+        },
+      },
+      '/v1/keys': {
+        post: {
+          summary: 'Create an API key (scope admin). The key is in this answer only: store it now.',
+          requestBody: body(json(createKeySchema)),
+          responses: {
+            '201': ok(
+              {
+                ...keySummary,
+                required: [...keySummary.required, 'key'],
+                properties: {
+                  ...keySummary.properties,
+                  key: { type: 'string', pattern: '^gov_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$' },
+                },
+              },
+              'Created',
+            ),
+            ...errors,
+          },
+        },
+        get: {
+          summary: 'The API keys, revoked ones included, never their secret (scope admin)',
+          responses: {
+            '200': ok({ type: 'object', properties: { keys: { type: 'array', items: keySummary } } }),
+            ...errors,
+          },
+        },
+      },
+      '/v1/keys/{id}': {
+        delete: {
+          summary: 'Revoke a key; effective within GOVERNOR_KEY_CACHE_TTL_MS (scope admin)',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '204': { description: 'Revoked' }, '404': problem, ...errors },
+        },
+      },
+      '/v1/audit': {
+        get: {
+          summary: `Audit trail (${AUDIT_ACTIONS.join(', ')}) of at most ${MAX_AUDIT_DAYS} days, oldest first (scope admin)`,
+          parameters: [
+            day('from'),
+            day('to'),
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            },
+            {
+              name: 'cursor',
+              in: 'query',
+              schema: { type: 'string' },
+              description: 'nextCursor of the page before',
+            },
+          ],
+          responses: {
+            '200': ok({
+              type: 'object',
+              properties: {
+                entries: { type: 'array', items: json(auditEntrySchema, 'output') },
+                nextCursor: { type: 'string' },
+              },
+            }),
+            ...errors,
+          },
         },
       },
       '/health': { get: { summary: 'Liveness', security: [], responses: { '200': ok({ type: 'object' }) } } },

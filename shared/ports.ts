@@ -34,6 +34,10 @@ export interface CustomerStore {
     entries: LogEntry[],
     now: number,
   ): Promise<boolean>;
+  /** The customer's deferred messages. */
+  deferredOf(customerId: string): Promise<DeferredMessage[]>;
+  /** Every customer's record, for recovery jobs (a full table scan: never on a request path). */
+  scan(): AsyncIterable<{ customerId: string; record: CustomerRecord }>;
   /** Deletes the customer's state and deferred messages; returns the deferred messages it deleted. */
   erase(customerId: string): Promise<DeferredMessage[]>;
 }

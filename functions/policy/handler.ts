@@ -6,7 +6,7 @@ import { PreconditionFailedError, PreconditionRequiredError } from '#shared/erro
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
-const deps = { policies: root.policyStore, clock: root.clock };
+const deps = { policies: root.policyStore, clock: root.clock, audit: root.audit };
 
 const etag = (version: number) => `"${version}"`;
 

@@ -17,12 +17,13 @@ export const readPreferences: RouteHandler = async ({ event }) => ({
 export const writePreferences: RouteHandler = async ({ event, body, principal }) => {
   const customerId = customerIdOf(event.pathParameters);
   const preferences = parseWith(preferencesSchema, body, 'the preferences');
-  return { status: 200, body: await putPreferences(root, customerId, preferences, `api:${principal.keyId}`) };
+  const source = `api:${principal.keyId}`;
+  return { status: 200, body: await putPreferences(root, customerId, preferences, source, principal.keyId) };
 };
 
-export const erase: RouteHandler = async ({ event }) => {
+export const erase: RouteHandler = async ({ event, principal }) => {
   const customerId = customerIdOf(event.pathParameters);
-  const deferredDropped = await eraseCustomer(root, customerId);
+  const deferredDropped = await eraseCustomer(root, customerId, principal.keyId);
   return { status: 200, body: { customerId, erased: true, deferredDropped } };
 };
 

@@ -13,19 +13,26 @@ import {
 } from '../domain/customer-log.ts';
 import type { MessageFacts } from '../domain/decision.ts';
 import type { Message } from '../domain/schemas.ts';
-import type { CustomerRecord, CustomerStore } from '../ports.ts';
+import type { CustomerRecord, CustomerStore, DeferredMessage } from '../ports.ts';
 import type { PolicyCache } from './policy-cache.ts';
 
-/** Compact when this many entries are not yet settled, or the log holds this many in all. */
+/**
+ * When to compact: DynamoDB bills a write per started KB of item, so compaction keeps the item under
+ * 1 KB when it can (once it is nearly full and a few raw entries can be settled), and in any case when
+ * many entries are raw or the log is long.
+ */
+const COMPACT_NEAR_BYTES = 940;
+const COMPACT_NEAR_UNSETTLED = 4;
 const COMPACT_UNSETTLED = 16;
 const COMPACT_TOTAL = 48;
 
 /**
- * A message's idempotency key in the log: 66 bits of SHA-256 of its id, enough to tell apart the
- * messages of one customer, shorter than most ids.
+ * A message's idempotency key in the log: 48 bits of SHA-256 of its id, enough to tell apart the
+ * messages one customer receives (a collision among a thousand is about one in 500 million), shorter
+ * than most ids.
  */
 export function messageKey(messageId: string): string {
-  return createHash('sha256').update(messageId).digest('base64url').slice(0, 11);
+  return createHash('sha256').update(messageId).digest('base64url').slice(0, 8);
 }
 
 export function factsOf(message: Message): MessageFacts {
@@ -48,11 +55,22 @@ export interface Replayed {
   results: EntryResult[];
 }
 
+/**
+ * Called with what an erasure is about to delete, before it deletes it (so a crash cannot lose it):
+ * finance keeps anonymous counts of it.
+ */
+export type EraseHook = (erased: {
+  customerId: string;
+  replayed: Replayed;
+  deferred: DeferredMessage[];
+}) => Promise<void>;
+
 export class CustomerLog {
   constructor(
     private readonly store: CustomerStore,
     private readonly policies: PolicyCache,
     private readonly idempotencyMs: number,
+    private readonly onErase?: EraseHook,
   ) {}
 
   private async replay(record: CustomerRecord): Promise<Replayed> {
@@ -84,7 +102,8 @@ export class CustomerLog {
 
   private async compactIfLong(customerId: string, { record, state }: Replayed, now: number): Promise<void> {
     const unsettled = record.entries.filter((e) => e.type !== 'settled').length;
-    if (unsettled < COMPACT_UNSETTLED && record.entries.length < COMPACT_TOTAL) return;
+    const nearlyFull = record.itemBytes >= COMPACT_NEAR_BYTES && unsettled >= COMPACT_NEAR_UNSETTLED;
+    if (!nearlyFull && unsettled < COMPACT_UNSETTLED && record.entries.length < COMPACT_TOTAL) return;
     const current = await this.policies.current();
     const compacted = compact(state, now, {
       horizonMs: current.horizonMs,
@@ -94,7 +113,22 @@ export class CustomerLog {
     await this.store.replace(customerId, record.version, compacted.base, compacted.entries, now);
   }
 
-  erase(customerId: string) {
+  /** Every customer, replayed: for recovery jobs only. */
+  async *replayAll(): AsyncIterable<{ customerId: string } & Replayed> {
+    for await (const { customerId, record } of this.store.scan()) {
+      yield { customerId, ...(await this.replay(record)) };
+    }
+  }
+
+  /** Erases everything held about the customer (idempotent); returns the deferred messages dropped. */
+  async erase(customerId: string): Promise<DeferredMessage[]> {
+    if (this.onErase) {
+      const replayed = await this.read(customerId);
+      if (replayed) {
+        const deferred = await this.store.deferredOf(customerId);
+        await this.onErase({ customerId, replayed, deferred });
+      }
+    }
     return this.store.erase(customerId);
   }
 }

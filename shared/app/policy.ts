@@ -6,6 +6,7 @@ import { DEFAULT_POLICY } from '../domain/default-policy.ts';
 import type { Policy, PolicyDocument } from '../domain/schemas.ts';
 import { PreconditionFailedError } from '../errors.ts';
 import type { Clock, PolicyStore, PolicyVersionSummary } from '../ports.ts';
+import type { AuditRecorder } from './audit.ts';
 
 export interface PolicyDeps {
   policies: PolicyStore;
@@ -16,8 +17,9 @@ export async function currentPolicy(deps: PolicyDeps): Promise<Policy> {
   return (await deps.policies.current()) ?? DEFAULT_POLICY;
 }
 
+/** Replaces the policy; the new version is recorded in the audit trail under its author's key id. */
 export async function replacePolicy(
-  deps: PolicyDeps,
+  deps: PolicyDeps & { audit: AuditRecorder },
   document: PolicyDocument,
   expected: number | '*',
   author: string,
@@ -27,6 +29,10 @@ export async function replacePolicy(
     const current = await currentPolicy(deps);
     throw new PreconditionFailedError(`the current policy is version ${current.version}, not ${expected}`);
   }
+  await deps.audit.record(author, 'policy.replaced', `policy:${stored.version}`, {
+    version: stored.version,
+    ifMatch: expected === '*' ? '*' : expected,
+  });
   return stored;
 }
 

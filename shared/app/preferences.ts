@@ -6,6 +6,7 @@
 import { emptyBase } from '../domain/customer-log.ts';
 import type { Preferences } from '../domain/schemas.ts';
 import type { Clock, DeferredMessage } from '../ports.ts';
+import { type AuditRecorder, customerRef, preferencesChange } from './audit.ts';
 import type { CustomerLog } from './customers.ts';
 
 export interface PreferencesDeps {
@@ -19,12 +20,18 @@ export async function getPreferences(deps: PreferencesDeps, customerId: string):
   return replayed?.state.preferences ?? emptyBase().preferences;
 }
 
+/**
+ * Replaces a customer's preferences; `source` stamps the consents that name none. The change (what
+ * changed, with each consent's source) is recorded in the audit trail under the caller's key id.
+ */
 export async function putPreferences(
-  deps: PreferencesDeps,
+  deps: PreferencesDeps & { audit: AuditRecorder },
   customerId: string,
   preferences: Preferences,
   source: string,
+  actor: string,
 ): Promise<Preferences> {
+  const before = await getPreferences(deps, customerId);
   const now = deps.clock.now();
   const at = new Date(now).toISOString();
   const channels: Preferences['channels'] = {};
@@ -42,12 +49,27 @@ export async function putPreferences(
     [{ type: 'preferences', at: now, preferences: stamped }],
     now,
   );
+  await deps.audit.record(actor, 'preferences.changed', customerRef(customerId), {
+    source,
+    ...preferencesChange(before, state.preferences),
+  });
   return state.preferences;
 }
 
-/** Erases everything held about a customer; returns how many deferred messages were dropped. */
-export async function eraseCustomer(deps: PreferencesDeps, customerId: string): Promise<number> {
+/**
+ * Erases everything held about a customer (preferences, history, deferred messages); returns how many
+ * deferred messages were dropped. Idempotent. The audit trail keeps the fact and the count, under the
+ * customer's one-way reference only.
+ */
+export async function eraseCustomer(
+  deps: PreferencesDeps & { audit: AuditRecorder },
+  customerId: string,
+  actor: string,
+): Promise<number> {
   const deferred = await deps.customers.erase(customerId);
   await deps.onErased?.(deferred);
+  await deps.audit.record(actor, 'customer.erased', customerRef(customerId), {
+    deferredDropped: deferred.length,
+  });
   return deferred.length;
 }

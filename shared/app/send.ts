@@ -7,8 +7,10 @@
 import type { Decided, LogEntry } from '../domain/customer-log.ts';
 import { decide, type Verdict } from '../domain/decision.ts';
 import type { DecisionResponse, Message } from '../domain/schemas.ts';
+import type { Counted } from '../domain/tally.ts';
 import { GovernorError, UnavailableError } from '../errors.ts';
 import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
+import type { DecisionCounter } from './counting.ts';
 import { type CustomerLog, factsOf } from './customers.ts';
 import type { PolicyCache } from './policy-cache.ts';
 
@@ -18,7 +20,9 @@ export interface SendDeps {
   queue: DeliveryQueue;
   deferred: DeferredStore;
   clock: Clock;
-  /** Called with every decision taken for the first time (not retries), for counting. */
+  /** Counts every decision taken for the first time (never a retry's) for finance. */
+  counter?: DecisionCounter;
+  /** Called with every decision taken for the first time, e.g. for metrics. */
   onDecided?: (decisions: FirstDecision[]) => void;
 }
 
@@ -27,6 +31,19 @@ export interface FirstDecision {
   verdict: Verdict;
   policyVersion: number;
   at: number;
+}
+
+export function counted(d: FirstDecision): Counted {
+  return {
+    at: d.at,
+    stage: 'decision',
+    outcome: d.verdict.outcome,
+    reason: d.verdict.outcome === 'suppressed' ? d.verdict.reason : undefined,
+    channel: d.verdict.channel,
+    campaignId: d.message.campaignId,
+    category: d.message.category,
+    policyVersion: d.policyVersion,
+  };
 }
 
 /** How many customers of one batch are written at once. */
@@ -150,6 +167,10 @@ export async function sendMessages(
     }),
   ]);
   deps.onDecided?.(firsts);
+  if (deps.counter) {
+    deps.counter.add(firsts.map((d) => counted(d)));
+    await deps.counter.flush();
+  }
   return answers;
 }
 

@@ -37,6 +37,8 @@ export type LogEntry =
       first: Verdict;
       send?: Send | undefined;
       pending?: Pending | undefined;
+      category?: string | undefined;
+      campaignId?: string | undefined;
     };
 
 export interface CustomerBase {
@@ -53,6 +55,9 @@ export interface Decided {
   verdict: Verdict;
   policyVersion: number;
   at: number;
+  /** What finance groups a decision by, kept with it so counts can be rebuilt from the log. */
+  category?: string | undefined;
+  campaignId?: string | undefined;
 }
 
 export interface CustomerState extends CustomerView {
@@ -138,6 +143,8 @@ export function replay(
           verdict: entry.first,
           policyVersion: entry.policyVersion,
           at: entry.at,
+          category: entry.category,
+          campaignId: entry.campaignId,
         });
         if (entry.send) state.sends.push(entry.send);
         if (entry.pending) state.pending.set(entry.key, entry.pending);
@@ -160,7 +167,13 @@ export function replay(
           break;
         }
         const verdict = decide(state, entry.facts, policies(entry.policyVersion), entry.at);
-        const decided = { verdict, policyVersion: entry.policyVersion, at: entry.at };
+        const decided: Decided = {
+          verdict,
+          policyVersion: entry.policyVersion,
+          at: entry.at,
+          category: entry.facts.category,
+          campaignId: entry.facts.campaignId,
+        };
         state.decisions.set(key, decided);
         record(state, entry.facts, verdict, entry.policyVersion, entry.at);
         results.push({ type: 'message', key, decided, duplicate: false });
@@ -214,9 +227,11 @@ function release(
   if (facts.expiresAt !== undefined && facts.expiresAt <= entry.at) {
     verdict = { outcome: 'suppressed', channel: facts.channel, reason: 'expired', rule: 'expiresAt' };
   } else {
+    // Relevance was judged when the slot was reserved; judging it again against the pressure at release
+    // (which counts the reservation itself) would waste the slot it holds.
     verdict = decide(
       state,
-      { ...facts, notBefore: undefined },
+      { ...facts, notBefore: undefined, relevance: undefined },
       policies(entry.policyVersion),
       entry.releaseAt,
     );
@@ -261,6 +276,8 @@ export function compact(
       first: decided.verdict,
       send: countingSend,
       pending,
+      category: decided.category,
+      campaignId: decided.campaignId,
     });
   }
   return { base: { preferences: state.preferences, suppressions: state.suppressions }, entries };

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '#local/stack.ts';
+import { type DeliveryWorkersOptions, deliveryWorkers } from '#local/workers.ts';
 
 export interface TestResponse {
   status: number;
@@ -41,11 +42,22 @@ export interface TestStack {
   stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export interface TestStackOptions extends Partial<LocalStackOptions> {}
+export interface TestStackOptions extends Partial<LocalStackOptions> {
+  /**
+   * Runs the delivery workers as `npm start` does (SQS pollers invoking the dispatch handler, the release
+   * timer, journal recovery); off by default, so that a test can read the delivery queue itself.
+   */
+  workers?: boolean | DeliveryWorkersOptions;
+}
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'governor-test-')));
-  const stack = await startLocalStack({ ...options, dataDir, port: options.port ?? 0 }).catch(
+  const { workers, ...rest } = options;
+  const onStart = [
+    ...(rest.onStart ?? []),
+    ...(workers ? [deliveryWorkers({ log: () => {}, ...(workers === true ? {} : workers) })] : []),
+  ];
+  const stack = await startLocalStack({ ...rest, onStart, dataDir, port: options.port ?? 0 }).catch(
     async (error) => {
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
       throw error;

@@ -473,3 +473,23 @@ describe('replay', () => {
     });
   });
 });
+
+describe('release of a deferred message', () => {
+  it('does not judge relevance again: the slot was reserved for it', () => {
+    // Prepare: deferred by the daily cap under a lenient threshold, released under a strict one
+    const lenient = aPolicy({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }], relevance: { default: 0.2 } }, 1);
+    const strict = aPolicy({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }], relevance: { default: 0.9 } }, 2);
+    const log: LogEntry[] = [
+      messageEntry(T0, { key: 'm-0' }, 1),
+      messageEntry(T0 + MINUTE, { key: 'm-1', relevance: 0.35, expiresAt: T0 + 2 * DAY }, 1),
+      releaseEntry(T0 + DAY, 'm-1', T0 + DAY, 2),
+    ];
+
+    // Act
+    const { results } = replay(emptyBase(), log, policies(lenient, strict));
+
+    // Assess
+    expect(verdictOf(results, 1)).toMatchObject({ outcome: 'deferred', releaseAt: T0 + DAY });
+    expect(verdictOf(results, 2)).toEqual({ outcome: 'accepted', channel: 'email' });
+  });
+});

@@ -1,15 +1,22 @@
 /**
  * Customer state in one item per customer: `b` the base (preferences and hard suppressions folded in by
- * compaction), `l` the ordered log of compact entries, `n` the write counter, `x` the TTL. A decision is
+ * compaction; absent while empty), `l` the ordered log of compact entries, `d` the dictionary of the
+ * categories and campaigns compacted entries name, `n` the write counter, `x` the TTL. A decision is
  * one conditional-free atomic UpdateItem (list_append plus counter, ALL_NEW); compaction is an UpdateItem
  * conditional on the counter, so it never loses an append.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { CustomerBase, LogEntry } from '../../domain/customer-log.ts';
 import type { CustomerRecord, CustomerStore, DeferredMessage } from '../../ports.ts';
 import { batchWrite, fromDeferredItem } from './deferred-store.ts';
-import { decodeBase, decodeEntry, encodeBase, encodeEntry } from './entry-codec.ts';
+import { Dictionary, decodeBase, decodeEntry, encodeBase, encodeEntry } from './entry-codec.ts';
 import { itemSize } from './item-size.ts';
 import { customerPk, DEFERRED_PREFIX, STATE_SK } from './keys.ts';
 
@@ -19,9 +26,10 @@ const STATE_TTL_S = 100 * 24 * 3600;
 const KEEP = 32_503_680_000; // 3000-01-01
 
 function toRecord(item: Record<string, unknown>): CustomerRecord {
+  const words = new Dictionary((item.d as string[] | undefined) ?? []);
   return {
     base: decodeBase(item.b as string | undefined),
-    entries: ((item.l as string[] | undefined) ?? []).map(decodeEntry),
+    entries: ((item.l as string[] | undefined) ?? []).map((e) => decodeEntry(e, words)),
     version: Number(item.n ?? 0),
     itemBytes: itemSize(item),
   };
@@ -36,7 +44,7 @@ export function appendCommandInput(table: string, customerId: string, entries: L
     UpdateExpression: `SET l = list_append(if_not_exists(l, :empty), :entries), n = if_not_exists(n, :zero) + :one, x = if_not_exists(k, :ttl)${keepsConsent ? ', k = :keep' : ''}`,
     ExpressionAttributeValues: {
       ':empty': [],
-      ':entries': entries.map(encodeEntry),
+      ':entries': entries.map((e) => encodeEntry(e)),
       ':zero': 0,
       ':one': 1,
       ':ttl': Math.floor(now / 1000) + STATE_TTL_S,
@@ -77,20 +85,35 @@ export class DynamoCustomerStore implements CustomerStore {
     entries: LogEntry[],
     now: number,
   ): Promise<boolean> {
+    const words = new Dictionary();
+    const list = entries.map((e) => encodeEntry(e, words));
+    const baseText = encodeBase(base);
+    const sets = ['l = :l', 'n = n + :one', 'x = if_not_exists(k, :ttl)'];
+    const removes: string[] = [];
+    const values: Record<string, unknown> = {
+      ':l': list,
+      ':one': 1,
+      ':n': version,
+      ':ttl': Math.floor(now / 1000) + STATE_TTL_S,
+    };
+    if (baseText === undefined) removes.push('b');
+    else {
+      sets.push('b = :b');
+      values[':b'] = baseText;
+    }
+    if (words.words.length === 0) removes.push('d');
+    else {
+      sets.push('d = :d');
+      values[':d'] = words.words;
+    }
     try {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: customerPk(customerId), sk: STATE_SK },
-          UpdateExpression: 'SET b = :b, l = :l, n = n + :one, x = if_not_exists(k, :ttl)',
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: 'n = :n',
-          ExpressionAttributeValues: {
-            ':b': encodeBase(base),
-            ':l': entries.map(encodeEntry),
-            ':one': 1,
-            ':n': version,
-            ':ttl': Math.floor(now / 1000) + STATE_TTL_S,
-          },
+          ExpressionAttributeValues: values,
         }),
       );
       return true;
@@ -98,6 +121,42 @@ export class DynamoCustomerStore implements CustomerStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  async deferredOf(customerId: string): Promise<DeferredMessage[]> {
+    const deferred: DeferredMessage[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :deferred)',
+          ExpressionAttributeValues: { ':pk': customerPk(customerId), ':deferred': DEFERRED_PREFIX },
+          ExclusiveStartKey: start,
+        }),
+      );
+      deferred.push(...(page.Items ?? []).map(fromDeferredItem));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return deferred;
+  }
+
+  async *scan(): AsyncIterable<{ customerId: string; record: CustomerRecord }> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'sk = :state AND begins_with(pk, :customer)',
+          ExpressionAttributeValues: { ':state': STATE_SK, ':customer': customerPk('') },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        yield { customerId: String(item.pk).slice(customerPk('').length), record: toRecord(item) };
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   /** Deletes everything in the customer's partition (state and deferred messages), idempotently. */

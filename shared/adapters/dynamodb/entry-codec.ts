@@ -2,7 +2,8 @@
  * The compact text form of a customer's log entries. DynamoDB charges a write unit per KB of item, and
  * every decision rewrites the customer's item, so each entry is one short string: fields separated by
  * `|`, sub-fields by `~`, times in base 36 milliseconds, channels and kinds as one letter. Free-text
- * fields (ids, categories) are escaped so they can hold the separators.
+ * fields (ids, categories) are escaped so they can hold the separators. Compaction also writes the
+ * item's categories and campaigns once, in a dictionary, and its settled entries name them `#<index>`.
  */
 import type { CustomerBase, LogEntry, Pending } from '../../domain/customer-log.ts';
 import type { MessageFacts, Send, Verdict } from '../../domain/decision.ts';
@@ -15,7 +16,7 @@ const CODE_FEEDBACK = new Map<string, keyof typeof FEEDBACK_CODE>(
   Object.entries(FEEDBACK_CODE).map(([k, v]) => [v, k as keyof typeof FEEDBACK_CODE]),
 );
 
-const escapeField = (s: string) => s.replace(/[%|~,]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+const escapeField = (s: string) => s.replace(/[%|~,#]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
 const unescapeField = (s: string) =>
   s.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
 
@@ -24,6 +25,32 @@ const optTime = (t: number | undefined) => (t === undefined ? '' : time(t));
 const parseTime = (s: string) => Number.parseInt(s, 36);
 const opt = (s: string | undefined) => (s === undefined ? '' : escapeField(s));
 const parseOpt = (s: string | undefined) => (s ? unescapeField(s) : undefined);
+
+/** The words a compacted item writes once: categories and campaigns, named in entries by `#<index>`. */
+export class Dictionary {
+  private readonly index = new Map<string, number>();
+  constructor(readonly words: string[] = []) {
+    words.forEach((w, i) => this.index.set(w, i));
+  }
+  ref(word: string | undefined): string {
+    if (word === undefined) return '';
+    if (word.length <= 3) return escapeField(word);
+    let i = this.index.get(word);
+    if (i === undefined) {
+      i = this.words.push(word) - 1;
+      this.index.set(word, i);
+    }
+    return `#${i.toString(36)}`;
+  }
+  word(text: string | undefined): string | undefined {
+    if (!text) return undefined;
+    if (!text.startsWith('#')) return unescapeField(text);
+    const word = this.words[Number.parseInt(text.slice(1), 36)];
+    if (word === undefined) throw new Error(`corrupt log entry: no word ${text}`);
+    return word;
+  }
+}
+const NO_WORDS = new Dictionary();
 
 function channel(code: string | undefined): Channel {
   const c = code === undefined ? undefined : CODE_CHANNEL.get(code);
@@ -40,12 +67,12 @@ function trimEnd(fields: string[]): string[] {
 }
 
 // facts: key ~ channel+kind ~ category ~ campaign ~ relevance ~ notBefore ~ expiresAt ~ alternates
-function encodeFacts(f: MessageFacts): string {
+function encodeFacts(f: MessageFacts, words: Dictionary = NO_WORDS): string {
   return trimEnd([
     escapeField(f.key),
     CHANNEL_CODE[f.channel] + kindCode(f.kind),
-    opt(f.category),
-    opt(f.campaignId),
+    words === NO_WORDS ? opt(f.category) : words.ref(f.category),
+    words === NO_WORDS ? opt(f.campaignId) : words.ref(f.campaignId),
     f.relevance === undefined ? '' : String(f.relevance),
     optTime(f.notBefore),
     optTime(f.expiresAt),
@@ -53,15 +80,15 @@ function encodeFacts(f: MessageFacts): string {
   ]).join('~');
 }
 
-function decodeFacts(text: string): MessageFacts {
+function decodeFacts(text: string, words: Dictionary = NO_WORDS): MessageFacts {
   const [key, ck, category, campaignId, relevance, notBefore, expiresAt, alternates] = text.split('~');
   const facts: MessageFacts = {
     key: unescapeField(key ?? ''),
     channel: channel(ck?.[0]),
     kind: kind(ck?.[1]),
   };
-  if (category) facts.category = unescapeField(category);
-  if (campaignId) facts.campaignId = unescapeField(campaignId);
+  if (category) facts.category = words.word(category);
+  if (campaignId) facts.campaignId = words.word(campaignId);
   if (relevance) facts.relevance = Number(relevance);
   if (notBefore) facts.notBefore = parseTime(notBefore);
   if (expiresAt) facts.expiresAt = parseTime(expiresAt);
@@ -96,29 +123,28 @@ function decodeVerdict(text: string): Verdict {
   return { outcome: 'suppressed', channel: ch, reason: reason as Reason, rule: parseOpt(rule) };
 }
 
-// send: at ~ channel+kind ~ category ~ campaign (its key is the entry's)
-function encodeSend(s: Send): string {
-  return trimEnd([
-    time(s.at),
-    CHANNEL_CODE[s.channel] + kindCode(s.kind),
-    opt(s.category),
-    opt(s.campaignId),
-  ]).join('~');
+// send: at (empty when the decision's) ~ channel+kind; its key, category and campaign are the entry's
+function encodeSend(s: Send, decidedAt: number): string {
+  return `${s.at === decidedAt ? '' : time(s.at)}~${CHANNEL_CODE[s.channel]}${kindCode(s.kind)}`;
 }
 
-function decodeSend(key: string, text: string): Send {
-  const [at = '0', ck, category, campaignId] = text.split('~');
+function decodeSend(
+  text: string,
+  entry: { key: string; at: number; category?: string | undefined; campaignId?: string | undefined },
+): Send {
+  const [at, ck] = text.split('~');
   return {
-    key,
-    at: parseTime(at),
+    key: entry.key,
+    at: at ? parseTime(at) : entry.at,
     channel: channel(ck?.[0]),
     kind: kind(ck?.[1]),
-    category: parseOpt(category),
-    campaignId: parseOpt(campaignId),
+    category: entry.category,
+    campaignId: entry.campaignId,
   };
 }
 
-export function encodeEntry(entry: LogEntry): string {
+/** One entry's text; a settled entry names its categories and campaigns in `words` when given. */
+export function encodeEntry(entry: LogEntry, words: Dictionary = NO_WORDS): string {
   switch (entry.type) {
     case 'message':
       return ['m', time(entry.at), entry.policyVersion, encodeFacts(entry.facts)].join('|');
@@ -132,7 +158,7 @@ export function encodeEntry(entry: LogEntry): string {
       );
     case 'settled': {
       const pending = entry.pending
-        ? `${time(entry.pending.releaseAt)}~${entry.pending.policyVersion}~${encodeFacts(entry.pending.facts)}`
+        ? `${time(entry.pending.releaseAt)}~${entry.pending.policyVersion}~${encodeFacts(entry.pending.facts, words)}`
         : '';
       return trimEnd([
         's',
@@ -140,14 +166,15 @@ export function encodeEntry(entry: LogEntry): string {
         String(entry.policyVersion),
         escapeField(entry.key),
         encodeVerdict(entry.first),
-        entry.send ? encodeSend(entry.send) : '',
+        trimEnd([words.ref(entry.category), words.ref(entry.campaignId)]).join('~'),
+        entry.send ? encodeSend(entry.send, entry.at) : '',
         pending,
       ]).join('|');
     }
   }
 }
 
-export function decodeEntry(text: string): LogEntry {
+export function decodeEntry(text: string, words: Dictionary = NO_WORDS): LogEntry {
   const [type, at = '0', ...rest] = text.split('|');
   switch (type) {
     case 'm':
@@ -177,15 +204,18 @@ export function decodeEntry(text: string): LogEntry {
         releaseAt: parseTime(rest[2] ?? '0'),
       };
     case 's': {
-      const [version, escapedKey = '', verdict = '', send, pending] = rest;
+      const [version, escapedKey = '', verdict = '', subject = '', send, pending] = rest;
+      const [categoryRef, campaignRef] = subject.split('~');
       const key = unescapeField(escapedKey);
+      const category = words.word(categoryRef);
+      const campaignId = words.word(campaignRef);
       let decodedPending: Pending | undefined;
       if (pending) {
         const [releaseAt = '0', pendingVersion, ...facts] = pending.split('~');
         decodedPending = {
           releaseAt: parseTime(releaseAt),
           policyVersion: Number(pendingVersion),
-          facts: decodeFacts(facts.join('~')),
+          facts: decodeFacts(facts.join('~'), words),
         };
       }
       return {
@@ -194,8 +224,10 @@ export function decodeEntry(text: string): LogEntry {
         policyVersion: Number(version),
         key,
         first: decodeVerdict(verdict),
-        send: send ? decodeSend(key, send) : undefined,
+        send: send ? decodeSend(send, { key, at: parseTime(at), category, campaignId }) : undefined,
         pending: decodedPending,
+        category,
+        campaignId,
       };
     }
     default:
@@ -203,8 +235,15 @@ export function decodeEntry(text: string): LogEntry {
   }
 }
 
-export function encodeBase(base: CustomerBase): string {
-  return JSON.stringify({ p: base.preferences, s: base.suppressions });
+/** The base as stored; undefined for a customer with no preferences and no suppression. */
+export function encodeBase(base: CustomerBase): string | undefined {
+  const p = base.preferences;
+  const empty =
+    Object.keys(p).every((k) => k === 'channels' || k === 'topics') &&
+    Object.keys(p.channels).length === 0 &&
+    Object.keys(p.topics).length === 0 &&
+    Object.keys(base.suppressions).length === 0;
+  return empty ? undefined : JSON.stringify({ p, s: base.suppressions });
 }
 
 export function decodeBase(text: string | undefined): CustomerBase {

@@ -30,3 +30,25 @@ export function shardOf(text: string, shards: number): number {
 export const duePk = (instant: number, shard: number) => `DUE#${minuteBucket(instant)}#${shard}`;
 export const dueSk = (releaseAt: number, messageId: string) =>
   `${String(releaseAt).padStart(15, '0')}#${messageId}`;
+
+/** Decision counts: one item per flush, in day partitions sharded so that no day is a hot key. */
+export const TALLY_SHARDS = 8;
+export const tallyPk = (day: string, shard: number) => `TALLY#${day}#${shard}`;
+
+/**
+ * API keys: one item per key in one small partition, `APIKEY` / `K#<id>`, holding the SHA-256 of the
+ * key. The id is part of the key (`gov_<id>_<secret>`), so a lookup is one GetItem by id, the listing is
+ * one Query, and create or revoke is one write: no second "by hash" item to keep in step without
+ * transactions. The partition is read only on a cache miss (GOVERNOR_KEY_CACHE_TTL_MS).
+ */
+export const API_KEY_PK = 'APIKEY';
+export const apiKeySk = (id: string) => `K#${id}`;
+export const API_KEY_PREFIX = 'K#';
+
+/**
+ * The audit trail: one item per event in day partitions, sharded like the tallies so that a wave of
+ * preference changes does not make one hot key; the sort key orders events in time within a day.
+ */
+export const AUDIT_SHARDS = 4;
+export const auditPk = (day: string, shard: number) => `AUDIT#${day}#${shard}`;
+export const auditSk = (at: string, id: string) => `${at}#${id}`;

@@ -1,0 +1,579 @@
+/**
+ * `npm run bench [-- --concurrency 32 --customers 5000 --decisions 20000 --batch-size 500
+ *   --batch-concurrency 1 --warmup 1000 --seed 42 --sends 20 --only floor,rlf,governor,noop,single,batch,item]`
+ *
+ * Decisions per second, latency, DynamoDB calls and write units per decision, side by side, in one run on
+ * one dynalite (in a process of its own, with fauxqs):
+ * - floor: one raw conditional UpdateItem per decision (the least any store-backed decision costs);
+ * - rate-limiter-flexible's RateLimiterDynamo, one fixed-window cap: what a team would otherwise use;
+ * - Governor's decision path in-process (`sendMessages` on the real adapters), wired as the send handler
+ *   wires it (SQS queue, deferred store, decision counter), and with a no-op queue and no counter;
+ * - Governor through the local HTTP API (`startLocalStack` in a process of its own), one message per
+ *   request and batches;
+ * then the write cost of a decision on a customer with 20 recent sends.
+ *
+ * Every line sees the same workload on its own customer ids (so each starts from the same state), after
+ * a warm-up on other ids. Calls are counted by an SDK middleware on every client (each attempt of each
+ * command); CPU time is read per process, so that a busy machine shows as such.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  CreateTableCommand,
+  DynamoDB,
+  DynamoDBClient,
+  GetItemCommand,
+  ResourceInUseException,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { RateLimiterDynamo, RateLimiterRes } from 'rate-limiter-flexible';
+// Only modules without side effects are imported statically; Governor's application modules load after
+// the floor and rate-limiter-flexible lines (see below).
+import { customerPk, STATE_SK } from '#shared/adapters/dynamodb/keys.ts';
+import type { SendDeps } from '#shared/app/send.ts';
+import { loadConfig } from '#shared/config.ts';
+import {
+  type DecisionResponse,
+  type Message,
+  type MessageInput,
+  messageSchema,
+  preferencesSchema,
+} from '#shared/domain/schemas.ts';
+import { GovernorError } from '#shared/errors.ts';
+import { startChild } from './lib/child.ts';
+import { jsonClient } from './lib/http-client.ts';
+import { addSnapshots, CallMeter, type MeterSnapshot, wireItemSize } from './lib/meter.ts';
+import { percentile, type RunResult, runClosedLoop } from './lib/run.ts';
+import {
+  BENCH_POLICY,
+  CAMPAIGNS,
+  customerId,
+  parsePolicy,
+  preferencesOf,
+  ROOMY_POLICY,
+  type Workload,
+  workload,
+} from './lib/workload.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const LINES = ['floor', 'rlf', 'governor', 'noop', 'single', 'batch', 'item'] as const;
+type LineId = (typeof LINES)[number];
+
+const { values } = parseArgs({
+  options: {
+    concurrency: { type: 'string', default: '32' },
+    customers: { type: 'string', default: '5000' },
+    decisions: { type: 'string', default: '20000' },
+    'batch-size': { type: 'string', default: '500' },
+    'batch-concurrency': { type: 'string', default: '1' },
+    warmup: { type: 'string', default: '1000' },
+    seed: { type: 'string', default: '42' },
+    sends: { type: 'string', default: '20' },
+    only: { type: 'string', default: LINES.join(',') },
+  },
+});
+
+function int(name: keyof typeof values, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`--${name} must be an integer in [${min}, ${max}]`);
+  return n;
+}
+const concurrency = int('concurrency', 1, 1000);
+const customers = int('customers', 1);
+const decisions = int('decisions', 1);
+const batchSize = int('batch-size', 1, 500);
+const batchConcurrency = int('batch-concurrency', 1, 100);
+const warmup = int('warmup', 0);
+const seed = int('seed', 0);
+const sends = int('sends', 1, 1000);
+const only = new Set(String(values.only).split(','));
+for (const id of only)
+  if (!LINES.includes(id as LineId)) throw new Error(`--only: unknown line ${id} (${LINES.join(',')})`);
+const runs = (id: LineId) => only.has(id);
+
+// ------------------------------------------------------------------------------------------------ setup
+
+const benchStarted = performance.now();
+const loadAtStart = loadavg()[0] ?? 0;
+const RLF_TABLE = 'bench-rate-limiter';
+const dataDir = await mkdtemp(join(tmpdir(), 'governor-bench-'));
+type EngineReady = { env: Record<string, string>; dynamoEndpoint: string; tableName: string };
+const engine = await startChild<EngineReady>('./engine-process.ts', [dataDir]);
+const stopAll: (() => Promise<void>)[] = [() => engine.stop()];
+Object.assign(process.env, engine.ready.env);
+const config = loadConfig(process.env);
+const region = config.AWS_REGION;
+const endpoint = engine.ready.dynamoEndpoint;
+const table = config.GOVERNOR_TABLE_NAME;
+
+/** One meter for every client of this process; reset before each measured run. */
+const meter = new CallMeter();
+const load = workload(seed, customers, decisions);
+const warm = workload(seed + 1, customers, warmup);
+const preferences = preferencesOf(seed, customers);
+
+/** CPU time (µs) of this process, of the HTTP API process, of the engines process. */
+interface Cpu {
+  here: number;
+  api?: number | undefined;
+  engines: number;
+}
+interface Line {
+  id: LineId;
+  label: string;
+  result: RunResult;
+  meter: MeterSnapshot;
+  cpu: Cpu;
+  /** What the latency figures are per. */
+  per: string;
+}
+const lines: Line[] = [];
+
+interface Remote {
+  reset(): Promise<void>;
+  stats(): Promise<{ snapshot: MeterSnapshot; cpuMicros: number }>;
+}
+
+const engineCpu = async () => {
+  const { cpu } = await engine.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' });
+  return cpu.user + cpu.system;
+};
+
+async function measure(
+  id: LineId,
+  label: string,
+  tasks: { warm: number; run: number },
+  conc: number,
+  task: (phase: 'warm' | 'run', i: number) => Promise<string[]>,
+  remote?: Remote,
+  per = 'decision',
+): Promise<void> {
+  process.stderr.write(`  ${label}…`);
+  if (tasks.warm > 0) await runClosedLoop(tasks.warm, conc, (i) => task('warm', i));
+  meter.reset();
+  await remote?.reset();
+  const enginesBefore = await engineCpu();
+  const here = process.cpuUsage();
+  const result = await runClosedLoop(tasks.run, conc, (i) => task('run', i));
+  const hereUsed = process.cpuUsage(here);
+  const engines = (await engineCpu()) - enginesBefore;
+  const local = meter.snapshot();
+  const far = await remote?.stats();
+  lines.push({
+    id,
+    label,
+    result,
+    meter: far ? addSnapshots(local, far.snapshot) : local,
+    cpu: { here: hereUsed.user + hereUsed.system, api: far?.cpuMicros, engines },
+    per,
+  });
+  process.stderr.write(` ${Math.round((result.decisions / result.elapsedMs) * 1000)}/s\n`);
+}
+
+const decisionOf = (answer: DecisionResponse | GovernorError | undefined): string =>
+  answer === undefined || answer instanceof GovernorError ? 'error' : answer.decision;
+
+let policyVersion = 0;
+let xrayHook = false;
+let itemReport: string[] = [];
+let twentySendUnits: number | undefined;
+
+try {
+  process.stderr.write(
+    `bench: ${decisions} decisions, ${customers} customers, concurrency ${concurrency} — engines in pid ${engine.process.pid}\n`,
+  );
+
+  // ------------------------------------------------------------------------------------------- floor
+  const raw = new DynamoDBClient({ endpoint, region });
+  meter.attach(raw, 'dynamodb');
+  stopAll.push(async () => raw.destroy());
+  const write = (line: string, index: number) =>
+    raw.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: { pk: { S: customerPk(customerId(line, index)) }, sk: { S: STATE_SK } },
+        UpdateExpression: 'SET n = if_not_exists(n, :zero) + :one',
+        ConditionExpression: 'attribute_not_exists(n) OR n < :max',
+        ExpressionAttributeValues: { ':zero': { N: '0' }, ':one': { N: '1' }, ':max': { N: '1000000' } },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+  // dynalite (JIT, LevelDB) takes a few thousand writes to reach its pace: warm it before any line.
+  process.stderr.write('  engine warm-up…\n');
+  await runClosedLoop(warmup * 3, concurrency, async (i) => {
+    await write('we', i % customers);
+    return [];
+  });
+  if (runs('floor'))
+    await measure(
+      'floor',
+      'floor: conditional UpdateItem',
+      { warm: warmup, run: decisions },
+      concurrency,
+      async (phase, i) => {
+        await (phase === 'warm' ? write('wf', warm.customers[i]!) : write('f', load.customers[i]!));
+        return ['written'];
+      },
+    );
+
+  // --------------------------------------------------------------------------- rate-limiter-flexible
+  if (runs('rlf')) {
+    const aggregated = new DynamoDB({ endpoint, region });
+    meter.attach(aggregated, 'dynamodb');
+    try {
+      await aggregated.send(
+        new CreateTableCommand({
+          TableName: RLF_TABLE,
+          AttributeDefinitions: [{ AttributeName: 'key', AttributeType: 'S' }],
+          KeySchema: [{ AttributeName: 'key', KeyType: 'HASH' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    // The same weekly limit as Governor's first cap, as one fixed window; dynalite has no UpdateTimeToLive.
+    const limiter = new RateLimiterDynamo({
+      storeClient: aggregated,
+      tableName: RLF_TABLE,
+      tableCreated: true,
+      ttlSet: true,
+      points: 5,
+      duration: 7 * 24 * 3600,
+    });
+    const consume = async (key: string) => {
+      try {
+        await limiter.consume(key);
+        return 'allowed';
+      } catch (error) {
+        if (error instanceof RateLimiterRes) return 'blocked';
+        throw error;
+      }
+    };
+    await measure(
+      'rlf',
+      'rate-limiter-flexible (Dynamo)',
+      { warm: warmup, run: decisions },
+      concurrency,
+      async (phase, i) => [
+        await (phase === 'warm'
+          ? consume(customerId('wr', warm.customers[i]!))
+          : consume(customerId('r', load.customers[i]!))),
+      ],
+    );
+    aggregated.destroy();
+  }
+
+  // ------------------------------------------------------------------------------- Governor's setup
+  // Loaded only now: importing them starts the Powertools Tracer, whose X-Ray SDK enables an async hook
+  // for the whole process (cls-hooked), a tax on every promise that the lines above must not pay.
+  const { createRoot } = await import('#shared/composition.ts');
+  const { mapLimit, sendMessages } = await import('#shared/app/send.ts');
+  xrayHook = Object.keys((process as { namespaces?: object }).namespaces ?? {}).includes('AWSXRay');
+  const root = createRoot(config);
+  meter.attach(root.db, 'dynamodb');
+  meter.attach(root.sqs, 'sqs');
+  const storePolicy = async (document: typeof BENCH_POLICY) => {
+    const stored = await root.policyStore.put(parsePolicy(document), '*', 'bench', Date.now());
+    if (!stored) throw new Error('the policy was not stored');
+    return stored;
+  };
+  policyVersion = (await storePolicy(BENCH_POLICY)).version;
+
+  /** Gives the line's customers their preferences, through the customer log as the preferences API does. */
+  const seedPreferences = async (line: string) => {
+    await mapLimit([...preferences], concurrency, ([index, p]) => {
+      const now = Date.now();
+      const entry = { type: 'preferences' as const, at: now, preferences: preferencesSchema.parse(p) };
+      return root.customers.append(customerId(line, index), [entry], now);
+    });
+  };
+  const messagesOf = (w: Workload, line: string, count: number): Message[] => {
+    const now = Date.now();
+    return Array.from({ length: count }, (_, i) => messageSchema.parse(w.message(line, i, now)));
+  };
+  const inputsOf = (w: Workload, line: string, count: number): MessageInput[] => {
+    const now = Date.now();
+    return Array.from({ length: count }, (_, i) => w.message(line, i, now));
+  };
+
+  // ------------------------------------------------------------------------------ Governor in-process
+  const inProcess = async (id: LineId, line: string, label: string, deps: SendDeps) => {
+    await seedPreferences(line);
+    const warmMessages = messagesOf(warm, `w${line}`, warmup);
+    const messages = messagesOf(load, line, decisions);
+    await measure(id, label, { warm: warmup, run: decisions }, concurrency, async (phase, i) => {
+      const message = (phase === 'warm' ? warmMessages[i] : messages[i]) as Message;
+      const [answer] = await sendMessages(deps, [message]);
+      return [decisionOf(answer)];
+    });
+  };
+  // As functions/send/handler.ts wires it (less its metrics): the root's queue, deferred store, counter.
+  const handlerDeps: SendDeps = { ...root };
+  if (runs('governor')) await inProcess('governor', 'g', 'governor in-process, as wired', handlerDeps);
+  if (runs('noop'))
+    await inProcess('noop', 'n', 'governor in-process, no queue/counter', {
+      ...handlerDeps,
+      queue: { enqueue: async () => {} },
+      counter: undefined,
+    });
+
+  // ------------------------------------------------------------------------------------ Governor HTTP
+  if (runs('single') || runs('batch')) {
+    type HttpReady = { url: string; adminKey: string };
+    const server = await startChild<HttpReady>('./http-process.ts', [JSON.stringify(engine.ready.env)]);
+    stopAll.unshift(() => server.stop());
+    const remote: Remote = {
+      reset: () => server.ask<unknown>({ type: 'reset' }).then(() => {}),
+      stats: () => server.ask<{ snapshot: MeterSnapshot; cpuMicros: number }>({ type: 'stats' }),
+    };
+    const http = jsonClient(server.ready.url, server.ready.adminKey, Math.max(concurrency, batchConcurrency));
+    type Answer = DecisionResponse & { status?: number };
+
+    if (runs('single')) {
+      await seedPreferences('h');
+      const warmInputs = inputsOf(warm, 'wh', warmup);
+      const inputs = inputsOf(load, 'h', decisions);
+      await measure(
+        'single',
+        'governor HTTP, 1 message/request',
+        { warm: warmup, run: decisions },
+        concurrency,
+        async (phase, i) => {
+          const body = phase === 'warm' ? warmInputs[i] : inputs[i];
+          const response = await http.post<Answer>('/v1/messages', body);
+          return [response.status === 200 ? response.body.decision : 'error'];
+        },
+        remote,
+        'request',
+      );
+    }
+    if (runs('batch')) {
+      await seedPreferences('b');
+      const chunks = (all: MessageInput[]) =>
+        Array.from({ length: Math.ceil(all.length / batchSize) }, (_, i) =>
+          all.slice(i * batchSize, (i + 1) * batchSize),
+        );
+      const warmBatches = chunks(inputsOf(warm, 'wb', warmup));
+      const batches = chunks(inputsOf(load, 'b', decisions));
+      await measure(
+        'batch',
+        `governor HTTP, batch of ${batchSize}`,
+        { warm: warmBatches.length, run: batches.length },
+        batchConcurrency,
+        async (phase, i) => {
+          const messages = (phase === 'warm' ? warmBatches[i] : batches[i]) as MessageInput[];
+          const response = await http.post<{ results: Answer[] }>('/v1/messages/batch', { messages });
+          if (response.status !== 200) return messages.map(() => 'error');
+          return response.body.results.map((r) => (r.status === undefined ? r.decision : 'error'));
+        },
+        remote,
+        `request of ${batchSize}`,
+      );
+    }
+    http.close();
+    await server.stop();
+    stopAll.shift();
+  }
+
+  // ------------------------------------------------------------------------ a customer with 20 sends
+  if (runs('item')) {
+    process.stderr.write(`  item of a customer with ${sends} recent sends…\n`);
+    const roomy = await storePolicy(ROOMY_POLICY);
+    // A fresh root, so that its policy cache reads the roomy version at once.
+    const fresh = createRoot(config);
+    meter.attach(fresh.db, 'dynamodb');
+    meter.attach(fresh.sqs, 'sqs');
+    const deps: SendDeps = { ...fresh };
+    const id = customerId('item', 0);
+    const message = (k: number) =>
+      messageSchema.parse({
+        messageId: `item-${k}`,
+        customerId: id,
+        channel: 'email',
+        category: 'promotions',
+        campaignId: CAMPAIGNS[k % CAMPAIGNS.length],
+        relevance: 0.9,
+        payload: { template: 'x' },
+      });
+    let accepted = 0;
+    for (let k = 0; k < sends; k++) {
+      const [answer] = await sendMessages(deps, [message(k)]);
+      if (decisionOf(answer) === 'accepted') accepted++;
+    }
+    const stored = await raw.send(
+      new GetItemCommand({
+        TableName: table,
+        Key: { pk: { S: customerPk(id) }, sk: { S: STATE_SK } },
+        ConsistentRead: true,
+      }),
+    );
+    const storedBytes = stored.Item ? wireItemSize(stored.Item) : 0;
+    const log = (stored.Item?.l?.L ?? []).map((v) => v.S ?? '');
+    const kinds = new Map<string, number>();
+    for (const entry of log) kinds.set(entry[0] ?? '?', (kinds.get(entry[0] ?? '?') ?? 0) + 1);
+    const logBytes = log.reduce((n, s) => n + 1 + Buffer.byteLength(s), 0);
+    meter.reset();
+    const [next] = await sendMessages(deps, [message(sends)]);
+    const written = meter.snapshot();
+    twentySendUnits = written.writeUnits;
+    const byCall = (m: Record<string, number>) =>
+      Object.entries(m)
+        .map(([k, n]) => `${n} ${k.replace(/Command$/, '')}`)
+        .join(', ');
+    itemReport = [
+      `Item of a customer with ${sends} recent accepted sends (policy v${roomy.version} allows them: ${accepted}/${sends} accepted; campaign ids ${CAMPAIGNS[0]?.length} chars):`,
+      `  as stored: ${storedBytes} B, of which the log ${logBytes} B in ${log.length} entries (${[...kinds].map(([k, n]) => `${n} '${k}'`).join(', ')}), ${(logBytes / Math.max(1, log.length)).toFixed(1)} B each`,
+      `  decision ${sends + 1} (${decisionOf(next)}): calls ${byCall(written.calls)}; customer item written at ${written.itemBytesMax} B; write units ${byCall(written.writeUnitsByCall)} = ${written.writeUnits}`,
+      `  a settled entry: ${log[0] ?? ''}`,
+      `  a message entry: ${log.find((e) => e.startsWith('m|')) ?? ''}`,
+    ];
+  }
+} finally {
+  for (const stop of stopAll) await stop().catch((error: unknown) => console.error(error));
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------------- report
+
+const fmt = (x: number, digits = 0) =>
+  Number.isFinite(x)
+    ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '–';
+const c = cpus();
+const loadAtEnd = loadavg()[0] ?? 0;
+const busy = Math.max(loadAtStart, loadAtEnd) > c.length;
+console.log(
+  `Machine: ${c.length} cores (${c[0]?.model.trim() ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`,
+);
+console.log(
+  `Load average (1 min): ${fmt(loadAtStart, 1)} at start, ${fmt(loadAtEnd, 1)} at end` +
+    (busy ? ` — more than ${c.length} cores: other processes competed, rates are understated` : ''),
+);
+console.log(
+  `Parameters: ${fmt(decisions)} decisions, ${fmt(customers)} customers (${preferences.size} with preferences), concurrency ${concurrency}, ` +
+    `batches of ${batchSize} × ${batchConcurrency} in flight, warm-up ${warmup}, seed ${seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines)`,
+);
+console.log(
+  `Governor policy v${policyVersion}: marketing 5/P7D, 2/P1D, sms 1/P7D, min gap PT2H; relevance ≥ 0.3 (sms/whatsapp 0.5) + 0.4 × pressure; no quiet hours. ` +
+    `X-Ray async hook in the bench process after Governor's modules load: ${xrayHook ? 'yes' : 'no'}`,
+);
+console.log('');
+
+const columns: [string, number][] = [
+  ['line', 36],
+  ['decisions/s', 12],
+  ['p50 ms', 8],
+  ['p99 ms', 8],
+  ['DDB calls', 10],
+  ['SQS calls', 10],
+  ['item B', 8],
+  ['WCU', 6],
+  ['CPU µs: bench', 14],
+  ['api', 6],
+  ['engines', 8],
+  ['ceiling/s', 10],
+];
+const row = (cells: string[]) =>
+  cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[i]![1]) : cell.padStart(columns[i]![1]))).join('');
+console.log(row(columns.map(([name]) => name)));
+console.log(`${''.padEnd(36)}${'(all per decision; item B: average customer item written)'.padStart(84)}`);
+console.log('─'.repeat(columns.reduce((n, [, w]) => n + w, 0)));
+const rate = (l: Line) => (l.result.decisions / l.result.elapsedMs) * 1000;
+/**
+ * What the line's CPU time allows on this machine's cores when nothing else runs: the decider (this
+ * process, or the API process for the HTTP lines; not the load generator) and the engines each use at
+ * most one core, and together at most all of them. An estimate that a busy machine does not distort.
+ */
+const ceiling = (l: Line) => {
+  const d = l.result.decisions;
+  const decider = (l.cpu.api ?? l.cpu.here) / d;
+  const engines = l.cpu.engines / d;
+  return Math.min(1e6 / decider, 1e6 / engines, (c.length * 1e6) / (decider + engines));
+};
+for (const l of lines) {
+  const sorted = Float64Array.from(l.result.latencies).sort();
+  const d = l.result.decisions;
+  console.log(
+    row([
+      l.label,
+      fmt(rate(l)),
+      fmt(percentile(sorted, 50), 1),
+      fmt(percentile(sorted, 99), 1),
+      fmt(l.meter.dynamoCalls / d, 3),
+      fmt(l.meter.sqsCalls / d, 3),
+      fmt(l.meter.itemCount ? l.meter.itemBytesSum / l.meter.itemCount : Number.NaN),
+      fmt(l.meter.writeUnits / d, 2),
+      fmt(l.cpu.here / d),
+      l.cpu.api === undefined ? '–' : fmt(l.cpu.api / d),
+      fmt(l.cpu.engines / d),
+      fmt(ceiling(l)),
+    ]),
+  );
+}
+console.log('');
+for (const l of lines) {
+  const d = l.result.decisions;
+  const perDecision = (m: Record<string, number>) =>
+    Object.entries(m)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k.replace(/Command$/, '')} ${fmt(n / d, 3)}`)
+      .join(', ') || '–';
+  const outcomes = [...l.result.outcomes]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${fmt((n / d) * 100)}%`)
+    .join(', ');
+  console.log(`  ${l.label}: ${outcomes}${l.per === 'decision' ? '' : `; latency per ${l.per}`}`);
+  console.log(
+    `    calls/decision ${perDecision(l.meter.calls)}; WCU/decision ${perDecision(l.meter.writeUnitsByCall)}` +
+      (l.meter.errors ? `; ${l.meter.errors} calls failed (conditional checks included)` : ''),
+  );
+}
+console.log('');
+
+const byId = new Map(lines.map((l) => [l.id, rate(l)]));
+const floor = byId.get('floor');
+const rlf = byId.get('rlf');
+const over = (id: LineId, base: number | undefined) => {
+  const v = byId.get(id);
+  return v !== undefined && base ? v / base : undefined;
+};
+const ratio = (id: LineId, base: number | undefined) => {
+  const r = over(id, base);
+  return r === undefined ? 'n/a' : `${r.toFixed(2)}×`;
+};
+console.log(
+  `ratios vs floor: governor in-process ${ratio('governor', floor)} (no queue/counter ${ratio('noop', floor)}), ` +
+    `http batch ${ratio('batch', floor)}, http single ${ratio('single', floor)}, rate-limiter-flexible ${ratio('rlf', floor)}; ` +
+    `governor/rlf ${ratio('governor', rlf)} (no queue/counter ${ratio('noop', rlf)}, http batch ${ratio('batch', rlf)})`,
+);
+const ceilings = new Map(lines.map((l) => [l.id, ceiling(l)]));
+const ceilingRatio = (id: LineId) => {
+  const v = ceilings.get(id);
+  const base = ceilings.get('floor');
+  return v !== undefined && base ? `${(v / base).toFixed(2)}×` : 'n/a';
+};
+console.log(
+  `CPU-bound ceilings vs floor's: governor in-process ${ceilingRatio('governor')} (no queue/counter ${ceilingRatio('noop')}), ` +
+    `http batch ${ceilingRatio('batch')}, http single ${ceilingRatio('single')}, rate-limiter-flexible ${ceilingRatio('rlf')}`,
+);
+for (const line of itemReport) console.log(line);
+console.log('');
+
+const target = (name: string, value: number | undefined, goal: number, unit: string, atMost = false) => {
+  if (value === undefined) return console.log(`target ${name}: not measured`);
+  const met = atMost ? value <= goal : value >= goal;
+  const by = Math.abs(value - goal);
+  console.log(
+    `target ${name}: ${met ? 'MET' : 'MISSED'} — ${fmt(value, 2)}${unit} (goal ${atMost ? '≤' : '≥'} ${goal}${unit}${met ? '' : `, off by ${fmt(by, 2)}${unit}`})`,
+  );
+};
+target('governor in-process ≥ 0.8 × floor', over('governor', floor), 0.8, '×');
+target('http batch ≥ 0.6 × floor', over('batch', floor), 0.6, '×');
+target('governor in-process ≥ 1.5 × rate-limiter-flexible', over('governor', rlf), 1.5, '×');
+target(`≤ 1 write unit per decision with ${sends} recent sends`, twentySendUnits, 1, ' WCU', true);
+console.log(`total ${fmt((performance.now() - benchStarted) / 1000, 1)} s`);

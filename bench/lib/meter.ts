@@ -1,0 +1,196 @@
+/**
+ * Counts what a client really sends: an SDK middleware inside the retry loop sees every attempt of every
+ * command (compaction writes, deferred-message puts, policy reads, conditional failures included), and
+ * estimates the write units DynamoDB would bill for it from the item sizes it can see.
+ */
+import { itemSize } from '#shared/adapters/dynamodb/item-size.ts';
+
+export interface MeterSnapshot {
+  /** Attempts sent, by command name (`UpdateItemCommand`, `SendMessageBatchCommand`, …). */
+  calls: Record<string, number>;
+  dynamoCalls: number;
+  sqsCalls: number;
+  /** Write units DynamoDB would bill (on-demand: 1 per KB of the larger of the item before and after). */
+  writeUnits: number;
+  writeUnitsByCall: Record<string, number>;
+  /** Items returned by UpdateItem (ReturnValues ALL_NEW): the customer item as each decision wrote it. */
+  itemBytesSum: number;
+  itemCount: number;
+  itemBytesMax: number;
+  errors: number;
+}
+
+export const emptySnapshot = (): MeterSnapshot => ({
+  calls: {},
+  dynamoCalls: 0,
+  sqsCalls: 0,
+  writeUnits: 0,
+  writeUnitsByCall: {},
+  itemBytesSum: 0,
+  itemCount: 0,
+  itemBytesMax: 0,
+  errors: 0,
+});
+
+type Args = { input: object };
+type Output = { output: object };
+type Next = (args: Args) => Promise<Output>;
+type Middleware = (next: Next, context: { commandName?: string }) => Next;
+
+/** Any SDK v3 client (DynamoDBClient, DynamoDB, DynamoDBDocumentClient, SQSClient). */
+export interface Meterable {
+  middlewareStack: object;
+}
+/** The one overload of `middlewareStack.add` the meter uses, without the SDK's per-service generics. */
+type AddFinalize = {
+  add(middleware: Middleware, options: { step: 'finalizeRequest'; name: string; priority: 'low' }): void;
+};
+
+const AV_TAGS = new Set(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL']);
+const KB = 1024;
+const units = (bytes: number) => Math.max(1, Math.ceil(bytes / KB));
+
+function isAttributeValue(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
+    return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && AV_TAGS.has(keys[0] as string);
+}
+
+/** An attribute value in either wire form ({S: 'x'}) or document form ('x'), as plain JS for itemSize. */
+function plain(value: unknown): unknown {
+  if (!isAttributeValue(value)) return value;
+  const [tag, v] = Object.entries(value)[0] as [string, unknown];
+  switch (tag) {
+    case 'N':
+      return Number(v);
+    case 'NULL':
+      return null;
+    case 'L':
+      return (v as unknown[]).map(plain);
+    case 'M':
+      return plainItem(v as Record<string, unknown>);
+    case 'SS':
+    case 'BS':
+      return new Set(v as unknown[]);
+    case 'NS':
+      return new Set((v as string[]).map(Number));
+    default:
+      return v;
+  }
+}
+
+function plainItem(item: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, plain(v)]));
+}
+
+export const wireItemSize = (item: Record<string, unknown>) => itemSize(plainItem(item));
+
+export class CallMeter {
+  private s = emptySnapshot();
+  /** The last size seen of each item, for writes whose response does not carry the item. */
+  private readonly sizes = new Map<string, number>();
+
+  reset(): void {
+    this.s = emptySnapshot();
+  }
+
+  snapshot(): MeterSnapshot {
+    return { ...this.s, calls: { ...this.s.calls }, writeUnitsByCall: { ...this.s.writeUnitsByCall } };
+  }
+
+  attach(client: Meterable, service: 'dynamodb' | 'sqs'): void {
+    const middleware: Middleware = (next, context) => async (args) => {
+      const name = context.commandName ?? 'unknown';
+      this.s.calls[name] = (this.s.calls[name] ?? 0) + 1;
+      if (service === 'sqs') {
+        this.s.sqsCalls++;
+        return next(args);
+      }
+      this.s.dynamoCalls++;
+      try {
+        const out = await next(args);
+        this.observe(name, args.input as Record<string, unknown>, out.output as Record<string, unknown>);
+        return out;
+      } catch (error) {
+        this.s.errors++;
+        // A failed conditional write is billed like a write of the item as it is.
+        if (name === 'UpdateItemCommand' || name === 'PutItemCommand' || name === 'DeleteItemCommand')
+          this.bill(name, units(this.sizes.get(keyOf(args.input as Record<string, unknown>)) ?? 0));
+        throw error;
+      }
+    };
+    (client.middlewareStack as AddFinalize).add(middleware, {
+      step: 'finalizeRequest',
+      name: 'benchCallMeter',
+      priority: 'low',
+    });
+  }
+
+  private bill(name: string, writeUnits: number): void {
+    this.s.writeUnits += writeUnits;
+    this.s.writeUnitsByCall[name] = (this.s.writeUnitsByCall[name] ?? 0) + writeUnits;
+  }
+
+  private observe(name: string, input: Record<string, unknown>, output: Record<string, unknown>): void {
+    switch (name) {
+      case 'UpdateItemCommand': {
+        const key = keyOf(input);
+        const attributes = output.Attributes as Record<string, unknown> | undefined;
+        if (attributes) {
+          const bytes = wireItemSize(attributes);
+          this.s.itemBytesSum += bytes;
+          this.s.itemCount++;
+          this.s.itemBytesMax = Math.max(this.s.itemBytesMax, bytes);
+          // An append only grows the item: the item after it is the larger one.
+          this.bill(name, units(Math.max(bytes, this.sizes.get(key) ?? 0)));
+          this.sizes.set(key, bytes);
+        } else {
+          // A compaction shrinks the item: billed at its size before.
+          this.bill(name, units(this.sizes.get(key) ?? 0));
+        }
+        break;
+      }
+      case 'PutItemCommand':
+        this.bill(name, units(wireItemSize(input.Item as Record<string, unknown>)));
+        break;
+      case 'DeleteItemCommand':
+        this.bill(name, units(this.sizes.get(keyOf(input)) ?? 0));
+        break;
+      case 'BatchWriteItemCommand': {
+        const tables = input.RequestItems as Record<
+          string,
+          { PutRequest?: { Item: Record<string, unknown> } }[]
+        >;
+        for (const requests of Object.values(tables))
+          for (const r of requests)
+            this.bill(name, units(r.PutRequest ? wireItemSize(r.PutRequest.Item) : 0));
+        break;
+      }
+    }
+  }
+}
+
+function keyOf(input: Record<string, unknown>): string {
+  return `${String(input.TableName)}|${JSON.stringify(input.Key ?? null)}`;
+}
+
+/** Adds snapshots (the HTTP server process reports its own). */
+export function addSnapshots(a: MeterSnapshot, b: MeterSnapshot): MeterSnapshot {
+  const sum = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  return {
+    calls: sum(a.calls, b.calls),
+    writeUnitsByCall: sum(a.writeUnitsByCall, b.writeUnitsByCall),
+    dynamoCalls: a.dynamoCalls + b.dynamoCalls,
+    sqsCalls: a.sqsCalls + b.sqsCalls,
+    writeUnits: a.writeUnits + b.writeUnits,
+    itemBytesSum: a.itemBytesSum + b.itemBytesSum,
+    itemCount: a.itemCount + b.itemCount,
+    itemBytesMax: Math.max(a.itemBytesMax, b.itemBytesMax),
+    errors: a.errors + b.errors,
+  };
+}

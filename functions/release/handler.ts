@@ -1,0 +1,32 @@
+/**
+ * The release function (EventBridge schedule, every minute; locally a timer): releases the deferred
+ * messages that are due, until its time is nearly up.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { type ReleaseDeps, type ReleaseOutcome, type ReleaseSummary, releaseDue } from '#shared/app/release.ts';
+import { getDeliveryRoot } from '#shared/composition.ts';
+import { logger, MetricUnit, metrics } from '#shared/observability/index.ts';
+
+/** Time left for the last round of a run before the function times out. */
+const MARGIN_MS = 10_000;
+
+/** One business metric per outcome, published once per run. */
+function countOutcomes(outcomes: ReleaseOutcome[]): void {
+  for (const o of outcomes)
+    metrics.addMetric(o.outcome === 'accepted' ? 'ReleasedAccepted' : 'ReleasedSuppressed', MetricUnit.Count, 1);
+}
+
+const deps: ReleaseDeps = { ...getDeliveryRoot().release, onReleased: countOutcomes };
+
+export async function release(_event: unknown, context: Context): Promise<ReleaseSummary> {
+  const summary = await releaseDue(deps, {
+    budgetMs: Math.max(1000, context.getRemainingTimeInMillis() - MARGIN_MS),
+  });
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  return summary;
+}
+
+export const handler = middy<unknown, ReleaseSummary, Error, Context>(release)
+  .use(injectLambdaContext(logger));

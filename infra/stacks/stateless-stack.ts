@@ -1,0 +1,140 @@
+/**
+ * The code and everything that can be replaced at will: the functions, the HTTP API and its routes, the
+ * delivery pipeline, alarms and dashboard. It only references the stateful stack's resources.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { DeliveryPipeline } from '../constructs/delivery-pipeline.ts';
+import { GovernorApi } from '../constructs/governor-api.ts';
+import { GovernorFunction } from '../constructs/governor-function.ts';
+import { GovernorOperations } from '../constructs/operations.ts';
+import type { DeliveryEntries, HttpFunctionSpec, RouteKey } from '../routes.ts';
+import type { GovernorSettings } from '../settings.ts';
+import { DELIVERY_MAX_RECEIVE_COUNT } from './stateful-stack.ts';
+
+/** What the stateless stack uses of the stateful one. */
+export interface GovernorState {
+  readonly table: ITable;
+  readonly deliveryQueue: IQueue;
+  readonly deadLetterQueue: IQueue;
+  readonly adminKey: ISecret;
+  readonly webhook: ISecret;
+}
+
+export interface StatelessStackProps extends StackProps {
+  readonly state: GovernorState;
+  readonly settings: GovernorSettings;
+  readonly httpFunctions: readonly HttpFunctionSpec[];
+  /** The delivery pipeline's functions, once they exist. */
+  readonly delivery?: DeliveryEntries | undefined;
+  /** The Lambda authorizer's handler module, once it exists. */
+  readonly authorizer?: string | undefined;
+}
+
+/** The dispatch function's provider settings (shared/config.ts names). */
+function dispatchEnvironment(settings: GovernorSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (settings.snsSenderId) env.GOVERNOR_SNS_SENDER_ID = settings.snsSenderId;
+  if (settings.snsOriginationNumber) env.GOVERNOR_SNS_ORIGINATION_NUMBER = settings.snsOriginationNumber;
+  if (Object.keys(settings.deliveryRateLimits).length > 0) {
+    env.GOVERNOR_RATE_LIMITS = JSON.stringify(settings.deliveryRateLimits);
+  }
+  return env;
+}
+
+/** The route the send-latency alarm watches. */
+export const SEND_ROUTE: RouteKey = 'POST /v1/messages';
+
+export class StatelessStack extends Stack {
+  readonly api: GovernorApi;
+  readonly functions = new Map<string, GovernorFunction>();
+  readonly pipeline: DeliveryPipeline | undefined;
+  readonly operations: GovernorOperations;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { state, settings } = props;
+    const environment = {
+      GOVERNOR_POLICY_TTL_MS: String(settings.policyTtlMs),
+      GOVERNOR_IDEMPOTENCY_HOURS: String(settings.idempotencyHours),
+      GOVERNOR_KEY_CACHE_TTL_MS: String(settings.keyCacheTtlMs),
+      GOVERNOR_DEFAULT_RATE_LIMIT: String(settings.defaultRateLimit),
+    };
+
+    let authorizer: GovernorFunction | undefined;
+    if (props.authorizer) {
+      authorizer = new GovernorFunction(this, 'Authorizer', {
+        entry: props.authorizer,
+        description: 'Governor: checks the API key and its scopes for the HTTP API',
+        environment,
+      })
+        .bindTable(state.table, 'R')
+        .bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');
+      this.functions.set('Authorizer', authorizer);
+    }
+
+    this.api = new GovernorApi(this, 'Api', {
+      allowedOrigins: settings.allowedOrigins,
+      rateLimit: settings.apiRateLimit,
+      burstLimit: settings.apiBurstLimit,
+      ...(authorizer ? { authorizer } : {}),
+    });
+
+    for (const spec of props.httpFunctions) {
+      const fn = new GovernorFunction(this, spec.name, {
+        entry: spec.entry,
+        environment,
+        ...(spec.timeoutSeconds ? { timeout: Duration.seconds(spec.timeoutSeconds) } : {}),
+      });
+      if (spec.table) fn.bindTable(state.table, spec.table, { scan: spec.tableScan === true });
+      if (spec.sendsDeliveries) fn.bindQueue(state.deliveryQueue, 'send');
+      // Without an authorizer, a protected route's function checks the API key itself.
+      if (!authorizer && !spec.public) fn.bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');
+      this.api.addRoutes(spec.name, fn, spec.routes, { public: spec.public === true });
+      this.functions.set(spec.name, fn);
+    }
+
+    this.pipeline = props.delivery
+      ? new DeliveryPipeline(this, 'Delivery', {
+          entries: props.delivery,
+          table: state.table,
+          deliveryQueue: state.deliveryQueue,
+          deadLetterQueue: state.deadLetterQueue,
+          maxReceives: DELIVERY_MAX_RECEIVE_COUNT,
+          webhook: state.webhook,
+          providers: settings.providers,
+          ses: settings.sesFrom
+            ? { from: settings.sesFrom, configurationSet: settings.sesConfigurationSet }
+            : undefined,
+          dispatchEnvironment: dispatchEnvironment(settings),
+          maxConcurrency: settings.dispatchMaxConcurrency,
+          environment,
+        })
+      : undefined;
+    if (this.pipeline) {
+      this.functions.set('Dispatch', this.pipeline.dispatch);
+      this.functions.set('Release', this.pipeline.release);
+    }
+
+    this.operations = new GovernorOperations(this, 'Operations', {
+      api: this.api,
+      sendRoute: SEND_ROUTE,
+      sendP99Ms: settings.sendP99Ms,
+      functions: this.functions as ReadonlyMap<string, IFunction>,
+      deliveryQueue: state.deliveryQueue,
+      deadLetterQueue: state.deadLetterQueue,
+      table: state.table,
+      ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
+    });
+    if (this.pipeline) this.operations.alarmOnErrors('Dispatch', this.pipeline.dispatch);
+    this.operations.addTechnicalWidgets();
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The Governor API base URL' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
+  }
+}

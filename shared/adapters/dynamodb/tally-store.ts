@@ -1,0 +1,85 @@
+/**
+ * Decision counts. Each flush is one PutItem per day it touches, keyed by a flush id, so a retried write
+ * replaces itself instead of counting twice; reports sum the day's items across its shards. Kinds keep
+ * apart live counts, anonymous archives of erased customers, and reconciliation corrections.
+ */
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DayCounts } from '../../domain/tally.ts';
+import { TALLY_SHARDS, tallyPk } from './keys.ts';
+
+export type TallyKind = 'live' | 'archive' | 'correction';
+
+/** What reports count: live counts and corrections. Archives only serve reconciliation. */
+export const COUNTED: readonly TallyKind[] = ['live', 'correction'];
+
+export interface TallyStore {
+  put(flushId: string, kind: TallyKind, counts: DayCounts): Promise<void>;
+  read(days: string[], kinds?: readonly TallyKind[]): Promise<DayCounts>;
+}
+
+function shardFor(flushId: string): number {
+  let h = 0;
+  for (let i = 0; i < flushId.length; i++) h = (h * 31 + flushId.charCodeAt(i)) >>> 0;
+  return h % TALLY_SHARDS;
+}
+
+export class DynamoTallyStore implements TallyStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async put(flushId: string, kind: TallyKind, counts: DayCounts): Promise<void> {
+    const shard = shardFor(flushId);
+    await Promise.all(
+      [...counts].map(([day, groups]) =>
+        this.db.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              pk: tallyPk(day, shard),
+              sk: `${kind}#${flushId}`,
+              k: kind,
+              g: Object.fromEntries(groups),
+            },
+          }),
+        ),
+      ),
+    );
+  }
+
+  async read(days: string[], kinds: readonly TallyKind[] = COUNTED): Promise<DayCounts> {
+    const out: DayCounts = new Map();
+    const queries = days.flatMap((day) =>
+      Array.from({ length: TALLY_SHARDS }, (_, shard) => ({ day, shard })),
+    );
+    let next = 0;
+    const worker = async () => {
+      while (next < queries.length) {
+        const { day, shard } = queries[next++] as { day: string; shard: number };
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await this.db.send(
+            new QueryCommand({
+              TableName: this.table,
+              KeyConditionExpression: 'pk = :pk',
+              ExpressionAttributeValues: { ':pk': tallyPk(day, shard) },
+              ExclusiveStartKey: start,
+            }),
+          );
+          for (const item of page.Items ?? []) {
+            if (!kinds.includes(item.k as TallyKind)) continue;
+            const groups = out.get(day) ?? new Map<string, number>();
+            for (const [key, n] of Object.entries(item.g as Record<string, number>)) {
+              groups.set(key, (groups.get(key) ?? 0) + Number(n));
+            }
+            out.set(day, groups);
+          }
+          start = page.LastEvaluatedKey;
+        } while (start);
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, worker));
+    return out;
+  }
+}

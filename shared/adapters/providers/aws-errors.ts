@@ -1,0 +1,32 @@
+/**
+ * How an AWS SDK error from a send provider (SES, SNS) is classified: throttling, server faults and
+ * network failures are transient; a request the service refuses (bad address, rejected content,
+ * unverified identity) is permanent and goes to the DLQ with the error's name as its reason.
+ */
+import type { SendResult } from '../../app/dispatch.ts';
+
+interface AwsError {
+  name?: string;
+  $fault?: 'client' | 'server';
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: number };
+}
+
+export function classifyAwsError(error: unknown, transientNames: ReadonlySet<string>): SendResult {
+  const e = (error ?? {}) as AwsError;
+  const name = e.name ?? 'Error';
+  const status = e.$metadata?.httpStatusCode;
+  const transient =
+    transientNames.has(name) ||
+    Boolean(e.$retryable) ||
+    e.$fault === 'server' ||
+    status === undefined ||
+    status === 429 ||
+    status >= 500 ||
+    name === 'TimeoutError' ||
+    name === 'AbortError';
+  return { ok: false, permanent: !transient, reason: name };
+}
+
+/** Values EmailTags and SNS attributes accept: letters, digits, `_` and `-`. */
+export const tagValue = (text: string) => text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256);

@@ -1,0 +1,345 @@
+/**
+ * Dispatch: one queued delivery handed to its channel's provider, at most once when it succeeds. A
+ * delivery ledger item per message is claimed with a lease before the provider is called and marked
+ * delivered after, so a redelivered SQS message (at-least-once) never reaches the provider again once a
+ * first attempt succeeded. Transient failures go back to the queue with an exponential, fully jittered
+ * delay; permanent ones, and transient ones on the last allowed receive, go to the dead-letter queue
+ * with their reason. Every message thus ends delivered or dead-lettered, never silently dropped.
+ */
+import { z } from 'zod';
+import { CHANNELS, type Channel, kindSchema } from '../domain/schemas.ts';
+import { logger } from '../observability/index.ts';
+import type { Clock, Delivery } from '../ports.ts';
+
+// ------------------------------------------------------------------------------------------------ ports
+
+/** What a provider answers for one send. Providers do not throw: every failure is classified. */
+export type SendResult =
+  | { ok: true; providerMessageId?: string | undefined }
+  | {
+      ok: false;
+      /** A permanent failure will fail again: no retry, straight to the DLQ. */
+      permanent: boolean;
+      /** Machine-readable and short (`http_503`, `timeout`, `MessageRejected`); never payload data. */
+      reason: string;
+      /** The provider asked to wait this long (Retry-After). */
+      retryAfterMs?: number | undefined;
+    };
+
+/** A send provider (webhook, outbox file, SES, SNS…): one small port for every channel. */
+export interface Provider {
+  readonly name: string;
+  /** The longest one send may take (its timeouts): the delivery lease covers it. */
+  readonly timeoutMs: number;
+  send(delivery: Delivery): Promise<SendResult>;
+}
+
+export type DeliveryStatus = 'sending' | 'retrying' | 'delivered' | 'dead';
+
+export interface LedgerEntry {
+  status: DeliveryStatus;
+  /** While `sending`: the lease's end (epoch ms). */
+  leaseUntil?: number | undefined;
+  attempts: number;
+  reason?: string | undefined;
+}
+
+export type Claim = { claimed: true; attempts: number } | { claimed: false; entry: LedgerEntry | undefined };
+
+/** One item per delivered message: the idempotency of dispatch. */
+export interface DeliveryLedger {
+  /**
+   * Takes the message for sending until `leaseUntil` unless it is delivered, or being sent by somebody
+   * whose lease has not run out.
+   */
+  claim(delivery: Delivery, provider: string, now: number, leaseUntil: number): Promise<Claim>;
+  delivered(delivery: Delivery, now: number, providerMessageId?: string): Promise<void>;
+  /** Gives the lease back after a transient failure (a no-op if somebody else took it meanwhile). */
+  release(delivery: Delivery, attempts: number, now: number, reason: string): Promise<void>;
+  dead(delivery: Delivery, now: number, reason: string): Promise<void>;
+  /** The entries of many messages at once (missing ones are absent from the map); key `customerId messageId`. */
+  entries(keys: { customerId: string; messageId: string }[]): Promise<Map<string, LedgerEntry>>;
+}
+
+export const ledgerKey = (k: { customerId: string; messageId: string }) => `${k.customerId} ${k.messageId}`;
+
+export interface DeadLetter {
+  /** The SQS body as received (so that a redrive sends exactly it again). */
+  body: string;
+  reason: string;
+  receiveCount: number;
+  messageId?: string | undefined;
+  channel?: string | undefined;
+}
+
+/** The delivery queue as dispatch sees it: retry a received message later, or dead-letter it. */
+export interface Redelivery {
+  /** Makes a received message visible again in `seconds` (its receive counts towards the DLQ bound). */
+  retryLater(receiptHandle: string, seconds: number): Promise<void>;
+  deadLetter(letter: DeadLetter): Promise<void>;
+}
+
+/** Waits, when a channel has a send rate limit, until the next send on it is allowed. */
+export interface SendRateLimiter {
+  acquire(channel: Channel): Promise<void>;
+}
+
+// ------------------------------------------------------------------------------------------- the record
+
+/** The queue's message body: a Delivery (shared/ports.ts), checked before anything trusts it. */
+export const deliverySchema = z.object({
+  messageId: z.string().min(1),
+  customerId: z.string().min(1),
+  channel: z.enum(CHANNELS),
+  kind: kindSchema,
+  category: z.string().optional(),
+  campaignId: z.string().optional(),
+  payload: z.record(z.string(), z.unknown()),
+  acceptedAt: z.string(),
+  policyVersion: z.number().int(),
+}) satisfies z.ZodType<Delivery>;
+
+/** One received SQS record, as dispatch needs it. */
+export interface ReceivedRecord {
+  body: string;
+  receiptHandle: string;
+  /** ApproximateReceiveCount: 1 on the first receive. */
+  receiveCount: number;
+}
+
+export type DeliveryOutcome = {
+  messageId: string;
+  customerId: string;
+  channel: Channel;
+  campaignId?: string | undefined;
+  category?: string | undefined;
+  at: number;
+  /** From acceptance (or release) to this outcome. */
+  latencyMs?: number | undefined;
+} & ({ outcome: 'delivered'; provider: string } | { outcome: 'dead_lettered'; reason: string });
+
+export type DispatchResult =
+  | { outcome: 'delivered' }
+  /** Already delivered (or dead-lettered) by an earlier receive: acknowledged, nothing sent. */
+  | { outcome: 'duplicate' }
+  | { outcome: 'dead_lettered'; reason: string }
+  /** Back to the queue, visible again in `delaySeconds`. */
+  | { outcome: 'retry'; reason: string; delaySeconds: number };
+
+export interface RetryPolicy {
+  /** A transient failure on this receive is the last one: the message goes to the DLQ. */
+  maxReceives: number;
+  /** Backoff ceiling for the first retry; doubles with each receive. */
+  baseMs: number;
+  /** Backoff ceiling cap. */
+  maxMs: number;
+}
+
+export interface DispatchDeps {
+  /** The provider of each channel (deployment config). */
+  providerFor(channel: Channel): Provider;
+  ledger: DeliveryLedger;
+  redelivery: Redelivery;
+  rateLimiter?: SendRateLimiter | undefined;
+  retry: RetryPolicy;
+  clock: Clock;
+  /** Uniform in [0, 1): the jitter source (Math.random; fixed in tests). */
+  random?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Called with every terminal outcome (delivered, dead-lettered), once per message and receive. */
+  onOutcome?: (outcomes: DeliveryOutcome[]) => void;
+}
+
+/** A failure that took less than this is retried once in the same receive, after a short pause. */
+const QUICK_FAILURE_MS = 1000;
+const QUICK_RETRY_PAUSE_MS = [50, 250] as const;
+/** SQS refuses a visibility timeout above 12 hours. */
+const MAX_VISIBILITY_S = 43_200;
+
+/** The lease of a claim: long enough for two attempts (the quick retry) of the provider's timeout. */
+export const leaseMs = (provider: Provider) => 2 * provider.timeoutMs + 2000;
+
+/**
+ * The delay before the next receive after a transient failure on receive `receiveCount`: "full
+ * jitter" exponential backoff (uniform in [0, min(max, base × 2^(n−1))]), never shorter than what the
+ * provider asked for, in whole seconds since SQS visibility timeouts are whole seconds.
+ */
+export function retryDelaySeconds(
+  receiveCount: number,
+  policy: Pick<RetryPolicy, 'baseMs' | 'maxMs'>,
+  random: () => number,
+  retryAfterMs = 0,
+): number {
+  const exponent = Math.min(Math.max(receiveCount, 1) - 1, 30);
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
+  const delayMs = Math.max(random() * ceiling, retryAfterMs);
+  return Math.min(MAX_VISIBILITY_S, Math.round(delayMs / 1000));
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function latency(delivery: Delivery, at: number): number | undefined {
+  const accepted = Date.parse(delivery.acceptedAt);
+  return Number.isNaN(accepted) ? undefined : at - accepted;
+}
+
+function outcomeBase(delivery: Delivery, at: number) {
+  return {
+    messageId: delivery.messageId,
+    customerId: delivery.customerId,
+    channel: delivery.channel,
+    campaignId: delivery.campaignId,
+    category: delivery.category,
+    at,
+    latencyMs: latency(delivery, at),
+  };
+}
+
+async function deadLetter(
+  deps: DispatchDeps,
+  record: ReceivedRecord,
+  delivery: Delivery | undefined,
+  reason: string,
+): Promise<DispatchResult> {
+  // The DLQ first, the ledger after: a crash between them leaves the message in both queues (its next
+  // receive dead-letters it again), never in neither.
+  await deps.redelivery.deadLetter({
+    body: record.body,
+    reason,
+    receiveCount: record.receiveCount,
+    messageId: delivery?.messageId,
+    channel: delivery?.channel,
+  });
+  if (delivery) {
+    const now = deps.clock.now();
+    await deps.ledger.dead(delivery, now, reason).catch((error: unknown) => {
+      logger.error('ledger not marked dead', { error: error as Error, messageId: delivery.messageId });
+    });
+    deps.onOutcome?.([{ ...outcomeBase(delivery, now), outcome: 'dead_lettered', reason }]);
+  }
+  logger.warn('delivery dead-lettered', { messageId: delivery?.messageId, reason });
+  return { outcome: 'dead_lettered', reason };
+}
+
+/** Sends once, and once more after a short pause when the first attempt failed fast and transiently. */
+async function attempt(deps: DispatchDeps, provider: Provider, delivery: Delivery): Promise<SendResult> {
+  const started = deps.clock.now();
+  const first = await safeSend(provider, delivery);
+  if (first.ok || first.permanent) return first;
+  const quick =
+    deps.clock.now() - started < QUICK_FAILURE_MS && (first.retryAfterMs ?? 0) <= QUICK_FAILURE_MS;
+  if (!quick) return first;
+  const [low, high] = QUICK_RETRY_PAUSE_MS;
+  await (deps.sleep ?? defaultSleep)(low + (deps.random ?? Math.random)() * (high - low));
+  await deps.rateLimiter?.acquire(delivery.channel);
+  return safeSend(provider, delivery);
+}
+
+async function safeSend(provider: Provider, delivery: Delivery): Promise<SendResult> {
+  try {
+    return await provider.send(delivery);
+  } catch (error) {
+    // A provider should classify its failures; one that throws is treated as transient.
+    return { ok: false, permanent: false, reason: `error_${(error as Error).name ?? 'unknown'}` };
+  }
+}
+
+/**
+ * Dispatches one received record. Returns what became of it; a `retry` must be reported to the queue as
+ * a failed record (its visibility is already set to the backoff). Throws when the ledger or the queue
+ * fails: the record then fails too and comes back after the queue's visibility timeout.
+ */
+export async function dispatchRecord(deps: DispatchDeps, record: ReceivedRecord): Promise<DispatchResult> {
+  const parsed = deliverySchema.safeParse(safeJson(record.body));
+  if (!parsed.success) return deadLetter(deps, record, undefined, 'malformed_delivery');
+  const delivery = parsed.data;
+  const provider = deps.providerFor(delivery.channel);
+
+  await deps.rateLimiter?.acquire(delivery.channel);
+  const now = deps.clock.now();
+  const claim = await deps.ledger.claim(delivery, provider.name, now, now + leaseMs(provider));
+  if (!claim.claimed) {
+    const entry = claim.entry;
+    if (entry?.status === 'delivered') return { outcome: 'duplicate' };
+    // Somebody holds the lease (a concurrent receive of a duplicate, or a sender that crashed): look
+    // again when it runs out.
+    const waitMs = Math.max(0, (entry?.leaseUntil ?? now) - now) + 1000;
+    const delaySeconds = Math.min(MAX_VISIBILITY_S, Math.ceil(waitMs / 1000));
+    await deps.redelivery.retryLater(record.receiptHandle, delaySeconds);
+    return { outcome: 'retry', reason: 'lease_held', delaySeconds };
+  }
+
+  const result = await attempt(deps, provider, delivery);
+  if (result.ok) {
+    const at = deps.clock.now();
+    // The provider has it: whatever happens to this write, the message is delivered and acknowledged.
+    await deps.ledger.delivered(delivery, at, result.providerMessageId).catch((error: unknown) => {
+      logger.error('ledger not marked delivered', { error: error as Error, messageId: delivery.messageId });
+    });
+    deps.onOutcome?.([{ ...outcomeBase(delivery, at), outcome: 'delivered', provider: provider.name }]);
+    return { outcome: 'delivered' };
+  }
+  if (result.permanent) return deadLetter(deps, record, delivery, result.reason);
+  if (record.receiveCount >= deps.retry.maxReceives) {
+    return deadLetter(deps, record, delivery, `retries_exhausted:${result.reason}`);
+  }
+
+  await deps.ledger
+    .release(delivery, claim.attempts, deps.clock.now(), result.reason)
+    .catch((error: unknown) => {
+      // The lease then simply runs out before the next receive may send.
+      logger.warn('ledger lease not released', { error: error as Error, messageId: delivery.messageId });
+    });
+  const delaySeconds = retryDelaySeconds(
+    record.receiveCount,
+    deps.retry,
+    deps.random ?? Math.random,
+    result.retryAfterMs,
+  );
+  await deps.redelivery.retryLater(record.receiptHandle, delaySeconds);
+  logger.info('delivery will be retried', {
+    messageId: delivery.messageId,
+    reason: result.reason,
+    receiveCount: record.receiveCount,
+    delaySeconds,
+  });
+  return { outcome: 'retry', reason: result.reason, delaySeconds };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+// ----------------------------------------------------------------------------------------- rate limits
+
+/**
+ * Per-channel send rate limits of one process (a token bucket per channel, one second of burst): a
+ * send waits for its token instead of failing, so a limit slows the queue down (back-pressure) without
+ * using up receives. On Lambda each concurrent dispatch instance has its own buckets.
+ */
+export class TokenBucketLimiter implements SendRateLimiter {
+  private readonly buckets = new Map<Channel, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perSecond: Partial<Record<Channel, number>>,
+    private readonly clock: Clock,
+    private readonly sleep: (ms: number) => Promise<void> = defaultSleep,
+  ) {}
+
+  async acquire(channel: Channel): Promise<void> {
+    const rate = this.perSecond[channel];
+    if (!rate) return;
+    const burst = Math.max(1, rate);
+    const now = this.clock.now();
+    const bucket = this.buckets.get(channel) ?? { tokens: burst, at: now };
+    // Refill, then take a token now; a negative balance is a queue of waiting sends.
+    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * rate) / 1000) - 1;
+    bucket.at = now;
+    this.buckets.set(channel, bucket);
+    if (bucket.tokens < 0) await this.sleep((-bucket.tokens * 1000) / rate);
+  }
+}

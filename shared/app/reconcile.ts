@@ -1,0 +1,99 @@
+/**
+ * Restoring exact counts after a crash. A decision is durable in the customer's log before it is
+ * counted, so a process that dies between the two leaves a decision uncounted. The logs remember every
+ * decision for GOVERNOR_IDEMPOTENCY_HOURS; erased customers left an anonymous archive of theirs. For
+ * each day still inside that window, the decisions the logs and archives hold are compared with the
+ * counts, and the difference is written as a correction. Running it again finds no difference.
+ *
+ * Run it for days on which no decision is being taken any more (a closed day, or after the traffic
+ * stopped): a decision taken during the scan could otherwise be counted and not yet seen in its log.
+ */
+import type { TallyStore } from '../adapters/dynamodb/tally-store.ts';
+import type { Counted, DayCounts } from '../domain/tally.ts';
+import { dayOf, difference, parseGroupKey, sum, tally } from '../domain/tally.ts';
+import { ValidationError } from '../errors.ts';
+import type { Clock } from '../ports.ts';
+import type { CustomerLog, Replayed } from './customers.ts';
+
+export interface ReconcileDeps {
+  customers: CustomerLog;
+  tallies: TallyStore;
+  clock: Clock;
+  idempotencyMs: number;
+}
+
+/** The decisions a replayed customer log holds, as counts, for the given days. */
+export function decisionsOf(replayed: Pick<Replayed, 'state'>, days?: ReadonlySet<string>): Counted[] {
+  const counted: Counted[] = [];
+  for (const decided of replayed.state.decisions.values()) {
+    if (days && !days.has(dayOf(decided.at))) continue;
+    const { verdict } = decided;
+    counted.push({
+      at: decided.at,
+      stage: 'decision',
+      outcome: verdict.outcome,
+      reason: verdict.outcome === 'suppressed' ? verdict.reason : undefined,
+      channel: verdict.channel,
+      campaignId: decided.campaignId,
+      category: decided.category,
+      policyVersion: decided.policyVersion,
+    });
+  }
+  return counted;
+}
+
+function onlyDecisions(counts: DayCounts): DayCounts {
+  const out: DayCounts = new Map();
+  for (const [day, groups] of counts) {
+    const kept = new Map([...groups].filter(([key]) => parseGroupKey(day, key).stage === 'decision'));
+    if (kept.size > 0) out.set(day, kept);
+  }
+  return out;
+}
+
+const total = (counts: DayCounts, f: (n: number) => number = (n) => n) =>
+  [...counts.values()].reduce((n, g) => n + [...g.values()].reduce((a, b) => a + f(b), 0), 0);
+
+export interface ReconcileResult {
+  days: string[];
+  customers: number;
+  /** Decisions of those days in the logs and archives. */
+  inLogs: number;
+  /** Decisions of those days counted before this run. */
+  counted: number;
+  /** Counts added or removed by the correction (0 when nothing was missing). */
+  corrected: number;
+}
+
+export async function reconcile(deps: ReconcileDeps, days: string[]): Promise<ReconcileResult> {
+  const oldest = deps.clock.now() - deps.idempotencyMs;
+  for (const day of days) {
+    if (Date.parse(`${day}T00:00:00Z`) < oldest) {
+      throw new ValidationError(`${day} is older than the decisions the logs remember`, [
+        {
+          path: 'day',
+          message: `must be within the last ${Math.floor(deps.idempotencyMs / 3600_000)} hours`,
+        },
+      ]);
+    }
+  }
+  const wanted = new Set(days);
+  let fromLogs: DayCounts = new Map();
+  let customers = 0;
+  for await (const replayed of deps.customers.replayAll()) {
+    customers++;
+    fromLogs = tally(decisionsOf(replayed, wanted), fromLogs);
+  }
+  const archived = await deps.tallies.read(days, ['archive']);
+  const expected = onlyDecisions(sum(fromLogs, archived));
+  const counted = onlyDecisions(await deps.tallies.read(days, ['live', 'correction']));
+  const correction = difference(expected, counted);
+  if (correction.size > 0) await deps.tallies.put(`reconcile-${deps.clock.now()}`, 'correction', correction);
+  return {
+    days,
+    customers,
+    inLogs: total(expected),
+    counted: total(counted),
+    corrected: total(correction, Math.abs),
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * Release: deferred messages whose time has come go back through the decision. Each run reads only the
+ * due ones (the `due` index, minute buckets from the release cursor to now), appends one `release`
+ * entry per message to its customer's log (one write per customer), and acts on what replay decided:
+ * accepted → queued for delivery, deferred again → held under its new release time, suppressed (opted
+ * out meanwhile, expired…) → dropped with its reason.
+ *
+ * Crash and concurrency safety come from the log: a release entry that finds the message no longer
+ * pending at that time is `stale` (somebody released it first), and the stale path repairs whatever the
+ * first releaser may not have finished — it re-queues a message the log shows as released and counted
+ * (delivery is idempotent per message), re-holds one under the time the log has, drops the rest. So two
+ * runs at once never deliver twice, and a run that dies half-way loses nothing.
+ */
+import type { EntryResult, LogEntry } from '../domain/customer-log.ts';
+import type { Channel, Message } from '../domain/schemas.ts';
+import { logger } from '../observability/index.ts';
+import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
+import { type CustomerLog, messageKey } from './customers.ts';
+import type { PolicyCache } from './policy-cache.ts';
+import { mapLimit, toDelivery } from './send.ts';
+
+export interface CursorState {
+  /** The oldest minute (epoch ms, start of minute) that may still hold due messages. */
+  minute: number;
+  version: number;
+}
+
+export interface ReleaseCursor {
+  read(): Promise<CursorState | undefined>;
+  /** Moves the cursor to `minute` if nobody wrote it since `read`, or if that lowers it; false if not. */
+  write(minute: number, read: CursorState | undefined): Promise<boolean>;
+}
+
+export interface ReleaseOutcome {
+  messageId: string;
+  customerId: string;
+  channel: Channel;
+  campaignId?: string | undefined;
+  category?: string | undefined;
+  outcome: 'accepted' | 'suppressed';
+  reason?: string | undefined;
+  rule?: string | undefined;
+  /** The release time the message had reserved. */
+  releaseAt: number;
+  at: number;
+  policyVersion: number;
+}
+
+export interface ReleaseDeps {
+  customers: CustomerLog;
+  policies: PolicyCache;
+  deferred: DeferredStore;
+  queue: DeliveryQueue;
+  cursor: ReleaseCursor;
+  clock: Clock;
+  /** Called once per run with the releases decided for the first time: accepted, or suppressed. */
+  onReleased?: (outcomes: ReleaseOutcome[]) => void;
+}
+
+export interface ReleaseOptions {
+  /** Deferred messages read per query round. */
+  limit?: number;
+  /** Stop starting new rounds after this long (the function's timeout, less a margin). */
+  budgetMs?: number;
+}
+
+export interface ReleaseSummary {
+  from: number;
+  until: number;
+  due: number;
+  accepted: number;
+  deferred: number;
+  suppressed: number;
+  /** Stale releases whose leftovers were repaired (re-queued, re-held or dropped). */
+  repaired: number;
+  failed: number;
+  /** The cursor after the run, when it moved. */
+  cursor?: number | undefined;
+}
+
+const MINUTE = 60_000;
+/**
+ * The cursor stays this far behind now: a deferred message written late (a slow send, clock skew between
+ * machines) into a minute already read is still found by the next runs.
+ */
+export const RELEASE_LAG_MS = 2 * MINUTE;
+/** Without a cursor (first run), look back this far. */
+export const INITIAL_LOOKBACK_MS = 60 * MINUTE;
+/** At most this many minutes are read per run, so that catching up after a long stop is spread out. */
+export const MAX_SPAN_MS = 6 * 60 * MINUTE;
+const MAX_ROUNDS = 50;
+const CUSTOMER_CONCURRENCY = 32;
+
+const minuteOf = (t: number) => t - (((t % MINUTE) + MINUTE) % MINUTE);
+const idOf = (d: DeferredMessage) => `${d.message.customerId} ${d.message.messageId} ${d.releaseAt}`;
+
+interface Plan {
+  enqueue: { deferred: DeferredMessage; delivery: Delivery }[];
+  /** Held again: the item as read, and as it is written back under its new time. */
+  hold: { deferred: DeferredMessage; next: DeferredMessage }[];
+  remove: DeferredMessage[];
+  outcomes: ReleaseOutcome[];
+  failed: DeferredMessage[];
+  counts: { accepted: number; deferred: number; suppressed: number; repaired: number };
+}
+
+/** Releases what is due now. Safe to run concurrently with itself, and to kill at any point. */
+export async function releaseDue(deps: ReleaseDeps, options: ReleaseOptions = {}): Promise<ReleaseSummary> {
+  const limit = options.limit ?? 500;
+  const started = deps.clock.now();
+  const now = started;
+  const cursor = await deps.cursor.read();
+  const from = cursor?.minute ?? minuteOf(now - INITIAL_LOOKBACK_MS);
+  const until = Math.min(now, from + MAX_SPAN_MS);
+  const summary: ReleaseSummary = {
+    from,
+    until,
+    due: 0,
+    accepted: 0,
+    deferred: 0,
+    suppressed: 0,
+    repaired: 0,
+    failed: 0,
+  };
+  const handled = new Set<string>();
+  /** The earliest release time left behind (failed) or given anew (held) at or before `until`. */
+  let floor = Number.POSITIVE_INFINITY;
+  let complete = false;
+
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const due = await deps.deferred.due(from, until, limit);
+    const fresh = due.filter((d) => !handled.has(idOf(d)));
+    if (fresh.length === 0) {
+      complete = due.length < limit;
+      break;
+    }
+    for (const d of fresh) handled.add(idOf(d));
+    summary.due += fresh.length;
+    const plan = await decideReleases(deps, fresh, now);
+    await carryOut(deps, plan);
+    deps.onReleased?.(plan.outcomes);
+    summary.accepted += plan.counts.accepted;
+    summary.deferred += plan.counts.deferred;
+    summary.suppressed += plan.counts.suppressed;
+    summary.repaired += plan.counts.repaired;
+    summary.failed += plan.failed.length;
+    for (const d of plan.failed) floor = Math.min(floor, d.releaseAt);
+    for (const h of plan.hold) floor = Math.min(floor, h.next.releaseAt);
+    if (due.length < limit) {
+      complete = true;
+      break;
+    }
+    if (options.budgetMs !== undefined && deps.clock.now() - started > options.budgetMs) break;
+  }
+
+  if (complete) {
+    const next = minuteOf(Math.min(until, now - RELEASE_LAG_MS, floor));
+    if (next > from && (await deps.cursor.write(next, cursor))) summary.cursor = next;
+  }
+  if (summary.due > 0 || summary.failed > 0) logger.info('deferred messages released', { ...summary });
+  return summary;
+}
+
+/** Appends the release entries, one write per customer, and plans what to do with each message. */
+async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: number): Promise<Plan> {
+  const plan: Plan = {
+    enqueue: [],
+    hold: [],
+    remove: [],
+    outcomes: [],
+    failed: [],
+    counts: { accepted: 0, deferred: 0, suppressed: 0, repaired: 0 },
+  };
+  const policy = await deps.policies.current();
+  const byCustomer = new Map<string, DeferredMessage[]>();
+  for (const d of due) {
+    const list = byCustomer.get(d.message.customerId);
+    if (list) list.push(d);
+    else byCustomer.set(d.message.customerId, [d]);
+  }
+
+  await mapLimit([...byCustomer], CUSTOMER_CONCURRENCY, async ([customerId, items]) => {
+    const entries: LogEntry[] = items.map((d) => ({
+      type: 'release',
+      at: now,
+      policyVersion: policy.policy.version,
+      key: messageKey(d.message.messageId),
+      releaseAt: d.releaseAt,
+    }));
+    let appended: Awaited<ReturnType<CustomerLog['append']>>;
+    try {
+      appended = await deps.customers.append(customerId, entries, now);
+    } catch (error) {
+      logger.error('release not recorded; retried next run', { error: error as Error, customerId });
+      plan.failed.push(...items);
+      return;
+    }
+    items.forEach((d, i) => {
+      planOne(plan, d, appended.mine[i], appended.state, now);
+    });
+  });
+  return plan;
+}
+
+function planOne(
+  plan: Plan,
+  d: DeferredMessage,
+  result: EntryResult | undefined,
+  state: Awaited<ReturnType<CustomerLog['append']>>['state'],
+  now: number,
+): void {
+  if (result?.type !== 'release') {
+    plan.failed.push(d);
+    return;
+  }
+  const { decided } = result;
+  const { verdict } = decided;
+  if (!result.stale) {
+    if (verdict.outcome === 'accepted') {
+      plan.counts.accepted++;
+      plan.enqueue.push({ deferred: d, delivery: toDelivery(d.message, decided, now) });
+      plan.outcomes.push(outcomeOf(d, 'accepted', verdict.channel, decided.policyVersion, now));
+    } else if (verdict.outcome === 'deferred') {
+      plan.counts.deferred++;
+      plan.hold.push({
+        deferred: d,
+        next: { message: d.message, releaseAt: verdict.releaseAt, policyVersion: decided.policyVersion },
+      });
+    } else {
+      plan.counts.suppressed++;
+      plan.remove.push(d);
+      plan.outcomes.push({
+        ...outcomeOf(d, 'suppressed', verdict.channel, decided.policyVersion, now),
+        reason: verdict.reason,
+        rule: verdict.rule,
+      });
+    }
+    return;
+  }
+
+  // Stale: another release of this message came first. Finish what it may have left undone.
+  plan.counts.repaired++;
+  const key = result.key;
+  const pending = state.pending.get(key);
+  if (pending) {
+    // Held again under another time: make sure the held item has that time.
+    plan.hold.push({
+      deferred: d,
+      next: { message: d.message, releaseAt: pending.releaseAt, policyVersion: pending.policyVersion },
+    });
+    return;
+  }
+  const send = state.sends.find((s) => s.key === key);
+  if (send && state.decisions.has(key)) {
+    // Released and counted as sent: queue it again (dispatch delivers a messageId once), then drop it.
+    const delivery = toDelivery(
+      d.message,
+      { verdict: { outcome: 'accepted', channel: send.channel }, policyVersion: decided.policyVersion, at: now },
+      send.at,
+    );
+    plan.enqueue.push({ deferred: d, delivery });
+    return;
+  }
+  plan.remove.push(d);
+}
+
+function outcomeOf(
+  d: DeferredMessage,
+  outcome: ReleaseOutcome['outcome'],
+  channel: Channel,
+  policyVersion: number,
+  at: number,
+): ReleaseOutcome {
+  const m: Message = d.message;
+  return {
+    messageId: m.messageId,
+    customerId: m.customerId,
+    channel,
+    campaignId: m.campaignId,
+    category: m.category,
+    outcome,
+    releaseAt: d.releaseAt,
+    at,
+    policyVersion,
+  };
+}
+
+/** Queues, re-holds and drops; a failed step leaves the deferred item for the next run to repair. */
+async function carryOut(deps: ReleaseDeps, plan: Plan): Promise<void> {
+  const [queued, held] = await Promise.all([
+    deps.queue
+      .enqueue(plan.enqueue.map((e) => e.delivery))
+      .then(() => true)
+      .catch((error: unknown) => {
+        logger.error('released messages not queued; retried next run', { error: error as Error });
+        return false;
+      }),
+    deps.deferred
+      .put(plan.hold.map((h) => h.next))
+      .then(() => true)
+      .catch((error: unknown) => {
+        logger.error('deferred messages not held again; retried next run', { error: error as Error });
+        return false;
+      }),
+  ]);
+  if (!queued) plan.failed.push(...plan.enqueue.map((e) => e.deferred));
+  if (!held) plan.failed.push(...plan.hold.map((h) => h.deferred));
+  const remove = [...plan.remove, ...(queued ? plan.enqueue.map((e) => e.deferred) : [])];
+  await deps.deferred.remove(remove).catch((error: unknown) => {
+    // Left in place, they come back as stale releases and are dropped then.
+    logger.error('released messages not removed; dropped next run', { error: error as Error });
+    plan.failed.push(...remove);
+  });
+}

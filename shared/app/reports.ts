@@ -1,0 +1,235 @@
+/**
+ * Finance reports: what Governor did not send, why, where, for which campaign, and the send cost that
+ * avoided, priced at the policy version each decision was taken under.
+ */
+import type { Channel, Policy } from '../domain/schemas.ts';
+import {
+  type DayCounts,
+  type Group,
+  microsToAmount,
+  parseGroupKey,
+  unitCostMicros,
+} from '../domain/tally.ts';
+
+export const GROUP_BY = ['day', 'reason', 'channel', 'campaign', 'category'] as const;
+export type GroupBy = (typeof GROUP_BY)[number];
+
+export interface ReportDeps {
+  tallies: { read(days: string[]): Promise<DayCounts> };
+  policy: (version: number) => Promise<Policy>;
+}
+
+export interface SuppressedRow {
+  day?: string;
+  reason?: string;
+  channel?: Channel;
+  campaignId?: string;
+  category?: string;
+  count: number;
+  avoidedCost: number;
+  currency?: string;
+}
+
+export interface SuppressedReport {
+  period: { from: string; to: string };
+  groupBy: GroupBy[];
+  currency: string;
+  rows: SuppressedRow[];
+  totals: { count: number; avoidedCost: number };
+  policyVersions: number[];
+}
+
+export function daysBetween(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000) {
+    days.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+interface Priced {
+  group: Group;
+  count: number;
+  micros: number;
+  currency: string;
+}
+
+async function priced(deps: ReportDeps, counts: DayCounts): Promise<Priced[]> {
+  const groups: { group: Group; count: number }[] = [];
+  for (const [day, byKey] of counts) {
+    for (const [key, count] of byKey) if (count !== 0) groups.push({ group: parseGroupKey(day, key), count });
+  }
+  const versions = [...new Set(groups.map((g) => g.group.policyVersion))];
+  const policies = new Map(await Promise.all(versions.map(async (v) => [v, await deps.policy(v)] as const)));
+  return groups.map(({ group, count }) => {
+    const policy = policies.get(group.policyVersion) as Policy;
+    return {
+      group,
+      count,
+      micros: count * unitCostMicros(policy, group.channel),
+      currency: policy.channelCosts.currency,
+    };
+  });
+}
+
+/** Suppressed messages over [from, to] (UTC days, inclusive), grouped as asked. */
+export async function suppressedReport(
+  deps: ReportDeps,
+  from: string,
+  to: string,
+  groupBy: GroupBy[],
+): Promise<SuppressedReport> {
+  const all = await priced(deps, await deps.tallies.read(daysBetween(from, to)));
+  const suppressed = all.filter((p) => p.group.outcome === 'suppressed');
+  const currencies = [...new Set(suppressed.map((p) => p.currency))];
+  const mixed = currencies.length > 1;
+  const rows = new Map<string, SuppressedRow & { micros: number }>();
+  for (const p of suppressed) {
+    const row: SuppressedRow & { micros: number } = { count: 0, avoidedCost: 0, micros: 0 };
+    if (groupBy.includes('day')) row.day = p.group.day;
+    if (groupBy.includes('reason')) row.reason = p.group.reason;
+    if (groupBy.includes('channel')) row.channel = p.group.channel;
+    if (groupBy.includes('campaign')) row.campaignId = p.group.campaignId;
+    if (groupBy.includes('category')) row.category = p.group.category;
+    if (mixed) row.currency = p.currency;
+    const key = JSON.stringify([
+      row.day,
+      row.reason,
+      row.channel,
+      row.campaignId,
+      row.category,
+      row.currency,
+    ]);
+    const existing = rows.get(key) ?? row;
+    existing.count += p.count;
+    existing.micros += p.micros;
+    rows.set(key, existing);
+  }
+  const out = [...rows.values()]
+    .map(({ micros, ...row }) => ({ ...row, avoidedCost: microsToAmount(micros) }))
+    .sort((a, b) => JSON.stringify(Object.values(a)).localeCompare(JSON.stringify(Object.values(b))));
+  return {
+    period: { from, to },
+    groupBy,
+    currency: mixed ? 'MIXED' : (currencies[0] ?? (await deps.policy(0)).channelCosts.currency),
+    rows: out,
+    totals: {
+      count: suppressed.reduce((n, p) => n + p.count, 0),
+      avoidedCost: microsToAmount(suppressed.reduce((n, p) => n + p.micros, 0)),
+    },
+    policyVersions: [...new Set(suppressed.map((p) => p.group.policyVersion))].sort((a, b) => a - b),
+  };
+}
+
+export interface MonthFigures {
+  month: string;
+  requested: number;
+  accepted: number;
+  deferred: number;
+  suppressed: number;
+  suppressedByReason: Record<string, number>;
+  suppressionRate: number;
+  /** Deferred messages resolved at their release: sent, or suppressed (by reason). */
+  released: { accepted: number; suppressed: number };
+  erased: number;
+  avoidedCostByChannel: Partial<Record<Channel, number>>;
+  avoidedCost: number;
+  currency: string;
+}
+
+function monthDays(month: string): string[] {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return daysBetween(`${month}-01`, `${month}-${String(last).padStart(2, '0')}`);
+}
+
+export function previousMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const d = new Date(Date.UTC(y, m - 2, 1));
+  return d.toISOString().slice(0, 7);
+}
+
+async function monthFigures(deps: ReportDeps, month: string): Promise<MonthFigures> {
+  const all = await priced(deps, await deps.tallies.read(monthDays(month)));
+  const figures: MonthFigures = {
+    month,
+    requested: 0,
+    accepted: 0,
+    deferred: 0,
+    suppressed: 0,
+    suppressedByReason: {},
+    suppressionRate: 0,
+    released: { accepted: 0, suppressed: 0 },
+    erased: 0,
+    avoidedCostByChannel: {},
+    avoidedCost: 0,
+    currency: all[0]?.currency ?? (await deps.policy(0)).channelCosts.currency,
+  };
+  const micros: Partial<Record<Channel, number>> = {};
+  for (const { group, count, micros: m } of all) {
+    if (group.stage === 'decision') {
+      figures.requested += count;
+      figures[group.outcome] += count;
+    } else if (group.stage === 'release') {
+      if (group.outcome === 'accepted') figures.released.accepted += count;
+      if (group.outcome === 'suppressed') figures.released.suppressed += count;
+    } else if (group.stage === 'erasure') {
+      figures.erased += count;
+    }
+    if (group.outcome === 'suppressed') {
+      if (group.stage !== 'decision') figures.suppressed += count;
+      figures.suppressedByReason[group.reason] = (figures.suppressedByReason[group.reason] ?? 0) + count;
+      micros[group.channel] = (micros[group.channel] ?? 0) + m;
+    }
+  }
+  figures.suppressionRate = figures.requested === 0 ? 0 : figures.suppressed / figures.requested;
+  for (const [channel, m] of Object.entries(micros)) {
+    figures.avoidedCostByChannel[channel as Channel] = microsToAmount(m);
+  }
+  figures.avoidedCost = microsToAmount(Object.values(micros).reduce((n, m) => n + m, 0));
+  return figures;
+}
+
+const change = (now: number, before: number) => (before === 0 ? null : (now - before) / before);
+
+export async function monthlySummary(deps: ReportDeps, month: string) {
+  const [current, previous] = await Promise.all([
+    monthFigures(deps, month),
+    monthFigures(deps, previousMonth(month)),
+  ]);
+  return {
+    ...current,
+    previousMonth: previous,
+    change: {
+      requested: change(current.requested, previous.requested),
+      suppressed: change(current.suppressed, previous.suppressed),
+      suppressionRate: current.suppressionRate - previous.suppressionRate,
+      avoidedCost: change(current.avoidedCost, previous.avoidedCost),
+    },
+  };
+}
+
+/** RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, quote or line break. */
+export function toCsv(header: string[], rows: (string | number | undefined)[][]): string {
+  const field = (v: string | number | undefined) => {
+    const s = v === undefined ? '' : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
+  return `${[header, ...rows].map((r) => r.map(field).join(',')).join('\r\n')}\r\n`;
+}
+
+export function suppressedCsv(report: SuppressedReport): string {
+  const columns: { name: string; value: (r: SuppressedRow) => string | number | undefined }[] = [];
+  if (report.groupBy.includes('day')) columns.push({ name: 'day', value: (r) => r.day });
+  if (report.groupBy.includes('reason')) columns.push({ name: 'reason', value: (r) => r.reason });
+  if (report.groupBy.includes('channel')) columns.push({ name: 'channel', value: (r) => r.channel });
+  if (report.groupBy.includes('campaign')) columns.push({ name: 'campaignId', value: (r) => r.campaignId });
+  if (report.groupBy.includes('category')) columns.push({ name: 'category', value: (r) => r.category });
+  columns.push({ name: 'count', value: (r) => r.count });
+  columns.push({ name: 'avoidedCost', value: (r) => r.avoidedCost });
+  columns.push({ name: 'currency', value: (r) => r.currency ?? report.currency });
+  return toCsv(
+    columns.map((c) => c.name),
+    report.rows.map((r) => columns.map((c) => c.value(r))),
+  );
+}

@@ -1,0 +1,112 @@
+/**
+ * Counting decisions for finance. Decisions are aggregated in memory into groups (day, stage, outcome,
+ * reason, channel, campaign, category, policy version) and written once per request; reports sum the
+ * groups and price each at the channel cost of the policy version it was decided under, so a later
+ * price change does not rewrite history.
+ */
+import type { Channel, Outcome, Policy } from './schemas.ts';
+
+/** Where a count comes from: the send API's decision, the release of a deferred message, an erasure. */
+export type Stage = 'decision' | 'release' | 'erasure';
+
+export interface Counted {
+  at: number;
+  stage: Stage;
+  outcome: Outcome;
+  reason?: string | undefined;
+  channel: Channel;
+  campaignId?: string | undefined;
+  category?: string | undefined;
+  policyVersion: number;
+}
+
+export interface Group {
+  day: string;
+  stage: Stage;
+  outcome: Outcome;
+  reason: string;
+  channel: Channel;
+  campaignId: string;
+  category: string;
+  policyVersion: number;
+}
+
+export const dayOf = (instant: number) => new Date(instant).toISOString().slice(0, 10);
+
+/** A group's key inside a day: the group's fields without the day, as a JSON array. */
+export function groupKey(g: Omit<Group, 'day'>): string {
+  return JSON.stringify([g.stage, g.outcome, g.reason, g.channel, g.campaignId, g.category, g.policyVersion]);
+}
+
+export function parseGroupKey(day: string, key: string): Group {
+  const [stage, outcome, reason, channel, campaignId, category, policyVersion] = JSON.parse(key) as [
+    Stage,
+    Outcome,
+    string,
+    Channel,
+    string,
+    string,
+    number,
+  ];
+  return { day, stage, outcome, reason, channel, campaignId, category, policyVersion };
+}
+
+/** Counts by day, then by group key. */
+export type DayCounts = Map<string, Map<string, number>>;
+
+export function tally(items: readonly Counted[], into: DayCounts = new Map()): DayCounts {
+  for (const c of items) {
+    const day = dayOf(c.at);
+    const key = groupKey({
+      stage: c.stage,
+      outcome: c.outcome,
+      reason: c.reason ?? '',
+      channel: c.channel,
+      campaignId: c.campaignId ?? '',
+      category: c.category ?? '',
+      policyVersion: c.policyVersion,
+    });
+    let groups = into.get(day);
+    if (!groups) {
+      groups = new Map();
+      into.set(day, groups);
+    }
+    groups.set(key, (groups.get(key) ?? 0) + 1);
+  }
+  return into;
+}
+
+/** a − b, group by group, leaving out zeros. */
+export function difference(a: DayCounts, b: DayCounts): DayCounts {
+  const out: DayCounts = new Map();
+  for (const day of new Set([...a.keys(), ...b.keys()])) {
+    const groups = new Map<string, number>();
+    const left = a.get(day) ?? new Map<string, number>();
+    const right = b.get(day) ?? new Map<string, number>();
+    for (const key of new Set([...left.keys(), ...right.keys()])) {
+      const d = (left.get(key) ?? 0) - (right.get(key) ?? 0);
+      if (d !== 0) groups.set(key, d);
+    }
+    if (groups.size > 0) out.set(day, groups);
+  }
+  return out;
+}
+
+export function sum(a: DayCounts, b: DayCounts): DayCounts {
+  const out: DayCounts = new Map();
+  for (const counts of [a, b]) {
+    for (const [day, groups] of counts) {
+      const target = out.get(day) ?? new Map<string, number>();
+      for (const [key, n] of groups) target.set(key, (target.get(key) ?? 0) + n);
+      out.set(day, target);
+    }
+  }
+  return out;
+}
+
+/** Money as integer millionths of the currency unit, so that sums are exact. */
+export function unitCostMicros(policy: Policy, channel: Channel): number {
+  return Math.round(policy.channelCosts[channel] * 1_000_000);
+}
+
+export const microsToAmount = (micros: number) => micros / 1_000_000;

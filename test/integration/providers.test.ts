@@ -1,0 +1,339 @@
+/**
+ * The send providers behind the one Provider port: the webhook against a real local HTTP server, the
+ * outbox file, and SES / SNS (no local engine exists: aws-sdk-client-mock). Each classifies failures
+ * the same way: transient ones are retried, permanent ones go to the DLQ.
+ */
+import { createHmac } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  MessageRejected,
+  SESv2Client,
+  SendEmailCommand,
+  TooManyRequestsException,
+} from '@aws-sdk/client-sesv2';
+import {
+  InvalidParameterException,
+  PublishCommand,
+  SNSClient,
+  ThrottledException,
+} from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createProviders, ProviderConfigError } from '#shared/adapters/providers/index.ts';
+import { OutboxProvider } from '#shared/adapters/providers/outbox.ts';
+import { SesEmailProvider } from '#shared/adapters/providers/ses.ts';
+import { SnsSmsProvider } from '#shared/adapters/providers/sns-sms.ts';
+import { retryAfterMs, signBody, WebhookProvider } from '#shared/adapters/providers/webhook.ts';
+import { loadConfig } from '#shared/config.ts';
+import type { Delivery } from '#shared/ports.ts';
+
+const SECRET = 'a-webhook-secret-of-some-length';
+
+function aDelivery(overrides: Partial<Delivery> = {}): Delivery {
+  return {
+    messageId: 'msg-1',
+    customerId: 'cust-1',
+    channel: 'email',
+    kind: 'marketing',
+    campaignId: 'black-friday',
+    payload: { subject: 'Hello', to: 'someone@example.com', text: 'Hi' },
+    acceptedAt: '2026-11-25T10:00:00.000Z',
+    policyVersion: 3,
+    ...overrides,
+  };
+}
+
+describe('WebhookProvider', () => {
+  let server: Server;
+  let url: string;
+  let respond: (req: IncomingMessage, res: ServerResponse, body: string) => void;
+  const received: { headers: IncomingMessage['headers']; body: string }[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        received.push({ headers: req.headers, body });
+        respond(req, res, body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    received.length = 0;
+    respond = (_req, res) => res.writeHead(204).end();
+  });
+
+  const provider = (timeoutMs = 2000) =>
+    new WebhookProvider(async () => ({ url, secret: SECRET }), timeoutMs);
+
+  it('POSTs the delivery as JSON with its idempotency key and a signature that verifies', async () => {
+    const result = await provider().send(aDelivery());
+
+    expect(result).toEqual({ ok: true, providerMessageId: undefined });
+    const [request] = received;
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(request?.headers['idempotency-key']).toBe('msg-1');
+    const expected = `sha256=${createHmac('sha256', SECRET)
+      .update(request?.body ?? '')
+      .digest('hex')}`;
+    expect(request?.headers['x-governor-signature']).toBe(expected);
+    expect(JSON.parse(request?.body ?? '')).toEqual({
+      messageId: 'msg-1',
+      customerId: 'cust-1',
+      channel: 'email',
+      kind: 'marketing',
+      campaignId: 'black-friday',
+      acceptedAt: '2026-11-25T10:00:00.000Z',
+      policyVersion: 3,
+      payload: { subject: 'Hello', to: 'someone@example.com', text: 'Hi' },
+    });
+  });
+
+  it.each([
+    [500, false, 'http_500'],
+    [503, false, 'http_503'],
+    [429, false, 'http_429'],
+    [408, false, 'http_408'],
+    [400, true, 'http_400'],
+    [404, true, 'http_404'],
+    [410, true, 'http_410'],
+    [301, true, 'http_301'],
+  ])('classifies HTTP %i (permanent: %s)', async (status, permanent, reason) => {
+    respond = (_req, res) => res.writeHead(status, { location: '/elsewhere' }).end();
+    expect(await provider().send(aDelivery())).toMatchObject({ ok: false, permanent, reason });
+  });
+
+  it('passes on Retry-After from a 429 or 503', async () => {
+    respond = (_req, res) => res.writeHead(429, { 'retry-after': '7' }).end();
+    expect(await provider().send(aDelivery())).toMatchObject({ retryAfterMs: 7000, permanent: false });
+    expect(retryAfterMs('Wed, 25 Nov 2026 10:00:30 GMT', Date.parse('2026-11-25T10:00:00Z'))).toBe(30_000);
+  });
+
+  it('gives up on a receiver slower than the timeout, as a transient failure', async () => {
+    respond = (_req, res) => setTimeout(() => res.writeHead(200).end(), 1000);
+    expect(await provider(150).send(aDelivery())).toEqual({ ok: false, permanent: false, reason: 'timeout' });
+  });
+
+  it('treats a refused connection as transient', async () => {
+    const closed = new WebhookProvider(
+      async () => ({ url: 'http://127.0.0.1:1/hook', secret: SECRET }),
+      1000,
+    );
+    expect(await closed.send(aDelivery())).toMatchObject({ ok: false, permanent: false });
+  });
+
+  it('signs exactly the bytes it sends', () => {
+    expect(signBody('{"a":1}', 'k'.repeat(16))).toBe(
+      `sha256=${createHmac('sha256', 'k'.repeat(16)).update('{"a":1}').digest('hex')}`,
+    );
+  });
+});
+
+describe('OutboxProvider', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'governor-outbox-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('appends one whole JSON line per message, even for 200 concurrent sends', async () => {
+    const outbox = new OutboxProvider(join(dir, 'sub', 'outbox.jsonl'), { now: () => 0 });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => outbox.send(aDelivery({ messageId: `m-${i}` }))),
+    );
+    await outbox.close();
+
+    expect(results.every((r) => r.ok)).toBe(true);
+    const lines = (await readFile(join(dir, 'sub', 'outbox.jsonl'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(200);
+    const ids = new Set(lines.map((l) => JSON.parse(l).messageId));
+    expect(ids.size).toBe(200);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      deliveredAt: '1970-01-01T00:00:00.000Z',
+      channel: 'email',
+    });
+  });
+});
+
+describe('SesEmailProvider', () => {
+  const ses = mockClient(SESv2Client);
+  afterEach(() => ses.reset());
+  const provider = () =>
+    new SesEmailProvider(new SESv2Client({ region: 'eu-west-1' }), {
+      from: 'Shop <news@example.com>',
+      configurationSet: 'governor',
+      timeoutMs: 1000,
+    });
+
+  it('sends a simple email to the address in the payload, tagged with the message and campaign', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
+    const result = await provider().send(
+      aDelivery({ messageId: 'msg/1', payload: { to: 'a@example.com', subject: 'S', html: '<p>x</p>' } }),
+    );
+
+    expect(result).toEqual({ ok: true, providerMessageId: 'ses-1' });
+    expect(ses.commandCalls(SendEmailCommand)[0]?.args[0].input).toEqual({
+      FromEmailAddress: 'Shop <news@example.com>',
+      Destination: { ToAddresses: ['a@example.com'] },
+      Content: {
+        Simple: {
+          Subject: { Data: 'S', Charset: 'UTF-8' },
+          Body: { Html: { Data: '<p>x</p>', Charset: 'UTF-8' } },
+        },
+      },
+      EmailTags: [
+        { Name: 'governorMessageId', Value: 'msg_1' },
+        { Name: 'campaignId', Value: 'black-friday' },
+      ],
+      ConfigurationSetName: 'governor',
+    });
+  });
+
+  it('sends a template email', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-2' });
+    await provider().send(
+      aDelivery({ payload: { to: ['a@example.com'], template: { name: 'promo', data: { n: 1 } } } }),
+    );
+    expect(ses.commandCalls(SendEmailCommand)[0]?.args[0].input.Content).toEqual({
+      Template: { TemplateName: 'promo', TemplateData: '{"n":1}' },
+    });
+  });
+
+  it('classifies throttling as transient and a rejected message as permanent', async () => {
+    ses
+      .on(SendEmailCommand)
+      .rejects(
+        new TooManyRequestsException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }),
+      );
+    expect(await provider().send(aDelivery())).toEqual({
+      ok: false,
+      permanent: false,
+      reason: 'TooManyRequestsException',
+    });
+    ses
+      .on(SendEmailCommand)
+      .rejects(new MessageRejected({ message: 'no', $metadata: { httpStatusCode: 400 } }));
+    expect(await provider().send(aDelivery())).toEqual({
+      ok: false,
+      permanent: true,
+      reason: 'MessageRejected',
+    });
+  });
+
+  it('refuses a payload without an address, without calling SES', async () => {
+    expect(await provider().send(aDelivery({ payload: { subject: 'no address' } }))).toEqual({
+      ok: false,
+      permanent: true,
+      reason: 'invalid_payload',
+    });
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+});
+
+describe('SnsSmsProvider', () => {
+  const sns = mockClient(SNSClient);
+  afterEach(() => sns.reset());
+  const provider = () =>
+    new SnsSmsProvider(new SNSClient({ region: 'eu-west-1' }), { senderId: 'SHOP', timeoutMs: 1000 });
+  const sms = (kind: Delivery['kind'] = 'marketing') =>
+    aDelivery({ channel: 'sms', kind, payload: { phoneNumber: '+33612345678', text: 'Hi' } });
+
+  it('publishes to the phone number, promotional for marketing and transactional otherwise', async () => {
+    sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
+    expect(await provider().send(sms())).toEqual({ ok: true, providerMessageId: 'sns-1' });
+    await provider().send(sms('transactional'));
+
+    const [marketing, transactional] = sns.commandCalls(PublishCommand).map((c) => c.args[0].input);
+    expect(marketing).toEqual({
+      PhoneNumber: '+33612345678',
+      Message: 'Hi',
+      MessageAttributes: {
+        'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: 'Promotional' },
+        'AWS.SNS.SMS.SenderID': { DataType: 'String', StringValue: 'SHOP' },
+      },
+    });
+    expect(transactional?.MessageAttributes?.['AWS.SNS.SMS.SMSType']?.StringValue).toBe('Transactional');
+  });
+
+  it('classifies throttling as transient and a bad parameter as permanent', async () => {
+    sns
+      .on(PublishCommand)
+      .rejects(new ThrottledException({ message: 't', $metadata: { httpStatusCode: 400 } }));
+    expect(await provider().send(sms())).toMatchObject({ ok: false, permanent: false });
+    sns
+      .on(PublishCommand)
+      .rejects(new InvalidParameterException({ message: 'p', $metadata: { httpStatusCode: 400 } }));
+    expect(await provider().send(sms())).toEqual({
+      ok: false,
+      permanent: true,
+      reason: 'InvalidParameterException',
+    });
+  });
+
+  it('refuses a number that is not E.164', async () => {
+    const bad = aDelivery({ channel: 'sms', payload: { phoneNumber: '0612345678', text: 'Hi' } });
+    expect(await provider().send(bad)).toMatchObject({ permanent: true, reason: 'invalid_payload' });
+  });
+});
+
+describe('createProviders', () => {
+  const clock = { now: () => 0 };
+  it('delivers every channel to the local outbox when no webhook is configured', () => {
+    const providers = createProviders(loadConfig({ GOVERNOR_DATA_DIR: '/tmp/x' }), clock);
+    expect(providers.byChannel).toEqual({
+      email: 'outbox',
+      sms: 'outbox',
+      push: 'outbox',
+      whatsapp: 'outbox',
+    });
+    expect((providers.providerFor('sms') as OutboxProvider).path).toBe('/tmp/x/outbox.jsonl');
+  });
+
+  it('uses the webhook once configured, with per-channel overrides from either variable', () => {
+    const providers = createProviders(
+      loadConfig({
+        GOVERNOR_WEBHOOK_URL: 'https://hooks.example.com/governor',
+        GOVERNOR_WEBHOOK_SECRET: SECRET,
+        GOVERNOR_PROVIDERS: '{"email":"ses","push":"outbox"}',
+        GOVERNOR_PROVIDER_SMS: 'sns',
+        GOVERNOR_SES_FROM: 'news@example.com',
+      }),
+      clock,
+    );
+    expect(providers.byChannel).toEqual({ email: 'ses', sms: 'sns', push: 'outbox', whatsapp: 'webhook' });
+    expect(providers.providerFor('whatsapp').name).toBe('webhook');
+  });
+
+  it('stops at start when a channel needs settings that are missing', () => {
+    expect(() => createProviders(loadConfig({ GOVERNOR_PROVIDERS: 'email=ses' }), clock)).toThrow(
+      ProviderConfigError,
+    );
+    expect(() => createProviders(loadConfig({ GOVERNOR_PROVIDERS: 'email=webhook' }), clock)).toThrow(
+      /GOVERNOR_WEBHOOK_URL/,
+    );
+    expect(() => createProviders(loadConfig({ GOVERNOR_PROVIDER_PUSH: 'sns' }), clock)).toThrow(
+      /sns delivers sms/,
+    );
+  });
+
+  it('parses per-channel rate limits', () => {
+    expect(loadConfig({ GOVERNOR_RATE_LIMITS: 'sms=50, email=500' }).GOVERNOR_RATE_LIMITS).toEqual({
+      sms: 50,
+      email: 500,
+    });
+  });
+});
