@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --concurrency 32 --customers 5000 --decisions 20000 --batch-size 500
- *   --batch-concurrency 1 --warmup 1000 --seed 42 --sends 20 --only floor,rlf,governor,noop,single,batch,item]`
+ *   --batch-concurrency 1 --warmup 1000 --max-seconds 0 --seed 42 --sends 20
+ *   --only floor,rlf,governor,noop,single,batch,item]`
  *
  * Decisions per second, latency, DynamoDB calls and write units per decision, side by side, in one run on
  * one dynalite (in a process of its own, with fauxqs):
@@ -13,7 +14,10 @@
  * then the write cost of a decision on a customer with 20 recent sends.
  *
  * Every line sees the same workload on its own customer ids (so each starts from the same state), after
- * a warm-up on other ids. Calls are counted by an SDK middleware on every client (each attempt of each
+ * a warm-up on other ids (at most 3 s). With --max-seconds N a line stops starting decisions after N s,
+ * to bound a quick run; a line cut short sees fewer messages per customer than the others, so the lines
+ * are then no longer strictly comparable (the report says which were cut).
+ * Calls are counted by an SDK middleware on every client (each attempt of each
  * command); CPU time is read per process, so that a busy machine shows as such.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -70,6 +74,7 @@ const { values } = parseArgs({
     'batch-size': { type: 'string', default: '500' },
     'batch-concurrency': { type: 'string', default: '1' },
     warmup: { type: 'string', default: '1000' },
+    'max-seconds': { type: 'string', default: '0' },
     seed: { type: 'string', default: '42' },
     sends: { type: 'string', default: '20' },
     only: { type: 'string', default: LINES.join(',') },
@@ -88,6 +93,9 @@ const decisions = int('decisions', 1);
 const batchSize = int('batch-size', 1, 500);
 const batchConcurrency = int('batch-concurrency', 1, 100);
 const warmup = int('warmup', 0);
+const maxSeconds = int('max-seconds', 0, 3600);
+const lineLimitMs = maxSeconds === 0 ? Number.POSITIVE_INFINITY : maxSeconds * 1000;
+const WARM_LIMIT_MS = 3000;
 const seed = int('seed', 0);
 const sends = int('sends', 1, 1000);
 const only = new Set(String(values.only).split(','));
@@ -104,6 +112,12 @@ const dataDir = await mkdtemp(join(tmpdir(), 'governor-bench-'));
 type EngineReady = { env: Record<string, string>; dynamoEndpoint: string; tableName: string };
 const engine = await startChild<EngineReady>('./engine-process.ts', [dataDir]);
 const stopAll: (() => Promise<void>)[] = [() => engine.stop()];
+const cleanUp = async () => {
+  for (const stop of stopAll.splice(0)) await stop().catch((error: unknown) => console.error(error));
+  await rm(dataDir, { recursive: true, force: true });
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 Object.assign(process.env, engine.ready.env);
 const config = loadConfig(process.env);
 const region = config.AWS_REGION;
@@ -153,12 +167,12 @@ async function measure(
   per = 'decision',
 ): Promise<void> {
   process.stderr.write(`  ${label}…`);
-  if (tasks.warm > 0) await runClosedLoop(tasks.warm, conc, (i) => task('warm', i));
+  if (tasks.warm > 0) await runClosedLoop(tasks.warm, conc, (i) => task('warm', i), WARM_LIMIT_MS);
   meter.reset();
   await remote?.reset();
   const enginesBefore = await engineCpu();
   const here = process.cpuUsage();
-  const result = await runClosedLoop(tasks.run, conc, (i) => task('run', i));
+  const result = await runClosedLoop(tasks.run, conc, (i) => task('run', i), lineLimitMs);
   const hereUsed = process.cpuUsage(here);
   const engines = (await engineCpu()) - enginesBefore;
   const local = meter.snapshot();
@@ -204,10 +218,15 @@ try {
     );
   // dynalite (JIT, LevelDB) takes a few thousand writes to reach its pace: warm it before any line.
   process.stderr.write('  engine warm-up…\n');
-  await runClosedLoop(warmup * 3, concurrency, async (i) => {
-    await write('we', i % customers);
-    return [];
-  });
+  await runClosedLoop(
+    warmup * 3,
+    concurrency,
+    async (i) => {
+      await write('we', i % customers);
+      return [];
+    },
+    2 * WARM_LIMIT_MS,
+  );
   if (runs('floor'))
     await measure(
       'floor',
@@ -269,8 +288,9 @@ try {
   }
 
   // ------------------------------------------------------------------------------- Governor's setup
-  // Loaded only now: importing them starts the Powertools Tracer, whose X-Ray SDK enables an async hook
-  // for the whole process (cls-hooked), a tax on every promise that the lines above must not pay.
+  // Loaded only now, so that nothing they start at import can tax the clients of the lines above: an
+  // X-Ray SDK loaded by the Powertools Tracer enabled an async hook (cls-hooked) on every promise of the
+  // process, +25-30% CPU per decision; the report says whether one is active.
   const { createRoot } = await import('#shared/composition.ts');
   const { mapLimit, sendMessages } = await import('#shared/app/send.ts');
   xrayHook = Object.keys((process as { namespaces?: object }).namespaces ?? {}).includes('AWSXRay');
@@ -417,6 +437,11 @@ try {
     const kinds = new Map<string, number>();
     for (const entry of log) kinds.set(entry[0] ?? '?', (kinds.get(entry[0] ?? '?') ?? 0) + 1);
     const logBytes = log.reduce((n, s) => n + 1 + Buffer.byteLength(s), 0);
+    const attributes = Object.entries(stored.Item ?? {})
+      .map(([name, value]) => [name, wireItemSize({ [name]: value })] as const)
+      .sort((x, y) => y[1] - x[1])
+      .map(([name, bytes]) => `${name} ${bytes}`)
+      .join(', ');
     meter.reset();
     const [next] = await sendMessages(deps, [message(sends)]);
     const written = meter.snapshot();
@@ -427,15 +452,14 @@ try {
         .join(', ');
     itemReport = [
       `Item of a customer with ${sends} recent accepted sends (policy v${roomy.version} allows them: ${accepted}/${sends} accepted; campaign ids ${CAMPAIGNS[0]?.length} chars):`,
-      `  as stored: ${storedBytes} B, of which the log ${logBytes} B in ${log.length} entries (${[...kinds].map(([k, n]) => `${n} '${k}'`).join(', ')}), ${(logBytes / Math.max(1, log.length)).toFixed(1)} B each`,
+      `  as stored: ${storedBytes} B, of which the log ${logBytes} B in ${log.length} entries (${[...kinds].map(([k, n]) => `${n} '${k}'`).join(', ')}), ${(logBytes / Math.max(1, log.length)).toFixed(1)} B each; by attribute (name + value, B): ${attributes}`,
       `  decision ${sends + 1} (${decisionOf(next)}): calls ${byCall(written.calls)}; customer item written at ${written.itemBytesMax} B; write units ${byCall(written.writeUnitsByCall)} = ${written.writeUnits}`,
       `  a settled entry: ${log[0] ?? ''}`,
       `  a message entry: ${log.find((e) => e.startsWith('m|')) ?? ''}`,
     ];
   }
 } finally {
-  for (const stop of stopAll) await stop().catch((error: unknown) => console.error(error));
-  await rm(dataDir, { recursive: true, force: true });
+  await cleanUp();
 }
 
 // ---------------------------------------------------------------------------------------------- report
@@ -456,7 +480,8 @@ console.log(
 );
 console.log(
   `Parameters: ${fmt(decisions)} decisions, ${fmt(customers)} customers (${preferences.size} with preferences), concurrency ${concurrency}, ` +
-    `batches of ${batchSize} × ${batchConcurrency} in flight, warm-up ${warmup}, seed ${seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines)`,
+    `batches of ${batchSize} × ${batchConcurrency} in flight, warm-up ${warmup} (≤ ${WARM_LIMIT_MS / 1000} s), ` +
+    `at most ${maxSeconds === 0 ? '∞' : maxSeconds} s per line, seed ${seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines)`,
 );
 console.log(
   `Governor policy v${policyVersion}: marketing 5/P7D, 2/P1D, sms 1/P7D, min gap PT2H; relevance ≥ 0.3 (sms/whatsapp 0.5) + 0.4 × pressure; no quiet hours. ` +
@@ -527,7 +552,11 @@ for (const l of lines) {
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${fmt((n / d) * 100)}%`)
     .join(', ');
-  console.log(`  ${l.label}: ${outcomes}${l.per === 'decision' ? '' : `; latency per ${l.per}`}`);
+  const cut =
+    l.result.tasks < l.result.asked
+      ? `; time limit: ${fmt(d)} decisions in ${fmt(l.result.elapsedMs / 1000, 1)} s (of ${fmt(decisions)})`
+      : '';
+  console.log(`  ${l.label}: ${outcomes}${l.per === 'decision' ? '' : `; latency per ${l.per}`}${cut}`);
   console.log(
     `    calls/decision ${perDecision(l.meter.calls)}; WCU/decision ${perDecision(l.meter.writeUnitsByCall)}` +
       (l.meter.errors ? `; ${l.meter.errors} calls failed (conditional checks included)` : ''),
@@ -576,4 +605,14 @@ target('governor in-process ≥ 0.8 × floor', over('governor', floor), 0.8, '×
 target('http batch ≥ 0.6 × floor', over('batch', floor), 0.6, '×');
 target('governor in-process ≥ 1.5 × rate-limiter-flexible', over('governor', rlf), 1.5, '×');
 target(`≤ 1 write unit per decision with ${sends} recent sends`, twentySendUnits, 1, ' WCU', true);
-console.log(`total ${fmt((performance.now() - benchStarted) / 1000, 1)} s`);
+const totalS = (performance.now() - benchStarted) / 1000;
+const cutLines = lines.filter((l) => l.result.tasks < l.result.asked).map((l) => l.label);
+console.log(
+  `total ${fmt(totalS, 1)} s` +
+    (totalS > 180
+      ? ' — over the 3-minute budget: the slowest lines set it (--max-seconds N bounds each line)'
+      : '') +
+    (cutLines.length > 0
+      ? `; cut short by --max-seconds, so seeing fewer messages per customer than the others: ${cutLines.join('; ')}`
+      : ''),
+);

@@ -31,6 +31,7 @@ import {
   ValidationError,
 } from '#shared/errors.ts';
 import { logger } from '#shared/observability/index.ts';
+import { SECURITY_HEADERS } from '#shared/security-headers.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /**
@@ -46,7 +47,8 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      // A backslash escapes the next character; a quote ends the string.
+      if (c === 0x5c) i++;
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) {
@@ -56,14 +58,7 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
-export const SECURITY_HEADERS: Record<string, string> = {
-  'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
-  'referrer-policy': 'no-referrer',
-  'strict-transport-security': 'max-age=31536000; includeSubDomains',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-};
+export { SECURITY_HEADERS };
 
 export interface HttpRequest {
   event: APIGatewayProxyEventV2;
@@ -201,7 +196,8 @@ export function httpFunction(
     const body = decodeBody(event);
     return respond(await route.handle({ event, principal, body }));
   };
+  // Never the event in the logs (it holds bodies: payloads, preferences), whatever the environment says.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(base)
-    .use(injectLambdaContext(logger))
+    .use(injectLambdaContext(logger, { logEvent: false }))
     .use(problemJson());
 }

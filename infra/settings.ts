@@ -3,7 +3,7 @@
  * `cdk deploy -c key=value`) and checked once with zod: a typo stops the synth, not the first request.
  */
 import type { Node } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNELS } from '#shared/domain/schemas.ts';
 
 /**

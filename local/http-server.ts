@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { GovernorError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '#shared/errors.ts';
+import { SECURITY_HEADERS } from '#shared/security-headers.ts';
 import type { Handler, Route } from './routes.ts';
 
 export interface HttpServerOptions {
@@ -370,6 +371,7 @@ function sendProblem(res: ServerResponse, error: GovernorError): number {
     detail: error.message,
   });
   res.statusCode = error.status;
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
   res.setHeader('content-type', 'application/problem+json');
   res.end(body);
   return error.status;

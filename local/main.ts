@@ -32,7 +32,11 @@ console.log(`Admin key: ${stack.adminKey}`);
 console.log(`Data: ${dataDir}`);
 const { getDeliveryRoot } = await import('#shared/composition.ts');
 const { byChannel } = getDeliveryRoot().providers;
-console.log(`Delivery: ${Object.entries(byChannel).map(([channel, provider]) => `${channel}→${provider}`).join(', ')}`);
+console.log(
+  `Delivery: ${Object.entries(byChannel)
+    .map(([channel, provider]) => `${channel}→${provider}`)
+    .join(', ')}`,
+);
 console.log(`SQS: ${stack.engines.sqsEndpoint} (DLQ ${stack.engines.dlqUrl})`);
 // For tools that talk to this stack's engines (local/dlq.ts): where they listen now.
 await mkdir(dataDir, { recursive: true });

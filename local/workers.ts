@@ -131,7 +131,9 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
         });
         if (recovered.kept > 0)
           log(`Recovered ${recovered.kept} undelivered messages from the delivery journal (re-enqueued)`);
-        stoppers.push(sweepEvery(options.sweepIntervalMs ?? 60_000, () => sweepDelivered(journal, delivery.ledger)));
+        stoppers.push(
+          sweepEvery(options.sweepIntervalMs ?? 60_000, () => sweepDelivered(journal, delivery.ledger)),
+        );
       }
 
       // 2. The event source mapping.
@@ -168,7 +170,11 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
         stoppers.push(
           sweepEvery(
             intervalMs,
-            () => handler({ source: 'local.release-timer' }, createLambdaContext('governor-release', RELEASE_TIMEOUT_MS)),
+            () =>
+              handler(
+                { source: 'local.release-timer' },
+                createLambdaContext('governor-release', RELEASE_TIMEOUT_MS),
+              ),
             { immediately: true },
           ),
         );
@@ -264,7 +270,10 @@ function startPoller(o: PollerOptions): { stop(): Promise<void> } {
       const event = toSqsEvent(messages, o.queueArn, o.region);
       let failed: Set<string>;
       try {
-        const response = await o.handler(event, createLambdaContext('governor-dispatch', DISPATCH_TIMEOUT_MS));
+        const response = await o.handler(
+          event,
+          createLambdaContext('governor-dispatch', DISPATCH_TIMEOUT_MS),
+        );
         failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch (error) {
         // A failed invocation: every record comes back after its visibility timeout.
@@ -273,13 +282,15 @@ function startPoller(o: PollerOptions): { stop(): Promise<void> } {
       }
       const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
       for (let i = 0; i < done.length; i += 10) {
-        const entries = done.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
-        await o.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: entries })).catch(
-          (error: unknown) => {
+        const entries = done
+          .slice(i, i + 10)
+          .map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle }));
+        await o.sqs
+          .send(new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: entries }))
+          .catch((error: unknown) => {
             // Not deleted: the message comes back and dispatch recognises it as delivered.
             console.error('local SQS poller: delete failed:', (error as Error).message);
-          },
-        );
+          });
       }
     }
   })();

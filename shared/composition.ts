@@ -3,21 +3,22 @@
  * process at cold start and reused by every invocation. Lambda functions and the local server build the
  * same root; only the endpoints differ.
  */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
 import { createDocumentClient } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
+import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
 import { DynamoKeyStore } from './adapters/dynamodb/key-store.ts';
 import { DynamoPolicyStore } from './adapters/dynamodb/policy-store.ts';
-import { DynamoTallyStore } from './adapters/dynamodb/tally-store.ts';
-import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
 import { DynamoReleaseCursor } from './adapters/dynamodb/release-cursor.ts';
+import { DynamoTallyStore } from './adapters/dynamodb/tally-store.ts';
 import { createProviders } from './adapters/providers/index.ts';
 import { DeliveryJournal, JournaledDeliveryQueue } from './adapters/sqs/delivery-journal.ts';
 import { createSqsClient, SqsDeliveryQueue } from './adapters/sqs/delivery-queue.ts';
 import { SqsRedelivery } from './adapters/sqs/redelivery.ts';
 import { AuditLog } from './app/audit.ts';
-import { createAuthenticator } from './app/auth.ts';
+import { type AdminKeySource, createAuthenticator } from './app/auth.ts';
 import { archiveOnErase, DecisionCounter } from './app/counting.ts';
 import { CustomerLog } from './app/customers.ts';
 import { type DispatchDeps, TokenBucketLimiter } from './app/dispatch.ts';
@@ -45,7 +46,9 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   const tallies = new DynamoTallyStore(db, table);
   const sqsQueue = new SqsDeliveryQueue(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL);
   // Local mode: the in-memory queue is backed by a journal in the data folder (see delivery-journal.ts).
-  const journal = config.GOVERNOR_DELIVERY_JOURNAL ? new DeliveryJournal(config.GOVERNOR_DELIVERY_JOURNAL) : undefined;
+  const journal = config.GOVERNOR_DELIVERY_JOURNAL
+    ? new DeliveryJournal(config.GOVERNOR_DELIVERY_JOURNAL)
+    : undefined;
   return {
     config,
     clock,
@@ -69,10 +72,18 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     counter: new DecisionCounter(tallies),
     audit,
     keys,
-    authenticate: createAuthenticator(config.GOVERNOR_ADMIN_KEY, keys),
+    authenticate: createAuthenticator(adminKeyOf(config), keys),
   };
 }
 export type Root = ReturnType<typeof createRoot>;
+
+/** The bootstrap admin key: GOVERNOR_ADMIN_KEY, else the secret GOVERNOR_ADMIN_KEY_SECRET_ARN names. */
+function adminKeyOf(config: Config): AdminKeySource {
+  const arn = config.GOVERNOR_ADMIN_KEY_SECRET_ARN;
+  if (config.GOVERNOR_ADMIN_KEY !== undefined || arn === undefined) return config.GOVERNOR_ADMIN_KEY;
+  const client = new SecretsManagerClient({ region: config.AWS_REGION });
+  return async () => (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
+}
 
 let root: Root | undefined;
 
@@ -92,7 +103,12 @@ export function createDeliveryRoot(base: Root) {
   const table = config.GOVERNOR_TABLE_NAME;
   const providers = createProviders(config, clock);
   const ledger = new DynamoDeliveryLedger(db, table);
-  const redelivery = new SqsRedelivery(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL, config.GOVERNOR_DLQ_URL, clock);
+  const redelivery = new SqsRedelivery(
+    sqs,
+    config.GOVERNOR_DELIVERY_QUEUE_URL,
+    config.GOVERNOR_DLQ_URL,
+    clock,
+  );
   const rateLimits = config.GOVERNOR_RATE_LIMITS;
   const dispatch: DispatchDeps = {
     providerFor: providers.providerFor,

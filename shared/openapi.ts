@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas that validate requests.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUDIT_ACTIONS, auditEntrySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
 import { SCOPES } from './app/auth.ts';
 import { createKeySchema } from './app/keys.ts';

@@ -1,7 +1,12 @@
-/** Runs tasks at a fixed concurrency (closed loop) and times each one. */
+/**
+ * Runs tasks at a fixed concurrency (closed loop) and times each one; with a time limit, stops starting
+ * tasks once it is reached (the tasks in flight finish), so a slow line keeps the whole run in budget.
+ */
 
 export interface RunResult {
+  /** Tasks completed (fewer than asked when the time limit stopped the run). */
   tasks: number;
+  asked: number;
   /** Decisions taken (a batch task takes many). */
   decisions: number;
   elapsedMs: number;
@@ -13,15 +18,23 @@ export interface RunResult {
 /** A task takes one or more decisions and names their outcomes. */
 export type Task = (index: number) => Promise<string[]>;
 
-export async function runClosedLoop(tasks: number, concurrency: number, task: Task): Promise<RunResult> {
+export async function runClosedLoop(
+  tasks: number,
+  concurrency: number,
+  task: Task,
+  limitMs = Number.POSITIVE_INFINITY,
+): Promise<RunResult> {
   const latencies = new Float64Array(tasks);
   const outcomes = new Map<string, number>();
   let decisions = 0;
   let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + limitMs;
   const worker = async () => {
-    while (next < tasks) {
+    while (next < tasks && performance.now() < deadline) {
       const i = next++;
-      const started = performance.now();
+      const begun = performance.now();
       let results: string[];
       try {
         results = await task(i);
@@ -29,14 +42,22 @@ export async function runClosedLoop(tasks: number, concurrency: number, task: Ta
         results = ['error'];
         if (!outcomes.has('error')) console.error('first error:', error);
       }
-      latencies[i] = performance.now() - started;
+      latencies[i] = performance.now() - begun;
+      done++;
       decisions += results.length;
       for (const r of results) outcomes.set(r, (outcomes.get(r) ?? 0) + 1);
     }
   };
-  const started = performance.now();
   await Promise.all(Array.from({ length: Math.min(concurrency, tasks) }, worker));
-  return { tasks, decisions, elapsedMs: performance.now() - started, latencies, outcomes };
+  // Every task started has finished, and they start in index order: the first `done` are the ones run.
+  return {
+    tasks: done,
+    asked: tasks,
+    decisions,
+    elapsedMs: performance.now() - started,
+    latencies: latencies.slice(0, done),
+    outcomes,
+  };
 }
 
 export function percentile(sorted: Float64Array, p: number): number {

@@ -44,5 +44,6 @@ export async function dispatchBatch(event: SQSEvent, context: Context): Promise<
   return response;
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>(dispatchBatch)
-  .use(injectLambdaContext(logger));
+export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>(dispatchBatch).use(
+  injectLambdaContext(logger),
+);

@@ -5,7 +5,12 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { type ReleaseDeps, type ReleaseOutcome, type ReleaseSummary, releaseDue } from '#shared/app/release.ts';
+import {
+  type ReleaseDeps,
+  type ReleaseOutcome,
+  type ReleaseSummary,
+  releaseDue,
+} from '#shared/app/release.ts';
 import { getDeliveryRoot } from '#shared/composition.ts';
 import { logger, MetricUnit, metrics } from '#shared/observability/index.ts';
 
@@ -15,7 +20,11 @@ const MARGIN_MS = 10_000;
 /** One business metric per outcome, published once per run. */
 function countOutcomes(outcomes: ReleaseOutcome[]): void {
   for (const o of outcomes)
-    metrics.addMetric(o.outcome === 'accepted' ? 'ReleasedAccepted' : 'ReleasedSuppressed', MetricUnit.Count, 1);
+    metrics.addMetric(
+      o.outcome === 'accepted' ? 'ReleasedAccepted' : 'ReleasedSuppressed',
+      MetricUnit.Count,
+      1,
+    );
 }
 
 const deps: ReleaseDeps = { ...getDeliveryRoot().release, onReleased: countOutcomes };
@@ -28,5 +37,6 @@ export async function release(_event: unknown, context: Context): Promise<Releas
   return summary;
 }
 
-export const handler = middy<unknown, ReleaseSummary, Error, Context>(release)
-  .use(injectLambdaContext(logger));
+export const handler = middy<unknown, ReleaseSummary, Error, Context>(release).use(
+  injectLambdaContext(logger),
+);

@@ -1,5 +1,5 @@
 /** GET /v1/reports/suppressed and GET /v1/reports/summary: finance's figures, JSON or CSV. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { policyVersion } from '#shared/app/policy.ts';
 import { reconcile } from '#shared/app/reconcile.ts';
 import { GROUP_BY, monthlySummary, suppressedCsv, suppressedReport } from '#shared/app/reports.ts';

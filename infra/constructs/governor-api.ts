@@ -133,9 +133,9 @@ export class GovernorApi extends Construct {
       id: 'AwsSolutions-APIG4',
       reason: isPublic
         ? `${key} is public by design (a liveness check / the OpenAPI document): it reads no data and needs no key.`
-        : `${key} is authorized by its function before any work: the Bearer API key is checked (SHA-256, ` +
-          'constant-time) and its scope enforced in functions/http.ts, answering 401/403; the same code runs ' +
-          'locally and is covered by the e2e tests. The Lambda authorizer replaces this when functions/authorizer lands.',
+        : `${key} is authorized by its function before any work in this deployment without the Lambda ` +
+          'authorizer: functions/http.ts checks the Bearer API key (SHA-256, constant time) and its scope, ' +
+          'answering 401/403, the code the local server runs and the e2e tests cover.',
     });
   }
 }

@@ -84,7 +84,7 @@ export class StatefulStack extends Stack {
       reason:
         'The bootstrap admin key is handed to operators and used to create scoped API keys; rotating it on a ' +
         'schedule would lock them out without notice. It is rotated by hand (put-secret-value) as the README ' +
-        'describes, and functions pick the new value up on their next cold start.',
+        'describes, and the authorizer picks the new value up on its next cold start.',
     });
 
     this.webhook = new Secret(this, 'Webhook', {

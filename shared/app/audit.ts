@@ -5,7 +5,7 @@
  * they expire after AUDIT_RETENTION_DAYS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Preferences } from '../domain/schemas.ts';
 import { ValidationError } from '../errors.ts';
 import type { Clock } from '../ports.ts';

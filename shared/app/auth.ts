@@ -58,13 +58,31 @@ export function bearerToken(request: Credentials): string | undefined {
   return match?.[1];
 }
 
-export function createAuthenticator(adminKey: string | undefined, keys?: KeyResolver): Authenticator {
-  const adminDigest = adminKey ? digest(adminKey) : undefined;
+/** The bootstrap admin key, or how to fetch it (from a secret, once, at first use). */
+export type AdminKeySource = string | undefined | (() => Promise<string | undefined>);
+
+/** Keys shorter than this are not accepted as the bootstrap admin key (nor is an empty secret). */
+const MIN_ADMIN_KEY_LENGTH = 16;
+
+export function createAuthenticator(adminKey: AdminKeySource, keys?: KeyResolver): Authenticator {
   const admin: Principal = { keyId: BOOTSTRAP_ADMIN_ID, scopes: new Set(SCOPES) };
+  const digestOf = (key: string | undefined) =>
+    key !== undefined && key.length >= MIN_ADMIN_KEY_LENGTH ? digest(key) : undefined;
+  let adminDigest: Promise<Buffer | undefined> | undefined =
+    typeof adminKey === 'function' ? undefined : Promise.resolve(digestOf(adminKey));
+  const loadAdminDigest = () => {
+    // A failed fetch is not remembered: the next request tries again.
+    adminDigest ??= (adminKey as () => Promise<string | undefined>)().then(digestOf, (error: unknown) => {
+      adminDigest = undefined;
+      throw error;
+    });
+    return adminDigest;
+  };
   return async (request) => {
     const token = bearerToken(request);
     if (!token) throw new UnauthorizedError('send Authorization: Bearer <api key>');
-    if (adminDigest && sameDigest(digest(token), adminDigest)) return admin;
+    const expected = await loadAdminDigest();
+    if (expected && sameDigest(digest(token), expected)) return admin;
     const principal = await keys?.resolve(token);
     if (principal) return principal;
     // One answer for unknown, revoked and malformed keys: nothing to learn from the difference.

@@ -6,7 +6,7 @@
  * delay; permanent ones, and transient ones on the last allowed receive, go to the dead-letter queue
  * with their reason. Every message thus ends delivered or dead-lettered, never silently dropped.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNELS, type Channel, kindSchema } from '../domain/schemas.ts';
 import { logger } from '../observability/index.ts';
 import type { Clock, Delivery } from '../ports.ts';
@@ -221,9 +221,19 @@ async function deadLetter(
   return { outcome: 'dead_lettered', reason };
 }
 
-/** Sends once, and once more after a short pause when the first attempt failed fast and transiently. */
-async function attempt(deps: DispatchDeps, provider: Provider, delivery: Delivery): Promise<SendResult> {
+/**
+ * Sends once, and once more after a short pause when the first attempt failed fast and transiently;
+ * never starts a send that could outlast the lease (a stalled process must not send while another,
+ * having taken the expired lease, sends too).
+ */
+async function attempt(
+  deps: DispatchDeps,
+  provider: Provider,
+  delivery: Delivery,
+  leaseUntil: number,
+): Promise<SendResult> {
   const started = deps.clock.now();
+  if (started + provider.timeoutMs > leaseUntil) return LEASE_EXPIRING;
   const first = await safeSend(provider, delivery);
   if (first.ok || first.permanent) return first;
   const quick =
@@ -232,8 +242,11 @@ async function attempt(deps: DispatchDeps, provider: Provider, delivery: Deliver
   const [low, high] = QUICK_RETRY_PAUSE_MS;
   await (deps.sleep ?? defaultSleep)(low + (deps.random ?? Math.random)() * (high - low));
   await deps.rateLimiter?.acquire(delivery.channel);
+  if (deps.clock.now() + provider.timeoutMs > leaseUntil) return first;
   return safeSend(provider, delivery);
 }
+
+const LEASE_EXPIRING: SendResult = { ok: false, permanent: false, reason: 'lease_expiring' };
 
 async function safeSend(provider: Provider, delivery: Delivery): Promise<SendResult> {
   try {
@@ -257,7 +270,8 @@ export async function dispatchRecord(deps: DispatchDeps, record: ReceivedRecord)
 
   await deps.rateLimiter?.acquire(delivery.channel);
   const now = deps.clock.now();
-  const claim = await deps.ledger.claim(delivery, provider.name, now, now + leaseMs(provider));
+  const leaseUntil = now + leaseMs(provider);
+  const claim = await deps.ledger.claim(delivery, provider.name, now, leaseUntil);
   if (!claim.claimed) {
     const entry = claim.entry;
     if (entry?.status === 'delivered') return { outcome: 'duplicate' };
@@ -269,7 +283,7 @@ export async function dispatchRecord(deps: DispatchDeps, record: ReceivedRecord)
     return { outcome: 'retry', reason: 'lease_held', delaySeconds };
   }
 
-  const result = await attempt(deps, provider, delivery);
+  const result = await attempt(deps, provider, delivery, leaseUntil);
   if (result.ok) {
     const at = deps.clock.now();
     // The provider has it: whatever happens to this write, the message is delivered and acknowledged.

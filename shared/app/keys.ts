@@ -9,7 +9,7 @@
  * time everywhere else.
  */
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import type { AuditRecorder } from './audit.ts';

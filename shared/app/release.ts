@@ -255,7 +255,11 @@ function planOne(
     // Released and counted as sent: queue it again (dispatch delivers a messageId once), then drop it.
     const delivery = toDelivery(
       d.message,
-      { verdict: { outcome: 'accepted', channel: send.channel }, policyVersion: decided.policyVersion, at: now },
+      {
+        verdict: { outcome: 'accepted', channel: send.channel },
+        policyVersion: decided.policyVersion,
+        at: now,
+      },
       send.at,
     );
     plan.enqueue.push({ deferred: d, delivery });

@@ -104,7 +104,11 @@ export function capMatches(
 /** The relevance a message needs on a channel before pressure: the stricter of channel and category. */
 export function baseThreshold(policy: Policy, channel: Channel, category: string | undefined): number {
   const byChannel = policy.relevance.byChannel?.[channel];
-  const byCategory = category === undefined ? undefined : policy.relevance.byCategory?.[category];
+  const categories = policy.relevance.byCategory;
+  const byCategory =
+    category === undefined || !categories || !Object.hasOwn(categories, category)
+      ? undefined
+      : categories[category];
   if (byChannel === undefined && byCategory === undefined) return policy.relevance.default;
   return Math.max(byChannel ?? 0, byCategory ?? 0);
 }

@@ -2,7 +2,7 @@
  * The HTTP contract and the policy model, as zod schemas. Every type the domain and the adapters use is
  * inferred from here; the OpenAPI document is generated from the same schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from './duration.ts';
 import { isValidTimeZone } from './time-zone.ts';
 

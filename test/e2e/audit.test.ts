@@ -6,8 +6,8 @@
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { customerRef } from '#shared/app/audit.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
+import { customerRef } from '#shared/app/audit.ts';
 import { loadConfig } from '#shared/config.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
@@ -72,7 +72,9 @@ describe('the audit trail', () => {
     });
     expect(response.status).toBe(200);
     const version = response.json().version;
-    const entry = (await trail()).find((e) => e.action === 'policy.replaced' && e.target === `policy:${version}`);
+    const entry = (await trail()).find(
+      (e) => e.action === 'policy.replaced' && e.target === `policy:${version}`,
+    );
     expect(entry).toMatchObject({ actor: marketer.id, details: { version, ifMatch: '*' } });
   });
 
@@ -89,7 +91,9 @@ describe('the audit trail', () => {
     });
     expect(response.status, response.text).toBe(200);
     const entries = await trail();
-    const entry = entries.find((e) => e.action === 'preferences.changed' && e.target === customerRef(customerId));
+    const entry = entries.find(
+      (e) => e.action === 'preferences.changed' && e.target === customerRef(customerId),
+    );
     expect(entry).toEqual({
       id: expect.any(String),
       at: expect.any(String),
@@ -127,7 +131,10 @@ describe('the audit trail', () => {
     const paged: Entry[] = [];
     let cursor: string | undefined;
     do {
-      const response = await stack.request('GET', `/v1/audit?${around()}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      const response = await stack.request(
+        'GET',
+        `/v1/audit?${around()}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(response.json().entries.length).toBeLessThanOrEqual(2);
       paged.push(...response.json().entries);
       cursor = response.json().nextCursor;
@@ -181,7 +188,10 @@ describe('DELETE /v1/customers/{customerId}', () => {
 
   it('removes preferences, history and deferred messages, idempotently, and records the erasure', async () => {
     const current = await stack.request('GET', '/v1/policy');
-    await stack.request('PUT', '/v1/policy', { body: policy, headers: { 'if-match': current.headers.get('etag')! } });
+    await stack.request('PUT', '/v1/policy', {
+      body: policy,
+      headers: { 'if-match': current.headers.get('etag')! },
+    });
     const customerId = unique('erased');
     await stack.request('PUT', `/v1/customers/${customerId}/preferences`, {
       body: { channels: { sms: { optIn: false } } },
@@ -193,8 +203,12 @@ describe('DELETE /v1/customers/{customerId}', () => {
       expiresAt: new Date(Date.now() + 10 * DAY).toISOString(),
       payload: { subject: `secret offer ${i}` },
     });
-    expect((await stack.request('POST', '/v1/messages', { body: message(1) })).json().decision).toBe('accepted');
-    expect((await stack.request('POST', '/v1/messages', { body: message(2) })).json().decision).toBe('deferred');
+    expect((await stack.request('POST', '/v1/messages', { body: message(1) })).json().decision).toBe(
+      'accepted',
+    );
+    expect((await stack.request('POST', '/v1/messages', { body: message(2) })).json().decision).toBe(
+      'deferred',
+    );
     expect((await partition(customerId)).length).toBe(2);
 
     const erased = await stack.request('DELETE', `/v1/customers/${customerId}`);

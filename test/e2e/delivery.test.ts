@@ -48,7 +48,6 @@ beforeAll(async () => {
     env: {
       GOVERNOR_WEBHOOK_URL: receiver.url,
       GOVERNOR_WEBHOOK_SECRET: SECRET,
-      GOVERNOR_WEBHOOK_TIMEOUT_MS: '2000',
       GOVERNOR_RELEASE_INTERVAL_S: String(RELEASE_INTERVAL_S),
       GOVERNOR_POLICY_TTL_MS: '0',
     },

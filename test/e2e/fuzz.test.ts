@@ -13,9 +13,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '#functions/http.ts';
 import { routes } from '#local/routes.ts';
-import { SCOPES } from '#shared/app/auth.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from '#shared/adapters/dynamodb/customer-store.ts';
+import { SCOPES } from '#shared/app/auth.ts';
 import { loadConfig } from '#shared/config.ts';
 import { CHANNELS, EVENT_TYPES } from '#shared/domain/schemas.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -37,7 +37,7 @@ const CANARY = 'PII-CANARY-7c1e';
  * in shared/adapters/sqs/delivery-queue.ts (escape those characters in the JSON body as \uXXXX).
  * Until then such answers are counted, not failed; set this to false once it is fixed.
  */
-const TOLERATE_SQS_UNSAFE_PAYLOADS = true;
+const TOLERATE_SQS_UNSAFE_PAYLOADS = false;
 const SQS_UNSAFE = /[\uD800-\uDFFF\uFFFE\uFFFF]/;
 let knownIssues = 0;
 
@@ -72,7 +72,8 @@ function captureLogs() {
   for (const name of ['stdout', 'stderr'] as const) {
     const original = writes[name];
     process[name].write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      if (logs.length < 5_000_000) logs += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      if (logs.length < 5_000_000)
+        logs += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       return (original as (...args: unknown[]) => boolean).call(process[name], chunk, ...rest);
     }) as typeof process.stdout.write;
   }
@@ -105,7 +106,7 @@ const SPECIAL_STRINGS = [
   '%2e%2e',
   '<script>alert(1)</script>',
   "' OR '1'='1' --",
-  '${jndi:ldap://x/a}',
+  '\u0024{jndi:ldap://x/a}',
   '{{7*7}}',
   'NaN',
   '-0',
@@ -172,11 +173,20 @@ function apply(value: unknown, { kind, at, key, value: shared }: Op): unknown {
   return value;
 }
 
-/** A model value, usually mutated by up to three operations (sometimes left valid). */
+/**
+ * A model value mutated by one to three operations, or (one time in ten) left as generated: valid
+ * requests still come, with hostile but valid content, but most are refused before any write.
+ */
 const mutated = (model: fc.Arbitrary<unknown>) =>
-  fc
-    .tuple(model, fc.array(op, { maxLength: 3 }))
-    .map(([value, ops]) => ops.reduce(apply, structuredClone(value) as unknown));
+  fc.oneof(
+    { weight: 1, arbitrary: model },
+    {
+      weight: 9,
+      arbitrary: fc
+        .tuple(model, fc.array(op, { minLength: 1, maxLength: 3 }))
+        .map(([value, ops]) => ops.reduce(apply, structuredClone(value) as unknown)),
+    },
+  );
 
 interface Body {
   body?: string | Uint8Array;
@@ -207,18 +217,21 @@ function bodyOf(model: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
     },
     {
       weight: 3,
-      arbitrary: fc
-        .tuple(model, fc.uint8Array({ minLength: 1, maxLength: 4 }))
-        .map(([v, bytes]) => ({
-          body: Buffer.concat([Buffer.from(text(v).slice(0, -1)), Buffer.from([0xff, 0xfe, ...bytes]), Buffer.from('}')]),
-          contentType: JSON_TYPE,
-        })),
+      arbitrary: fc.tuple(model, fc.uint8Array({ minLength: 1, maxLength: 4 })).map(([v, bytes]) => ({
+        body: Buffer.concat([
+          Buffer.from(text(v).slice(0, -1)),
+          Buffer.from([0xff, 0xfe, ...bytes]),
+          Buffer.from('}'),
+        ]),
+        contentType: JSON_TYPE,
+      })),
     },
     {
       weight: 3,
-      arbitrary: fc
-        .tuple(model, fc.nat())
-        .map(([v, cut]) => ({ body: text(v).slice(0, cut % Math.max(1, text(v).length)), contentType: JSON_TYPE })),
+      arbitrary: fc.tuple(model, fc.nat()).map(([v, cut]) => ({
+        body: text(v).slice(0, cut % Math.max(1, text(v).length)),
+        contentType: JSON_TYPE,
+      })),
     },
     {
       weight: 3,
@@ -226,21 +239,23 @@ function bodyOf(model: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
         .tuple(fc.integer({ min: 65, max: 20_000 }), fc.constantFrom('[]', '{}'), fc.boolean())
         .map(([depth, pair, inPayload]) => {
           const nested =
-            pair === '[]' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+            pair === '[]'
+              ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+              : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
           return {
-            body: inPayload ? `{"messageId":"m","customerId":"c","channel":"email","payload":{"x":${nested}}}` : nested,
+            body: inPayload
+              ? `{"messageId":"m","customerId":"c","channel":"email","payload":{"x":${nested}}}`
+              : nested,
             contentType: JSON_TYPE,
           };
         }),
     },
     {
       weight: 3,
-      arbitrary: fc
-        .tuple(model, fc.integer({ min: 10_000, max: 100_000 }), fc.nat())
-        .map(([v, size, at]) => {
-          const huge = apply(structuredClone(v), { kind: 'set', at, key: 'x', value: 'x'.repeat(size) });
-          return { body: text(huge), contentType: JSON_TYPE };
-        }),
+      arbitrary: fc.tuple(model, fc.integer({ min: 10_000, max: 100_000 }), fc.nat()).map(([v, size, at]) => {
+        const huge = apply(structuredClone(v), { kind: 'set', at, key: 'x', value: 'x'.repeat(size) });
+        return { body: text(huge), contentType: JSON_TYPE };
+      }),
     },
     {
       weight: 1,
@@ -250,12 +265,10 @@ function bodyOf(model: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
     },
     {
       weight: 3,
-      arbitrary: fc
-        .tuple(model, fc.constantFrom(...PROTO_KEYS))
-        .map(([v, key]) => ({
-          body: text(v).replace(/^\{/, `{"${key}":{"polluted":"${CANARY}","isAdmin":true},`),
-          contentType: JSON_TYPE,
-        })),
+      arbitrary: fc.tuple(model, fc.constantFrom(...PROTO_KEYS)).map(([v, key]) => ({
+        body: text(v).replace(/^\{/, `{"${key}":{"polluted":"${CANARY}","isAdmin":true},`),
+        contentType: JSON_TYPE,
+      })),
     },
     { weight: 2, arbitrary: fc.constantFrom<Body>({}, { body: '', contentType: JSON_TYPE }, { body: ' ' }) },
   );
@@ -266,7 +279,7 @@ function bodyOf(model: fc.Arbitrary<unknown>): fc.Arbitrary<Body> {
  * malformed one as they would on a POST. Mostly malformed: refused before any read.
  */
 const strayBody: fc.Arbitrary<Body | undefined> = fc.oneof(
-  { weight: 3, arbitrary: fc.constant(undefined) },
+  { weight: 2, arbitrary: fc.constant(undefined) },
   {
     weight: 5,
     arbitrary: fc
@@ -277,11 +290,25 @@ const strayBody: fc.Arbitrary<Body | undefined> = fc.oneof(
     weight: 2,
     arbitrary: fc
       .tuple(fc.string({ maxLength: 30 }), fc.uint8Array({ minLength: 1, maxLength: 4 }))
-      .map(([text, bytes]) => ({ body: Buffer.concat([Buffer.from(text), Buffer.from([0xc3, 0x28, ...bytes])]), contentType: JSON_TYPE })),
+      .map(([text, bytes]) => ({
+        body: Buffer.concat([Buffer.from(text), Buffer.from([0xc3, 0x28, ...bytes])]),
+        contentType: JSON_TYPE,
+      })),
   },
-  { weight: 3, arbitrary: fc.string({ maxLength: 30 }).map((text) => ({ body: `{${text}`, contentType: JSON_TYPE })) },
-  { weight: 1, arbitrary: fc.integer({ min: 65, max: 5000 }).map((d) => ({ body: `${'['.repeat(d)}${']'.repeat(d)}`, contentType: JSON_TYPE })) },
-  { weight: 1, arbitrary: hostileValue.map((v) => ({ body: JSON.stringify(v) ?? 'null', contentType: JSON_TYPE })) },
+  {
+    weight: 3,
+    arbitrary: fc.string({ maxLength: 30 }).map((text) => ({ body: `{${text}`, contentType: JSON_TYPE })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .integer({ min: 65, max: 5000 })
+      .map((d) => ({ body: `${'['.repeat(d)}${']'.repeat(d)}`, contentType: JSON_TYPE })),
+  },
+  {
+    weight: 1,
+    arbitrary: hostileValue.map((v) => ({ body: JSON.stringify(v) ?? 'null', contentType: JSON_TYPE })),
+  },
 );
 
 const iso = fc
@@ -289,7 +316,10 @@ const iso = fc
   .map((t) => new Date(t).toISOString());
 const timestamp = fc.oneof({ weight: 4, arbitrary: iso }, { weight: 1, arbitrary: anyString });
 const fuzzCustomer = fc.integer({ min: 0, max: 999_999 }).map((i) => `fz-${i}`);
-const channel = fc.oneof({ weight: 9, arbitrary: fc.constantFrom(...CHANNELS) }, { weight: 1, arbitrary: anyString });
+const channel = fc.oneof(
+  { weight: 9, arbitrary: fc.constantFrom(...CHANNELS) },
+  { weight: 1, arbitrary: anyString },
+);
 
 const messageModel = fc.record(
   {
@@ -333,7 +363,9 @@ const policyModel = fc.record(
       {
         default: unit,
         byChannel: fc.dictionary(channel, unit, { maxKeys: 2 }),
-        byCategory: fc.dictionary(fc.constantFrom('news', 'constructor', '__proto__', 'toString'), unit, { maxKeys: 2 }),
+        byCategory: fc.dictionary(fc.constantFrom('news', 'constructor', '__proto__', 'toString'), unit, {
+          maxKeys: 2,
+        }),
         pressureSlope: unit,
       },
       { requiredKeys: ['default'] },
@@ -366,9 +398,13 @@ const preferencesModel = fc.record(
       ),
       { maxKeys: 3 },
     ),
-    topics: fc.dictionary(fc.constantFrom('promotions', 'news', 'constructor', '__proto__', 'toString'), fc.boolean(), {
-      maxKeys: 3,
-    }),
+    topics: fc.dictionary(
+      fc.constantFrom('promotions', 'news', 'constructor', '__proto__', 'toString'),
+      fc.boolean(),
+      {
+        maxKeys: 3,
+      },
+    ),
     preferredChannels: fc.array(channel, { maxLength: 5 }),
     maxPerWeek: fc.integer({ min: -1, max: 1001 }),
     quietHours: fc.record({ start: fc.constantFrom('22:00', '25:00'), end: fc.constantFrom('07:00', 'x') }),
@@ -401,18 +437,36 @@ const keyModel = fc.record(
 /** Days close together, so that a valid period costs a few reads, not a year of them. */
 const dayArb = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('2026-01-01', '2026-01-02', '2026-01-03') },
-  { weight: 4, arbitrary: fc.constantFrom('2026-02-30', '2026-13-01', '2026-1-1', '', '2026-01-01T00:00:00Z', '0000-00-00') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      '2026-02-30',
+      '2026-13-01',
+      '2026-1-1',
+      '',
+      '2026-01-01T00:00:00Z',
+      '0000-00-00',
+    ),
+  },
   { weight: 1, arbitrary: anyString },
 );
 /** In queries, valid periods are rarer still: each reads every day's shards of its period. */
 const queryDay = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('2026-01-01', '2026-01-02', '2026-01-03') },
-  { weight: 6, arbitrary: fc.constantFrom('2026-02-30', '2026-13-01', '2026-1-1', '', '2026-01-01T00:00:00Z') },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom('2026-02-30', '2026-13-01', '2026-1-1', '', '2026-01-01T00:00:00Z'),
+  },
   { weight: 2, arbitrary: anyString },
 );
 const reconcileModel = fc.record({ days: fc.array(dayArb, { maxLength: 2 }) }, { requiredKeys: [] });
 const batchModel = fc.oneof(
-  { weight: 20, arbitrary: fc.record({ messages: fc.array(fc.oneof(messageModel, hostileValue), { maxLength: 4 }) }) },
+  {
+    weight: 20,
+    arbitrary: fc.record({
+      messages: fc.array(fc.oneof(mutated(messageModel), hostileValue), { maxLength: 3 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ messages: Array.from({ length: 501 }, () => ({})) }) },
 );
 
@@ -443,12 +497,16 @@ const queryOf = fc
 /** Percent-encodes every byte of the UTF-8 form but unreserved characters (lone surrogates included). */
 const percentEncode = (s: string) =>
   [...Buffer.from(s, 'utf8')]
-    .map((b) => (/[A-Za-z0-9_~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).padStart(2, '0')}`))
+    .map((b) =>
+      /[A-Za-z0-9_~-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).padStart(2, '0')}`,
+    )
     .join('');
 /** A path segment and its raw value; never empty, `.` or `..` (the URL would name another route). */
 const segment = (valid: fc.Arbitrary<string>) =>
   fc
-    .oneof({ weight: 1, arbitrary: valid }, { weight: 2, arbitrary: anyString })
+    .oneof({ weight: 1, arbitrary: valid }, { weight: 3, arbitrary: anyString })
     .map((raw) => (raw === '' || raw === '.' || raw === '..' ? 'dot' : raw))
     .map((raw) => ({ raw, encoded: percentEncode(raw) }));
 const keyIdArb = fc.oneof(
@@ -461,7 +519,10 @@ const authorization = fc.oneof(
     weight: 1,
     arbitrary: fc.oneof(
       fc.constantFrom('', 'Bearer', 'Basic YTpi', `Bearer gov_0123456789abcdef_${'A'.repeat(43)}`),
-      fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 }),
+      fc.string({
+        unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+        maxLength: 80,
+      }),
     ),
   },
 );
@@ -478,7 +539,13 @@ interface FuzzRequest {
   customers: string[];
 }
 
-type Parts = { path: string; body?: Body; query?: string; customers?: string[]; ifMatch?: string | undefined };
+type Parts = {
+  path: string;
+  body?: Body;
+  query?: string;
+  customers?: string[];
+  ifMatch?: string | undefined;
+};
 
 const customersOf = (value: unknown): string[] => {
   const found: string[] = [];
@@ -514,13 +581,18 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   'PUT /v1/customers/{customerId}/preferences': fc
     .tuple(fuzzCustomer, segment(fuzzCustomer), bodyOf(preferencesModel))
     .map(([c, s, body]) => ({ path: `/v1/customers/${s.encoded}/preferences`, body, customers: [c, s.raw] })),
-  'DELETE /v1/customers/{customerId}': segment(fuzzCustomer).map((s) => ({ path: `/v1/customers/${s.encoded}` })),
+  'DELETE /v1/customers/{customerId}': segment(fuzzCustomer).map((s) => ({
+    path: `/v1/customers/${s.encoded}`,
+  })),
   'POST /v1/events': fc
     .tuple(eventsModel, bodyOf(eventsModel))
     .map(([e, body]) => ({ path: '/v1/events', body, customers: customersOf(e) })),
   'GET /v1/reports/suppressed': queryOf.map((query) => ({ path: '/v1/reports/suppressed', query })),
   'GET /v1/reports/summary': queryOf.map((query) => ({ path: '/v1/reports/summary', query })),
-  'POST /v1/reports/reconcile': bodyOf(reconcileModel).map((body) => ({ path: '/v1/reports/reconcile', body })),
+  'POST /v1/reports/reconcile': bodyOf(reconcileModel).map((body) => ({
+    path: '/v1/reports/reconcile',
+    body,
+  })),
   'POST /v1/keys': bodyOf(keyModel).map((body) => ({ path: '/v1/keys', body })),
   'GET /v1/keys': queryOf.map((query) => ({ path: '/v1/keys', query })),
   'DELETE /v1/keys/{id}': segment(keyIdArb).map((s) => ({ path: `/v1/keys/${s.encoded}` })),
@@ -564,7 +636,11 @@ function send(request: FuzzRequest): Promise<Answer> {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
         res.on('error', reject);
       },
@@ -590,7 +666,8 @@ async function check(routeKey: string, request: FuzzRequest): Promise<void> {
   byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
   outcome.byRoute.set(routeKey, byStatus);
   expect(response.status, where).toBeLessThan(500);
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(response.headers[name], where).toBe(value);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS))
+    expect(response.headers[name], where).toBe(value);
   if (response.status >= 400) {
     expect(response.headers['content-type'], where).toBe('application/problem+json');
     const problem = JSON.parse(response.text);
@@ -641,7 +718,10 @@ async function auditCount(): Promise<number> {
   let count = 0;
   let cursor: string | undefined;
   do {
-    const response = await stack.request('GET', `/v1/audit?${period}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`);
+    const response = await stack.request(
+      'GET',
+      `/v1/audit?${period}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     count += response.json().entries.length;
     cursor = response.json().nextCursor;
   } while (cursor);
@@ -692,20 +772,23 @@ describe(`hostile input: ${RUNS_PER_ROUTE} generated requests per route`, () => 
     expect(routeKeys.filter((key) => !(key in GENERATORS))).toEqual([]);
   });
 
-  it.each(routeKeys.filter((key) => key in GENERATORS))('%s: never a 5xx, always problem+json', async (routeKey) => {
-    const requests = requestsFor(routeKey);
-    const cpu0 = process.cpuUsage();
-    await fc.assert(
-      fc.asyncProperty(fc.array(requests, { minLength: CONCURRENCY, maxLength: CONCURRENCY }), async (batch) => {
-        await Promise.all(batch.map((request) => check(routeKey, request)));
-        outcome.requests.set(routeKey, (outcome.requests.get(routeKey) ?? 0) + batch.length);
-      }),
-      { numRuns: Math.ceil(RUNS_PER_ROUTE / CONCURRENCY), seed: SEED, endOnFailure: true },
-    );
-    const cpu = process.cpuUsage(cpu0);
-    console.info('CPU', routeKey, Math.round((cpu.user + cpu.system) / 1000));
-    expect(outcome.requests.get(routeKey)).toBeGreaterThanOrEqual(RUNS_PER_ROUTE);
-  });
+  it.each(routeKeys.filter((key) => key in GENERATORS))(
+    '%s: never a 5xx, always problem+json',
+    async (routeKey) => {
+      const requests = requestsFor(routeKey);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(requests, { minLength: CONCURRENCY, maxLength: CONCURRENCY }),
+          async (batch) => {
+            await Promise.all(batch.map((request) => check(routeKey, request)));
+            outcome.requests.set(routeKey, (outcome.requests.get(routeKey) ?? 0) + batch.length);
+          },
+        ),
+        { numRuns: Math.ceil(RUNS_PER_ROUTE / CONCURRENCY), seed: SEED, endOnFailure: true },
+      );
+      expect(outcome.requests.get(routeKey)).toBeGreaterThanOrEqual(RUNS_PER_ROUTE);
+    },
+  );
 
   it('changed nothing through the requests it refused', async () => {
     const after = await snapshot();
@@ -718,10 +801,14 @@ describe(`hostile input: ${RUNS_PER_ROUTE} generated requests per route`, () => 
     expect(after.audit).toBe(before.audit + outcome.audited);
     // No state for the customers that only refused requests named.
     const store = new DynamoCustomerStore(
-      createDocumentClient(loadConfig({ ...process.env, GOVERNOR_DYNAMODB_ENDPOINT: stack.engines.dynamoEndpoint })),
+      createDocumentClient(
+        loadConfig({ ...process.env, GOVERNOR_DYNAMODB_ENDPOINT: stack.engines.dynamoEndpoint }),
+      ),
       'governor',
     );
-    const refusedOnly = [...outcome.refusedCustomers].filter((c) => !outcome.touchedCustomers.has(c)).slice(0, 500);
+    const refusedOnly = [...outcome.refusedCustomers]
+      .filter((c) => !outcome.touchedCustomers.has(c))
+      .slice(0, 500);
     expect(refusedOnly.length).toBeGreaterThan(100);
     for (const customer of refusedOnly) expect(await store.read(customer), customer).toBeUndefined();
   });
@@ -739,8 +826,12 @@ describe(`hostile input: ${RUNS_PER_ROUTE} generated requests per route`, () => 
   });
 
   it('met every kind of answer', () => {
-    for (const [route, byStatus] of outcome.byRoute)
-      console.info(route, JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0]))));
+    // What the generators reached, per route: a coverage table in the test output.
+    const table = [...outcome.byRoute].map(
+      ([route, byStatus]) =>
+        `${route} ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`,
+    );
+    console.info(table.join('\n'));
     const seen = [...outcome.statuses.keys()];
     // Refusals of each kind, and successes: the generators reach past validation too.
     for (const status of [200, 400, 401, 404, 412, 413, 415]) expect(seen).toContain(status);

@@ -4,8 +4,8 @@
  * past authorization (whatever the route then answers to the deliberately empty request); no key is 401.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCOPES, type Scope } from '#shared/app/auth.ts';
 import { routes } from '#local/routes.ts';
+import { SCOPES, type Scope } from '#shared/app/auth.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
@@ -52,7 +52,9 @@ async function call(routeKey: string, key: string | undefined) {
 beforeAll(async () => {
   stack = await startTestStack();
   for (const scope of SCOPES) {
-    const created = await stack.request('POST', '/v1/keys', { body: { name: `only ${scope}`, scopes: [scope] } });
+    const created = await stack.request('POST', '/v1/keys', {
+      body: { name: `only ${scope}`, scopes: [scope] },
+    });
     expect(created.status, created.text).toBe(201);
     keyOf.set(scope, created.json().key);
   }

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
-import { claimCommandInput, DynamoDeliveryLedger } from '#shared/adapters/dynamodb/delivery-ledger.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
+import { claimCommandInput, DynamoDeliveryLedger } from '#shared/adapters/dynamodb/delivery-ledger.ts';
 import { ledgerKey } from '#shared/app/dispatch.ts';
 import { loadConfig } from '#shared/config.ts';
 import type { Delivery } from '#shared/ports.ts';
@@ -60,7 +60,9 @@ describe('claimCommandInput', () => {
 describe('DynamoDeliveryLedger', () => {
   it('lets exactly one of 20 simultaneous claims of a message through', async () => {
     const d = aDelivery();
-    const claims = await Promise.all(Array.from({ length: 20 }, () => ledger.claim(d, 'webhook', 1000, 10_000)));
+    const claims = await Promise.all(
+      Array.from({ length: 20 }, () => ledger.claim(d, 'webhook', 1000, 10_000)),
+    );
     expect(claims.filter((c) => c.claimed)).toHaveLength(1);
     const refused = claims.find((c) => !c.claimed);
     expect(refused).toEqual({

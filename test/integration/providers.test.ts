@@ -216,9 +216,7 @@ describe('SesEmailProvider', () => {
   it('classifies throttling as transient and a rejected message as permanent', async () => {
     ses
       .on(SendEmailCommand)
-      .rejects(
-        new TooManyRequestsException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }),
-      );
+      .rejects(new TooManyRequestsException({ message: 'slow down', $metadata: { httpStatusCode: 429 } }));
     expect(await provider().send(aDelivery())).toEqual({
       ok: false,
       permanent: false,

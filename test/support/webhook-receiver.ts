@@ -25,6 +25,10 @@ export interface WebhookReceiver {
   badSignatures: number;
   /** Decides the status of one request (before processing); 200 by default. */
   respond: (messageId: string, attempt: number) => number;
+  /** Answers this long after processing (a slow receiver). */
+  delayMs: number;
+  /** Requests received and not answered yet. */
+  pending: number;
   waitFor(predicate: () => boolean, timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -44,6 +48,8 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
     failed: 0,
     badSignatures: 0,
     respond: () => 200,
+    delayMs: 0,
+    pending: 0,
     async waitFor(predicate, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
@@ -82,7 +88,18 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => res.writeHead(handle(req, Buffer.concat(chunks).toString('utf8'))).end());
+    req.on('end', () => {
+      const status = handle(req, Buffer.concat(chunks).toString('utf8'));
+      if (receiver.delayMs === 0) {
+        res.writeHead(status).end();
+        return;
+      }
+      receiver.pending++;
+      setTimeout(() => {
+        receiver.pending--;
+        res.writeHead(status).end();
+      }, receiver.delayMs);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/governor`;

@@ -169,6 +169,26 @@ describe('createAuthenticator', () => {
     await expect(authenticate(bearer(forged))).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
+  it('fetches the admin key from its secret once, and again only after a failed fetch', async () => {
+    let fetches = 0;
+    const authenticate = createAuthenticator(async () => {
+      fetches++;
+      if (fetches === 1) throw new Error('Secrets Manager unavailable');
+      return ADMIN_KEY;
+    });
+    await expect(authenticate(bearer(ADMIN_KEY))).rejects.toThrow('Secrets Manager unavailable');
+    expect((await authenticate(bearer(ADMIN_KEY))).keyId).toBe('admin');
+    await authenticate(bearer(ADMIN_KEY));
+    expect(fetches).toBe(2);
+  });
+
+  it('accepts no admin key shorter than 16 characters, nor an empty secret', async () => {
+    for (const source of ['short-key', async () => '', async () => undefined]) {
+      const authenticate = createAuthenticator(source);
+      await expect(authenticate(bearer('short-key'))).rejects.toBeInstanceOf(UnauthorizedError);
+    }
+  });
+
   it('refuses every key when neither an admin key nor a key store is configured', async () => {
     const authenticate = createAuthenticator(undefined);
     await expect(authenticate(bearer(ADMIN_KEY))).rejects.toBeInstanceOf(UnauthorizedError);
@@ -184,7 +204,13 @@ describe('ApiKeys', () => {
     expect(JSON.stringify(stored)).not.toContain(created.key.slice(21));
     const listed = await keys.list();
     expect(listed).toEqual([
-      { id: created.id, name: 'crm', scopes: ['send'], createdAt: new Date(T0).toISOString(), createdBy: 'admin' },
+      {
+        id: created.id,
+        name: 'crm',
+        scopes: ['send'],
+        createdAt: new Date(T0).toISOString(),
+        createdBy: 'admin',
+      },
     ]);
     expect(JSON.stringify(listed)).not.toContain(stored.hash);
   });
@@ -203,7 +229,8 @@ describe('ApiKeys', () => {
   it('caches unknown ids too, so that guessing costs no read per request', async () => {
     const { store, authenticate } = aSetup();
     const unknown = generateKey().key;
-    for (let i = 0; i < 5; i++) await expect(authenticate(bearer(unknown))).rejects.toThrow(UnauthorizedError);
+    for (let i = 0; i < 5; i++)
+      await expect(authenticate(bearer(unknown))).rejects.toThrow(UnauthorizedError);
     expect(store.reads).toBe(1);
   });
 
@@ -237,7 +264,10 @@ describe('ApiKeys', () => {
       ['key.created', `key:${created.id}`],
       ['key.revoked', `key:${created.id}`],
     ]);
-    expect((await keys.list())[0]).toMatchObject({ revokedAt: new Date(T0).toISOString(), revokedBy: 'admin' });
+    expect((await keys.list())[0]).toMatchObject({
+      revokedAt: new Date(T0).toISOString(),
+      revokedBy: 'admin',
+    });
   });
 
   it('records who created a key, its name and scopes, never the key', async () => {
@@ -266,7 +296,9 @@ describe('the authorizer context', () => {
   });
 
   it('turns a refusal into the 401', () => {
-    expect(() => principalFromAuthorizer(deniedContext('the API key is not valid'))).toThrow(UnauthorizedError);
+    expect(() => principalFromAuthorizer(deniedContext('the API key is not valid'))).toThrow(
+      UnauthorizedError,
+    );
     expect(() => principalFromAuthorizer({})).toThrow(UnauthorizedError);
   });
 

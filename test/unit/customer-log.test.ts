@@ -477,8 +477,14 @@ describe('replay', () => {
 describe('release of a deferred message', () => {
   it('does not judge relevance again: the slot was reserved for it', () => {
     // Prepare: deferred by the daily cap under a lenient threshold, released under a strict one
-    const lenient = aPolicy({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }], relevance: { default: 0.2 } }, 1);
-    const strict = aPolicy({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }], relevance: { default: 0.9 } }, 2);
+    const lenient = aPolicy(
+      { caps: [{ id: 'daily', limit: 1, window: 'P1D' }], relevance: { default: 0.2 } },
+      1,
+    );
+    const strict = aPolicy(
+      { caps: [{ id: 'daily', limit: 1, window: 'P1D' }], relevance: { default: 0.9 } },
+      2,
+    );
     const log: LogEntry[] = [
       messageEntry(T0, { key: 'm-0' }, 1),
       messageEntry(T0 + MINUTE, { key: 'm-1', relevance: 0.35, expiresAt: T0 + 2 * DAY }, 1),

@@ -3,8 +3,7 @@
  * outbox file, SES (email) or SNS (SMS). Built once at cold start; a provider a channel needs but whose
  * settings are missing stops the function there, not at the first message.
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Provider } from '../../app/dispatch.ts';
@@ -72,7 +71,8 @@ export function createProviders(config: Config, clock: Clock): Providers {
         break;
       case 'ses': {
         if (channel !== 'email') throw new ProviderConfigError(`ses delivers email, not ${channel}`);
-        if (!config.GOVERNOR_SES_FROM) throw new ProviderConfigError('the ses provider needs GOVERNOR_SES_FROM');
+        if (!config.GOVERNOR_SES_FROM)
+          throw new ProviderConfigError('the ses provider needs GOVERNOR_SES_FROM');
         const client = new SESv2Client({
           region: config.AWS_REGION,
           maxAttempts: 1,

@@ -30,7 +30,11 @@ export class OutboxProvider implements Provider {
       return { ok: true };
     } catch (error) {
       this.file = undefined;
-      return { ok: false, permanent: false, reason: `outbox_${(error as { code?: string }).code ?? 'error'}` };
+      return {
+        ok: false,
+        permanent: false,
+        reason: `outbox_${(error as { code?: string }).code ?? 'error'}`,
+      };
     }
   }
 

@@ -7,10 +7,10 @@
 import {
   type EmailContent,
   type MessageTag,
-  SendEmailCommand,
   type SESv2Client,
+  SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Provider, SendResult } from '../../app/dispatch.ts';
 import type { Delivery } from '../../ports.ts';
 import { classifyAwsError, tagValue } from './aws-errors.ts';

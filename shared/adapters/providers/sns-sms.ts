@@ -5,7 +5,7 @@
  * marketing ones as `Promotional`.
  */
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Provider, SendResult } from '../../app/dispatch.ts';
 import type { Delivery } from '../../ports.ts';
 import { classifyAwsError } from './aws-errors.ts';

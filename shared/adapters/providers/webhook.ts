@@ -104,7 +104,8 @@ export class WebhookProvider implements Provider {
     // Read the body out so that the connection goes back to the pool.
     await response.arrayBuffer().catch(() => undefined);
     const kind = classifyStatus(response.status);
-    if (kind === 'ok') return { ok: true, providerMessageId: response.headers.get('x-request-id') ?? undefined };
+    if (kind === 'ok')
+      return { ok: true, providerMessageId: response.headers.get('x-request-id') ?? undefined };
     return {
       ok: false,
       permanent: kind === 'permanent',

@@ -160,7 +160,10 @@ export interface SweepSummary {
 
 /** The deliveries of one segment; a torn last line (a crash mid-write) is skipped. */
 async function* readSegment(path: string): AsyncGenerator<Delivery> {
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY });
+  const lines = createInterface({
+    input: createReadStream(path, 'utf8'),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
   for await (const line of lines) {
     if (line.trim() === '') continue;
     try {

@@ -1,7 +1,7 @@
 /**
- * The delivery queue: one SQS message per accepted message, sent ten at a time with SendMessageBatch;
- * entries SQS refuses are retried, and an error is raised if some still fail so the caller can answer
- * "retry" rather than lose a message.
+ * The delivery queue: one SQS message per accepted message, sent with SendMessageBatch (ten at a time,
+ * and within SQS's size of a batch); entries SQS refuses are retried, and an error is raised if some
+ * still fail so the caller can answer "retry" rather than lose a message.
  */
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../../config.ts';
@@ -16,6 +16,20 @@ export function createSqsClient(config: Config): SQSClient {
   });
 }
 
+/** SQS's limit on the bodies of one SendMessageBatch. */
+const MAX_BATCH_BYTES = 256 * 1024;
+
+/**
+ * The message body: the delivery as JSON, with surrogates and U+FFFE/U+FFFF written as \u escapes —
+ * SQS refuses those characters in a body, and JSON.parse restores them.
+ */
+export function sqsBody(delivery: Delivery): string {
+  return JSON.stringify(delivery).replace(
+    /[\uD800-\uDFFF\uFFFE\uFFFF]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 export class SqsDeliveryQueue implements DeliveryQueue {
   constructor(
     private readonly sqs: SQSClient,
@@ -23,16 +37,29 @@ export class SqsDeliveryQueue implements DeliveryQueue {
   ) {}
 
   async enqueue(deliveries: Delivery[]): Promise<void> {
-    const chunks: Delivery[][] = [];
-    for (let i = 0; i < deliveries.length; i += 10) chunks.push(deliveries.slice(i, i + 10));
-    await Promise.all(chunks.map((chunk) => this.sendChunk(chunk)));
+    const chunks: { body: string; delivery: Delivery }[][] = [];
+    let chunk: { body: string; delivery: Delivery }[] = [];
+    let bytes = 0;
+    for (const delivery of deliveries) {
+      const body = sqsBody(delivery);
+      const size = Buffer.byteLength(body, 'utf8') + 64;
+      if (chunk.length === 10 || (chunk.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push({ body, delivery });
+      bytes += size;
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    await Promise.all(chunks.map((c) => this.sendChunk(c)));
   }
 
-  private async sendChunk(chunk: Delivery[]): Promise<void> {
-    let entries = chunk.map((d, i) => ({
+  private async sendChunk(chunk: { body: string; delivery: Delivery }[]): Promise<void> {
+    let entries = chunk.map(({ body, delivery }, i) => ({
       Id: String(i),
-      MessageBody: JSON.stringify(d),
-      MessageAttributes: { channel: { DataType: 'String', StringValue: d.channel } },
+      MessageBody: body,
+      MessageAttributes: { channel: { DataType: 'String', StringValue: delivery.channel } },
     }));
     for (let attempt = 0; attempt < 4 && entries.length > 0; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));

@@ -41,7 +41,11 @@ export class SqsRedelivery implements Redelivery {
     if (letter.messageId) attributes.messageId = { DataType: 'String', StringValue: letter.messageId };
     if (letter.channel) attributes.channel = { DataType: 'String', StringValue: letter.channel };
     await this.sqs.send(
-      new SendMessageCommand({ QueueUrl: this.dlqUrl, MessageBody: letter.body, MessageAttributes: attributes }),
+      new SendMessageCommand({
+        QueueUrl: this.dlqUrl,
+        MessageBody: letter.body,
+        MessageAttributes: attributes,
+      }),
     );
   }
 }
