@@ -56,7 +56,11 @@ const webhookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}
 
 // ------------------------------------------------------------------------------------------- the stack
 const dataDir = await mkdtemp(join(tmpdir(), 'governor-bench-delivery-'));
-const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+// BENCH_CPU_PROF=<dir>: a CPU profile of the stack, written when it stops.
+const profile = process.env.BENCH_CPU_PROF
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+  : [];
+const child: ChildProcess = spawn(process.execPath, [...profile, '--import', 'tsx', 'local/main.ts'], {
   env: {
     ...process.env,
     PORT: '0',
@@ -71,6 +75,9 @@ const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/m
   },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
+// The stack is this run's child: it never outlives the bench.
+process.once('exit', () => child.kill('SIGKILL'));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 const url = await new Promise<string>((resolve, reject) => {
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -49,10 +49,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const stoppers: Array<() => Promise<void>> = [];
   let server: ReturnType<typeof createHttpServer> | undefined;
+  let flushCounts: (() => Promise<void>) | undefined;
+  let countTimer: NodeJS.Timeout | undefined;
   const stopAll = async () => {
     const failures: unknown[] = [];
     for (const stopper of stoppers.reverse()) await stopper().catch((error: unknown) => failures.push(error));
     await server?.close().catch((error: unknown) => failures.push(error));
+    // The decision counts still in memory, written once no request can add to them.
+    clearInterval(countTimer);
+    await flushCounts?.().catch((error: unknown) => failures.push(error));
     await engines.stop().catch((error: unknown) => failures.push(error));
     if (failures.length > 0) throw new AggregateError(failures, 'the local stack did not stop cleanly');
   };
@@ -71,6 +76,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.logRequests !== undefined ? { logRequests: options.logRequests } : {}),
     });
     const { url } = await server.listen(port, host);
+    const { getRoot } = await import('../shared/composition.ts');
+    const root = getRoot();
+    flushCounts = () => root.counter.flush();
+    countTimer = setInterval(
+      () => void root.counter.flushIfDue(),
+      Math.max(100, root.config.GOVERNOR_COUNT_FLUSH_MS),
+    );
+    countTimer.unref();
 
     let stopping: Promise<void> | undefined;
     const stack: LocalStack = {

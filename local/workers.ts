@@ -108,6 +108,8 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
       // 1. What the in-memory queue lost when the last process stopped or died.
       if (root.journal) {
         const journal = root.journal;
+        let requeued = 0;
+        let deadLettered = 0;
         const recovered = await journal.sweep(async (chunk) => {
           const entries = await delivery.ledger.entries(chunk);
           const kept: Delivery[] = [];
@@ -117,6 +119,7 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
             if (entry?.status === 'delivered') continue;
             kept.push(d);
             if (entry?.status === 'dead') {
+              deadLettered++;
               await delivery.redelivery.deadLetter({
                 body: JSON.stringify(d),
                 reason: entry.reason ?? 'dead',
@@ -127,10 +130,13 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
             } else requeue.push(d);
           }
           await root.sqsQueue.enqueue(requeue);
+          requeued += requeue.length;
           return kept;
         });
         if (recovered.kept > 0)
-          log(`Recovered ${recovered.kept} undelivered messages from the delivery journal (re-enqueued)`);
+          log(
+            `Recovered ${recovered.kept} undelivered messages from the delivery journal: ${requeued} re-enqueued, ${deadLettered} back in the DLQ`,
+          );
         stoppers.push(
           sweepEvery(options.sweepIntervalMs ?? 60_000, () => sweepDelivered(journal, delivery.ledger)),
         );

@@ -69,7 +69,7 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     journal,
     deferred: new DynamoDeferredStore(db, table),
     tallies,
-    counter: new DecisionCounter(tallies),
+    counter: new DecisionCounter(tallies, clock, config.GOVERNOR_COUNT_FLUSH_MS),
     audit,
     keys,
     authenticate: createAuthenticator(adminKeyOf(config), keys),

@@ -117,6 +117,11 @@ export const configSchema = z.object({
   GOVERNOR_DEFAULT_RATE_LIMIT: z.coerce.number().int().min(1).max(100_000).default(100),
   /** How long a process trusts its cached copy of the current policy version. */
   GOVERNOR_POLICY_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(1000),
+  /**
+   * How long decision counts may wait in memory before they are written (one write for all of them).
+   * 0 writes them at the end of every request, as Lambda needs (a frozen function runs no timer).
+   */
+  GOVERNOR_COUNT_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** How long a decision is remembered so that a retry of the same messageId gets the same answer. */
   GOVERNOR_IDEMPOTENCY_HOURS: z.coerce
     .number()

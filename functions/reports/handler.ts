@@ -67,6 +67,8 @@ const reconcileBody = z.strictObject({ days: z.array(day).min(1).max(7) });
 
 export const reconcileDays: RouteHandler = async ({ body }) => {
   const { days } = parseWith(reconcileBody, body, 'the request');
+  // This process's own counts still in memory are not lost: write them before comparing.
+  await root.counter.flush();
   const result = await reconcile(
     { ...root, idempotencyMs: root.config.GOVERNOR_IDEMPOTENCY_HOURS * 3600_000 },
     [...new Set(days)].sort(),

@@ -61,6 +61,8 @@ export class StatelessStack extends Stack {
     const environment = {
       GOVERNOR_POLICY_TTL_MS: String(settings.policyTtlMs),
       GOVERNOR_IDEMPOTENCY_HOURS: String(settings.idempotencyHours),
+      // A frozen Lambda runs no timer: decision counts are written at the end of every invocation.
+      GOVERNOR_COUNT_FLUSH_MS: '0',
       GOVERNOR_KEY_CACHE_TTL_MS: String(settings.keyCacheTtlMs),
       GOVERNOR_DEFAULT_RATE_LIMIT: String(settings.defaultRateLimit),
     };

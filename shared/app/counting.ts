@@ -1,7 +1,9 @@
 /**
  * Counting decisions without a write per decision: decisions taken for the first time (never retries)
- * are aggregated per request and written as one idempotent tally per flush. A flush that fails is kept,
- * with its id, and written again by the next one, so an SDK or caller retry never counts twice.
+ * are aggregated in memory and written as one idempotent tally per flush — at the end of a request once
+ * `flushMs` passed since the last write (0: every request, as on Lambda), and by the local server on a
+ * timer and at stop. A flush that fails is kept, with its id, and written again by the next one, so an
+ * SDK or caller retry never counts twice. Counts a crashed process held are restored by reconcile.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { TallyStore } from '../adapters/dynamodb/tally-store.ts';
@@ -17,14 +19,28 @@ export class DecisionCounter {
   private pending: Counted[] = [];
   private unwritten: { id: string; counts: DayCounts }[] = [];
 
-  constructor(private readonly store: TallyStore) {}
+  private lastFlush: number;
+
+  constructor(
+    private readonly store: TallyStore,
+    private readonly clock: Clock,
+    private readonly flushMs = 0,
+  ) {
+    this.lastFlush = clock.now();
+  }
 
   add(items: readonly Counted[]): void {
     this.pending.push(...items);
   }
 
+  /** Flushes when `flushMs` passed since the last flush (always when it is 0). */
+  async flushIfDue(): Promise<void> {
+    if (this.clock.now() - this.lastFlush >= this.flushMs) await this.flush();
+  }
+
   /** Writes what was added since the last flush, and any earlier flush that failed. */
   async flush(): Promise<void> {
+    this.lastFlush = this.clock.now();
     if (this.pending.length > 0) {
       this.unwritten.push({
         id: `${Date.now().toString(36)}-${this.process}-${this.sequence++}`,

@@ -169,7 +169,7 @@ export async function sendMessages(
   deps.onDecided?.(firsts);
   if (deps.counter) {
     deps.counter.add(firsts.map((d) => counted(d)));
-    await deps.counter.flush();
+    await deps.counter.flushIfDue();
   }
   return answers;
 }
