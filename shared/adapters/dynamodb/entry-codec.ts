@@ -30,7 +30,7 @@ const parseOpt = (s: string | undefined) => (s ? unescapeField(s) : undefined);
 export class Dictionary {
   private readonly index = new Map<string, number>();
   constructor(readonly words: string[] = []) {
-    words.forEach((w, i) => this.index.set(w, i));
+    for (const [i, w] of words.entries()) this.index.set(w, i);
   }
   ref(word: string | undefined): string {
     if (word === undefined) return '';
