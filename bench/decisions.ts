@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --concurrency 32 --customers 5000 --decisions 20000 --batch-size 500
  *   --batch-concurrency 1 --warmup 1000 --max-seconds 0 --seed 42 --sends 20
- *   --only floor,rlf,governor,noop,single,batch,item]`
+ *   --only floor,rlf,governor,uncounted,noop,single,batch,item]`
  *
  * Decisions per second, latency, DynamoDB calls and write units per decision, side by side, in one run on
  * one dynalite (in a process of its own, with fauxqs):
@@ -63,7 +63,7 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const LINES = ['floor', 'rlf', 'governor', 'noop', 'single', 'batch', 'item'] as const;
+const LINES = ['floor', 'rlf', 'governor', 'uncounted', 'noop', 'single', 'batch', 'item'] as const;
 type LineId = (typeof LINES)[number];
 
 const { values } = parseArgs({
@@ -335,6 +335,11 @@ try {
   // As functions/send/handler.ts wires it (less its metrics): the root's queue, deferred store, counter.
   const handlerDeps: SendDeps = { ...root };
   if (runs('governor')) await inProcess('governor', 'g', 'governor in-process, as wired', handlerDeps);
+  if (runs('uncounted'))
+    await inProcess('uncounted', 'u', 'governor in-process, counting off', {
+      ...handlerDeps,
+      counter: undefined,
+    });
   if (runs('noop'))
     await inProcess('noop', 'n', 'governor in-process, no queue/counter', {
       ...handlerDeps,
@@ -580,6 +585,7 @@ console.log(
     `http batch ${ratio('batch', floor)}, http single ${ratio('single', floor)}, rate-limiter-flexible ${ratio('rlf', floor)}; ` +
     `governor/rlf ${ratio('governor', rlf)} (no queue/counter ${ratio('noop', rlf)}, http batch ${ratio('batch', rlf)})`,
 );
+console.log(`counting on/off (in-process, same run): ${ratio('governor', byId.get('uncounted'))}`);
 const ceilings = new Map(lines.map((l) => [l.id, ceiling(l)]));
 const ceilingRatio = (id: LineId) => {
   const v = ceilings.get(id);

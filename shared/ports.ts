@@ -89,7 +89,8 @@ export interface DeferredMessage {
 }
 
 export interface DeferredStore {
-  put(items: DeferredMessage[]): Promise<void>;
+  /** Holds messages; `now` files one whose release time has passed so the release still finds it. */
+  put(items: DeferredMessage[], now?: number): Promise<void>;
   /** Deferred messages whose release minute lies in [from, until], oldest first, at most `limit`. */
   due(from: number, until: number, limit: number): Promise<DeferredMessage[]>;
   remove(items: DeferredMessage[]): Promise<void>;

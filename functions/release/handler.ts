@@ -11,13 +11,15 @@ import {
   type ReleaseSummary,
   releaseDue,
 } from '#shared/app/release.ts';
-import { getDeliveryRoot } from '#shared/composition.ts';
+import { getDeliveryRoot, getRoot } from '#shared/composition.ts';
 import { logger, MetricUnit, metrics } from '#shared/observability/index.ts';
 
 /** Time left for the last round of a run before the function times out. */
 const MARGIN_MS = 10_000;
 
-/** One business metric per outcome, published once per run. */
+const counter = getRoot().counter;
+
+/** One business metric per outcome, published once per run; and the counts finance reports. */
 function countOutcomes(outcomes: ReleaseOutcome[]): void {
   for (const o of outcomes)
     metrics.addMetric(
@@ -25,6 +27,18 @@ function countOutcomes(outcomes: ReleaseOutcome[]): void {
       MetricUnit.Count,
       1,
     );
+  counter.add(
+    outcomes.map((o) => ({
+      at: o.at,
+      stage: 'release' as const,
+      outcome: o.outcome,
+      reason: o.reason,
+      channel: o.channel,
+      campaignId: o.campaignId,
+      category: o.category,
+      policyVersion: o.policyVersion,
+    })),
+  );
 }
 
 const deps: ReleaseDeps = { ...getDeliveryRoot().release, onReleased: countOutcomes };
@@ -34,6 +48,7 @@ export async function release(_event: unknown, context: Context): Promise<Releas
     budgetMs: Math.max(1000, context.getRemainingTimeInMillis() - MARGIN_MS),
   });
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  await counter.flush();
   return summary;
 }
 

@@ -300,7 +300,10 @@ async function carryOut(deps: ReleaseDeps, plan: Plan): Promise<void> {
         return false;
       }),
     deps.deferred
-      .put(plan.hold.map((h) => h.next))
+      .put(
+        plan.hold.map((h) => h.next),
+        deps.clock.now(),
+      )
       .then(() => true)
       .catch((error: unknown) => {
         logger.error('deferred messages not held again; retried next run', { error: error as Error });

@@ -161,10 +161,15 @@ export async function sendMessages(
       const failure = new UnavailableError('delivery queue failed', { cause: error });
       for (const { index } of deliveries) answers[index] = failure;
     }),
-    deps.deferred.put(deferrals.map((d) => d.deferred)).catch((error: unknown) => {
-      const failure = new UnavailableError('deferred store failed', { cause: error });
-      for (const { index } of deferrals) answers[index] = failure;
-    }),
+    deps.deferred
+      .put(
+        deferrals.map((d) => d.deferred),
+        now,
+      )
+      .catch((error: unknown) => {
+        const failure = new UnavailableError('deferred store failed', { cause: error });
+        for (const { index } of deferrals) answers[index] = failure;
+      }),
   ]);
   deps.onDecided?.(firsts);
   if (deps.counter) {

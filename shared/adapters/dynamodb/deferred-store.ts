@@ -19,11 +19,15 @@ import {
 
 const MINUTE = 60_000;
 
-export function deferredItem(d: DeferredMessage): Record<string, unknown> {
+/**
+ * The stored item. It is filed in the `due` index under the minute of its release, or of `now` when that
+ * is later (a retry holding again a message whose time has passed), so the release always finds it.
+ */
+export function deferredItem(d: DeferredMessage, now = Number.NEGATIVE_INFINITY): Record<string, unknown> {
   return {
     pk: customerPk(d.message.customerId),
     sk: deferredSk(d.message.messageId),
-    due: duePk(d.releaseAt, shardOf(d.message.messageId, DUE_SHARDS)),
+    due: duePk(Math.max(d.releaseAt, now), shardOf(d.message.messageId, DUE_SHARDS)),
     rt: dueSk(d.releaseAt, d.message.messageId),
     r: d.releaseAt,
     v: d.policyVersion,
@@ -60,11 +64,11 @@ export class DynamoDeferredStore implements DeferredStore {
     private readonly table: string,
   ) {}
 
-  async put(items: DeferredMessage[]): Promise<void> {
+  async put(items: DeferredMessage[], now?: number): Promise<void> {
     await batchWrite(
       this.db,
       this.table,
-      items.map((d) => ({ PutRequest: { Item: deferredItem(d) } })),
+      items.map((d) => ({ PutRequest: { Item: deferredItem(d, now) } })),
     );
   }
 
