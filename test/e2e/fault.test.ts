@@ -5,7 +5,6 @@
  * or at release) — read from the durable state (customer logs, delivery ledger, deferred items, DLQ) and
  * checked against what the webhook receiver got: none lost, none delivered twice.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { messageKey } from '#shared/app/customers.ts';
 import { ledgerKey } from '#shared/app/dispatch.ts';
 import { createDeliveryRoot, createRoot } from '#shared/composition.ts';
 import { loadConfig } from '#shared/config.ts';
+import { type GovernorProcess, startGovernorProcess } from '../support/governor-process.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const SECRET = 'fault-test-webhook-secret-0123';
@@ -26,56 +26,23 @@ const PER_CUSTOMER = 4;
 const BATCH = 40;
 const OPTED_OUT = 25;
 
-interface Running {
-  url: string;
-  child: ChildProcess;
-  output: string[];
-  exited: Promise<number | null>;
-}
+type Running = GovernorProcess;
 
 let dataDir: string;
 let receiver: WebhookReceiver;
 let running: Running | undefined;
 
 /** Starts `npm start` (local/main.ts) as a child process on the data folder; resolves once it serves. */
-async function startGovernor(): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: process.cwd(),
-    env: {
-      ...process.env,
-      PORT: '0',
-      GOVERNOR_DATA_DIR: dataDir,
-      GOVERNOR_ADMIN_KEY: ADMIN_KEY,
-      GOVERNOR_WEBHOOK_URL: receiver.url,
-      GOVERNOR_WEBHOOK_SECRET: SECRET,
-      GOVERNOR_WEBHOOK_TIMEOUT_MS: '3000',
-      GOVERNOR_RELEASE_INTERVAL_S: '1',
-      GOVERNOR_POLICY_TTL_MS: '0',
-      GOVERNOR_LOG_REQUESTS: 'false',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startGovernor(): Promise<Running> {
+  return startGovernorProcess({
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_ADMIN_KEY: ADMIN_KEY,
+    GOVERNOR_WEBHOOK_URL: receiver.url,
+    GOVERNOR_WEBHOOK_SECRET: SECRET,
+    GOVERNOR_WEBHOOK_TIMEOUT_MS: '3000',
+    GOVERNOR_RELEASE_INTERVAL_S: '1',
+    GOVERNOR_POLICY_TTL_MS: '0',
   });
-  const output: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Governor did not start:\n${output.join('')}`)), 60_000);
-    const read = (chunk: Buffer) => {
-      output.push(chunk.toString('utf8'));
-      const text = output.join('');
-      const match = /Governor listening on (http:\/\/\S+)/.exec(text);
-      if (match?.[1] && /SQS: /.test(text)) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout?.on('data', read);
-    child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`Governor exited (${code}) before serving:\n${output.join('')}`));
-    });
-  });
-  return { url, child, output, exited };
 }
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
