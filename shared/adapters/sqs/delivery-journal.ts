@@ -104,7 +104,19 @@ export class DeliveryJournal {
    * chunks) and returns those to keep; kept ones are written to a new closed segment, then the old
    * segments are deleted. A crash in between leaves both, which the next sweep merges.
    */
-  async sweep(decide: (chunk: Delivery[]) => Promise<Delivery[]>, chunkSize = 500): Promise<SweepSummary> {
+  private sweeping: Promise<unknown> = Promise.resolve();
+
+  /** One sweep at a time: a second one waits for the first (they would share a temporary file). */
+  sweep(decide: (chunk: Delivery[]) => Promise<Delivery[]>, chunkSize = 500): Promise<SweepSummary> {
+    const run = this.sweeping.then(() => this.sweepOnce(decide, chunkSize));
+    this.sweeping = run.catch(() => undefined);
+    return run;
+  }
+
+  private async sweepOnce(
+    decide: (chunk: Delivery[]) => Promise<Delivery[]>,
+    chunkSize: number,
+  ): Promise<SweepSummary> {
     await this.rotate();
     // A sweep that died before its rename left a temporary file: the segments it read are still there.
     for (const name of await readdir(this.dir).catch(() => [] as string[]))
