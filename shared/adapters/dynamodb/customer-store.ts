@@ -6,19 +6,14 @@
  * conditional on the counter, so it never loses an append.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CustomerBase, LogEntry } from '../../domain/customer-log.ts';
 import type { CustomerRecord, CustomerStore, DeferredMessage } from '../../ports.ts';
 import { batchWrite, fromDeferredItem } from './deferred-store.ts';
 import { Dictionary, decodeBase, decodeEntry, encodeBase, encodeEntry } from './entry-codec.ts';
 import { itemSize } from './item-size.ts';
 import { customerPk, DEFERRED_PREFIX, STATE_SK } from './keys.ts';
+import { queryPages, scanPages } from './pages.ts';
 
 /** Customer state expires this long after its last write unless it holds preferences. */
 const STATE_TTL_S = 100 * 24 * 3600;
@@ -125,54 +120,36 @@ export class DynamoCustomerStore implements CustomerStore {
 
   async deferredOf(customerId: string): Promise<DeferredMessage[]> {
     const deferred: DeferredMessage[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :deferred)',
-          ExpressionAttributeValues: { ':pk': customerPk(customerId), ':deferred': DEFERRED_PREFIX },
-          ExclusiveStartKey: start,
-        }),
-      );
-      deferred.push(...(page.Items ?? []).map(fromDeferredItem));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const items of queryPages(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :deferred)',
+      ExpressionAttributeValues: { ':pk': customerPk(customerId), ':deferred': DEFERRED_PREFIX },
+    })) {
+      deferred.push(...items.map(fromDeferredItem));
+    }
     return deferred;
   }
 
   async *scan(): AsyncIterable<{ customerId: string; record: CustomerRecord }> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression: 'sk = :state AND begins_with(pk, :customer)',
-          ExpressionAttributeValues: { ':state': STATE_SK, ':customer': customerPk('') },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) {
+    for await (const items of scanPages(this.db, {
+      TableName: this.table,
+      FilterExpression: 'sk = :state AND begins_with(pk, :customer)',
+      ExpressionAttributeValues: { ':state': STATE_SK, ':customer': customerPk('') },
+    })) {
+      for (const item of items) {
         yield { customerId: String(item.pk).slice(customerPk('').length), record: toRecord(item) };
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
   }
 
   /** Deletes everything in the customer's partition (state and deferred messages), idempotently. */
   async erase(customerId: string): Promise<DeferredMessage[]> {
     const deferred: DeferredMessage[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': customerPk(customerId) },
-          ExclusiveStartKey: start,
-        }),
-      );
-      const items = page.Items ?? [];
+    for await (const items of queryPages(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': customerPk(customerId) },
+    })) {
       for (const item of items)
         if (String(item.sk).startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
       await batchWrite(
@@ -180,8 +157,7 @@ export class DynamoCustomerStore implements CustomerStore {
         this.table,
         items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),
       );
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return deferred;
   }
 }

@@ -4,15 +4,10 @@
  * revoked it, until its TTL `x`).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { KeyStore, StoredKey } from '../../app/keys.ts';
 import { API_KEY_PK, API_KEY_PREFIX, apiKeySk } from './keys.ts';
+import { queryPages } from './pages.ts';
 
 export function toKeyItem(key: StoredKey): Record<string, unknown> {
   return {
@@ -77,19 +72,13 @@ export class DynamoKeyStore implements KeyStore {
 
   async list(): Promise<StoredKey[]> {
     const keys: StoredKey[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': API_KEY_PK, ':prefix': API_KEY_PREFIX },
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of page.Items ?? []) keys.push(fromKeyItem(item));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const items of queryPages(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': API_KEY_PK, ':prefix': API_KEY_PREFIX },
+    })) {
+      keys.push(...items.map(fromKeyItem));
+    }
     return keys;
   }
 

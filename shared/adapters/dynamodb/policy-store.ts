@@ -5,16 +5,11 @@
  * the next change.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Policy, PolicyDocument } from '../../domain/schemas.ts';
 import type { PolicyStore, PolicyVersionSummary } from '../../ports.ts';
 import { POLICY_CURRENT_SK, POLICY_PK, POLICY_VERSION_PREFIX, policyVersionSk } from './keys.ts';
+import { queryPages } from './pages.ts';
 
 interface PolicyItem {
   version: number;
@@ -121,28 +116,22 @@ export class DynamoPolicyStore implements PolicyStore {
 
   async versions(): Promise<PolicyVersionSummary[]> {
     const versions: PolicyVersionSummary[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': POLICY_PK, ':prefix': POLICY_VERSION_PREFIX },
-          ProjectionExpression: '#version, #createdAt, #author',
-          ExpressionAttributeNames: { '#version': 'version', '#createdAt': 'createdAt', '#author': 'author' },
-          ScanIndexForward: false,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const i of page.Items ?? []) {
+    for await (const items of queryPages(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': POLICY_PK, ':prefix': POLICY_VERSION_PREFIX },
+      ProjectionExpression: '#version, #createdAt, #author',
+      ExpressionAttributeNames: { '#version': 'version', '#createdAt': 'createdAt', '#author': 'author' },
+      ScanIndexForward: false,
+    })) {
+      for (const i of items) {
         versions.push({
           version: Number(i.version),
           createdAt: String(i.createdAt),
           author: String(i.author),
         });
       }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    }
     return versions;
   }
 }

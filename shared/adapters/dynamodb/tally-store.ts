@@ -3,9 +3,10 @@
  * replaces itself instead of counting twice; reports sum the day's items across its shards. Kinds keep
  * apart live counts, anonymous archives of erased customers, and reconciliation corrections.
  */
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DayCounts } from '../../domain/tally.ts';
 import { TALLY_SHARDS, tallyPk } from './keys.ts';
+import { queryPages } from './pages.ts';
 
 export type TallyKind = 'live' | 'archive' | 'correction';
 
@@ -57,17 +58,12 @@ export class DynamoTallyStore implements TallyStore {
     const worker = async () => {
       while (next < queries.length) {
         const { day, shard } = queries[next++] as { day: string; shard: number };
-        let start: Record<string, unknown> | undefined;
-        do {
-          const page = await this.db.send(
-            new QueryCommand({
-              TableName: this.table,
-              KeyConditionExpression: 'pk = :pk',
-              ExpressionAttributeValues: { ':pk': tallyPk(day, shard) },
-              ExclusiveStartKey: start,
-            }),
-          );
-          for (const item of page.Items ?? []) {
+        for await (const items of queryPages(this.db, {
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': tallyPk(day, shard) },
+        })) {
+          for (const item of items) {
             if (!kinds.includes(item.k as TallyKind)) continue;
             const groups = out.get(day) ?? new Map<string, number>();
             for (const [key, n] of Object.entries(item.g as Record<string, number>)) {
@@ -75,8 +71,7 @@ export class DynamoTallyStore implements TallyStore {
             }
             out.set(day, groups);
           }
-          start = page.LastEvaluatedKey;
-        } while (start);
+        }
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
