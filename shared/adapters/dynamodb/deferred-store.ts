@@ -6,6 +6,7 @@
 import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Message } from '../../domain/schemas.ts';
 import type { DeferredMessage, DeferredStore } from '../../ports.ts';
+import { GroupCommit } from '../group-commit.ts';
 import {
   customerPk,
   DUE_INDEX,
@@ -58,18 +59,39 @@ export async function batchWrite(
   }
 }
 
+type Item = Record<string, unknown>;
+const itemKey = (item: Item) => `${String(item.pk)}\u0000${String(item.sk)}`;
+
 export class DynamoDeferredStore implements DeferredStore {
+  /** Concurrent holds (and releases) share BatchWriteItem requests. */
+  private readonly puts = new GroupCommit<Item>({
+    send: (items) =>
+      batchWrite(
+        this.db,
+        this.table,
+        items.map((Item) => ({ PutRequest: { Item } })),
+      ),
+    maxItems: 25,
+    keyOf: itemKey,
+  });
+  private readonly deletes = new GroupCommit<Item>({
+    send: (keys) =>
+      batchWrite(
+        this.db,
+        this.table,
+        keys.map((Key) => ({ DeleteRequest: { Key } })),
+      ),
+    maxItems: 25,
+    keyOf: itemKey,
+  });
+
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
 
   async put(items: DeferredMessage[], now?: number): Promise<void> {
-    await batchWrite(
-      this.db,
-      this.table,
-      items.map((d) => ({ PutRequest: { Item: deferredItem(d, now) } })),
-    );
+    await this.puts.submit(items.map((d) => deferredItem(d, now)));
   }
 
   async due(from: number, until: number, limit: number): Promise<DeferredMessage[]> {
@@ -111,12 +133,8 @@ export class DynamoDeferredStore implements DeferredStore {
   }
 
   async remove(items: DeferredMessage[]): Promise<void> {
-    await batchWrite(
-      this.db,
-      this.table,
-      items.map((d) => ({
-        DeleteRequest: { Key: { pk: customerPk(d.message.customerId), sk: deferredSk(d.message.messageId) } },
-      })),
+    await this.deletes.submit(
+      items.map((d) => ({ pk: customerPk(d.message.customerId), sk: deferredSk(d.message.messageId) })),
     );
   }
 }

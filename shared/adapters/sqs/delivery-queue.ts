@@ -1,12 +1,14 @@
 /**
  * The delivery queue: one SQS message per accepted message, sent with SendMessageBatch (ten at a time,
- * and within SQS's size of a batch); entries SQS refuses are retried, and an error is raised if some
- * still fail so the caller can answer "retry" rather than lose a message.
+ * and within SQS's size of a batch; concurrent enqueues share batches); entries SQS refuses are
+ * retried, and an error is raised if some still fail so the caller can answer "retry" rather than lose
+ * a message.
  */
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../../config.ts';
 import { UnavailableError } from '../../errors.ts';
 import type { Delivery, DeliveryQueue } from '../../ports.ts';
+import { GroupCommit } from '../group-commit.ts';
 
 export function createSqsClient(config: Config): SQSClient {
   return new SQSClient({
@@ -30,32 +32,36 @@ export function sqsBody(delivery: Delivery): string {
   );
 }
 
+interface Entry {
+  body: string;
+  delivery: Delivery;
+  size: number;
+}
+
 export class SqsDeliveryQueue implements DeliveryQueue {
+  /** Concurrent enqueues share SendMessageBatch requests. */
+  private readonly batches = new GroupCommit<Entry>({
+    send: (chunk) => this.sendChunk(chunk),
+    maxItems: 10,
+    maxBytes: MAX_BATCH_BYTES,
+    sizeOf: (e) => e.size,
+  });
+
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
   ) {}
 
   async enqueue(deliveries: Delivery[]): Promise<void> {
-    const chunks: { body: string; delivery: Delivery }[][] = [];
-    let chunk: { body: string; delivery: Delivery }[] = [];
-    let bytes = 0;
-    for (const delivery of deliveries) {
-      const body = sqsBody(delivery);
-      const size = Buffer.byteLength(body, 'utf8') + 64;
-      if (chunk.length === 10 || (chunk.length > 0 && bytes + size > MAX_BATCH_BYTES)) {
-        chunks.push(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push({ body, delivery });
-      bytes += size;
-    }
-    if (chunk.length > 0) chunks.push(chunk);
-    await Promise.all(chunks.map((c) => this.sendChunk(c)));
+    await this.batches.submit(
+      deliveries.map((delivery) => {
+        const body = sqsBody(delivery);
+        return { body, delivery, size: Buffer.byteLength(body, 'utf8') + 64 };
+      }),
+    );
   }
 
-  private async sendChunk(chunk: { body: string; delivery: Delivery }[]): Promise<void> {
+  private async sendChunk(chunk: Entry[]): Promise<void> {
     let entries = chunk.map(({ body, delivery }, i) => ({
       Id: String(i),
       MessageBody: body,
