@@ -5,7 +5,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
-import { createDocumentClient } from './adapters/dynamodb/client.ts';
+import { createDynamoClients } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
 import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
@@ -29,12 +29,13 @@ import { type Config, loadConfig } from './config.ts';
 import { type Clock, systemClock } from './ports.ts';
 
 export function createRoot(config: Config, clock: Clock = systemClock) {
-  const db = createDocumentClient(config);
+  const dynamo = createDynamoClients(config);
+  const { db } = dynamo;
   const sqs = createSqsClient(config);
   const table = config.GOVERNOR_TABLE_NAME;
   const policyStore = new DynamoPolicyStore(db, table);
   const policies = new PolicyCache(policyStore, clock, config.GOVERNOR_POLICY_TTL_MS);
-  const customerStore = new DynamoCustomerStore(db, table);
+  const customerStore = new DynamoCustomerStore(dynamo, table);
   const audit = new AuditLog(new DynamoAuditStore(db, table), clock);
   const keys = new ApiKeys({
     store: new DynamoKeyStore(db, table),

@@ -2,7 +2,7 @@
  * Every malformed request gets a 4xx RFC 9457 problem, never a 5xx, and changes nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
+import { createDynamoClients } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from '#shared/adapters/dynamodb/customer-store.ts';
 import { loadConfig } from '#shared/config.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -404,7 +404,7 @@ describe('malformed requests', () => {
 
   it('changed nothing: the rejected messages left no trace', async () => {
     const store = new DynamoCustomerStore(
-      createDocumentClient(
+      createDynamoClients(
         loadConfig({ ...process.env, GOVERNOR_DYNAMODB_ENDPOINT: stack.engines.dynamoEndpoint }),
       ),
       'governor',

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '#functions/http.ts';
 import { routes } from '#local/routes.ts';
-import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
+import { createDynamoClients } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from '#shared/adapters/dynamodb/customer-store.ts';
 import { SCOPES } from '#shared/app/auth.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -801,7 +801,7 @@ describe(`hostile input: ${RUNS_PER_ROUTE} generated requests per route`, () => 
     expect(after.audit).toBe(before.audit + outcome.audited);
     // No state for the customers that only refused requests named.
     const store = new DynamoCustomerStore(
-      createDocumentClient(
+      createDynamoClients(
         loadConfig({ ...process.env, GOVERNOR_DYNAMODB_ENDPOINT: stack.engines.dynamoEndpoint }),
       ),
       'governor',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { decodeBlock, decodeEntry, encodeBlock, encodeEntry } from '#shared/adapters/dynamodb/entry-codec.ts';
 import {
   type CompactionLimits,
   type CustomerBase,
@@ -263,8 +264,14 @@ describe('compact', () => {
       return log;
     }
 
+    /** A compacted log as the customer store writes it (one block) and reads it back. */
+    function stored(compacted: { base: CustomerBase; entries: LogEntry[] }) {
+      const block = encodeBlock(compacted.base, compacted.entries);
+      return block === undefined ? { base: emptyBase(), entries: [] } : decodeBlock(block);
+    }
+
     /**
-     * Appends the log entry by entry, as writers do, compacting before some entries at an instant between
+     * Appends the log entry by entry, as writers do (through the store's text format), compacting before some entries at an instant between
      * the previous entry and that one.
      */
     function appendWithCompactions(log: LogEntry[], seed: number) {
@@ -279,11 +286,11 @@ describe('compact', () => {
         if (compactBefore.has(i) && previous) {
           const now = r.int(previous.at, entry.at);
           const { state } = replay(base, entries, versions);
-          ({ base, entries } = compact(state, now, propertyLimits));
+          ({ base, entries } = stored(compact(state, now, propertyLimits)));
           const compacted = replay(base, entries, versions).state;
           for (const key of keysOf(entries)) kept.push({ key, decided: compacted.decisions.get(key) });
         }
-        entries.push(entry);
+        entries.push(decodeEntry(encodeEntry(entry)));
         const last = replay(base, entries, versions).results.at(-1);
         if (last) results.push(last);
       }

@@ -2,11 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   Dictionary,
   decodeBase,
+  decodeBlock,
   decodeEntry,
   encodeBase,
+  encodeBlock,
   encodeEntry,
+  isBlock,
 } from '#shared/adapters/dynamodb/entry-codec.ts';
-import type { LogEntry } from '#shared/domain/customer-log.ts';
+import { emptyBase, type LogEntry } from '#shared/domain/customer-log.ts';
+import type { Send } from '#shared/domain/decision.ts';
 import { T0 } from './builders.ts';
 
 const entries: [string, LogEntry][] = [
@@ -126,6 +130,47 @@ describe('the log entry codec', () => {
     const texts = Array.from({ length: 20 }, (_, i) => encodeEntry({ ...long, key: `key${i}` }, words));
     expect(words.words).toEqual(['promotions-autumn', 'black-friday-2026']);
     for (const text of texts) expect(text).not.toContain('black-friday');
+  });
+
+  it('round-trips a block of every kind of entry, times going back and forth, and a base', () => {
+    const base = {
+      preferences: { channels: {}, topics: { 'new|s': false } },
+      suppressions: { sms: 'complained' as const },
+    };
+    const all = entries.map(([, e], i) => ({ ...e, at: e.at + (i % 3 === 0 ? -1 : 7_200_000) * i }));
+    const block = encodeBlock(base, all) as string;
+    expect(isBlock(block)).toBe(true);
+    expect(decodeBlock(block)).toEqual({ base, entries: all });
+  });
+
+  it('writes nothing for an empty block, and a block for a base alone', () => {
+    const empty = { preferences: { channels: {}, topics: {} }, suppressions: {} };
+    expect(encodeBlock(empty, [])).toBeUndefined();
+    const base = { ...empty, suppressions: { email: 'hard_bounce' as const } };
+    expect(decodeBlock(encodeBlock(base, []) as string)).toEqual({ base, entries: [] });
+  });
+
+  it('writes a settled send in a few bytes: relative time, repeated version left out, `+` for the send', () => {
+    const settled = entries[5]?.[1] as Extract<LogEntry, { type: 'settled' }>;
+    const sends = [0, 1, 2].map((i) => {
+      const at = T0 + i * 8 * 3_600_000;
+      return { ...settled, key: `key${i}`, at, send: { ...(settled.send as Send), key: `key${i}`, at } };
+    });
+    const lines = (encodeBlock(emptyBase(), sends) as string).split('\n');
+    expect(lines.slice(2)).toEqual([
+      `s|${T0.toString(36)}|2|key0|ap|#0~c1|+`,
+      `s|${(8 * 3_600_000).toString(36)}||key1|ap|#0~c1|+`,
+      `s|${(8 * 3_600_000).toString(36)}||key2|ap|#0~c1|+`,
+    ]);
+  });
+
+  it('escapes the block separators in words and ids', () => {
+    const settled = entries[5]?.[1] as Extract<LogEntry, { type: 'settled' }>;
+    const subject = { key: 'a\nb', category: 'line\nbreak|pipe', campaignId: '@at' };
+    const odd = { ...settled, ...subject, send: { ...(settled.send as Send), ...subject } };
+    const block = encodeBlock(emptyBase(), [odd]) as string;
+    expect(block.split('\n')).toHaveLength(3);
+    expect(decodeBlock(block).entries).toEqual([odd]);
   });
 
   it('refuses a corrupt entry rather than guessing', () => {

@@ -2,8 +2,12 @@
  * The compact text form of a customer's log entries. DynamoDB charges a write unit per KB of item, and
  * every decision rewrites the customer's item, so each entry is one short string: fields separated by
  * `|`, sub-fields by `~`, times in base 36 milliseconds, channels and kinds as one letter. Free-text
- * fields (ids, categories) are escaped so they can hold the separators. Compaction also writes the
- * item's categories and campaigns once, in a dictionary, and its settled entries name them `#<index>`.
+ * fields (ids, categories) are escaped so they can hold the separators.
+ *
+ * Compaction writes what it keeps as one block (one string, so one attribute value to send and parse
+ * whatever the number of entries): a header naming the item's categories and campaigns once (entries
+ * name them `#<index>`), the base, then one entry a line, each entry's time written as the difference
+ * from the line before and its policy version left out when it is the line before's.
  */
 import type { CustomerBase, LogEntry, Pending } from '../../domain/customer-log.ts';
 import type { MessageFacts, Send, Verdict } from '../../domain/decision.ts';
@@ -16,9 +20,12 @@ const CODE_FEEDBACK = new Map<string, keyof typeof FEEDBACK_CODE>(
   Object.entries(FEEDBACK_CODE).map(([k, v]) => [v, k as keyof typeof FEEDBACK_CODE]),
 );
 
-const escapeField = (s: string) => s.replace(/[%|~,#]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+const escapeField = (s: string) =>
+  s.replace(/[%|~,#\n]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 const unescapeField = (s: string) =>
-  s.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+  s.includes('%')
+    ? s.replace(/%([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)))
+    : s;
 
 const time = (t: number) => t.toString(36);
 const optTime = (t: number | undefined) => (t === undefined ? '' : time(t));
@@ -26,10 +33,19 @@ const parseTime = (s: string) => Number.parseInt(s, 36);
 const opt = (s: string | undefined) => (s === undefined ? '' : escapeField(s));
 const parseOpt = (s: string | undefined) => (s ? unescapeField(s) : undefined);
 
-/** The words a compacted item writes once: categories and campaigns, named in entries by `#<index>`. */
+/**
+ * The words a compacted item writes once: categories and campaigns, named in entries by `#<index>`. In a
+ * block it also carries the time and policy version of the line before.
+ */
 export class Dictionary {
   private readonly index = new Map<string, number>();
-  constructor(readonly words: string[] = []) {
+  lastAt = 0;
+  lastVersion = Number.NaN;
+  constructor(
+    readonly words: string[] = [],
+    /** Whether settled entries write their time and version relative to the entry before (in a block). */
+    readonly relative = false,
+  ) {
     for (const [i, w] of words.entries()) this.index.set(w, i);
   }
   ref(word: string | undefined): string {
@@ -123,23 +139,35 @@ function decodeVerdict(text: string): Verdict {
   return { outcome: 'suppressed', channel: ch, reason: reason as Reason, rule: parseOpt(rule) };
 }
 
-// send: at (empty when the decision's) ~ channel+kind; its key, category and campaign are the entry's
-function encodeSend(s: Send, decidedAt: number): string {
+// send: `+` (`+t` if transactional) when at the decision's time on the verdict's channel, as an accepted
+// message's is; else at (empty when the decision's) ~ channel+kind. Key, category and campaign are the
+// entry's.
+function encodeSend(s: Send, decidedAt: number, verdictChannel: Channel): string {
+  if (s.at === decidedAt && s.channel === verdictChannel) return s.kind === 'marketing' ? '+' : '+t';
   return `${s.at === decidedAt ? '' : time(s.at)}~${CHANNEL_CODE[s.channel]}${kindCode(s.kind)}`;
 }
 
 function decodeSend(
   text: string,
-  entry: { key: string; at: number; category?: string | undefined; campaignId?: string | undefined },
+  entry: {
+    key: string;
+    at: number;
+    channel: Channel;
+    category?: string | undefined;
+    campaignId?: string | undefined;
+  },
 ): Send {
+  const { key, category, campaignId } = entry;
+  if (text.startsWith('+'))
+    return { key, at: entry.at, channel: entry.channel, kind: kind(text[1]), category, campaignId };
   const [at, ck] = text.split('~');
   return {
-    key: entry.key,
+    key,
     at: at ? parseTime(at) : entry.at,
     channel: channel(ck?.[0]),
     kind: kind(ck?.[1]),
-    category: entry.category,
-    campaignId: entry.campaignId,
+    category,
+    campaignId,
   };
 }
 
@@ -160,14 +188,23 @@ export function encodeEntry(entry: LogEntry, words: Dictionary = NO_WORDS): stri
       const pending = entry.pending
         ? `${time(entry.pending.releaseAt)}~${entry.pending.policyVersion}~${encodeFacts(entry.pending.facts, words)}`
         : '';
+      let at = time(entry.at);
+      let version = String(entry.policyVersion);
+      if (words.relative) {
+        const delta = entry.at - words.lastAt;
+        at = delta < 0 ? `-${time(-delta)}` : time(delta);
+        if (entry.policyVersion === words.lastVersion) version = '';
+        words.lastAt = entry.at;
+        words.lastVersion = entry.policyVersion;
+      }
       return trimEnd([
         's',
-        time(entry.at),
-        String(entry.policyVersion),
+        at,
+        version,
         escapeField(entry.key),
         encodeVerdict(entry.first),
         trimEnd([words.ref(entry.category), words.ref(entry.campaignId)]).join('~'),
-        entry.send ? encodeSend(entry.send, entry.at) : '',
+        entry.send ? encodeSend(entry.send, entry.at, entry.first.channel) : '',
         pending,
       ]).join('|');
     }
@@ -204,11 +241,22 @@ export function decodeEntry(text: string, words: Dictionary = NO_WORDS): LogEntr
         releaseAt: parseTime(rest[2] ?? '0'),
       };
     case 's': {
-      const [version, escapedKey = '', verdict = '', subject = '', send, pending] = rest;
+      const [versionText = '', escapedKey = '', verdictText = '', subject = '', send, pending] = rest;
+      let decidedAt = parseTime(at);
+      let version = Number(versionText);
+      if (words.relative) {
+        const delta = at.startsWith('-') ? -parseTime(at.slice(1)) : parseTime(at);
+        decidedAt = words.lastAt + delta;
+        if (versionText === '') version = words.lastVersion;
+        words.lastAt = decidedAt;
+        words.lastVersion = version;
+      }
+      if (!Number.isInteger(version)) throw new Error(`corrupt log entry: ${text}`);
       const [categoryRef, campaignRef] = subject.split('~');
       const key = unescapeField(escapedKey);
       const category = words.word(categoryRef);
       const campaignId = words.word(campaignRef);
+      const first = decodeVerdict(verdictText);
       let decodedPending: Pending | undefined;
       if (pending) {
         const [releaseAt = '0', pendingVersion, ...facts] = pending.split('~');
@@ -220,11 +268,13 @@ export function decodeEntry(text: string, words: Dictionary = NO_WORDS): LogEntr
       }
       return {
         type: 'settled',
-        at: parseTime(at),
-        policyVersion: Number(version),
+        at: decidedAt,
+        policyVersion: version,
         key,
-        first: decodeVerdict(verdict),
-        send: send ? decodeSend(send, { key, at: parseTime(at), category, campaignId }) : undefined,
+        first,
+        send: send
+          ? decodeSend(send, { key, at: decidedAt, channel: first.channel, category, campaignId })
+          : undefined,
         pending: decodedPending,
         category,
         campaignId,
@@ -250,4 +300,28 @@ export function decodeBase(text: string | undefined): CustomerBase {
   if (!text) return { preferences: { channels: {}, topics: {} }, suppressions: {} };
   const { p, s } = JSON.parse(text) as { p: CustomerBase['preferences']; s: CustomerBase['suppressions'] };
   return { preferences: p, suppressions: s };
+}
+
+/** The first line of a block: `@` and the block's words. */
+const BLOCK = '@';
+
+export const isBlock = (text: string) => text.startsWith(BLOCK);
+
+/**
+ * The compacted part of a log as one string: the words, the base, then the entries, a line each;
+ * undefined when there is nothing to keep.
+ */
+export function encodeBlock(base: CustomerBase, entries: LogEntry[]): string | undefined {
+  const baseText = encodeBase(base);
+  if (entries.length === 0 && baseText === undefined) return undefined;
+  const words = new Dictionary([], true);
+  const lines = entries.map((e) => encodeEntry(e, words));
+  return [BLOCK + words.words.map(escapeField).join('|'), baseText ?? '', ...lines].join('\n');
+}
+
+export function decodeBlock(text: string): { base: CustomerBase; entries: LogEntry[] } {
+  const [header = '', baseText, ...lines] = text.split('\n');
+  if (!isBlock(header) || baseText === undefined) throw new Error('corrupt log block');
+  const words = new Dictionary(header.length > 1 ? header.slice(1).split('|').map(unescapeField) : [], true);
+  return { base: decodeBase(baseText || undefined), entries: lines.map((line) => decodeEntry(line, words)) };
 }
