@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --concurrency 32 --customers 5000 --decisions 20000 --batch-size 500
- *   --batch-concurrency 1 --warmup 1000 --max-seconds 0 --seed 42 --sends 20
- *   --only floor,rlf,governor,uncounted,noop,single,batch,item]`
+ *   --batch-concurrency 1 --warmup 1000 --rounds 4 --max-seconds 0 --seed 42 --sends 20
+ *   --only floor,rlf,governor,single,batch,item]` (also: uncounted, noop)
  *
  * Decisions per second, latency, DynamoDB calls and write units per decision, side by side, in one run on
  * one dynalite (in a process of its own, with fauxqs):
@@ -14,8 +14,9 @@
  * then the write cost of a decision on a customer with 20 recent sends.
  *
  * Every line sees the same workload on its own customer ids (so each starts from the same state), after
- * a warm-up on other ids (at most 3 s). With --max-seconds N a line stops starting decisions after N s,
- * to bound a quick run; a line cut short sees fewer messages per customer than the others, so the lines
+ * a warm-up on other ids (at most 3 s). The lines take turns, in --rounds rounds, each round a slice of
+ * every line's workload, so that a noisy minute on a shared machine weighs on all of them alike. With
+ * --max-seconds N a line stops starting decisions after N s (N / rounds per round), to bound a quick run; a line cut short sees fewer messages per customer than the others, so the lines
  * are then no longer strictly comparable (the report says which were cut).
  * Calls are counted by an SDK middleware on every client (each attempt of each
  * command); CPU time is read per process, so that a busy machine shows as such.
@@ -35,6 +36,7 @@ import {
 import { RateLimiterDynamo, RateLimiterRes } from 'rate-limiter-flexible';
 // Only modules without side effects are imported statically; Governor's application modules load after
 // the floor and rate-limiter-flexible lines (see below).
+import { wireItemSize } from '#shared/adapters/dynamodb/item-size.ts';
 import { customerPk, STATE_SK } from '#shared/adapters/dynamodb/keys.ts';
 import type { SendDeps } from '#shared/app/send.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -48,8 +50,8 @@ import {
 import { GovernorError } from '#shared/errors.ts';
 import { startChild } from './lib/child.ts';
 import { jsonClient } from './lib/http-client.ts';
-import { addSnapshots, CallMeter, type MeterSnapshot, wireItemSize } from './lib/meter.ts';
-import { percentile, type RunResult, runClosedLoop } from './lib/run.ts';
+import { addSnapshots, CallMeter, type MeterSnapshot } from './lib/meter.ts';
+import { mergeResults, percentile, type RunResult, runClosedLoop } from './lib/run.ts';
 import {
   BENCH_POLICY,
   CAMPAIGNS,
@@ -65,6 +67,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const LINES = ['floor', 'rlf', 'governor', 'uncounted', 'noop', 'single', 'batch', 'item'] as const;
 type LineId = (typeof LINES)[number];
+/** The lines the issue's figures need; `uncounted` and `noop` split Governor's cost further. */
+const DEFAULT_LINES: LineId[] = ['floor', 'rlf', 'governor', 'single', 'batch', 'item'];
 
 const { values } = parseArgs({
   options: {
@@ -75,9 +79,10 @@ const { values } = parseArgs({
     'batch-concurrency': { type: 'string', default: '1' },
     warmup: { type: 'string', default: '1000' },
     'max-seconds': { type: 'string', default: '0' },
+    rounds: { type: 'string', default: '4' },
     seed: { type: 'string', default: '42' },
     sends: { type: 'string', default: '20' },
-    only: { type: 'string', default: LINES.join(',') },
+    only: { type: 'string', default: DEFAULT_LINES.join(',') },
   },
 });
 
@@ -94,6 +99,7 @@ const batchSize = int('batch-size', 1, 500);
 const batchConcurrency = int('batch-concurrency', 1, 100);
 const warmup = int('warmup', 0);
 const maxSeconds = int('max-seconds', 0, 3600);
+const rounds = int('rounds', 1, 100);
 const lineLimitMs = maxSeconds === 0 ? Number.POSITIVE_INFINITY : maxSeconds * 1000;
 const WARM_LIMIT_MS = 3000;
 const seed = int('seed', 0);
@@ -157,7 +163,19 @@ const engineCpu = async () => {
   return cpu.user + cpu.system;
 };
 
-async function measure(
+interface LineSpec {
+  id: LineId;
+  label: string;
+  tasks: { warm: number; run: number };
+  conc: number;
+  task: (phase: 'warm' | 'run', i: number) => Promise<string[]>;
+  remote?: Remote | undefined;
+  per: string;
+}
+const specs: LineSpec[] = [];
+
+/** Registers a line; every line runs later, in rounds (see `runLines`). */
+function measure(
   id: LineId,
   label: string,
   tasks: { warm: number; run: number },
@@ -165,27 +183,72 @@ async function measure(
   task: (phase: 'warm' | 'run', i: number) => Promise<string[]>,
   remote?: Remote,
   per = 'decision',
-): Promise<void> {
-  process.stderr.write(`  ${label}…`);
-  if (tasks.warm > 0) await runClosedLoop(tasks.warm, conc, (i) => task('warm', i), WARM_LIMIT_MS);
-  meter.reset();
-  await remote?.reset();
-  const enginesBefore = await engineCpu();
-  const here = process.cpuUsage();
-  const result = await runClosedLoop(tasks.run, conc, (i) => task('run', i), lineLimitMs);
-  const hereUsed = process.cpuUsage(here);
-  const engines = (await engineCpu()) - enginesBefore;
-  const local = meter.snapshot();
-  const far = await remote?.stats();
-  lines.push({
-    id,
-    label,
-    result,
-    meter: far ? addSnapshots(local, far.snapshot) : local,
-    cpu: { here: hereUsed.user + hereUsed.system, api: far?.cpuMicros, engines },
-    per,
-  });
-  process.stderr.write(` ${Math.round((result.decisions / result.elapsedMs) * 1000)}/s\n`);
+): void {
+  specs.push({ id, label, tasks, conc, task, remote, per });
+}
+
+/**
+ * Warms every line, then runs the lines in turn, `rounds` times, each round taking the next slice of the
+ * line's workload, so that a line's figures cover the same stretches of time as the others': a shared
+ * machine's slow minutes fall on every line rather than on whichever ran then. A line's figures add up
+ * its rounds.
+ */
+async function runLines(): Promise<void> {
+  for (const spec of specs) {
+    if (spec.tasks.warm === 0) continue;
+    process.stderr.write(`  warm-up: ${spec.label}\n`);
+    await runClosedLoop(spec.tasks.warm, spec.conc, (i) => spec.task('warm', i), WARM_LIMIT_MS);
+  }
+  const byId = new Map<LineId, Line>();
+  for (let round = 0; round < rounds; round++) {
+    process.stderr.write(`  round ${round + 1}/${rounds}:`);
+    for (const spec of specs) {
+      const from = Math.floor((spec.tasks.run * round) / rounds);
+      const to = Math.floor((spec.tasks.run * (round + 1)) / rounds);
+      meter.reset();
+      await spec.remote?.reset();
+      const enginesBefore = await engineCpu();
+      const here = process.cpuUsage();
+      const result = await runClosedLoop(
+        to - from,
+        spec.conc,
+        (i) => spec.task('run', from + i),
+        lineLimitMs / rounds,
+      );
+      const hereUsed = process.cpuUsage(here);
+      const engines = (await engineCpu()) - enginesBefore;
+      const local = meter.snapshot();
+      const far = await spec.remote?.stats();
+      const line: Line = {
+        id: spec.id,
+        label: spec.label,
+        result,
+        meter: far ? addSnapshots(local, far.snapshot) : local,
+        cpu: { here: hereUsed.user + hereUsed.system, api: far?.cpuMicros, engines },
+        per: spec.per,
+      };
+      const before = byId.get(spec.id);
+      byId.set(spec.id, before ? addLines(before, line) : line);
+      process.stderr.write(` ${spec.id} ${Math.round((result.decisions / result.elapsedMs) * 1000)}/s`);
+    }
+    process.stderr.write('\n');
+  }
+  lines.push(...byId.values());
+}
+
+function addLines(a: Line, b: Line): Line {
+  const sum = (x: number | undefined, y: number | undefined) =>
+    x === undefined || y === undefined ? undefined : x + y;
+  return {
+    ...a,
+    result: mergeResults(a.result, b.result),
+    meter: addSnapshots(a.meter, b.meter),
+    cpu: {
+      here: a.cpu.here + b.cpu.here,
+      api: sum(a.cpu.api, b.cpu.api),
+      engines: a.cpu.engines + b.cpu.engines,
+    },
+  };
 }
 
 const decisionOf = (answer: DecisionResponse | GovernorError | undefined): string =>
@@ -228,7 +291,7 @@ try {
     2 * WARM_LIMIT_MS,
   );
   if (runs('floor'))
-    await measure(
+    measure(
       'floor',
       'floor: conditional UpdateItem',
       { warm: warmup, run: decisions },
@@ -273,7 +336,7 @@ try {
         throw error;
       }
     };
-    await measure(
+    measure(
       'rlf',
       'rate-limiter-flexible (Dynamo)',
       { warm: warmup, run: decisions },
@@ -284,13 +347,13 @@ try {
           : consume(customerId('r', load.customers[i]!))),
       ],
     );
-    aggregated.destroy();
+    stopAll.push(async () => aggregated.destroy());
   }
 
   // ------------------------------------------------------------------------------- Governor's setup
-  // Loaded only now, so that nothing they start at import can tax the clients of the lines above: an
-  // X-Ray SDK loaded by the Powertools Tracer enabled an async hook (cls-hooked) on every promise of the
-  // process, +25-30% CPU per decision; the report says whether one is active.
+  // The lines run in turns, so whatever Governor's modules start at import taxes every line's client
+  // alike: an X-Ray SDK (as the Powertools Tracer loads) would enable an async hook on every promise of
+  // the process, +25-30% CPU per call; the report says whether one is active.
   const { createRoot } = await import('#shared/composition.ts');
   const { mapLimit, sendMessages } = await import('#shared/app/send.ts');
   xrayHook = Object.keys((process as { namespaces?: object }).namespaces ?? {}).includes('AWSXRay');
@@ -326,7 +389,7 @@ try {
     await seedPreferences(line);
     const warmMessages = messagesOf(warm, `w${line}`, warmup);
     const messages = messagesOf(load, line, decisions);
-    await measure(id, label, { warm: warmup, run: decisions }, concurrency, async (phase, i) => {
+    measure(id, label, { warm: warmup, run: decisions }, concurrency, async (phase, i) => {
       const message = (phase === 'warm' ? warmMessages[i] : messages[i]) as Message;
       const [answer] = await sendMessages(deps, [message]);
       return [decisionOf(answer)];
@@ -363,7 +426,7 @@ try {
       await seedPreferences('h');
       const warmInputs = inputsOf(warm, 'wh', warmup);
       const inputs = inputsOf(load, 'h', decisions);
-      await measure(
+      measure(
         'single',
         'governor HTTP, 1 message/request',
         { warm: warmup, run: decisions },
@@ -385,7 +448,7 @@ try {
         );
       const warmBatches = chunks(inputsOf(warm, 'wb', warmup));
       const batches = chunks(inputsOf(load, 'b', decisions));
-      await measure(
+      measure(
         'batch',
         `governor HTTP, batch of ${batchSize}`,
         { warm: warmBatches.length, run: batches.length },
@@ -400,17 +463,20 @@ try {
         `request of ${batchSize}`,
       );
     }
-    http.close();
-    await server.stop();
-    stopAll.shift();
+    stopAll.unshift(async () => http.close());
   }
+
+  await runLines();
 
   // ------------------------------------------------------------------------ a customer with 20 sends
   if (runs('item')) {
     process.stderr.write(`  item of a customer with ${sends} recent sends…\n`);
     const roomy = await storePolicy(ROOMY_POLICY);
-    // A fresh root, so that its policy cache reads the roomy version at once.
-    const fresh = createRoot(config);
+    // A fresh root, so that its policy cache reads the roomy version at once; its clock spaces the sends
+    // over the week as a customer's arrive (every 8 hours), since an entry's time is part of its size.
+    let now = Date.now();
+    const SPACING_MS = 8 * 3_600_000;
+    const fresh = createRoot(config, { now: () => now });
     meter.attach(fresh.db, 'dynamodb');
     meter.attach(fresh.sqs, 'sqs');
     const deps: SendDeps = { ...fresh };
@@ -429,6 +495,7 @@ try {
     for (let k = 0; k < sends; k++) {
       const [answer] = await sendMessages(deps, [message(k)]);
       if (decisionOf(answer) === 'accepted') accepted++;
+      now += SPACING_MS;
     }
     const stored = await raw.send(
       new GetItemCommand({
@@ -438,15 +505,24 @@ try {
       }),
     );
     const storedBytes = stored.Item ? wireItemSize(stored.Item) : 0;
-    const log = (stored.Item?.l?.L ?? []).map((v) => v.S ?? '');
+    // The log: the compacted block (words, base, then a settled entry a line) and the entries since.
+    const elements = (stored.Item?.l?.L ?? []).map((v) => v.S ?? '');
+    const [block, ...appended] = elements[0]?.startsWith('@') ? elements : ['', ...elements];
+    const [header = '', , ...settledLines] = (block ?? '').split('\n');
+    const log = [...settledLines, ...appended];
     const kinds = new Map<string, number>();
     for (const entry of log) kinds.set(entry[0] ?? '?', (kinds.get(entry[0] ?? '?') ?? 0) + 1);
-    const logBytes = log.reduce((n, s) => n + 1 + Buffer.byteLength(s), 0);
+    const logBytes = elements.reduce((n, s) => n + 1 + Buffer.byteLength(s), 3);
+    const lineBytes = settledLines.reduce((n, s) => n + 1 + Buffer.byteLength(s), 0);
     const attributes = Object.entries(stored.Item ?? {})
       .map(([name, value]) => [name, wireItemSize({ [name]: value })] as const)
       .sort((x, y) => y[1] - x[1])
       .map(([name, bytes]) => `${name} ${bytes}`)
       .join(', ');
+    // What the next decision writes itself: the finance counts it adds to are written once a second (or
+    // per invocation) for all decisions, and the policy is read once per TTL, so both are done before.
+    await fresh.counter.flush();
+    await fresh.policies.current();
     meter.reset();
     const [next] = await sendMessages(deps, [message(sends)]);
     const written = meter.snapshot();
@@ -456,10 +532,11 @@ try {
         .map(([k, n]) => `${n} ${k.replace(/Command$/, '')}`)
         .join(', ');
     itemReport = [
-      `Item of a customer with ${sends} recent accepted sends (policy v${roomy.version} allows them: ${accepted}/${sends} accepted; campaign ids ${CAMPAIGNS[0]?.length} chars):`,
-      `  as stored: ${storedBytes} B, of which the log ${logBytes} B in ${log.length} entries (${[...kinds].map(([k, n]) => `${n} '${k}'`).join(', ')}), ${(logBytes / Math.max(1, log.length)).toFixed(1)} B each; by attribute (name + value, B): ${attributes}`,
+      `Item of a customer with ${sends} recent accepted sends, ${SPACING_MS / 3_600_000} h apart (policy v${roomy.version} allows them: ${accepted}/${sends} accepted; ${Math.min(sends, CAMPAIGNS.length)} campaigns, ids of ${CAMPAIGNS[0]?.length} chars):`,
+      `  as stored: ${storedBytes} B, of which the log ${logBytes} B: ${log.length} entries (${[...kinds].map(([k, n]) => `${n} '${k}'`).join(', ')}); the block's words ${Buffer.byteLength(header)} B, its settled entries ${(lineBytes / Math.max(1, settledLines.length)).toFixed(1)} B each; by attribute (name + value, B): ${attributes}`,
       `  decision ${sends + 1} (${decisionOf(next)}): calls ${byCall(written.calls)}; customer item written at ${written.itemBytesMax} B; write units ${byCall(written.writeUnitsByCall)} = ${written.writeUnits}`,
-      `  a settled entry: ${log[0] ?? ''}`,
+      `  the block's words: ${header}`,
+      `  settled entries: ${settledLines.slice(0, 3).join('  ')}`,
       `  a message entry: ${log.find((e) => e.startsWith('m|')) ?? ''}`,
     ];
   }

@@ -3,7 +3,8 @@
  * command (compaction writes, deferred-message puts, policy reads, conditional failures included), and
  * estimates the write units DynamoDB would bill for it from the item sizes it can see.
  */
-import { itemSize } from '#shared/adapters/dynamodb/item-size.ts';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { wireItemSize } from '#shared/adapters/dynamodb/item-size.ts';
 
 export interface MeterSnapshot {
   /** Attempts sent, by command name (`UpdateItemCommand`, `SendMessageBatchCommand`, …). */
@@ -46,45 +47,9 @@ type AddFinalize = {
   add(middleware: Middleware, options: { step: 'finalizeRequest'; name: string; priority: 'low' }): void;
 };
 
-const AV_TAGS = new Set(['S', 'N', 'B', 'SS', 'NS', 'BS', 'M', 'L', 'NULL', 'BOOL']);
 const KB = 1024;
 const units = (bytes: number) => Math.max(1, Math.ceil(bytes / KB));
-
-function isAttributeValue(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array)
-    return false;
-  const keys = Object.keys(value);
-  return keys.length === 1 && AV_TAGS.has(keys[0] as string);
-}
-
-/** An attribute value in either wire form ({S: 'x'}) or document form ('x'), as plain JS for itemSize. */
-function plain(value: unknown): unknown {
-  if (!isAttributeValue(value)) return value;
-  const [tag, v] = Object.entries(value)[0] as [string, unknown];
-  switch (tag) {
-    case 'N':
-      return Number(v);
-    case 'NULL':
-      return null;
-    case 'L':
-      return (v as unknown[]).map(plain);
-    case 'M':
-      return plainItem(v as Record<string, unknown>);
-    case 'SS':
-    case 'BS':
-      return new Set(v as unknown[]);
-    case 'NS':
-      return new Set((v as string[]).map(Number));
-    default:
-      return v;
-  }
-}
-
-function plainItem(item: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, plain(v)]));
-}
-
-export const wireItemSize = (item: Record<string, unknown>) => itemSize(plainItem(item));
+type WireItem = Record<string, AttributeValue>;
 
 export class CallMeter {
   private s = emptySnapshot();
@@ -136,7 +101,7 @@ export class CallMeter {
     switch (name) {
       case 'UpdateItemCommand': {
         const key = keyOf(input);
-        const attributes = output.Attributes as Record<string, unknown> | undefined;
+        const attributes = output.Attributes as WireItem | undefined;
         if (attributes) {
           const bytes = wireItemSize(attributes);
           this.s.itemBytesSum += bytes;
@@ -152,16 +117,13 @@ export class CallMeter {
         break;
       }
       case 'PutItemCommand':
-        this.bill(name, units(wireItemSize(input.Item as Record<string, unknown>)));
+        this.bill(name, units(wireItemSize(input.Item as WireItem)));
         break;
       case 'DeleteItemCommand':
         this.bill(name, units(this.sizes.get(keyOf(input)) ?? 0));
         break;
       case 'BatchWriteItemCommand': {
-        const tables = input.RequestItems as Record<
-          string,
-          { PutRequest?: { Item: Record<string, unknown> } }[]
-        >;
+        const tables = input.RequestItems as Record<string, { PutRequest?: { Item: WireItem } }[]>;
         for (const requests of Object.values(tables))
           for (const r of requests)
             this.bill(name, units(r.PutRequest ? wireItemSize(r.PutRequest.Item) : 0));
@@ -172,7 +134,10 @@ export class CallMeter {
 }
 
 function keyOf(input: Record<string, unknown>): string {
-  return `${String(input.TableName)}|${JSON.stringify(input.Key ?? null)}`;
+  const key = Object.values((input.Key ?? {}) as WireItem)
+    .map((v) => v.S ?? v.N ?? '')
+    .join('|');
+  return `${String(input.TableName)}|${key}`;
 }
 
 /** Adds snapshots (the HTTP server process reports its own). */

@@ -60,6 +60,23 @@ export async function runClosedLoop(
   };
 }
 
+/** Two runs of one line as one (the rounds of a line). */
+export function mergeResults(a: RunResult, b: RunResult): RunResult {
+  const latencies = new Float64Array(a.latencies.length + b.latencies.length);
+  latencies.set(a.latencies);
+  latencies.set(b.latencies, a.latencies.length);
+  const outcomes = new Map(a.outcomes);
+  for (const [k, n] of b.outcomes) outcomes.set(k, (outcomes.get(k) ?? 0) + n);
+  return {
+    tasks: a.tasks + b.tasks,
+    asked: a.asked + b.asked,
+    decisions: a.decisions + b.decisions,
+    elapsedMs: a.elapsedMs + b.elapsedMs,
+    latencies,
+    outcomes,
+  };
+}
+
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
