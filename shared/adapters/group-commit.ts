@@ -53,10 +53,11 @@ export class GroupCommit<T> {
         } else if (--left === 0) resolve();
       };
       for (const item of items) this.waiting.push({ item, size: this.options.sizeOf?.(item) ?? 0, settle });
-      // Items submitted in the same turn of the event loop go out together.
+      // Items submitted in the same turn of the event loop (say, as the answers of several decisions
+      // arrive together) go out together: idle, that costs no wait worth the name.
       if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(() => {
+        setImmediate(() => {
           this.scheduled = false;
           this.pump();
         });

@@ -3,7 +3,7 @@
  * them, compacting the log when it grows. One DynamoDB round trip per append; compaction is a second,
  * conditional write made once every few dozen decisions.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   type CustomerState,
   compact,
@@ -32,7 +32,7 @@ const COMPACT_TOTAL = 48;
  * than most ids.
  */
 export function messageKey(messageId: string): string {
-  return createHash('sha256').update(messageId).digest('base64url').slice(0, 8);
+  return hash('sha256', messageId, 'base64url').slice(0, 8);
 }
 
 export function factsOf(message: Message): MessageFacts {
@@ -77,7 +77,8 @@ export class CustomerLog {
     const versions: number[] = [];
     for (const e of record.entries)
       if (e.type === 'message' || e.type === 'release') versions.push(e.policyVersion);
-    await this.policies.load(versions);
+    // Nearly always every version is known already: no need to wait then.
+    if (this.policies.missing(versions).length > 0) await this.policies.load(versions);
     const { state, results } = replay(record.base, record.entries, this.policies.lookup);
     return { record, state, results };
   }

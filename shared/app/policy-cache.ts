@@ -46,9 +46,17 @@ export class PolicyCache {
     return compiled;
   }
 
+  /** The versions among these that `lookup` cannot answer yet. */
+  missing(versions: Iterable<number>): number[] {
+    const missing = new Set<number>();
+    for (const v of versions) if (!this.versions.has(v)) missing.add(v);
+    return [...missing];
+  }
+
   /** Loads the given versions so that `lookup` can answer synchronously. */
   async load(versions: Iterable<number>): Promise<void> {
-    const missing = [...new Set(versions)].filter((v) => !this.versions.has(v));
+    const missing = this.missing(versions);
+    if (missing.length === 0) return;
     await Promise.all(
       missing.map(async (v) => {
         const policy = await this.store.get(v);

@@ -83,6 +83,7 @@ export function toDelivery(message: Message, decided: Decided, acceptedAt: numbe
 }
 
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  if (items.length === 1) return [await fn(items[0] as T)];
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -157,19 +158,21 @@ export async function sendMessages(
   });
 
   await Promise.all([
-    deps.queue.enqueue(deliveries.map((d) => d.delivery)).catch((error: unknown) => {
-      const failure = new UnavailableError('delivery queue failed', { cause: error });
-      for (const { index } of deliveries) answers[index] = failure;
-    }),
-    deps.deferred
-      .put(
-        deferrals.map((d) => d.deferred),
-        now,
-      )
-      .catch((error: unknown) => {
-        const failure = new UnavailableError('deferred store failed', { cause: error });
-        for (const { index } of deferrals) answers[index] = failure;
+    deliveries.length > 0 &&
+      deps.queue.enqueue(deliveries.map((d) => d.delivery)).catch((error: unknown) => {
+        const failure = new UnavailableError('delivery queue failed', { cause: error });
+        for (const { index } of deliveries) answers[index] = failure;
       }),
+    deferrals.length > 0 &&
+      deps.deferred
+        .put(
+          deferrals.map((d) => d.deferred),
+          now,
+        )
+        .catch((error: unknown) => {
+          const failure = new UnavailableError('deferred store failed', { cause: error });
+          for (const { index } of deferrals) answers[index] = failure;
+        }),
   ]);
   deps.onDecided?.(firsts);
   if (deps.counter) {

@@ -182,12 +182,15 @@ function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candi
   const { facts, channel } = candidate;
   const probe = { kind: facts.kind, channel, category: facts.category, campaignId: facts.campaignId };
   const customerRule = facts.kind === 'marketing' ? customerCountRule(view.preferences) : undefined;
-  const counts = [...c.counts, ...(customerRule ? [customerRule] : [])]
-    .filter((rule) => capMatches(rule.match, probe))
-    .map((rule) => ({ rule, sends: view.sends.filter((s) => capMatches(rule.match, s)) }));
-  const gaps = c.gaps
-    .filter((rule) => capMatches(rule.match, probe))
-    .map((rule) => ({ rule, sends: view.sends.filter((s) => capMatches(rule.match, s)) }));
+  const applicable = <R extends { match: CapMatch }>(rules: readonly R[]) => {
+    const out: { rule: R; sends: Send[] }[] = [];
+    for (const rule of rules)
+      if (capMatches(rule.match, probe))
+        out.push({ rule, sends: view.sends.filter((s) => capMatches(rule.match, s)) });
+    return out;
+  };
+  const counts = applicable(customerRule ? [...c.counts, customerRule] : c.counts);
+  const gaps = applicable(c.gaps);
   const start = Math.max(now, facts.notBefore ?? now);
 
   if (facts.kind === 'marketing' && facts.relevance !== undefined) {
