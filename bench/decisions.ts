@@ -1,14 +1,15 @@
 /**
  * `npm run bench [-- --concurrency 32 --customers 5000 --decisions 20000 --batch-size 500
  *   --batch-concurrency 1 --warmup 1000 --rounds 4 --max-seconds 0 --seed 42 --sends 20
- *   --only floor,rlf,governor,single,batch,item]` (also: uncounted, noop)
+ *   --only floor,rlf,governor,single,batch,item]` (also: uncounted, noop, append)
  *
  * Decisions per second, latency, DynamoDB calls and write units per decision, side by side, in one run on
  * one dynalite (in a process of its own, with fauxqs):
  * - floor: one raw conditional UpdateItem per decision (the least any store-backed decision costs);
  * - rate-limiter-flexible's RateLimiterDynamo, one fixed-window cap: what a team would otherwise use;
  * - Governor's decision path in-process (`sendMessages` on the real adapters), wired as the send handler
- *   wires it (SQS queue, deferred store, decision counter), and with a no-op queue and no counter;
+ *   wires it (SQS queue, deferred store, decision counter), and (on request) with a no-op queue and no
+ *   counter, or the customer-item append alone;
  * - Governor through the local HTTP API (`startLocalStack` in a process of its own), one message per
  *   request and batches;
  * then the write cost of a decision on a customer with 20 recent sends.
@@ -65,9 +66,9 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const LINES = ['floor', 'rlf', 'governor', 'uncounted', 'noop', 'single', 'batch', 'item'] as const;
+const LINES = ['floor', 'rlf', 'governor', 'uncounted', 'noop', 'append', 'single', 'batch', 'item'] as const;
 type LineId = (typeof LINES)[number];
-/** The lines the issue's figures need; `uncounted` and `noop` split Governor's cost further. */
+/** The lines the issue's figures need; `uncounted`, `noop` and `append` split Governor's cost further. */
 const DEFAULT_LINES: LineId[] = ['floor', 'rlf', 'governor', 'single', 'batch', 'item'];
 
 const { values } = parseArgs({
@@ -356,6 +357,7 @@ try {
   // the process, +25-30% CPU per call; the report says whether one is active.
   const { createRoot } = await import('#shared/composition.ts');
   const { mapLimit, sendMessages } = await import('#shared/app/send.ts');
+  const { factsOf } = await import('#shared/app/customers.ts');
   xrayHook = Object.keys((process as { namespaces?: object }).namespaces ?? {}).includes('AWSXRay');
   const root = createRoot(config);
   meter.attach(root.db, 'dynamodb');
@@ -409,6 +411,27 @@ try {
       queue: { enqueue: async () => {} },
       counter: undefined,
     });
+
+  // The customer-item write alone (append and read back, no replay, decision, queue or count): what the
+  // store costs over the floor's UpdateItem.
+  if (runs('append')) {
+    await seedPreferences('a');
+    const warmMessages = messagesOf(warm, 'wa', warmup);
+    const messages = messagesOf(load, 'a', decisions);
+    measure(
+      'append',
+      'governor append only',
+      { warm: warmup, run: decisions },
+      concurrency,
+      async (phase, i) => {
+        const message = (phase === 'warm' ? warmMessages[i] : messages[i]) as Message;
+        const now = Date.now();
+        const entry = { type: 'message' as const, at: now, policyVersion, facts: factsOf(message) };
+        await root.customerStore.append(message.customerId, [entry], now);
+        return ['appended'];
+      },
+    );
+  }
 
   // ------------------------------------------------------------------------------------ Governor HTTP
   if (runs('single') || runs('batch')) {
@@ -658,7 +681,7 @@ const ratio = (id: LineId, base: number | undefined) => {
   return r === undefined ? 'n/a' : `${r.toFixed(2)}×`;
 };
 console.log(
-  `ratios vs floor: governor in-process ${ratio('governor', floor)} (no queue/counter ${ratio('noop', floor)}), ` +
+  `ratios vs floor: governor in-process ${ratio('governor', floor)} (no queue/counter ${ratio('noop', floor)}, append only ${ratio('append', floor)}), ` +
     `http batch ${ratio('batch', floor)}, http single ${ratio('single', floor)}, rate-limiter-flexible ${ratio('rlf', floor)}; ` +
     `governor/rlf ${ratio('governor', rlf)} (no queue/counter ${ratio('noop', rlf)}, http batch ${ratio('batch', rlf)})`,
 );

@@ -102,7 +102,8 @@ export class CustomerLog {
   }
 
   private async compactIfLong(customerId: string, { record, state }: Replayed, now: number): Promise<void> {
-    const unsettled = record.entries.filter((e) => e.type !== 'settled').length;
+    let unsettled = 0;
+    for (const e of record.entries) if (e.type !== 'settled') unsettled++;
     const nearlyFull = record.itemBytes >= COMPACT_NEAR_BYTES && unsettled >= COMPACT_NEAR_UNSETTLED;
     if (!nearlyFull && unsettled < COMPACT_UNSETTLED && record.entries.length < COMPACT_TOTAL) return;
     const current = await this.policies.current();

@@ -134,8 +134,12 @@ function countInWindow(sends: readonly Send[], t: number, windowMs: number): num
 function nextFreeForCount(rule: CountRule, sends: readonly Send[], t: number): number | undefined {
   if (rule.limit === 0) return Number.POSITIVE_INFINITY;
   // The busiest window containing t ends at t or at one of the sends inside (t, t + window).
-  const ends = [t, ...sends.filter((s) => s.at > t && s.at < t + rule.windowMs).map((s) => s.at)];
-  const full = ends.some((end) => countInWindow(sends, end, rule.windowMs) + 1 > rule.limit);
+  let full = countInWindow(sends, t, rule.windowMs) + 1 > rule.limit;
+  for (const s of sends) {
+    if (full) break;
+    if (s.at > t && s.at < t + rule.windowMs)
+      full = countInWindow(sends, s.at, rule.windowMs) + 1 > rule.limit;
+  }
   if (!full) return undefined;
   let next = Number.POSITIVE_INFINITY;
   for (const s of sends) {
@@ -194,7 +198,8 @@ function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candi
   const start = Math.max(now, facts.notBefore ?? now);
 
   if (facts.kind === 'marketing' && facts.relevance !== undefined) {
-    const fullness = Math.max(0, ...counts.map(({ rule, sends }) => pressure([rule], sends, start)));
+    let fullness = 0;
+    for (const { rule, sends } of counts) fullness = Math.max(fullness, pressure([rule], sends, start));
     const threshold = Math.min(
       1,
       baseThreshold(c.policy, channel, facts.category) + c.policy.relevance.pressureSlope * fullness,
@@ -253,6 +258,7 @@ function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candi
 
 /** The channels to try, in the customer's order of preference when they gave one. */
 function channelsToTry(facts: MessageFacts, preferences: Preferences): Channel[] {
+  if (facts.alternateChannels === undefined) return [facts.channel];
   const channels = [...new Set([facts.channel, ...(facts.alternateChannels ?? [])])];
   const order = preferences.preferredChannels;
   if (!order || facts.alternateChannels === undefined) return channels;

@@ -15,7 +15,8 @@ function fakeApi(options: Partial<GroupCommitOptions<string>> = {}) {
   return { commit, requests };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+/** Lets the pending setImmediate (the group commit's) run, then every promise it settles. */
+const tick = () => new Promise((r) => setImmediate(() => setTimeout(r, 0)));
 
 /** Whether a promise has settled, without waiting for it. */
 async function state(p: Promise<void>): Promise<'pending' | 'resolved' | 'rejected'> {
