@@ -64,31 +64,21 @@ const itemKey = (item: Item) => `${String(item.pk)}\u0000${String(item.sk)}`;
 
 export class DynamoDeferredStore implements DeferredStore {
   /** Concurrent holds (and releases) share BatchWriteItem requests. */
-  private readonly puts = new GroupCommit<Item>({
-    send: (items) =>
-      batchWrite(
-        this.db,
-        this.table,
-        items.map((Item) => ({ PutRequest: { Item } })),
-      ),
-    maxItems: 25,
-    keyOf: itemKey,
-  });
-  private readonly deletes = new GroupCommit<Item>({
-    send: (keys) =>
-      batchWrite(
-        this.db,
-        this.table,
-        keys.map((Key) => ({ DeleteRequest: { Key } })),
-      ),
-    maxItems: 25,
-    keyOf: itemKey,
-  });
+  private readonly puts = this.batched((Item) => ({ PutRequest: { Item } }));
+  private readonly deletes = this.batched((Key) => ({ DeleteRequest: { Key } }));
 
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly table: string,
   ) {}
+
+  private batched(request: (item: Item) => Record<string, unknown>): GroupCommit<Item> {
+    return new GroupCommit<Item>({
+      send: (items) => batchWrite(this.db, this.table, items.map(request)),
+      maxItems: 25,
+      keyOf: itemKey,
+    });
+  }
 
   async put(items: DeferredMessage[], now?: number): Promise<void> {
     await this.puts.submit(items.map((d) => deferredItem(d, now)));
