@@ -2,8 +2,8 @@
  * Group commit for batch APIs (SQS SendMessageBatch, DynamoDB BatchWriteItem): items submitted by
  * concurrent callers share requests. A full request (as many items as the API takes, or as many bytes)
  * leaves at once; a partial one leaves at once only while no other partial request is in flight, else
- * it waits for that one to finish and fills meanwhile. An idle process thus sends without delay, and a
- * busy one sends fuller requests instead of one per caller. A caller's promise settles when every
+ * it waits for that one to finish (or to have taken `maxHoldMs`) and fills meanwhile. An idle process
+ * thus sends without delay, and a busy one sends fuller requests instead of one per caller. A caller's promise settles when every
  * request holding its items has: it rejects if any of them failed, so nothing is reported sent that
  * was not.
  */
@@ -21,8 +21,13 @@ export interface GroupCommitOptions<T> {
    * request naming one item twice (BatchWriteItem).
    */
   keyOf?: (item: T) => string;
-  /** Full requests in flight at most; more wait. */
+  /** Requests in flight at most; more wait. */
   maxInFlight?: number;
+  /**
+   * How long a partial request in flight holds the next one back at most (100 ms): a request that
+   * hangs must not stall everybody's.
+   */
+  maxHoldMs?: number;
 }
 
 interface Waiting<T> {
@@ -34,8 +39,11 @@ interface Waiting<T> {
 export class GroupCommit<T> {
   private readonly waiting: Waiting<T>[] = [];
   private inFlight = 0;
-  private partialInFlight = false;
+  private partialsInFlight = 0;
+  /** When the latest partial request left. */
+  private partialSince = 0;
   private scheduled = false;
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly options: GroupCommitOptions<T>) {}
 
@@ -80,9 +88,20 @@ export class GroupCommit<T> {
 
   private pump(): void {
     const maxInFlight = this.options.maxInFlight ?? 64;
+    const holdMs = this.options.maxHoldMs ?? 100;
     while (this.waiting.length > 0 && this.inFlight < maxInFlight) {
       const { count, full } = this.nextRequest();
-      if (!full && this.partialInFlight) return;
+      if (!full && this.partialsInFlight > 0) {
+        // A slow request holds the next partial one back only so long.
+        const wait = this.partialSince + holdMs - performance.now();
+        if (wait > 0) {
+          this.holdTimer ??= setTimeout(() => {
+            this.holdTimer = undefined;
+            this.pump();
+          }, wait);
+          return;
+        }
+      }
       this.dispatch(this.waiting.splice(0, count), !full);
     }
   }
@@ -96,10 +115,13 @@ export class GroupCommit<T> {
       items.set(key, w.item);
     });
     this.inFlight++;
-    if (partial) this.partialInFlight = true;
+    if (partial) {
+      this.partialsInFlight++;
+      this.partialSince = performance.now();
+    }
     const finish = (error?: unknown) => {
       this.inFlight--;
-      if (partial) this.partialInFlight = false;
+      if (partial) this.partialsInFlight--;
       for (const w of taken) w.settle(error);
       this.pump();
     };

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { GroupCommit, type GroupCommitOptions } from '#shared/adapters/group-commit.ts';
 
 /** A batch API whose requests the test completes by hand. */
@@ -6,6 +6,7 @@ function fakeApi(options: Partial<GroupCommitOptions<string>> = {}) {
   const requests: { items: string[]; done: () => void; fail: (e: Error) => void }[] = [];
   const commit = new GroupCommit<string>({
     maxItems: 3,
+    maxHoldMs: 60_000, // no test waits that long: a partial request holds the next one back throughout
     ...options,
     send: (items) =>
       new Promise<void>((resolve, reject) => {
@@ -76,6 +77,24 @@ describe('GroupCommit', () => {
     expect(await state(later[0] as Promise<void>)).toBe('pending');
     requests[1]?.done();
     await Promise.all([...later, more]);
+  });
+
+  it('holds the next partial request back only maxHoldMs behind one that hangs', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setImmediate', 'performance'] });
+    try {
+      const { commit, requests } = fakeApi({ maxHoldMs: 30 });
+      commit.submit(['hangs']);
+      await vi.advanceTimersByTimeAsync(0);
+      const next = commit.submit(['b']);
+      await vi.advanceTimersByTimeAsync(29);
+      expect(requests.map((r) => r.items)).toEqual([['hangs']]);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(requests.map((r) => r.items)).toEqual([['hangs'], ['b']]);
+      requests[1]?.done();
+      await expect(next).resolves.toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('sends full requests at once even while a partial one is in flight', async () => {
