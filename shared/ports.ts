@@ -34,8 +34,8 @@ export interface CustomerStore {
     entries: LogEntry[],
     now: number,
   ): Promise<boolean>;
-  /** The customer's deferred messages. */
-  deferredOf(customerId: string): Promise<DeferredMessage[]>;
+  /** The customer's record (if any) and deferred messages, read together. */
+  held(customerId: string): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[] }>;
   /** Every customer's record, for recovery jobs (a full table scan: never on a request path). */
   scan(): AsyncIterable<{ customerId: string; record: CustomerRecord }>;
   /** Deletes the customer's state and deferred messages; returns the deferred messages it deleted. */

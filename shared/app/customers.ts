@@ -125,11 +125,8 @@ export class CustomerLog {
   /** Erases everything held about the customer (idempotent); returns the deferred messages dropped. */
   async erase(customerId: string): Promise<DeferredMessage[]> {
     if (this.onErase) {
-      const replayed = await this.read(customerId);
-      if (replayed) {
-        const deferred = await this.store.deferredOf(customerId);
-        await this.onErase({ customerId, replayed, deferred });
-      }
+      const { record, deferred } = await this.store.held(customerId);
+      if (record) await this.onErase({ customerId, replayed: await this.replay(record), deferred });
     }
     return this.store.erase(customerId);
   }

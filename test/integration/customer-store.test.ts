@@ -73,6 +73,23 @@ describe('the customer store', () => {
     expect(record.itemBytes).toBeGreaterThan(0);
   });
 
+  it('expires a customer 100 days after its last write, unless it holds consent', async () => {
+    const ttlOf = async (customerId: string) => {
+      const { Item } = await clients.db.send(
+        new GetCommand({ TableName: engines.tableName, Key: { pk: customerPk(customerId), sk: STATE_SK } }),
+      );
+      return Item?.x;
+    };
+    await store.append('c-ttl', [message('k1', T0)], T0);
+    await store.append('c-ttl', [message('k2', T0 + HOUR)], T0 + HOUR);
+    expect(await ttlOf('c-ttl')).toBe(Math.floor((T0 + HOUR) / 1000) + 100 * 24 * 3600);
+
+    const preferences = { channels: {}, topics: { news: false } };
+    await store.append('c-kept', [{ type: 'preferences', at: T0, preferences }], T0);
+    await store.append('c-kept', [message('k1', T0 + HOUR)], T0 + HOUR);
+    expect(await ttlOf('c-kept')).toBe(Date.UTC(3000, 0, 1) / 1000);
+  });
+
   it('writes a compaction as one block that reads back as written, then appends after it', async () => {
     const first = await store.append('c-block', [message('k1', T0)], T0);
     const kept = [settled('k1', T0), settled('k2', T0 + 8 * HOUR), settled('k3', T0 + 16 * HOUR)];

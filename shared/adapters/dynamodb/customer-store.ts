@@ -82,8 +82,8 @@ const fromDocument = (item: Record<string, unknown>) =>
 const wireKey = (customerId: string) => ({ pk: { S: customerPk(customerId) }, sk: { S: STATE_SK } });
 const wireNumber = (n: number) => ({ N: String(n) });
 
-/** The UpdateItem input of an append, in the wire format: pure, so it can be checked without a table. */
-export function appendCommandInput(table: string, customerId: string, entries: LogEntry[], now: number) {
+/** The UpdateItem input of an append, in the wire format. */
+function appendCommandInput(table: string, customerId: string, entries: LogEntry[], now: number) {
   const keepsConsent = entries.some((e) => e.type === 'preferences' || e.type === 'feedback');
   const values: Record<string, AttributeValue> = {
     ':empty': { L: [] },
@@ -160,16 +160,26 @@ export class DynamoCustomerStore implements CustomerStore {
     }
   }
 
-  async deferredOf(customerId: string): Promise<DeferredMessage[]> {
+  /** The customer's whole partition in one query: the state item's record and the deferred messages. */
+  async held(customerId: string): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[] }> {
+    let record: CustomerRecord | undefined;
     const deferred: DeferredMessage[] = [];
-    for await (const items of queryPages(this.db, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :deferred)',
-      ExpressionAttributeValues: { ':pk': customerPk(customerId), ':deferred': DEFERRED_PREFIX },
-    })) {
-      deferred.push(...items.map(fromDeferredItem));
+    for await (const items of this.partitionPages(customerId)) {
+      for (const item of items) {
+        if (item.sk === STATE_SK) record = fromDocument(item);
+        else if (String(item.sk).startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
+      }
     }
-    return deferred;
+    return record ? { record, deferred } : { deferred };
+  }
+
+  private partitionPages(customerId: string) {
+    return queryPages(this.db, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': customerPk(customerId) },
+      ConsistentRead: true,
+    });
   }
 
   async *scan(): AsyncIterable<{ customerId: string; record: CustomerRecord }> {
@@ -187,11 +197,7 @@ export class DynamoCustomerStore implements CustomerStore {
   /** Deletes everything in the customer's partition (state and deferred messages), idempotently. */
   async erase(customerId: string): Promise<DeferredMessage[]> {
     const deferred: DeferredMessage[] = [];
-    for await (const items of queryPages(this.db, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': customerPk(customerId) },
-    })) {
+    for await (const items of this.partitionPages(customerId)) {
       for (const item of items)
         if (String(item.sk).startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
       await batchWrite(
