@@ -1,5 +1,6 @@
 /**
- * How an AWS SDK error from a send provider (SES, SNS) is classified: throttling, server faults and
+ * What the AWS send providers (SES, SNS) share: one call with a deadline, and how its error is
+ * classified: throttling, server faults and
  * network failures are transient; a request the service refuses (bad address, rejected content,
  * unverified identity) is permanent and goes to the DLQ with the error's name as its reason.
  */
@@ -30,3 +31,17 @@ export function classifyAwsError(error: unknown, transientNames: ReadonlySet<str
 
 /** Values EmailTags and SNS attributes accept: letters, digits, `_` and `-`. */
 export const tagValue = (text: string) => text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256);
+
+/** Runs one provider call within `timeoutMs`: its message id when sent, else the classified failure. */
+export async function sendWithin(
+  timeoutMs: number,
+  transientNames: ReadonlySet<string>,
+  call: (abortSignal: AbortSignal) => Promise<{ MessageId?: string | undefined }>,
+): Promise<SendResult> {
+  try {
+    const out = await call(AbortSignal.timeout(timeoutMs));
+    return { ok: true, providerMessageId: out.MessageId };
+  } catch (error) {
+    return classifyAwsError(error, transientNames);
+  }
+}

@@ -57,6 +57,12 @@ export function createProviders(config: Config, clock: Clock): Providers {
     Channel,
     ProviderName
   >;
+  // One attempt each (a failed send goes back to the queue, which retries), with a deadline.
+  const awsClientConfig = {
+    region: config.AWS_REGION,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: SDK_TIMEOUT_MS, connectionTimeout: 3000 },
+  };
   const built = new Map<ProviderName, Provider>();
   const build = (name: ProviderName, channel: Channel): Provider => {
     const existing = built.get(name);
@@ -73,12 +79,7 @@ export function createProviders(config: Config, clock: Clock): Providers {
         if (channel !== 'email') throw new ProviderConfigError(`ses delivers email, not ${channel}`);
         if (!config.GOVERNOR_SES_FROM)
           throw new ProviderConfigError('the ses provider needs GOVERNOR_SES_FROM');
-        const client = new SESv2Client({
-          region: config.AWS_REGION,
-          maxAttempts: 1,
-          requestHandler: { requestTimeout: SDK_TIMEOUT_MS, connectionTimeout: 3000 },
-        });
-        provider = new SesEmailProvider(client, {
+        provider = new SesEmailProvider(new SESv2Client(awsClientConfig), {
           from: config.GOVERNOR_SES_FROM,
           configurationSet: config.GOVERNOR_SES_CONFIGURATION_SET,
           timeoutMs: SDK_TIMEOUT_MS,
@@ -87,12 +88,7 @@ export function createProviders(config: Config, clock: Clock): Providers {
       }
       case 'sns': {
         if (channel !== 'sms') throw new ProviderConfigError(`sns delivers sms, not ${channel}`);
-        const client = new SNSClient({
-          region: config.AWS_REGION,
-          maxAttempts: 1,
-          requestHandler: { requestTimeout: SDK_TIMEOUT_MS, connectionTimeout: 3000 },
-        });
-        provider = new SnsSmsProvider(client, {
+        provider = new SnsSmsProvider(new SNSClient(awsClientConfig), {
           senderId: config.GOVERNOR_SNS_SENDER_ID,
           originationNumber: config.GOVERNOR_SNS_ORIGINATION_NUMBER,
           timeoutMs: SDK_TIMEOUT_MS,

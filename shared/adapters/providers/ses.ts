@@ -13,7 +13,7 @@ import {
 import * as z from 'zod';
 import type { Provider, SendResult } from '../../app/dispatch.ts';
 import type { Delivery } from '../../ports.ts';
-import { classifyAwsError, tagValue } from './aws-errors.ts';
+import { sendWithin, tagValue } from './aws-errors.ts';
 
 const addresses = z.union([z.string().min(3), z.array(z.string().min(3)).min(1).max(50)]);
 export const emailPayloadSchema = z.union([
@@ -77,8 +77,8 @@ export class SesEmailProvider implements Provider {
           };
     const tags: MessageTag[] = [{ Name: 'governorMessageId', Value: tagValue(delivery.messageId) }];
     if (delivery.campaignId) tags.push({ Name: 'campaignId', Value: tagValue(delivery.campaignId) });
-    try {
-      const out = await this.client.send(
+    return sendWithin(this.timeoutMs, TRANSIENT, (abortSignal) =>
+      this.client.send(
         new SendEmailCommand({
           FromEmailAddress: this.options.from,
           Destination: { ToAddresses: list(p.to) },
@@ -87,11 +87,8 @@ export class SesEmailProvider implements Provider {
           EmailTags: tags,
           ...(this.options.configurationSet ? { ConfigurationSetName: this.options.configurationSet } : {}),
         }),
-        { abortSignal: AbortSignal.timeout(this.timeoutMs) },
-      );
-      return { ok: true, providerMessageId: out.MessageId };
-    } catch (error) {
-      return classifyAwsError(error, TRANSIENT);
-    }
+        { abortSignal },
+      ),
+    );
   }
 }

@@ -8,7 +8,7 @@ import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws
 import * as z from 'zod';
 import type { Provider, SendResult } from '../../app/dispatch.ts';
 import type { Delivery } from '../../ports.ts';
-import { classifyAwsError } from './aws-errors.ts';
+import { sendWithin } from './aws-errors.ts';
 
 const e164 = z.string().regex(/^\+[1-9]\d{1,14}$/);
 export const smsPayloadSchema = z
@@ -61,18 +61,15 @@ export class SnsSmsProvider implements Provider {
         DataType: 'String',
         StringValue: this.options.originationNumber,
       };
-    try {
-      const out = await this.client.send(
+    return sendWithin(this.timeoutMs, TRANSIENT, (abortSignal) =>
+      this.client.send(
         new PublishCommand({
           PhoneNumber: parsed.data.phoneNumber,
           Message: parsed.data.text,
           MessageAttributes: attributes,
         }),
-        { abortSignal: AbortSignal.timeout(this.timeoutMs) },
-      );
-      return { ok: true, providerMessageId: out.MessageId };
-    } catch (error) {
-      return classifyAwsError(error, TRANSIENT);
-    }
+        { abortSignal },
+      ),
+    );
   }
 }
