@@ -11,12 +11,8 @@ import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
 import { fromDeferredItem } from '#shared/adapters/dynamodb/deferred-store.ts';
-import { customerPk, deferredSk } from '#shared/adapters/dynamodb/keys.ts';
-import {
-  DynamoReleaseCursor,
-  RELEASE_CURSOR_SK,
-  RELEASE_PK,
-} from '#shared/adapters/dynamodb/release-cursor.ts';
+import { customerPk, deferredSk, RELEASE_CURSOR_SK, RELEASE_PK } from '#shared/adapters/dynamodb/keys.ts';
+import { DynamoReleaseCursor } from '#shared/adapters/dynamodb/release-cursor.ts';
 import { messageKey } from '#shared/app/customers.ts';
 import { dispatchRecord, type Provider } from '#shared/app/dispatch.ts';
 import { INITIAL_LOOKBACK_MS, type ReleaseOutcome, releaseDue } from '#shared/app/release.ts';
@@ -71,6 +67,12 @@ async function deferredMessage(overrides: Partial<MessageInput> = {}) {
   const [answer] = await send([message]);
   expect(answer).toMatchObject({ decision: 'deferred' });
   return { customerId, message, releaseAt: Date.parse((answer as { releaseAt: string }).releaseAt) };
+}
+
+/** The customer opts out of email through the preference centre, now. */
+async function optOutOfEmail(customerId: string): Promise<void> {
+  const preferences = { channels: { email: { optIn: false } }, topics: {} };
+  await root.customers.append(customerId, [{ type: 'preferences', at: now, preferences }], now);
 }
 
 /** Everything on the delivery queue now, removed from it. */
@@ -165,11 +167,7 @@ describe('releaseDue', () => {
   it('suppresses a message whose customer opted out meanwhile', async () => {
     const { customerId, message, releaseAt } = await deferredMessage();
     await drainQueue();
-    await root.customers.append(
-      customerId,
-      [{ type: 'preferences', at: now, preferences: { channels: { email: { optIn: false } }, topics: {} } }],
-      now,
-    );
+    await optOutOfEmail(customerId);
 
     now = releaseAt + 1000;
     expect(await releaseDue(releaseDeps())).toMatchObject({ due: 1, suppressed: 1 });
@@ -277,11 +275,7 @@ describe('releaseDue', () => {
   it('drops the leftover of a run that died after suppressing a release', async () => {
     const { customerId, message, releaseAt } = await deferredMessage();
     await drainQueue();
-    await root.customers.append(
-      customerId,
-      [{ type: 'preferences', at: now, preferences: { channels: { email: { optIn: false } }, topics: {} } }],
-      now,
-    );
+    await optOutOfEmail(customerId);
     now = releaseAt + 1000;
     const policyVersion = (await root.policies.current()).policy.version;
     await root.customers.append(

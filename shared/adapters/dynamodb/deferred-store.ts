@@ -3,7 +3,7 @@
  * sparse `due` index by release minute and shard (so the release function reads only what is due and
  * never scans).
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Message } from '../../domain/schemas.ts';
 import type { DeferredMessage, DeferredStore } from '../../ports.ts';
 import { GroupCommit } from '../group-commit.ts';
@@ -17,6 +17,7 @@ import {
   minuteBucket,
   shardOf,
 } from './keys.ts';
+import { queryPages } from './pages.ts';
 
 const MINUTE = 60_000;
 
@@ -103,22 +104,17 @@ export class DynamoDeferredStore implements DeferredStore {
     limit: number,
   ): Promise<DeferredMessage[]> {
     const out: DeferredMessage[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: DUE_INDEX,
-          KeyConditionExpression: '#due = :due AND rt <= :until',
-          ExpressionAttributeNames: { '#due': 'due' },
-          ExpressionAttributeValues: { ':due': duePk(minute, shard), ':until': untilKey },
-          Limit: limit,
-          ExclusiveStartKey: start,
-        }),
-      );
-      out.push(...(page.Items ?? []).map(fromDeferredItem));
-      start = out.length < limit ? page.LastEvaluatedKey : undefined;
-    } while (start);
+    for await (const items of queryPages(this.db, {
+      TableName: this.table,
+      IndexName: DUE_INDEX,
+      KeyConditionExpression: '#due = :due AND rt <= :until',
+      ExpressionAttributeNames: { '#due': 'due' },
+      ExpressionAttributeValues: { ':due': duePk(minute, shard), ':until': untilKey },
+      Limit: limit,
+    })) {
+      out.push(...items.map(fromDeferredItem));
+      if (out.length >= limit) break;
+    }
     return out;
   }
 

@@ -24,10 +24,8 @@ import {
   ledgerKey,
 } from '../../app/dispatch.ts';
 import type { Delivery } from '../../ports.ts';
-import { customerPk } from './keys.ts';
+import { customerPk, LEDGER_PREFIX, ledgerSk } from './keys.ts';
 
-export const ledgerSk = (messageId: string) => `L#${messageId}`;
-export const LEDGER_PREFIX = 'L#';
 /** How long an entry is kept (DynamoDB TTL, epoch seconds in `x`). */
 export const LEDGER_TTL_S = 30 * 24 * 3600;
 

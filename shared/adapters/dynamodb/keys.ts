@@ -1,6 +1,6 @@
 /**
  * The single table's keys: the only place that knows them. One partition per customer holds the
- * customer's state item and the customer's deferred messages; the `due` index finds deferred messages
+ * customer's state item, deferred messages and delivery ledger entries; the `due` index finds deferred messages
  * by release minute, sharded so that a blast deferred to the same minute does not make one hot key.
  */
 export const DUE_INDEX = 'due';
@@ -10,6 +10,12 @@ export const customerPk = (customerId: string) => `C#${customerId}`;
 export const STATE_SK = 'S';
 export const deferredSk = (messageId: string) => `D#${messageId}`;
 export const DEFERRED_PREFIX = 'D#';
+export const ledgerSk = (messageId: string) => `L#${messageId}`;
+export const LEDGER_PREFIX = 'L#';
+
+/** The release function's cursor: one item. */
+export const RELEASE_PK = 'RELEASE';
+export const RELEASE_CURSOR_SK = 'CURSOR';
 
 export const POLICY_PK = 'POLICY';
 export const POLICY_CURRENT_SK = 'CURRENT';

@@ -7,9 +7,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CursorState, ReleaseCursor } from '../../app/release.ts';
+import { RELEASE_CURSOR_SK, RELEASE_PK } from './keys.ts';
 
-export const RELEASE_PK = 'RELEASE';
-export const RELEASE_CURSOR_SK = 'CURSOR';
 const Key = { pk: RELEASE_PK, sk: RELEASE_CURSOR_SK };
 
 export class DynamoReleaseCursor implements ReleaseCursor {
