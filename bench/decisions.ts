@@ -387,15 +387,20 @@ try {
   };
 
   // ------------------------------------------------------------------------------ Governor in-process
-  const inProcess = async (id: LineId, line: string, label: string, deps: SendDeps) => {
+  /** A line that takes each message in this process: by `sendMessages` on `deps`, or by `take`. */
+  const inProcess = async (
+    id: LineId,
+    line: string,
+    label: string,
+    deps: SendDeps,
+    take = async (message: Message) => decisionOf((await sendMessages(deps, [message]))[0]),
+  ) => {
     await seedPreferences(line);
     const warmMessages = messagesOf(warm, `w${line}`, warmup);
     const messages = messagesOf(load, line, decisions);
-    measure(id, label, { warm: warmup, run: decisions }, concurrency, async (phase, i) => {
-      const message = (phase === 'warm' ? warmMessages[i] : messages[i]) as Message;
-      const [answer] = await sendMessages(deps, [message]);
-      return [decisionOf(answer)];
-    });
+    measure(id, label, { warm: warmup, run: decisions }, concurrency, async (phase, i) => [
+      await take((phase === 'warm' ? warmMessages[i] : messages[i]) as Message),
+    ]);
   };
   // As functions/send/handler.ts wires it (less its metrics): the root's queue, deferred store, counter.
   const handlerDeps: SendDeps = { ...root };
@@ -414,24 +419,13 @@ try {
 
   // The customer-item write alone (append and read back, no replay, decision, queue or count): what the
   // store costs over the floor's UpdateItem.
-  if (runs('append')) {
-    await seedPreferences('a');
-    const warmMessages = messagesOf(warm, 'wa', warmup);
-    const messages = messagesOf(load, 'a', decisions);
-    measure(
-      'append',
-      'governor append only',
-      { warm: warmup, run: decisions },
-      concurrency,
-      async (phase, i) => {
-        const message = (phase === 'warm' ? warmMessages[i] : messages[i]) as Message;
-        const now = Date.now();
-        const entry = { type: 'message' as const, at: now, policyVersion, facts: factsOf(message) };
-        await root.customerStore.append(message.customerId, [entry], now);
-        return ['appended'];
-      },
-    );
-  }
+  if (runs('append'))
+    await inProcess('append', 'a', 'governor append only', handlerDeps, async (message) => {
+      const now = Date.now();
+      const entry = { type: 'message' as const, at: now, policyVersion, facts: factsOf(message) };
+      await root.customerStore.append(message.customerId, [entry], now);
+      return 'appended';
+    });
 
   // ------------------------------------------------------------------------------------ Governor HTTP
   if (runs('single') || runs('batch')) {

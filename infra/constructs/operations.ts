@@ -36,27 +36,20 @@ export const SERVICE_NAME = 'governor';
 
 const FIVE_MINUTES = Duration.minutes(5);
 
-export function decisionsMetric(outcome: string): Metric {
+/** The five-minute sum of one of the send function's metrics, for one value of its dimension. */
+function sumOf(metricName: string, dimension: string, value: string): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
-    metricName: 'Decisions',
-    dimensionsMap: { service: SERVICE_NAME, outcome },
+    metricName,
+    dimensionsMap: { service: SERVICE_NAME, [dimension]: value },
     statistic: 'Sum',
     period: FIVE_MINUTES,
-    label: outcome,
+    label: value,
   });
 }
 
-export function suppressedMetric(reason: string): Metric {
-  return new Metric({
-    namespace: METRICS_NAMESPACE,
-    metricName: 'Suppressed',
-    dimensionsMap: { service: SERVICE_NAME, reason },
-    statistic: 'Sum',
-    period: FIVE_MINUTES,
-    label: reason,
-  });
-}
+export const decisionsMetric = (outcome: string) => sumOf('Decisions', 'outcome', outcome);
+export const suppressedMetric = (reason: string) => sumOf('Suppressed', 'reason', reason);
 
 export interface GovernorOperationsProps {
   readonly api: GovernorApi;
