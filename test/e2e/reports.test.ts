@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
 import { loadConfig } from '#shared/config.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { seeded } from '../unit/builders.ts';
 
 let stack: TestStack;
 const costs = { email: 0.0012, sms: 0.0475, push: 0.0003, whatsapp: 0.0385, currency: 'EUR' };
@@ -25,16 +26,7 @@ const CAMPAIGNS = ['black-friday', 'newsletter-47', 'winback', 'restock'];
 const CUSTOMERS = 300;
 
 /** A seeded generator, so the workload is the same on every run. */
-function random(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const random = (seed: number) => seeded(seed).next;
 
 type Decision = { messageId: string; decision: string; reason?: string; channel: string };
 type Sent = { message: Record<string, unknown>; first: Decision };
