@@ -10,6 +10,15 @@
  */
 import { type Clock, systemClock } from '../ports.ts';
 
+/** The count every instance adds to: shared by the instances of every function, per key. */
+export interface RateCounter {
+  /**
+   * Adds `delta` requests to the key's shared count and returns the count after it, every instance's
+   * additions included. A delta of 0 only reads it.
+   */
+  add(keyId: string, delta: number, now: number): Promise<number>;
+}
+
 interface Bucket {
   tokens: number;
   updatedAt: number;
