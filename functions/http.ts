@@ -19,7 +19,8 @@ import {
   principalFromAuthorizer,
   type Scope,
 } from '#shared/app/auth.ts';
-import { processRateLimiter, type RateLimiter } from '#shared/app/rate-limit.ts';
+import type { RateLimiter } from '#shared/app/rate-limit.ts';
+import { getRoot } from '#shared/composition.ts';
 import {
   type FieldError,
   ForbiddenError,
@@ -165,7 +166,7 @@ const problemJson = (): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStr
 });
 
 export interface HttpFunctionOptions {
-  /** Default: the process's limiter, shared by the functions of the process. */
+  /** Default: the root's, which shares each key's count with every other instance. */
   rateLimiter?: RateLimiter;
 }
 
@@ -177,7 +178,7 @@ export interface HttpFunctionOptions {
 export function httpFunction(
   authenticate: Authenticator,
   routes: Record<string, { scope: Scope | null; handle: RouteHandler }>,
-  { rateLimiter = processRateLimiter }: HttpFunctionOptions = {},
+  { rateLimiter = getRoot().rateLimiter }: HttpFunctionOptions = {},
 ) {
   const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;

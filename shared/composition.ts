@@ -11,6 +11,7 @@ import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
 import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
 import { DynamoKeyStore } from './adapters/dynamodb/key-store.ts';
 import { DynamoPolicyStore } from './adapters/dynamodb/policy-store.ts';
+import { DynamoRateCounter } from './adapters/dynamodb/rate-counter.ts';
 import { DynamoReleaseCursor } from './adapters/dynamodb/release-cursor.ts';
 import { DynamoTallyStore } from './adapters/dynamodb/tally-store.ts';
 import { createProviders } from './adapters/providers/index.ts';
@@ -24,6 +25,7 @@ import { CustomerLog } from './app/customers.ts';
 import { type DispatchDeps, TokenBucketLimiter } from './app/dispatch.ts';
 import { ApiKeys } from './app/keys.ts';
 import { PolicyCache } from './app/policy-cache.ts';
+import { RateLimiter } from './app/rate-limit.ts';
 import type { ReleaseDeps } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
 import { type Clock, systemClock } from './ports.ts';
@@ -74,6 +76,8 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     audit,
     keys,
     authenticate: createAuthenticator(adminKeyOf(config), keys),
+    /** Per-key rate limits, counted with every other instance (every function's) in the table. */
+    rateLimiter: new RateLimiter(clock, { counter: new DynamoRateCounter(db, table) }),
   };
 }
 export type Root = ReturnType<typeof createRoot>;

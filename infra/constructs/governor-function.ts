@@ -21,6 +21,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { RATE_COUNTER_PREFIX } from '#shared/adapters/dynamodb/keys.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 
 export type TableAccess = 'R' | 'RW';
@@ -209,6 +210,24 @@ export class GovernorFunction extends NodejsFunction {
         }),
       );
     }
+    return this;
+  }
+
+  /**
+   * Adds to and reads the API keys' shared request counts (shared/app/rate-limit.ts): GetItem and
+   * UpdateItem on the `RATE#<key id>` items of `table` only, for a function that checks keys' rate
+   * limits without writing the table otherwise.
+   */
+  bindRateCounter(table: ITable): this {
+    this.addEnvironment('GOVERNOR_TABLE_NAME', table.tableName);
+    this.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${RATE_COUNTER_PREFIX}*`] } },
+      }),
+    );
+    table.encryptionKey?.grantEncryptDecrypt(this);
     return this;
   }
 

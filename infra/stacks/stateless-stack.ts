@@ -93,6 +93,8 @@ export class StatelessStack extends Stack {
         ...(spec.timeoutSeconds ? { timeout: Duration.seconds(spec.timeoutSeconds) } : {}),
       });
       if (spec.table) fn.bindTable(state.table, spec.table, { scan: spec.tableScan === true });
+      // A protected route's rate limit adds to the key's shared count, whatever else the function may write.
+      if (!spec.public && spec.table !== 'RW') fn.bindRateCounter(state.table);
       if (spec.sendsDeliveries) fn.bindQueue(state.deliveryQueue, 'send');
       // Without an authorizer, a protected route's function checks the API key itself.
       if (!authorizer && !spec.public) fn.bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');

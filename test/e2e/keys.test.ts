@@ -8,8 +8,10 @@ import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2, Contex
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '#functions/http.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
+import { rateCounterKey } from '#shared/adapters/dynamodb/keys.ts';
+import { DynamoRateCounter } from '#shared/adapters/dynamodb/rate-counter.ts';
 import { loadConfig } from '#shared/config.ts';
-import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { startTestStack, type TestResponse, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
 
@@ -153,7 +155,40 @@ describe('the per-key rate limit', () => {
       expect(limited.headers.get(name)).toBe(value);
     expect((await stack.request('GET', '/v1/policy', as(other.key))).status).toBe(200);
   });
+
+  it("counts the key's requests with the other instances': their requests hold this one back", async () => {
+    const tool = await createKey({ name: 'busy elsewhere', scopes: ['policy:read'], rateLimit: 1 });
+    const db = createDocumentClient(
+      loadConfig({ ...process.env, GOVERNOR_DYNAMODB_ENDPOINT: stack.engines.dynamoEndpoint }),
+    );
+    const shared = new DynamoRateCounter(db, 'governor');
+    const count = async () =>
+      (await db.send(new GetCommand({ TableName: 'governor', Key: rateCounterKey(tool.id) }))).Item?.c;
+    expect((await stack.request('GET', '/v1/policy', as(tool.key))).status).toBe(200);
+    await until(async () => (await count()) === 1);
+
+    // Other instances admit 100 requests of the key: a hundred seconds of its rate.
+    await shared.add(tool.id, 100, Date.now());
+
+    // Once this instance syncs (a second after its last sync), the key waits for the others' requests.
+    let refused: TestResponse | undefined;
+    await until(async () => {
+      const response = await stack.request('GET', '/v1/policy', as(tool.key));
+      if (response.status === 429 && Number(response.headers.get('retry-after')) > 60) refused = response;
+      return refused !== undefined;
+    });
+    expect(refused?.json()).toMatchObject({ status: 429, type: '/problems/rate-limited' });
+  });
 });
+
+/** Asks `done` every 100 ms until it holds; fails after 20 s. */
+async function until(done: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error('gave up waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 describe('behind the Lambda authorizer (the deployed path)', () => {
   const context = {} as Context;

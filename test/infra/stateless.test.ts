@@ -3,7 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { OUTCOMES, REASONS } from '#shared/domain/schemas.ts';
 import { TABLE_ACTIONS } from '../../infra/constructs/governor-function.ts';
 import { httpFunctions } from '../../infra/routes.ts';
-import { allow, buildGovernor, resourceNames, type Statement, statementsOf, Template } from './support.ts';
+import {
+  allow,
+  allowWhen,
+  buildGovernor,
+  resourceNames,
+  type Statement,
+  statementsOf,
+  Template,
+} from './support.ts';
 
 /** As infra/routes.ts deploys it: the HTTP functions, the authorizer, the delivery pipeline on the webhook. */
 let today: Template;
@@ -49,6 +57,12 @@ const table = (access: 'R' | 'RW', ...extra: string[]) => allow(TABLE_ACTIONS[ac
 const sendTo = (queue: string) => allow(['sqs:SendMessage'], queue);
 const readSecret = (secret: string) =>
   allow(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], secret);
+/** The rate limit's shared counts: the `RATE#<key id>` items alone. */
+const rateCounts = allowWhen(
+  { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['RATE#*'] } },
+  ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  'Table',
+);
 const consume = (queue: string) =>
   allow(
     [
@@ -133,13 +147,13 @@ describe('least privilege', () => {
 
   it.each([
     ['Send', [table('RW'), sendTo('DeliveryQueue')]],
-    ['Preview', [table('R')]],
+    ['Preview', [table('R'), rateCounts]],
     ['Policy', [table('RW')]],
     ['Preferences', [table('RW')]],
     ['Events', [table('RW')]],
     ['Reports', [scanAndRW]],
     ['Keys', [table('RW')]],
-    ['Audit', [table('R')]],
+    ['Audit', [table('R'), rateCounts]],
     ['Health', []],
     ['Authorizer', [table('R'), readSecret('AdminKey')]],
     [
@@ -165,6 +179,17 @@ describe('least privilege', () => {
     for (const spec of httpFunctions) {
       const resources = statementsOf(noAuthorizer, noAuthorizerNames, spec.name).flatMap((s) => s.resources);
       expect(resources.includes('AdminKey'), spec.name).toBe(spec.public !== true);
+    }
+  });
+
+  it("lets every protected function add to its keys' shared request counts, and the public one nothing", () => {
+    const writesCounts = (s: Statement) =>
+      s.resources.includes('Table') &&
+      s.actions.includes('dynamodb:UpdateItem') &&
+      s.actions.includes('dynamodb:GetItem');
+    for (const spec of httpFunctions) {
+      const statements = statementsOf(today, todayNames, spec.name);
+      expect(statements.some(writesCounts), spec.name).toBe(spec.public !== true);
     }
   });
 

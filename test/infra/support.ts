@@ -74,6 +74,8 @@ export function label(value: unknown, names: Map<string, string>): string {
 export interface Statement {
   actions: string[];
   resources: string[];
+  /** The statement's Condition, as written; absent when it has none. */
+  conditions?: Record<string, unknown>;
 }
 
 const asList = <T>(value: T | T[] | undefined): T[] =>
@@ -92,13 +94,13 @@ export function statementsOf(template: Template, names: Map<string, string>, nam
     const roles = asList(policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
     if (!roles.includes(roleId)) continue;
     for (const s of policy.Properties.PolicyDocument.Statement as Record<string, unknown>[]) {
-      if (s.Effect !== 'Allow' || s.Condition !== undefined)
-        throw new Error(`unexpected statement ${JSON.stringify(s)}`);
+      if (s.Effect !== 'Allow') throw new Error(`unexpected statement ${JSON.stringify(s)}`);
       statements.push({
         actions: asList(s.Action as string | string[]).sort(),
         resources: asList(s.Resource)
           .map((r) => label(r, names))
           .sort(),
+        ...(s.Condition !== undefined ? { conditions: s.Condition as Record<string, unknown> } : {}),
       });
     }
   }
@@ -114,5 +116,12 @@ export const allow = (actions: readonly string[], ...resources: string[]): State
   actions: [...actions].sort(),
   resources: resources.sort(),
 });
+
+/** A statement that holds only under `conditions`. */
+export const allowWhen = (
+  conditions: Record<string, unknown>,
+  actions: readonly string[],
+  ...resources: string[]
+): Statement => ({ ...allow(actions, ...resources), conditions });
 
 export { Template };

@@ -58,3 +58,10 @@ export const API_KEY_PREFIX = 'K#';
 export const AUDIT_SHARDS = 4;
 export const auditPk = (day: string, shard: number) => `AUDIT#${day}#${shard}`;
 export const auditSk = (at: string, id: string) => `${at}#${id}`;
+
+/**
+ * Per-key request counts shared by every instance (shared/app/rate-limit.ts): one item per API key,
+ * `RATE#<key id>` / `N`, a running total each instance adds its own count to about once a second.
+ */
+export const RATE_COUNTER_PREFIX = 'RATE#';
+export const rateCounterKey = (keyId: string) => ({ pk: `${RATE_COUNTER_PREFIX}${keyId}`, sk: 'N' });
