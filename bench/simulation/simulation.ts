@@ -289,7 +289,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
       if (m.facts.relevance < UNINTERESTING) uninteresting++;
     }
     if (uninteresting * 2 > mine.length) mostlyUninteresting++;
-    if (customer.usesPreferenceCentre) preferenceCentre++;
+    if (customer.statedWish) preferenceCentre++;
     if (customer.timeZone !== HOME_TIME_ZONE) otherZone++;
     if (Object.values(customer.preferences.channels).some((c) => c?.optIn === false)) optedOut++;
 
