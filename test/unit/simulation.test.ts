@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compilePolicy } from '#shared/domain/decision.ts';
+import { assumptionsTable } from '../../bench/simulation/assumptions.ts';
 import type { SimMessage } from '../../bench/simulation/campaigns.ts';
 import { renderChart } from '../../bench/simulation/chart.ts';
 import { probabilities } from '../../bench/simulation/engagement.ts';
@@ -290,5 +292,20 @@ describe('the upper bound', () => {
     expect(boundAt(bound, 0)).toBe(0);
     expect(boundAt(bound, 2)).toBeCloseTo(1.4);
     expect(boundAt(bound, 10)).toBeCloseTo(1.7);
+  });
+});
+
+describe('the README', () => {
+  it("shows the simulation's assumptions table as the code defines it", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = '<!-- simulation assumptions: npm run simulate -- --assumptions -->';
+    const from = readme.indexOf(start);
+
+    expect(from).toBeGreaterThan(-1);
+    const table = readme
+      .slice(from + start.length)
+      .trimStart()
+      .split('\n\n')[0];
+    expect(table).toBe(assumptionsTable());
   });
 });
