@@ -18,10 +18,7 @@ export interface Campaign {
   /** When the platform starts sending (each customer's message leaves within the next 20 minutes). */
   sendAt: number;
   expiresInMs: number;
-  /**
-   * Whether the campaign is targeted on the customer's interests. 79% say brands speak without saying
-   * anything: only 21% of campaigns are, and they add a little relevance; the others lose a little.
-   */
+  /** Whether the campaign is targeted on the customer's interests (it adds a little relevance). */
   targeted: boolean;
   /** The chance a heavy (over-solicited) or light customer is in the audience. */
   reach: { heavy: number; light: number };
@@ -33,15 +30,31 @@ export interface SimMessage {
   at: number;
 }
 
-/** Expiry by category: a promotion is worth two days, a newsletter a week. */
-const EXPIRY_HOURS: Record<Category, number> = {
-  promotions: 48,
-  'new-arrivals': 72,
-  newsletter: 168,
-  loyalty: 120,
-  events: 96,
-  partners: 48,
-};
+/** The numbers the calendar and the messages are drawn from (see `assumptions.ts` for their sources). */
+export const CAMPAIGNS = {
+  /** Campaigns targeted on the customer's interests. */
+  targetedShare: 0.21,
+  /** What targeting adds to a message's relevance, and what an untargeted campaign takes off it. */
+  relevanceEffect: { targeted: 0.12, untargeted: -0.03 },
+  /** The standard deviation of the per-message noise on relevance. */
+  relevanceNoise: 0.1,
+  /** The chance a heavy (over-solicited) or light customer is in a campaign's audience, by channel. */
+  reach: {
+    email: { heavy: 0.6, light: 0.12 },
+    sms: { heavy: 0.7, light: 0.2 },
+    push: { heavy: 0.6, light: 0.2 },
+  },
+  /** Expiry by category: a promotion is worth two days, a newsletter a week. */
+  expiryHours: {
+    promotions: 48,
+    'new-arrivals': 72,
+    newsletter: 168,
+    loyalty: 120,
+    events: 96,
+    partners: 48,
+  } satisfies Record<Category, number>,
+} as const;
+const EXPIRY_HOURS: Record<Category, number> = CAMPAIGNS.expiryHours;
 
 function parisTime(day: { year: number; month: number; day: number }, hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
@@ -57,7 +70,15 @@ function campaign(
   expiresInMs: number,
   reach: Campaign['reach'],
 ): Campaign {
-  return { id, channel, category, sendAt, expiresInMs, targeted: random.chance(0.21), reach };
+  return {
+    id,
+    channel,
+    category,
+    sendAt,
+    expiresInMs,
+    targeted: random.chance(CAMPAIGNS.targetedShare),
+    reach,
+  };
 }
 
 /**
@@ -96,10 +117,7 @@ export function createCampaigns(seed: number, start: number, days: number): Camp
           parisTime(day, slot),
           category,
           EXPIRY_HOURS[category] * HOUR,
-          {
-            heavy: 0.6,
-            light: 0.12,
-          },
+          CAMPAIGNS.reach.email,
         ),
       );
     }
@@ -113,7 +131,7 @@ export function createCampaigns(seed: number, start: number, days: number): Camp
           parisTime(day, flash ? '18:00' : '12:00'),
           random.pick(['promotions', 'events'] as const),
           (flash ? 8 : 24) * HOUR,
-          { heavy: 0.7, light: 0.2 },
+          CAMPAIGNS.reach.sms,
         ),
       );
     }
@@ -125,7 +143,7 @@ export function createCampaigns(seed: number, start: number, days: number): Camp
         parisTime(day, random.chance(0.5) ? '12:30' : '19:30'),
         random.pick(CATEGORIES),
         12 * HOUR,
-        { heavy: 0.6, light: 0.2 },
+        CAMPAIGNS.reach.push,
       ),
     );
   }
@@ -146,11 +164,9 @@ export function messagesFor(
     if (c.channel === 'push' && !customer.hasApp) continue;
     if (!random.chance(customer.heavy ? c.reach.heavy : c.reach.light)) continue;
     const at = c.sendAt + Math.floor(random.next() * 20 * 60_000);
-    const noise = random.normal(0, 0.1);
-    const relevance = Math.min(
-      1,
-      Math.max(0, customer.interest[c.category] + (c.targeted ? 0.12 : -0.03) + noise),
-    );
+    const noise = random.normal(0, CAMPAIGNS.relevanceNoise);
+    const effect = c.targeted ? CAMPAIGNS.relevanceEffect.targeted : CAMPAIGNS.relevanceEffect.untargeted;
+    const relevance = Math.min(1, Math.max(0, customer.interest[c.category] + effect + noise));
     messages.push({
       at,
       facts: {

@@ -1,7 +1,8 @@
 /**
- * A synthetic customer base of a French brand, shaped by the survey figures in SURVEYS.md. Each figure
- * that shapes a draw is quoted next to it; where the surveys give no figure the number is an assumption
- * and says so. `simulate` prints the figures the population actually shows so the shape can be checked.
+ * A synthetic customer base of a French brand, shaped by the survey figures in SURVEYS.md. Every number
+ * that shapes a draw is a named constant below; `assumptions.ts` lists each with its source (a survey
+ * figure, or "assumption"), and `simulate` prints what the population actually shows so the shape can
+ * be checked.
  */
 import type { Channel, Preferences } from '#shared/domain/schemas.ts';
 import { createRandom, derive } from './random.ts';
@@ -19,20 +20,42 @@ export type Category = (typeof CATEGORIES)[number];
 /** The policy's default zone: most customers live there and have no time zone of their own. */
 export const HOME_TIME_ZONE = 'Europe/Paris';
 
-/**
- * Some customers live in other time zones (overseas departments, French Canada, expatriates). The surveys
- * give no figure: 8% is an assumption. Campaigns are scheduled on Paris time, so their messages often
- * land in these customers' night.
- */
-const OTHER_TIME_ZONES = {
-  'Indian/Reunion': 2.5,
-  'America/Martinique': 1.5,
-  'America/Montreal': 1.5,
-  'Europe/London': 1,
-  'America/Cayenne': 1,
-  'Pacific/Noumea': 0.5,
+/** The numbers the population is drawn from (see `assumptions.ts` for where each comes from). */
+export const POPULATION = {
+  /** In many campaign audiences: over-solicited. */
+  heavyShare: 0.63,
+  /** Interested in few categories. */
+  uninterestedShare: 0.86,
+  /** The chance each category is of real interest, for the uninterested and for the others. */
+  categoryInterestChance: { uninterested: 0.14, others: 0.5 },
+  /** The relevance of a category of interest, and of one of no interest (uniform draws). */
+  interestRelevance: { interested: [0.5, 0.9], other: [0.03, 0.3] },
+  /** Weights of the most marketing messages a week the customer would accept (all channels). */
+  wishPerWeekWeights: { '1': 15, '2': 30, '3': 30, '4': 15, '5': 10 },
+  /** In the brand's SMS audience (consent collected by the campaign platform). */
+  smsAudienceShare: 0.3,
+  /** Has the brand's app, so can receive push. */
+  appShare: 0.25,
+  /** Uses the preference centre, and then states their wish there as `maxPerWeek`. */
+  preferenceCentreShare: 0.42,
+  /** Of the preference-centre users: turn off their least interesting topic. */
+  topicOptOutShare: 0.6,
+  /** Of the preference-centre users: choose their own quiet hours (one of two windows). */
+  ownQuietHoursShare: 0.2,
+  /** Of the preference-centre users: opt out of a channel (SMS of those in the SMS audience, …). */
+  channelOptOutShare: { sms: 0.25, email: 0.08, push: 0.3 },
+  /** Live in another time zone than Paris, by zone, in % of customers. */
+  otherTimeZones: {
+    'Indian/Reunion': 2.5,
+    'America/Martinique': 1.5,
+    'America/Montreal': 1.5,
+    'Europe/London': 1,
+    'America/Cayenne': 1,
+    'Pacific/Noumea': 0.5,
+  },
 } as const;
-const OTHER_TIME_ZONE_SHARE = Object.values(OTHER_TIME_ZONES).reduce((a, b) => a + b, 0) / 100;
+
+const OTHER_TIME_ZONE_SHARE = Object.values(POPULATION.otherTimeZones).reduce((a, b) => a + b, 0) / 100;
 
 export interface SimCustomer {
   id: string;
@@ -40,15 +63,16 @@ export interface SimCustomer {
   preferences: Preferences;
   /** The zone the customer lives in (Europe/Paris unless `preferences.timezone` says otherwise). */
   timeZone: string;
-  /** Over-solicited: in many campaign audiences (the 75% "contacted too often"). */
+  /** Over-solicited: in many campaign audiences. */
   heavy: boolean;
-  /** Interested in few categories (the 86% who get "too much that does not interest them"). */
+  /** Interested in few categories. */
   uninterested: boolean;
   /** The relevance a message of each category has for this customer before campaign effects and noise. */
   interest: Record<Category, number>;
-  /** How many marketing messages a week the customer would like, at most. */
+  /** How many marketing messages a week the customer would accept, at most (hidden unless stated). */
   wantedPerWeek: number;
-  usesPreferenceCentre: boolean;
+  /** Uses the preference centre: their wish is stated there (`preferences.maxPerWeek`). */
+  statedWish: boolean;
   /** In the brand's SMS audience (consent collected by the campaign platform). */
   smsAudience: boolean;
   /** Has the app, so can receive push. */
@@ -60,64 +84,50 @@ function optOut(channel: Channel): Preferences['channels'] {
 }
 
 export function createCustomer(seed: number, index: number): SimCustomer {
+  const P = POPULATION;
   const random = createRandom(derive(seed, 1, index));
 
-  // 75% say brands contact them too often: 63% of customers sit in many campaign audiences and get far
-  // more than anyone wants; the others are light targets, a third of whom still get more than they want.
-  // (The printed "contacted more than they want" figure checks that the two add up to about 75%.)
-  const heavy = random.chance(0.63);
+  const heavy = random.chance(P.heavyShare);
 
-  // 86% say brands send too much that does not interest them, 79% that brands speak without saying
-  // anything, and only 8% feel brands know their needs: for 86% of customers only about one category
-  // in seven is of real interest; the other 14% care about half of them.
-  const uninterested = random.chance(0.86);
+  const uninterested = random.chance(P.uninterestedShare);
   const interest = {} as Record<Category, number>;
   for (const category of CATEGORIES) {
-    const interested = random.chance(uninterested ? 0.14 : 0.5);
-    interest[category] = interested ? random.uniform(0.5, 0.9) : random.uniform(0.03, 0.3);
+    const interested = random.chance(
+      uninterested ? P.categoryInterestChance.uninterested : P.categoryInterestChance.others,
+    );
+    const [low, high] = interested ? P.interestRelevance.interested : P.interestRelevance.other;
+    interest[category] = random.uniform(low, high);
   }
 
-  // What they would accept: one to five marketing messages a week (an assumption; the surveys only say
-  // that most get more than that).
-  let wantedPerWeek = Number(random.weighted({ '1': 15, '2': 30, '3': 30, '4': 15, '5': 10 }));
+  const wantedPerWeek = Number(random.weighted(P.wishPerWeekWeights));
+  const smsAudience = random.chance(P.smsAudienceShare);
+  const hasApp = random.chance(P.appShare);
 
-  // Channels. 73% refuse to be contacted except in an emergency and SMS is the most intrusive channel:
-  // the platform's SMS audience (consent collected) is 30% of customers. Smartphone apps are a minority
-  // channel (8% of customer-service contacts); 25% having the app is an assumption.
-  const smsAudience = random.chance(0.3);
-  const hasApp = random.chance(0.25);
-
-  // 42% feel recognised when they choose the moment, the place and the topics of the interaction: 42%
-  // use the preference centre, whose choices only Governor knows (the platform keeps sending).
-  const usesPreferenceCentre = random.chance(0.42);
+  // The preference centre's choices reach Governor only: without it the platform keeps sending.
+  const statedWish = random.chance(P.preferenceCentreShare);
   let preferences: Preferences = { channels: {}, topics: {} };
-  if (usesPreferenceCentre) {
-    // Topics: they turn off their least interesting category (60% of them).
-    if (random.chance(0.6)) {
+  if (statedWish) {
+    preferences.maxPerWeek = wantedPerWeek;
+    if (random.chance(P.topicOptOutShare)) {
       const least = [...CATEGORIES].sort((a, b) => interest[a] - interest[b])[0];
       if (least) preferences.topics = { [least]: false };
     }
-    // Frequency: 35% of them set a maximum per week, which is then what they want.
-    if (random.chance(0.35)) {
-      preferences.maxPerWeek = random.int(1, 3);
-      wantedPerWeek = preferences.maxPerWeek;
-    }
-    // Moment: 20% of them choose their own quiet hours.
-    if (random.chance(0.2))
+    if (random.chance(P.ownQuietHoursShare))
       preferences.quietHours = random.pick([
         { start: '20:00', end: '09:00' },
         { start: '22:00', end: '10:00' },
       ]);
-    // Channel: some opt out of a channel (some opt-outs: 25% of them for SMS, 8% for e-mail, 30% for push).
-    if (smsAudience && random.chance(0.25))
+    const shares = P.channelOptOutShare;
+    if (smsAudience && random.chance(shares.sms))
       preferences.channels = { ...preferences.channels, ...optOut('sms') };
-    if (random.chance(0.08)) preferences.channels = { ...preferences.channels, ...optOut('email') };
-    if (hasApp && random.chance(0.3)) preferences.channels = { ...preferences.channels, ...optOut('push') };
+    if (random.chance(shares.email)) preferences.channels = { ...preferences.channels, ...optOut('email') };
+    if (hasApp && random.chance(shares.push))
+      preferences.channels = { ...preferences.channels, ...optOut('push') };
   }
 
   let timeZone = HOME_TIME_ZONE;
   if (random.chance(OTHER_TIME_ZONE_SHARE)) {
-    timeZone = random.weighted(OTHER_TIME_ZONES);
+    timeZone = random.weighted(P.otherTimeZones);
     preferences = { ...preferences, timezone: timeZone };
   }
 
@@ -129,8 +139,14 @@ export function createCustomer(seed: number, index: number): SimCustomer {
     uninterested,
     interest,
     wantedPerWeek,
-    usesPreferenceCentre,
+    statedWish,
     smsAudience,
     hasApp,
   };
+}
+
+/** Whether the customer's stated preferences let a marketing message of this channel and category through. */
+export function allowedByPreferences(customer: SimCustomer, channel: Channel, category: string): boolean {
+  const { channels, topics } = customer.preferences;
+  return channels[channel]?.optIn !== false && topics[category] !== false;
 }

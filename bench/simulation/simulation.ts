@@ -1,16 +1,24 @@
 /**
- * The simulation: a population, a month of campaigns, and every strategy run over each customer with
- * the clock the messages carry (nothing reads the wall clock). The figures are aggregated as customers
- * are run, so memory stays flat with the population size.
+ * The simulation of one seed: a population, a month of campaigns, what customers do with what they get,
+ * and every strategy run over each customer with the clock the messages carry (nothing reads the wall
+ * clock). Deterministic per seed.
  */
-import { type CompiledPolicy, compilePolicy } from '#shared/domain/decision.ts';
-import { quietHoursEnd } from '#shared/domain/quiet-hours.ts';
+import { compilePolicy } from '#shared/domain/decision.ts';
 import { CHANNELS, type Channel, type Policy } from '#shared/domain/schemas.ts';
 import { instantOfLocal } from '#shared/domain/time-zone.ts';
-import { createCampaigns, messagesFor } from './campaigns.ts';
-import { fcfsPolicy, GOVERNOR_RELEVANCE, governorPolicy, type RelevanceSettings } from './policy.ts';
-import { createCustomer, HOME_TIME_ZONE, type SimCustomer } from './population.ts';
-import { type Delivery, runBefore, runOptimum, runThroughEngine, type StrategyRun } from './strategies.ts';
+import { createCampaigns, messagesFor, type SimMessage } from './campaigns.ts';
+import { drawsFor } from './engagement.ts';
+import { Accumulator, figures, type StrategyFigures } from './metrics.ts';
+import {
+  type FixedThresholds,
+  fcfsPolicy,
+  fixedThresholdPolicy,
+  GOVERNOR_RELEVANCE,
+  governorPolicy,
+  type RelevanceSettings,
+} from './policy.ts';
+import { allowedByPreferences, createCustomer, HOME_TIME_ZONE, type SimCustomer } from './population.ts';
+import { boundAt, type CustomerRun, relevanceBound, runNoGovernor, runThroughEngine } from './strategies.ts';
 
 export interface SimulationOptions {
   seed: number;
@@ -19,52 +27,64 @@ export interface SimulationOptions {
   relevance?: RelevanceSettings;
 }
 
-export const STRATEGIES = ['before', 'fcfs', 'governor', 'optimum', 'optimumAtGovernorVolume'] as const;
+/** The strategies run, in the order they are reported. */
+export const STRATEGIES = ['noGovernor', 'fcfs', 'fixedThreshold', 'governor'] as const;
 export type StrategyId = (typeof STRATEGIES)[number];
-export const STRATEGY_LABELS: Record<StrategyId, string> = {
-  before: 'before (no governor)',
+export const STRATEGY_LABELS: Record<StrategyId | 'upperBound', string> = {
+  noGovernor: 'no governor',
   fcfs: 'FCFS caps',
+  fixedThreshold: 'fixed threshold @ gov. volume',
   governor: 'governor',
-  optimum: 'offline optimum',
-  optimumAtGovernorVolume: 'optimum @ gov. volume',
+  upperBound: 'upper bound @ gov. volume',
 };
 
+/**
+ * The governor with fatigue, still to come: it needs the engine's versioned `fatigue` policy section,
+ * enforced through the customer log (issue 17). To plug it in: build its policy in policy.ts (the
+ * governor's plus `fatigue`); make `logEntriesFor` (strategies.ts) append what the engine takes from
+ * opens and clicks, as `POST /v1/events` will; add `governorWithFatigue` to STRATEGIES and run it in
+ * `simulate` like the governor. The report already prints its row and the targets it is to meet.
+ */
+export const FATIGUE_PLACEHOLDER = {
+  id: 'governorWithFatigue',
+  label: 'governor + fatigue',
+  missing: "not run yet: needs the engine's fatigue policy section",
+} as const;
+
 /** A message "interests" the customer from this relevance on; below `UNINTERESTING` it does not. */
-export const INTERESTING = 0.5;
 export const UNINTERESTING = 0.4;
-/** Bins of the messages-per-customer-per-week histogram: 0, 1, …, and the last one for that many or more. */
-export const WEEK_BINS = 13;
 
-export interface StrategyFigures {
+/** The upper bound is a bound on relevance, not a strategy: only these figures exist for it. */
+export interface BoundFigures {
   delivered: number;
-  byChannel: Record<Channel, number>;
-  relevanceSum: number;
-  meanRelevance: number;
-  /** Share of the delivered messages with relevance of at least INTERESTING. */
-  interestingShare: number;
-  perWeek: { mean: number; p10: number; p50: number; p90: number; max: number; histogram: number[] };
-  /** Customers who got more than a cap allows in some rolling window (the policy's caps and their own). */
-  overCapShare: number;
-  /** Customers who got more per week than they want. */
-  overWishShare: number;
-  /** Delivered messages that reached the customer during their quiet hours. */
-  nightShare: number;
-  /** Messages not sent compared with before, and what that saved. */
-  notSent: Record<Channel, number>;
-  avoidedCost: Record<Channel, number>;
-  avoidedCostTotal: number;
+  meanRelevanceDelivered: number;
+  totalRelevanceDelivered: number;
 }
 
-export interface EngineOutcomes {
-  deferred: number;
-  deferredDelivered: number;
-  meanWaitHours: number;
-  suppressed: number;
-  suppressedAtRelease: number;
-  suppressedByReason: Record<string, number>;
-  /** Deferred messages dropped when their release came, by reason. */
-  suppressedAtReleaseByReason: Record<string, number>;
+/** How the fixed threshold was matched to the governor's volume, channel by channel. */
+export interface Matching {
+  thresholds: FixedThresholds;
+  /** The governor's delivered messages per channel (the target), and what the thresholds delivered. */
+  target: Record<MatchedChannel, number>;
+  achieved: Record<MatchedChannel, number>;
+  /** The largest relative gap between achieved and target over the channels. */
+  worstGap: number;
+  /** Bisection steps (each a run of the whole population, reusing customers whose passing set is unchanged). */
+  steps: number;
+  /** What the steps cost: customers run through the engine, in whole populations. */
+  populationRuns: number;
 }
+/**
+ * How close the fixed threshold's volume must come to the governor's on each channel: 2%, or 3
+ * messages where 2% is fewer (on small populations one thousandth of threshold can move a few).
+ */
+export const MATCH_TOLERANCE = { share: 0.02, messages: 3 } as const;
+export function withinMatchTolerance(achieved: number, target: number): boolean {
+  return Math.abs(achieved - target) <= Math.max(MATCH_TOLERANCE.share * target, MATCH_TOLERANCE.messages);
+}
+
+const MATCHED = ['email', 'sms', 'push'] as const satisfies readonly Channel[];
+type MatchedChannel = (typeof MATCHED)[number];
 
 export interface SimulationReport {
   options: Required<SimulationOptions>;
@@ -72,216 +92,242 @@ export interface SimulationReport {
   campaigns: number;
   messages: number;
   population: {
-    /** Customers for whom most messages received before have relevance below UNINTERESTING (survey: 86%). */
+    /** Customers for whom most messages sent have relevance below UNINTERESTING (survey: 86%). */
     mostlyUninterestingShare: number;
-    /** Customers who received more than they want per week before (survey: 75%). */
-    overWishBeforeShare: number;
-    preferenceCentreShare: number;
+    /** Customers who state their wish in the preference centre. */
+    statedWishShare: number;
     otherTimeZoneShare: number;
     optedOutShare: number;
     meanRelevanceSent: number;
   };
-  policy: Policy;
+  policies: { governor: Policy; fcfs: Policy; fixedThreshold: Policy };
+  matching: Matching;
   strategies: Record<StrategyId, StrategyFigures>;
-  outcomes: { governor: EngineOutcomes; fcfs: EngineOutcomes };
-  targets: {
-    /** Governor mean delivered relevance over FCFS's, minus one. */
-    vsFcfs: number;
-    /** Governor mean delivered relevance over the optimum's, minus one. */
-    vsOptimum: number;
-    vsOptimumAtGovernorVolume: number;
-    /** Governor total delivered relevance as a share of the optimum's. */
-    totalVsOptimum: number;
-  };
+  upperBound: BoundFigures;
 }
 
 /** Monday 2 March 2026, 00:00 in Paris: a month that crosses the European and American DST changes. */
 export const SIMULATION_START = instantOfLocal(2026, 3, 2, 0, HOME_TIME_ZONE);
 
-interface Accumulator {
-  delivered: number;
-  byChannel: Record<Channel, number>;
-  relevanceSum: number;
-  interesting: number;
-  rates: number[];
-  overCap: number;
-  overWish: number;
-  night: number;
+interface World {
+  customers: SimCustomer[];
+  messages: SimMessage[][];
+  draws: Float64Array[];
+  /** Per customer, the relevance bound over all their messages, and over those their preferences allow. */
+  boundAll: Float64Array[];
+  boundAllowed: Float64Array[];
 }
 
-const zeroChannels = (): Record<Channel, number> => ({ email: 0, sms: 0, push: 0, whatsapp: 0 });
-
-function accumulator(): Accumulator {
-  return {
-    delivered: 0,
-    byChannel: zeroChannels(),
-    relevanceSum: 0,
-    interesting: 0,
-    rates: [],
-    overCap: 0,
-    overWish: 0,
-    night: 0,
-  };
-}
-
-/** Whether the deliveries break a count cap of the policy, or the customer's own weekly maximum. */
-function breaksCaps(
-  deliveries: readonly Delivery[],
-  compiled: CompiledPolicy,
-  customer: SimCustomer,
-): boolean {
-  const rules = compiled.counts.map((r) => ({
-    limit: r.limit,
-    windowMs: r.windowMs,
-    channel: r.match.channel,
-  }));
-  const own = customer.preferences.maxPerWeek;
-  if (own !== undefined) rules.push({ limit: own, windowMs: 7 * 24 * 3600_000, channel: undefined });
-  for (const rule of rules) {
-    // Rules here match marketing by channel only; the simulation sends only marketing messages.
-    const times = deliveries
-      .filter((d) => rule.channel === undefined || d.channel === rule.channel)
-      .map((d) => d.at)
-      .sort((a, b) => a - b);
-    let first = 0;
-    for (let last = 0; last < times.length; last++) {
-      const end = times[last] ?? 0;
-      while ((times[first] ?? 0) <= end - rule.windowMs) first++;
-      if (last - first + 1 > rule.limit) return true;
-    }
+function world(seed: number, count: number, campaigns: ReturnType<typeof createCampaigns>): World {
+  const w: World = { customers: [], messages: [], draws: [], boundAll: [], boundAllowed: [] };
+  for (let i = 0; i < count; i++) {
+    const customer = createCustomer(seed, i);
+    const mine = messagesFor(seed, i, customer, campaigns);
+    w.customers.push(customer);
+    w.messages.push(mine);
+    w.draws.push(drawsFor(seed, i, mine));
+    w.boundAll.push(relevanceBound(mine.map((m) => m.facts.relevance)));
+    w.boundAllowed.push(
+      relevanceBound(
+        mine
+          .filter((m) => allowedByPreferences(customer, m.facts.channel, m.facts.category))
+          .map((m) => m.facts.relevance),
+      ),
+    );
   }
-  return false;
+  return w;
 }
 
-function add(
+interface StrategyResult {
+  acc: Accumulator;
+  /** Messages delivered to each customer. */
+  volumes: Int32Array;
+}
+
+/**
+ * Runs a strategy over every customer. `respectsPreferences`: the strategy delivers only what the
+ * customer's stated preferences allow, so its bound is over those messages; otherwise over all of them.
+ */
+function run(
+  w: World,
   acc: Accumulator,
-  deliveries: readonly Delivery[],
-  customer: SimCustomer,
-  ctx: RunContext,
-): void {
-  const quiet = customer.preferences.quietHours ?? ctx.policy.quietHours;
-  let night = 0;
-  for (const d of deliveries) {
-    acc.byChannel[d.channel]++;
-    acc.relevanceSum += d.relevance;
-    if (d.relevance >= INTERESTING) acc.interesting++;
-    if (quiet && quietHoursEnd(d.at, quiet, customer.timeZone) !== undefined) night++;
-  }
-  acc.delivered += deliveries.length;
-  acc.night += night;
-  const rate = deliveries.length / (ctx.days / 7);
-  acc.rates.push(rate);
-  if (rate > customer.wantedPerWeek) acc.overWish++;
-  if (breaksCaps(deliveries, ctx.compiledFcfs, customer)) acc.overCap++;
+  respectsPreferences: boolean,
+  runCustomer: (i: number) => CustomerRun,
+): StrategyResult {
+  const volumes = new Int32Array(w.customers.length);
+  w.customers.forEach((customer, i) => {
+    const result = runCustomer(i);
+    volumes[i] = result.delivered.length;
+    const bound = (respectsPreferences ? w.boundAllowed : w.boundAll)[i] ?? new Float64Array(1);
+    acc.add(customer, result, boundAt(bound, result.delivered.length));
+  });
+  return { acc, volumes };
 }
 
-interface RunContext {
-  days: number;
-  policy: Policy;
-  compiledFcfs: CompiledPolicy;
-}
+const THRESHOLD_STEPS = 1000; // relevances are given to the thousandth: no finer threshold differs
 
-function outcomes(runs: StrategyRun[]): EngineOutcomes {
-  const suppressedByReason: Record<string, number> = {};
-  const suppressedAtReleaseByReason: Record<string, number> = {};
-  let deferred = 0;
-  let deferredDelivered = 0;
-  let waitMs = 0;
-  let suppressed = 0;
-  let suppressedAtRelease = 0;
-  for (const run of runs) {
-    deferred += run.deferred;
-    deferredDelivered += run.deferredDelivered;
-    waitMs += run.deferralWaitMs;
-    for (const s of run.suppressed) {
-      suppressed++;
-      if (s.atRelease) {
-        suppressedAtRelease++;
-        suppressedAtReleaseByReason[s.reason] = (suppressedAtReleaseByReason[s.reason] ?? 0) + 1;
+/**
+ * The fixed thresholds (one per channel, no pressure slope) that deliver what the governor delivered on
+ * each channel: a bisection on each channel's threshold over thousandths, the three channels stepped
+ * together (they interact only through the minimum gap and the customers' reactions), 10 steps. Each
+ * step runs the whole population through the engine; a customer whose set of messages above the
+ * thresholds did not change since an earlier step is not run again (the engine's decisions depend on
+ * which messages pass, not on the threshold itself; the final run checks it). Then the closer end of
+ * each channel's last interval.
+ */
+function matchFixedThreshold(w: World, target: Record<MatchedChannel, number>): Matching {
+  const sortedByChannel = w.messages.map((mine) =>
+    MATCHED.map((channel) =>
+      mine
+        .filter((m) => m.facts.channel === channel)
+        .map((m) => m.facts.relevance)
+        .sort((a, b) => b - a),
+    ),
+  );
+  const memo = w.customers.map(() => new Map<string, Record<MatchedChannel, number>>());
+  let customerRuns = 0;
+  const evaluate = (steps: Record<MatchedChannel, number>): Record<MatchedChannel, number> => {
+    const thresholds = toThresholds(steps);
+    const compiled = compilePolicy(fixedThresholdPolicy(thresholds));
+    const total: Record<MatchedChannel, number> = { email: 0, sms: 0, push: 0 };
+    w.customers.forEach((customer, i) => {
+      const key = MATCHED.map((c, ci) => passing(sortedByChannel[i]?.[ci] ?? [], thresholds[c])).join('.');
+      const cache = memo[i];
+      let volume = cache?.get(key);
+      if (!volume) {
+        customerRuns++;
+        const delivered = runThroughEngine(
+          customer,
+          w.messages[i] ?? [],
+          compiled,
+          w.draws[i] ?? new Float64Array(),
+        ).delivered;
+        volume = { email: 0, sms: 0, push: 0 };
+        for (const d of delivered) if (d.channel in volume) volume[d.channel as MatchedChannel]++;
+        cache?.set(key, volume);
       }
-      suppressedByReason[s.reason] = (suppressedByReason[s.reason] ?? 0) + 1;
+      for (const c of MATCHED) total[c] += volume[c];
+    });
+    return total;
+  };
+
+  const lo: Record<MatchedChannel, number> = { email: 0, sms: 0, push: 0 };
+  const hi: Record<MatchedChannel, number> = {
+    email: THRESHOLD_STEPS,
+    sms: THRESHOLD_STEPS,
+    push: THRESHOLD_STEPS,
+  };
+  const seen: Record<MatchedChannel, Map<number, number>> = {
+    email: new Map(),
+    sms: new Map(),
+    push: new Map(),
+  };
+  let steps = 0;
+  while (MATCHED.some((c) => hi[c] - lo[c] > 1)) {
+    const mid = { email: 0, sms: 0, push: 0 };
+    for (const c of MATCHED) mid[c] = Math.floor((lo[c] + hi[c]) / 2);
+    const volume = evaluate(mid);
+    steps++;
+    for (const c of MATCHED) {
+      if (hi[c] - lo[c] <= 1) continue;
+      seen[c].set(mid[c], volume[c]);
+      if (volume[c] > target[c]) lo[c] = mid[c];
+      else hi[c] = mid[c];
     }
   }
-  return {
-    deferred,
-    deferredDelivered,
-    meanWaitHours: deferredDelivered === 0 ? 0 : waitMs / deferredDelivered / 3600_000,
-    suppressed,
-    suppressedAtRelease,
-    suppressedByReason,
-    suppressedAtReleaseByReason,
-  };
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
-function figures(
-  acc: Accumulator,
-  customers: number,
-  before: Accumulator | undefined,
-  policy: Policy,
-): StrategyFigures {
-  const rates = [...acc.rates].sort((a, b) => a - b);
-  const histogram = new Array<number>(WEEK_BINS).fill(0);
-  for (const r of rates) histogram[Math.min(WEEK_BINS - 1, Math.floor(r))]! += 1 / customers;
-  const notSent = zeroChannels();
-  const avoidedCost = zeroChannels();
-  for (const channel of CHANNELS) {
-    notSent[channel] = before ? before.byChannel[channel] - acc.byChannel[channel] : 0;
-    avoidedCost[channel] = notSent[channel] * policy.channelCosts[channel];
+  const chosen = { email: 0, sms: 0, push: 0 };
+  for (const c of MATCHED) {
+    const atLo = seen[c].get(lo[c]);
+    const atHi = seen[c].get(hi[c]);
+    chosen[c] =
+      atLo !== undefined && (atHi === undefined || Math.abs(atLo - target[c]) < Math.abs(atHi - target[c]))
+        ? lo[c]
+        : hi[c];
   }
+  const achieved = evaluate(chosen);
+  const worstGap = Math.max(
+    ...MATCHED.map((c) => Math.abs(achieved[c] - target[c]) / Math.max(1, target[c])),
+  );
   return {
-    delivered: acc.delivered,
-    byChannel: acc.byChannel,
-    relevanceSum: acc.relevanceSum,
-    meanRelevance: acc.delivered === 0 ? 0 : acc.relevanceSum / acc.delivered,
-    interestingShare: acc.delivered === 0 ? 0 : acc.interesting / acc.delivered,
-    perWeek: {
-      mean: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
-      p10: percentile(rates, 0.1),
-      p50: percentile(rates, 0.5),
-      p90: percentile(rates, 0.9),
-      max: rates[rates.length - 1] ?? 0,
-      histogram,
-    },
-    overCapShare: acc.overCap / customers,
-    overWishShare: acc.overWish / customers,
-    nightShare: acc.delivered === 0 ? 0 : acc.night / acc.delivered,
-    notSent,
-    avoidedCost,
-    avoidedCostTotal: Object.values(avoidedCost).reduce((a, b) => a + b, 0),
+    thresholds: toThresholds(chosen),
+    target,
+    achieved,
+    worstGap,
+    steps,
+    populationRuns: customerRuns / Math.max(1, w.customers.length),
   };
+}
+
+const toThresholds = (steps: Record<MatchedChannel, number>): FixedThresholds => ({
+  email: steps.email / THRESHOLD_STEPS,
+  sms: steps.sms / THRESHOLD_STEPS,
+  push: steps.push / THRESHOLD_STEPS,
+});
+
+/** How many of the relevances (most relevant first) reach the threshold, as the engine compares them. */
+function passing(sortedDesc: readonly number[], threshold: number): number {
+  let n = 0;
+  while (n < sortedDesc.length && !((sortedDesc[n] ?? 0) < threshold)) n++;
+  return n;
 }
 
 export function simulate(options: SimulationOptions): SimulationReport {
   const relevance = options.relevance ?? GOVERNOR_RELEVANCE;
   const { seed, customers, days } = options;
-  const policy = governorPolicy(relevance);
-  const fcfs = fcfsPolicy();
-  const compiledGovernor = compilePolicy(policy);
-  const compiledFcfs = compilePolicy(fcfs);
   const campaigns = createCampaigns(seed, SIMULATION_START, days);
-  const ctx: RunContext = { days, policy, compiledFcfs };
+  const w = world(seed, customers, campaigns);
+  const governor = governorPolicy(relevance);
+  const fcfs = fcfsPolicy();
+  const caps = compilePolicy(fcfs);
+  const accumulator = () => new Accumulator(days, caps);
+  const through = (policy: Policy) => {
+    const compiled = compilePolicy(policy);
+    return (i: number) =>
+      runThroughEngine(w.customers[i]!, w.messages[i] ?? [], compiled, w.draws[i] ?? new Float64Array());
+  };
 
-  const acc = Object.fromEntries(STRATEGIES.map((s) => [s, accumulator()])) as Record<
-    StrategyId,
-    Accumulator
-  >;
-  const governorRuns: StrategyRun[] = [];
-  const fcfsRuns: StrategyRun[] = [];
+  const noGovernor = run(w, accumulator(), false, (i) =>
+    runNoGovernor(w.customers[i]!, w.messages[i] ?? [], w.draws[i] ?? new Float64Array()),
+  );
+  const viaFcfs = run(w, accumulator(), true, through(fcfs));
+  const viaGovernor = run(w, accumulator(), true, through(governor));
+  const target = { email: 0, sms: 0, push: 0 };
+  for (const c of MATCHED) target[c] = viaGovernor.acc.byChannel[c];
+  const matching = matchFixedThreshold(w, target);
+  const fixed = fixedThresholdPolicy(matching.thresholds);
+  const viaFixed = run(w, accumulator(), true, through(fixed));
+  for (const c of MATCHED)
+    if (viaFixed.acc.byChannel[c] !== matching.achieved[c])
+      throw new Error(
+        `the fixed threshold's run delivered ${viaFixed.acc.byChannel[c]} on ${c}, its matching ${matching.achieved[c]}`,
+      );
+  // Here the governor with fatigue will run (FATIGUE_PLACEHOLDER).
+
+  // The upper bound at the governor's volume, customer by customer.
+  let boundDelivered = 0;
+  let boundRelevance = 0;
+  w.customers.forEach((_, i) => {
+    const k = viaGovernor.volumes[i] ?? 0;
+    const bound = w.boundAllowed[i] ?? new Float64Array(1);
+    boundDelivered += Math.min(k, bound.length - 1);
+    boundRelevance += boundAt(bound, k);
+  });
+
+  const strategies: Record<StrategyId, StrategyFigures> = {
+    noGovernor: figures(noGovernor.acc, undefined, governor),
+    fcfs: figures(viaFcfs.acc, noGovernor.acc, governor),
+    fixedThreshold: figures(viaFixed.acc, noGovernor.acc, governor),
+    governor: figures(viaGovernor.acc, noGovernor.acc, governor),
+  };
+
   let messages = 0;
   let relevanceSent = 0;
   let mostlyUninteresting = 0;
-  let preferenceCentre = 0;
   let otherZone = 0;
   let optedOut = 0;
-
-  for (let i = 0; i < customers; i++) {
-    const customer = createCustomer(seed, i);
-    const mine = messagesFor(seed, i, customer, campaigns);
+  let stated = 0;
+  w.customers.forEach((customer, i) => {
+    const mine = w.messages[i] ?? [];
     messages += mine.length;
     let uninteresting = 0;
     for (const m of mine) {
@@ -289,28 +335,11 @@ export function simulate(options: SimulationOptions): SimulationReport {
       if (m.facts.relevance < UNINTERESTING) uninteresting++;
     }
     if (uninteresting * 2 > mine.length) mostlyUninteresting++;
-    if (customer.usesPreferenceCentre) preferenceCentre++;
+    if (customer.statedWish) stated++;
     if (customer.timeZone !== HOME_TIME_ZONE) otherZone++;
-    if (Object.values(customer.preferences.channels).some((c) => c?.optIn === false)) optedOut++;
+    if (CHANNELS.some((c) => customer.preferences.channels[c]?.optIn === false)) optedOut++;
+  });
 
-    const before = runBefore(mine);
-    const viaFcfs = runThroughEngine(customer, mine, compiledFcfs);
-    const viaGovernor = runThroughEngine(customer, mine, compiledGovernor);
-    const optimum = runOptimum(customer, mine, compiledFcfs);
-    const sameVolume = runOptimum(customer, mine, compiledFcfs, viaGovernor.delivered.length);
-    add(acc.before, before.delivered, customer, ctx);
-    add(acc.fcfs, viaFcfs.delivered, customer, ctx);
-    add(acc.governor, viaGovernor.delivered, customer, ctx);
-    add(acc.optimum, optimum, customer, ctx);
-    add(acc.optimumAtGovernorVolume, sameVolume, customer, ctx);
-    governorRuns.push({ ...viaGovernor, delivered: [] });
-    fcfsRuns.push({ ...viaFcfs, delivered: [] });
-  }
-
-  const strategies = Object.fromEntries(
-    STRATEGIES.map((s) => [s, figures(acc[s], customers, s === 'before' ? undefined : acc.before, policy)]),
-  ) as Record<StrategyId, StrategyFigures>;
-  const gov = strategies.governor;
   return {
     options: { seed, customers, days, relevance },
     start: SIMULATION_START,
@@ -318,20 +347,18 @@ export function simulate(options: SimulationOptions): SimulationReport {
     messages,
     population: {
       mostlyUninterestingShare: mostlyUninteresting / customers,
-      overWishBeforeShare: strategies.before.overWishShare,
-      preferenceCentreShare: preferenceCentre / customers,
+      statedWishShare: stated / customers,
       otherTimeZoneShare: otherZone / customers,
       optedOutShare: optedOut / customers,
       meanRelevanceSent: messages === 0 ? 0 : relevanceSent / messages,
     },
-    policy,
+    policies: { governor, fcfs, fixedThreshold: fixed },
+    matching,
     strategies,
-    outcomes: { governor: outcomes(governorRuns), fcfs: outcomes(fcfsRuns) },
-    targets: {
-      vsFcfs: gov.meanRelevance / strategies.fcfs.meanRelevance - 1,
-      vsOptimum: gov.meanRelevance / strategies.optimum.meanRelevance - 1,
-      vsOptimumAtGovernorVolume: gov.meanRelevance / strategies.optimumAtGovernorVolume.meanRelevance - 1,
-      totalVsOptimum: gov.relevanceSum / strategies.optimum.relevanceSum,
+    upperBound: {
+      delivered: boundDelivered,
+      meanRelevanceDelivered: boundDelivered === 0 ? 0 : boundRelevance / boundDelivered,
+      totalRelevanceDelivered: boundRelevance,
     },
   };
 }

@@ -1,174 +1,252 @@
 /**
- * The strategies compared, run one customer at a time:
+ * The strategies compared, run one customer at a time, and the upper bound they are measured against:
  *
- * - before: no Governor — the platform sends every message when it schedules it;
- * - through the engine (the governor policy, or the FCFS policy): each message is appended to the
+ * - no governor: the platform sends every message when it schedules it. It knows nothing of the
+ *   preference centre (only Governor does) but honours its own unsubscribe links and complaint feedback:
+ *   after an unsubscribe or a complaint on a channel it sends no more marketing there;
+ * - through the engine (FCFS caps, the fixed threshold, the governor): each message is appended to the
  *   customer's ordered log and decided by `replay`, exactly as the send function does (append, then
  *   decide); a deferred message is released at its `releaseAt` by a `release` entry, as the release
- *   function does. The log is compacted after each entry with the engine's own `compact`, so each
- *   replay decides only the new entry;
- * - the offline optimum: with hindsight, per customer, the most relevant messages that fit the same
- *   caps. Greedy by relevance, highest first, each placed at the earliest moment the engine finds free
- *   (caps, gap, quiet hours, expiry; the engine's `decide` is the feasibility check). Rolling caps make
- *   the exact problem a hard packing problem: the greedy is an approximation of the optimum, not a proof.
+ *   function does; what the customer does reaches the log as `POST /v1/events` puts it there
+ *   (`logEntriesFor`). The log is compacted after each append with the engine's own `compact`, so each
+ *   replay decides only the new entries. Nothing here re-implements a rule: the engine decides;
+ * - the upper bound (not a strategy): per customer, the sum of the relevance of their k most relevant
+ *   messages, for a given k, ignoring timing and caps. No strategy delivering k of the messages it may
+ *   deliver to that customer can have more relevance.
  */
 
 import { type CustomerBase, compact, type LogEntry, replay } from '#shared/domain/customer-log.ts';
-import { type CompiledPolicy, type CustomerView, decide, type Send } from '#shared/domain/decision.ts';
-import type { Channel, Reason } from '#shared/domain/schemas.ts';
+import type { CompiledPolicy } from '#shared/domain/decision.ts';
+import type { Channel, EVENT_TYPES } from '#shared/domain/schemas.ts';
 import type { SimMessage } from './campaigns.ts';
+import { CustomerReactions, ENGAGEMENT, type Reaction } from './engagement.ts';
 import type { SimCustomer } from './population.ts';
 
 export interface Delivery {
-  key: string;
+  /** The message's position in the customer's messages. */
+  index: number;
   at: number;
   channel: Channel;
   relevance: number;
 }
 
-export interface Suppression {
-  channel: Channel;
-  reason: Reason;
-  /** Suppressed when its release came, after a deferral. */
-  atRelease: boolean;
-}
-
-export interface StrategyRun {
+/** What one strategy did to one customer, and what the customer did back. */
+export interface CustomerRun {
+  /** In time order. */
   delivered: Delivery[];
-  suppressed: Suppression[];
-  /** Messages deferred at least once, and the total time they waited until delivered. */
+  /** Opens the providers report (e-mail, push), clicks (all channels). */
+  opens: number;
+  clicks: number;
+  /** Unsubscribes and complaints, one per customer and channel at most (the channel closes after one). */
+  unsubscribes: number;
+  complaints: number;
+  /** The engine's decisions (zero for the strategy without it). */
+  suppressedByReason: Record<string, number>;
+  /** Deferred messages dropped when their release came, by reason. */
+  suppressedAtReleaseByReason: Record<string, number>;
+  /** Messages deferred at least once, those of them delivered, and the total time those waited. */
   deferred: number;
   deferredDelivered: number;
   deferralWaitMs: number;
 }
 
-export function runBefore(messages: readonly SimMessage[]): StrategyRun {
+/** What the customer does, as a campaign platform or a provider reports it to `POST /v1/events`. */
+export interface SimEvent {
+  type: Extract<(typeof EVENT_TYPES)[number], 'opened' | 'clicked' | 'unsubscribed' | 'complained'>;
+  channel: Channel;
+  at: number;
+  messageKey: string;
+}
+
+/**
+ * The entries `POST /v1/events` appends to the customer's log for an event (shared/app/events.ts):
+ * today an unsubscribe, a complaint or a hard bounce becomes a `feedback` entry; opens and clicks change
+ * nothing. This is the one place the engagement model meets the engine: when the engine learns from
+ * opens and clicks (the fatigue policy section), the entries it appends for them go here too.
+ */
+export function logEntriesFor(event: SimEvent): LogEntry[] {
+  if (event.type === 'unsubscribed' || event.type === 'complained')
+    return [{ type: 'feedback', at: event.at, channel: event.channel, feedback: event.type }];
+  return [];
+}
+
+function emptyRun(): CustomerRun {
   return {
-    delivered: messages.map((m) => ({
-      key: m.facts.key,
-      at: m.at,
-      channel: m.facts.channel,
-      relevance: m.facts.relevance,
-    })),
-    suppressed: [],
+    delivered: [],
+    opens: 0,
+    clicks: 0,
+    unsubscribes: 0,
+    complaints: 0,
+    suppressedByReason: {},
+    suppressedAtReleaseByReason: {},
     deferred: 0,
     deferredDelivered: 0,
     deferralWaitMs: 0,
   };
 }
 
-interface Release {
-  key: string;
-  releaseAt: number;
+/** Counts a reaction and returns the events it sends to Governor, `feedbackDelayMs` after delivery. */
+function feedback(run: CustomerRun, reaction: Reaction, d: Delivery, key: string): SimEvent[] {
+  const at = d.at + ENGAGEMENT.feedbackDelayMs;
+  const events: SimEvent[] = [];
+  const emit = (type: SimEvent['type']) => events.push({ type, channel: d.channel, at, messageKey: key });
+  if (reaction.openReported) {
+    run.opens++;
+    emit('opened');
+  }
+  if (reaction.clicked) {
+    run.clicks++;
+    emit('clicked');
+  }
+  if (reaction.complained) {
+    run.complaints++;
+    emit('complained');
+  }
+  if (reaction.unsubscribed) {
+    run.unsubscribes++;
+    emit('unsubscribed');
+  }
+  return events;
 }
 
+export function runNoGovernor(
+  customer: SimCustomer,
+  messages: readonly SimMessage[],
+  draws: Float64Array,
+): CustomerRun {
+  const run = emptyRun();
+  const reactions = new CustomerReactions(customer, draws);
+  const closedFrom = new Map<Channel, number>();
+  messages.forEach((m, index) => {
+    const { channel, relevance, key } = m.facts;
+    if ((closedFrom.get(channel) ?? Number.POSITIVE_INFINITY) <= m.at) return;
+    const d: Delivery = { index, at: m.at, channel, relevance };
+    run.delivered.push(d);
+    for (const event of feedback(run, reactions.react(index, channel, relevance, m.at), d, key)) {
+      if (event.type === 'unsubscribed' || event.type === 'complained')
+        closedFrom.set(channel, Math.min(closedFrom.get(channel) ?? event.at, event.at));
+    }
+  });
+  return run;
+}
+
+type Queued = { kind: 'release'; at: number; key: string } | { kind: 'event'; at: number; event: SimEvent };
+
+/** Inserts after everything due at the same moment or earlier: what was queued first runs first. */
+function enqueue(queue: Queued[], item: Queued): void {
+  let lo = 0;
+  let hi = queue.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((queue[mid]?.at ?? 0) <= item.at) lo = mid + 1;
+    else hi = mid;
+  }
+  queue.splice(lo, 0, item);
+}
+
+const bump = (counts: Record<string, number>, reason: string) => {
+  counts[reason] = (counts[reason] ?? 0) + 1;
+};
+
+/**
+ * One customer through the engine: the platform's messages, the releases of deferred ones and the
+ * customer's events, appended to the log in the order they happen.
+ */
 export function runThroughEngine(
   customer: SimCustomer,
   messages: readonly SimMessage[],
   compiled: CompiledPolicy,
-): StrategyRun {
+  draws: Float64Array,
+): CustomerRun {
   const policyVersion = compiled.policy.version;
   const policies = () => compiled;
-  const byKey = new Map(messages.map((m) => [m.facts.key, m]));
-  const run: StrategyRun = {
-    delivered: [],
-    suppressed: [],
-    deferred: 0,
-    deferredDelivered: 0,
-    deferralWaitMs: 0,
-  };
+  const indexOf = new Map(messages.map((m, i) => [m.facts.key, i]));
+  const run = emptyRun();
+  const reactions = new CustomerReactions(customer, draws);
   let base: CustomerBase = { preferences: customer.preferences, suppressions: {} };
   let log: LogEntry[] = [];
-  const releases: Release[] = []; // kept sorted by releaseAt
+  const queue: Queued[] = [];
   const wasDeferred = new Set<string>();
   let next = 0;
 
+  const append = (entries: LogEntry[], now: number) => {
+    const all = [...log, ...entries];
+    const { state, results } = replay(base, all, policies);
+    ({ base, entries: log } = compact(state, now, { horizonMs: compiled.horizonMs, idempotencyMs: 0 }));
+    return results.slice(all.length - entries.length);
+  };
   const deliver = (key: string, at: number, channel: Channel) => {
-    const m = byKey.get(key);
-    if (!m) throw new Error(`unknown message ${key}`);
-    run.delivered.push({ key, at, channel, relevance: m.facts.relevance });
+    const index = indexOf.get(key);
+    const m = index === undefined ? undefined : messages[index];
+    if (index === undefined || !m) throw new Error(`unknown message ${key}`);
+    const d: Delivery = { index, at, channel, relevance: m.facts.relevance };
+    run.delivered.push(d);
     if (wasDeferred.has(key)) {
       run.deferredDelivered++;
       run.deferralWaitMs += at - m.at;
     }
-  };
-  const schedule = (key: string, releaseAt: number) => {
-    if (!wasDeferred.has(key)) run.deferred++;
-    wasDeferred.add(key);
-    let i = releases.length;
-    while (i > 0 && (releases[i - 1]?.releaseAt ?? 0) > releaseAt) i--;
-    releases.splice(i, 0, { key, releaseAt });
+    for (const event of feedback(run, reactions.react(index, channel, d.relevance, at), d, key))
+      enqueue(queue, { kind: 'event', at: event.at, event });
   };
 
-  while (next < messages.length || releases.length > 0) {
+  while (next < messages.length || queue.length > 0) {
     const message = messages[next];
-    const release = releases[0];
-    // A release due at the same moment as a new message runs first: its slot was reserved earlier.
-    const entry: LogEntry =
-      release && (!message || release.releaseAt <= message.at)
-        ? {
-            type: 'release',
-            at: release.releaseAt,
-            policyVersion,
-            key: release.key,
-            releaseAt: release.releaseAt,
-          }
-        : {
-            type: 'message',
-            at: (message as SimMessage).at,
-            policyVersion,
-            facts: (message as SimMessage).facts,
-          };
-    if (entry.type === 'release') releases.shift();
-    else next++;
-
-    const { state, results } = replay(base, [...log, entry], policies);
-    const result = results[results.length - 1];
-    if (!result || result.type === 'other' || (result.type === 'release' && result.stale)) {
-      throw new Error(`unexpected replay result for ${entry.type} at ${entry.at}`);
+    const queued = queue[0];
+    // Whatever is queued for the moment a new message comes runs first: a release's slot was reserved
+    // earlier, and an event happened before the message was sent.
+    if (queued && (!message || queued.at <= message.at)) {
+      queue.shift();
+      if (queued.kind === 'event') {
+        const entries = logEntriesFor(queued.event);
+        if (entries.length > 0) append(entries, queued.at);
+        continue;
+      }
+      const [result] = append(
+        [{ type: 'release', at: queued.at, policyVersion, key: queued.key, releaseAt: queued.at }],
+        queued.at,
+      );
+      if (result?.type !== 'release' || result.stale)
+        throw new Error(`unexpected replay result for the release of ${queued.key}`);
+      const { verdict } = result.decided;
+      if (verdict.outcome === 'accepted') deliver(queued.key, queued.at, verdict.channel);
+      else if (verdict.outcome === 'deferred')
+        enqueue(queue, { kind: 'release', at: verdict.releaseAt, key: queued.key });
+      else {
+        bump(run.suppressedByReason, verdict.reason);
+        bump(run.suppressedAtReleaseByReason, verdict.reason);
+      }
+      continue;
     }
+    if (!message) break;
+    next++;
+    const [result] = append(
+      [{ type: 'message', at: message.at, policyVersion, facts: message.facts }],
+      message.at,
+    );
+    if (result?.type !== 'message') throw new Error(`unexpected replay result for ${message.facts.key}`);
     const { verdict } = result.decided;
-    if (verdict.outcome === 'accepted')
-      deliver(result.key, entry.type === 'release' ? entry.releaseAt : entry.at, verdict.channel);
-    else if (verdict.outcome === 'deferred') schedule(result.key, verdict.releaseAt);
-    else
-      run.suppressed.push({
-        channel: verdict.channel,
-        reason: verdict.reason,
-        atRelease: entry.type === 'release',
-      });
-
-    ({ base, entries: log } = compact(state, entry.at, { horizonMs: compiled.horizonMs, idempotencyMs: 0 }));
+    if (verdict.outcome === 'accepted') deliver(message.facts.key, message.at, verdict.channel);
+    else if (verdict.outcome === 'deferred') {
+      run.deferred++;
+      wasDeferred.add(message.facts.key);
+      enqueue(queue, { kind: 'release', at: verdict.releaseAt, key: message.facts.key });
+    } else bump(run.suppressedByReason, verdict.reason);
   }
   return run;
 }
 
 /**
- * The offline optimum (greedy, see above). `limit` caps how many messages it may deliver: with the
- * governor's own count, it answers "delivering as many as the governor did, how relevant could they
- * have been?".
+ * The relevances of a pool of messages, most relevant first, as prefix sums: `bound[k]` is the most
+ * relevance any k of them can add up to.
  */
-export function runOptimum(
-  customer: SimCustomer,
-  messages: readonly SimMessage[],
-  compiled: CompiledPolicy,
-  limit = Number.POSITIVE_INFINITY,
-): Delivery[] {
-  const sends: Send[] = [];
-  const view: CustomerView = { preferences: customer.preferences, suppressions: {}, sends };
-  const delivered: Delivery[] = [];
-  const order = [...messages].sort(
-    (a, b) => b.facts.relevance - a.facts.relevance || a.at - b.at || a.facts.key.localeCompare(b.facts.key),
-  );
-  for (const m of order) {
-    if (delivered.length >= limit) break;
-    // Without a relevance the engine applies no threshold: here it only checks what fits.
-    const verdict = decide(view, { ...m.facts, relevance: undefined }, compiled, m.at);
-    if (verdict.outcome === 'suppressed') continue;
-    const at = verdict.outcome === 'deferred' ? verdict.releaseAt : m.at;
-    const { key, kind, category, campaignId } = m.facts;
-    sends.push({ key, at, channel: verdict.channel, kind, category, campaignId });
-    delivered.push({ key, at, channel: verdict.channel, relevance: m.facts.relevance });
-  }
-  return delivered.sort((a, b) => a.at - b.at);
+export function relevanceBound(relevances: readonly number[]): Float64Array {
+  const sorted = [...relevances].sort((a, b) => b - a);
+  const prefix = new Float64Array(sorted.length + 1);
+  for (let k = 0; k < sorted.length; k++) prefix[k + 1] = (prefix[k] ?? 0) + (sorted[k] ?? 0);
+  return prefix;
+}
+
+/** The bound for k messages; beyond the pool's size, the whole pool. */
+export function boundAt(prefix: Float64Array, k: number): number {
+  return prefix[Math.min(k, prefix.length - 1)] ?? 0;
 }

@@ -1,45 +1,311 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { compilePolicy } from '#shared/domain/decision.ts';
+import { assumptionsTable } from '../../bench/simulation/assumptions.ts';
+import type { SimMessage } from '../../bench/simulation/campaigns.ts';
 import { renderChart } from '../../bench/simulation/chart.ts';
-import { simulate } from '../../bench/simulation/simulation.ts';
+import { probabilities } from '../../bench/simulation/engagement.ts';
+import { Accumulator, busiestWindow, exceedsInSomeWindow, figures } from '../../bench/simulation/metrics.ts';
+import { fcfsPolicy, governorPolicy } from '../../bench/simulation/policy.ts';
+import type { SimCustomer } from '../../bench/simulation/population.ts';
+import {
+  MATCH_TOLERANCE,
+  STRATEGIES,
+  simulate,
+  withinMatchTolerance,
+} from '../../bench/simulation/simulation.ts';
+import {
+  boundAt,
+  type CustomerRun,
+  relevanceBound,
+  runNoGovernor,
+  runThroughEngine,
+} from '../../bench/simulation/strategies.ts';
+import { summarise } from '../../bench/simulation/summary.ts';
+import { at, DAY, HOUR } from './builders.ts';
 
-const small = { seed: 7, customers: 150, days: 14 };
+const small = { seed: 7, customers: 300, days: 14 };
+const report = simulate(small);
+
+/** A customer of the simulation, Paris-based, with no preferences unless given. */
+function aCustomer(overrides: Partial<SimCustomer> = {}): SimCustomer {
+  return {
+    id: 'c000001',
+    preferences: { channels: {}, topics: {} },
+    timeZone: 'Europe/Paris',
+    heavy: false,
+    uninterested: false,
+    interest: {
+      promotions: 0.5,
+      'new-arrivals': 0.5,
+      newsletter: 0.5,
+      loyalty: 0.5,
+      events: 0.5,
+      partners: 0.5,
+    },
+    wantedPerWeek: 3,
+    statedWish: false,
+    smsAudience: true,
+    hasApp: true,
+    ...overrides,
+  };
+}
+
+/** Marketing e-mails at the given instants (daytime in Paris), each valid for two days. */
+function emails(times: number[], relevance = 0.6): SimMessage[] {
+  return times.map((t, i) => ({
+    at: t,
+    facts: {
+      key: `m${i}`,
+      channel: 'email',
+      kind: 'marketing',
+      category: 'promotions',
+      campaignId: `e${i}`,
+      relevance,
+      expiresAt: t + 2 * DAY,
+    },
+  }));
+}
+
+/** Uniforms per message (open, click, unsubscribe, complaint): `1` never reacts, `0` always does. */
+function draws(
+  count: number,
+  react: (i: number) => Partial<Record<'open' | 'click' | 'unsubscribe' | 'complaint', number>>,
+) {
+  const d = new Float64Array(count * 4).fill(1);
+  for (let i = 0; i < count; i++) {
+    const r = react(i);
+    d[i * 4] = r.open ?? 1;
+    d[i * 4 + 1] = r.click ?? 1;
+    d[i * 4 + 2] = r.unsubscribe ?? 1;
+    d[i * 4 + 3] = r.complaint ?? 1;
+  }
+  return d;
+}
+
+const MONDAY_NOON = at('2026-03-02T11:00:00Z');
+const daily = (n: number) => Array.from({ length: n }, (_, i) => MONDAY_NOON + i * DAY);
 
 describe('simulate', () => {
-  it('gives the same figures for the same seed', () => {
-    // Prepare / Act
-    const first = simulate(small);
-    const second = simulate(small);
+  it('gives the same figures and the same chart for the same seed', () => {
+    // Act
+    const again = simulate(small);
 
     // Assess
-    expect(second).toEqual(first);
-    expect(renderChart(second)).toBe(renderChart(first));
+    expect(again).toEqual(report);
+    expect(renderChart(summarise([again]), [again])).toBe(renderChart(summarise([report]), [report]));
   });
 
   it('gives other figures for another seed', () => {
-    expect(simulate({ ...small, seed: 8 }).messages).not.toBe(simulate(small).messages);
+    const other = simulate({ ...small, seed: 8 });
+
+    expect(other.messages).not.toBe(report.messages);
+    expect(other.strategies.governor.clicks).not.toBe(report.strategies.governor.clicks);
   });
 
-  it('delivers more relevant messages with the governor than first come, first served', () => {
-    const report = simulate(small);
+  it("matches the fixed threshold to the governor's volume on each channel within the stated tolerance", () => {
+    const { matching } = report;
+    const governor = report.strategies.governor.deliveredByChannel;
+    const fixed = report.strategies.fixedThreshold.deliveredByChannel;
 
-    const { governor, fcfs } = report.strategies;
-    expect(governor.delivered).toBeGreaterThan(0);
-    expect(governor.meanRelevance).toBeGreaterThan(fcfs.meanRelevance * 1.1);
+    for (const channel of ['email', 'sms', 'push'] as const) {
+      expect(matching.target[channel], channel).toBe(governor[channel]);
+      expect(matching.achieved[channel], channel).toBe(fixed[channel]);
+      expect(
+        withinMatchTolerance(fixed[channel], governor[channel]),
+        `${channel}: ${fixed[channel]} vs ${governor[channel]}`,
+      ).toBe(true);
+    }
+    expect(MATCH_TOLERANCE.share).toBeLessThanOrEqual(0.02);
+    // A threshold that does not move with pressure, and not the governor's own base thresholds.
+    expect(report.policies.fixedThreshold.relevance.pressureSlope).toBe(0);
+    expect(matching.thresholds.email).toBeGreaterThan(governorPolicy().relevance.default);
   });
 
-  it('keeps every capped strategy within the caps and out of quiet hours', () => {
-    const report = simulate(small);
+  it("puts the upper bound at or above every strategy's total relevance at that strategy's volume", () => {
+    for (const id of STRATEGIES) {
+      const s = report.strategies[id];
+      expect(s.totalRelevanceDelivered, id).toBeLessThanOrEqual(s.relevanceBoundAtSameVolume + 1e-9);
+      expect(s.shareOfRelevanceBound, id).toBeGreaterThan(0);
+    }
+    const { upperBound, strategies } = report;
+    expect(upperBound.delivered).toBe(strategies.governor.delivered);
+    expect(upperBound.totalRelevanceDelivered).toBeCloseTo(strategies.governor.relevanceBoundAtSameVolume, 6);
+    expect(upperBound.totalRelevanceDelivered).toBeGreaterThan(strategies.governor.totalRelevanceDelivered);
+  });
 
-    expect(report.strategies.before.overCapShare).toBeGreaterThan(0.5);
-    for (const id of ['fcfs', 'governor', 'optimum', 'optimumAtGovernorVolume'] as const) {
+  it('keeps every engine strategy within the caps, out of quiet hours, and within every stated wish', () => {
+    expect(report.strategies.noGovernor.overCapShare).toBeGreaterThan(0.5);
+    expect(report.strategies.noGovernor.overWishedShareStated).toBeGreaterThan(0.5);
+    for (const id of ['fcfs', 'fixedThreshold', 'governor'] as const) {
       expect(report.strategies[id].overCapShare, id).toBe(0);
       expect(report.strategies[id].nightShare, id).toBe(0);
+      expect(report.strategies[id].overWishedShareStated, id).toBe(0);
     }
   });
 
-  it('never lets the greedy optimum fall below first come, first served in total relevance', () => {
-    const { optimum, fcfs } = simulate(small).strategies;
+  it('prints, for --json, one object keyed by strategy with the documented figures', () => {
+    const summary = summarise([report, simulate({ ...small, seed: 8 })]);
 
-    expect(optimum.relevanceSum).toBeGreaterThanOrEqual(fcfs.relevanceSum);
+    expect(Object.keys(summary)).toEqual([...STRATEGIES, 'upperBound']);
+    for (const id of STRATEGIES) {
+      for (const key of [
+        'overWishedShare',
+        'clicks',
+        'unsubscribes',
+        'delivered',
+        'meanRelevanceDelivered',
+      ] as const) {
+        expect(typeof summary[id][key], `${id}.${key}`).toBe('number');
+        const [lo, hi] = summary[id].range[key];
+        expect(lo).toBeLessThanOrEqual(summary[id][key]);
+        expect(hi).toBeGreaterThanOrEqual(summary[id][key]);
+      }
+      expect(Object.keys(summary[id].bySeed)).toEqual(['7', '8']);
+    }
+    expect(summary.upperBound.kind).toBe('bound');
+    expect(summary.upperBound.clicks).toBeNull();
+  });
+});
+
+describe('over their wish, on rolling 7-day windows', () => {
+  const WEEK = 7 * DAY;
+
+  it('counts a window (t − 7 days, t]: three messages within 7 days break a wish of two', () => {
+    expect(exceedsInSomeWindow([0, 3 * DAY, 7 * DAY - 1], 2, WEEK)).toBe(true);
+    expect(busiestWindow([0, 3 * DAY, 7 * DAY - 1], WEEK)).toBe(3);
+  });
+
+  it('lets a message exactly 7 days after another start a new window', () => {
+    expect(exceedsInSomeWindow([0, 3 * DAY, 7 * DAY], 2, WEEK)).toBe(false);
+    expect(busiestWindow([0, 3 * DAY, 7 * DAY, 10 * DAY], WEEK)).toBe(2);
+  });
+
+  it('finds a burst that a weekly average hides, and splits customers by whether they stated their wish', () => {
+    // Prepare: 4 messages in 3 days, then nothing: 4 over 14 days is 2 a week on average.
+    const burst = [0, DAY, 2 * DAY, 3 * DAY].map((d) => MONDAY_NOON + d);
+    const run = (times: number[]): CustomerRun => ({
+      delivered: times.map((t, index) => ({ index, at: t, channel: 'email', relevance: 0.5 })),
+      opens: 0,
+      clicks: 0,
+      unsubscribes: 0,
+      complaints: 0,
+      suppressedByReason: {},
+      suppressedAtReleaseByReason: {},
+      deferred: 0,
+      deferredDelivered: 0,
+      deferralWaitMs: 0,
+    });
+    const acc = new Accumulator(14, compilePolicy(fcfsPolicy()));
+
+    // Act
+    acc.add(aCustomer({ wantedPerWeek: 2 }), run(burst), 0);
+    acc.add(aCustomer({ wantedPerWeek: 2, statedWish: true }), run([MONDAY_NOON, MONDAY_NOON + 7 * DAY]), 0);
+    acc.add(aCustomer({ wantedPerWeek: 3, statedWish: true }), run(burst), 0);
+    const f = figures(acc, undefined, fcfsPolicy());
+
+    // Assess
+    expect(f.overWishedShare).toBeCloseTo(2 / 3);
+    expect(f.overWishedShareUnstated).toBe(1);
+    expect(f.overWishedShareStated).toBe(0.5);
+    expect(f.overWishedUnstatedPart).toBe(0.5);
+    expect(f.overWishedShareByAverage).toBe(0);
+  });
+});
+
+describe('the engagement model', () => {
+  it('opens and clicks more as relevance rises, and opens less as pressure passes the wish', () => {
+    const low = probabilities('email', 0.2, 1, 3);
+    const high = probabilities('email', 0.8, 1, 3);
+    const pressed = probabilities('email', 0.8, 6, 3);
+
+    expect(high.open).toBeGreaterThan(low.open);
+    expect(high.clickGivenOpen).toBeGreaterThan(low.clickGivenOpen);
+    expect(pressed.open).toBeLessThan(high.open);
+    expect(probabilities('email', 0.8, 3, 3)).toEqual(high); // at the wish, no over-pressure yet
+  });
+
+  it('unsubscribes and complains more as pressure passes the wish', () => {
+    const calm = probabilities('sms', 0.5, 2, 2);
+    const pressed = probabilities('sms', 0.5, 6, 2);
+
+    expect(pressed.unsubscribe).toBeGreaterThan(calm.unsubscribe);
+    expect(pressed.complaint).toBeGreaterThan(calm.complaint);
+  });
+});
+
+describe('feedback into the engine', () => {
+  const policy = compilePolicy(governorPolicy());
+
+  it('sends no more marketing on a channel once the customer unsubscribed from it, through the customer log', () => {
+    // Prepare: one e-mail a day for five days; the customer unsubscribes from the first one.
+    const messages = emails(daily(5), 0.7);
+    const d = draws(messages.length, (i) => (i === 0 ? { unsubscribe: 0 } : {}));
+
+    // Act
+    const run = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), messages, policy, d);
+
+    // Assess
+    expect(run.unsubscribes).toBe(1);
+    expect(run.delivered.map((x) => x.index)).toEqual([0]);
+    expect(run.suppressedByReason).toEqual({ opted_out: 4 });
+  });
+
+  it('blocks the channel after a complaint, as the engine records it', () => {
+    const messages = emails(daily(4), 0.7);
+    const d = draws(messages.length, (i) => (i === 1 ? { complaint: 0 } : {}));
+
+    const run = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), messages, policy, d);
+
+    expect(run.complaints).toBe(1);
+    expect(run.delivered.map((x) => x.index)).toEqual([0, 1]);
+    expect(run.suppressedByReason).toEqual({ complained: 2 });
+  });
+
+  it('without a governor, stops a channel from the moment the unsubscribe reaches the platform', () => {
+    // Prepare: two e-mails 30 minutes apart (before the unsubscribe arrives), then one a day later.
+    const messages = emails([MONDAY_NOON, MONDAY_NOON + HOUR / 2, MONDAY_NOON + DAY], 0.7);
+    const d = draws(messages.length, (i) => (i === 0 ? { unsubscribe: 0 } : {}));
+
+    const run = runNoGovernor(aCustomer(), messages, d);
+
+    expect(run.delivered.map((x) => x.index)).toEqual([0, 1]);
+  });
+
+  it('counts reported opens and clicks, the same for the same draws under the same pressure', () => {
+    const messages = emails(daily(3), 0.7);
+    const d = draws(messages.length, () => ({ open: 0, click: 0 }));
+
+    const viaEngine = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), messages, policy, d);
+    const without = runNoGovernor(aCustomer({ wantedPerWeek: 5 }), messages, d);
+
+    expect(viaEngine.delivered).toHaveLength(3);
+    expect([viaEngine.opens, viaEngine.clicks]).toEqual([3, 3]);
+    expect([without.opens, without.clicks]).toEqual([3, 3]);
+  });
+});
+
+describe('the upper bound', () => {
+  it('is the sum of the k most relevant messages, and the whole pool beyond its size', () => {
+    const bound = relevanceBound([0.2, 0.9, 0.5, 0.1]);
+
+    expect(boundAt(bound, 0)).toBe(0);
+    expect(boundAt(bound, 2)).toBeCloseTo(1.4);
+    expect(boundAt(bound, 10)).toBeCloseTo(1.7);
+  });
+});
+
+describe('the README', () => {
+  it("shows the simulation's assumptions table as the code defines it", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = '<!-- simulation assumptions: npm run simulate -- --assumptions -->';
+    const from = readme.indexOf(start);
+
+    expect(from).toBeGreaterThan(-1);
+    const table = readme
+      .slice(from + start.length)
+      .trimStart()
+      .split('\n\n')[0];
+    expect(table).toBe(assumptionsTable());
   });
 });
