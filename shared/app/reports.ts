@@ -275,10 +275,24 @@ export async function monthlySummary(deps: ReportDeps, month: string): Promise<M
   };
 }
 
-/** RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, quote or line break. */
+/**
+ * A text cell a spreadsheet would read as a formula (OWASP's CSV injection list: = + - @ tab, carriage
+ * return) is prefixed with a single quote, so that it shows as the text it is. Numbers are left as
+ * numbers: -0.5 stays a number a spreadsheet can add up.
+ */
+export function neutralizeFormula(value: string | number | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'number') return String(value);
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/**
+ * RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, quote or line break;
+ * text cells neutralized against formula injection first.
+ */
 export function toCsv(header: string[], rows: (string | number | undefined)[][]): string {
   const field = (v: string | number | undefined) => {
-    const s = v === undefined ? '' : String(v);
+    const s = neutralizeFormula(v);
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   return `${[header, ...rows].map((r) => r.map(field).join(',')).join('\r\n')}\r\n`;
