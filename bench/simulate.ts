@@ -5,8 +5,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { localTime } from '#shared/domain/time-zone.ts';
+import { parseCli, usageError } from '../scripts/cli.ts';
 import { renderChart } from './simulation/chart.ts';
 import type { RelevanceSettings } from './simulation/policy.ts';
 import { HOME_TIME_ZONE } from './simulation/population.ts';
@@ -20,20 +20,31 @@ import {
   UNINTERESTING,
 } from './simulation/simulation.ts';
 
-const { values } = parseArgs({
+const { values } = parseCli({
+  name: 'simulate',
+  command: 'npm run simulate --',
+  usage: ['[options]'],
+  description:
+    'A synthetic population and a month of campaigns through the real decision engine, compared with\n' +
+    'no governor, first-come-first-served capping and the offline optimum; prints the figures, writes an SVG.',
   options: {
-    seed: { type: 'string', default: '42' },
-    customers: { type: 'string', default: '5000' },
-    days: { type: 'string', default: '30' },
-    out: { type: 'string', default: 'bench/out/simulation.svg' },
-    sweep: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '42', placeholder: 'N', description: 'the run is the same for a seed' },
+    customers: { type: 'string', default: '5000', placeholder: 'N', description: 'customers simulated' },
+    days: { type: 'string', default: '30', placeholder: 'N', description: 'days of campaigns' },
+    out: {
+      type: 'string',
+      default: 'bench/out/simulation.svg',
+      placeholder: 'FILE',
+      description: 'the chart',
+    },
+    sweep: { type: 'boolean', default: false, description: 'also print the trade-off of other thresholds' },
   },
 });
 
 function positiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || (name !== 'seed' && n === 0))
-    throw new Error(`--${name} must be a positive integer`);
+    usageError('simulate', `--${name} must be a positive integer`);
   return n;
 }
 
