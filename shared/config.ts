@@ -43,7 +43,10 @@ const deliverySettings = {
   GOVERNOR_PROVIDER_SMS: z.enum(PROVIDERS).optional(),
   GOVERNOR_PROVIDER_PUSH: z.enum(PROVIDERS).optional(),
   GOVERNOR_PROVIDER_WHATSAPP: z.enum(PROVIDERS).optional(),
-  /** Where the webhook provider POSTs, and the HMAC-SHA256 key of its X-Governor-Signature. */
+  /**
+   * Where the webhook provider POSTs, and the key of its Standard Webhooks signature: `whsec_<base64>`
+   * (the specification's form), or any other string of 16+ characters, used as it is.
+   */
   GOVERNOR_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   GOVERNOR_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** On AWS: a Secrets Manager secret `{"url", "secret"}` instead of the two variables above. */
