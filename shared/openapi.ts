@@ -11,6 +11,7 @@ import { SCOPES } from './app/auth.ts';
 import { createKeySchema } from './app/keys.ts';
 import {
   monthlySummarySchema,
+  previousMonth,
   reconcileBody,
   reconcileResultSchema,
   summaryQuery,
@@ -222,6 +223,28 @@ const itemErrorSchema = {
 // --------------------------------------------------------------------------------------- document
 
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+/** A month's figures, for the summary's example. */
+const monthExample = (
+  month: string,
+  requested: number,
+  accepted: number,
+  deferred: number,
+  suppressed: number,
+) => ({
+  month,
+  requested,
+  accepted,
+  deferred,
+  suppressed,
+  suppressedByReason: { frequency_cap: suppressed / 2, relevance_below_threshold: suppressed / 2 },
+  suppressionRate: suppressed / requested,
+  released: { accepted: deferred - 50, suppressed: 50 },
+  erased: 0,
+  avoidedCostByChannel: { email: suppressed * 0.001 },
+  avoidedCost: suppressed * 0.001,
+  currency: 'EUR',
+});
 
 /**
  * The document. Its examples are dated from `now` (today's reports, a message expiring in two days), so
@@ -624,7 +647,16 @@ export function openApiDocument(now: number) {
             },
           }),
           responses: {
-            '200': ok(ref('Preferences')),
+            '200': ok(ref('Preferences'), {
+              channels: {
+                sms: { optIn: false, source: 'preference-centre', at: new Date(now).toISOString() },
+              },
+              topics: { promotions: false },
+              preferredChannels: ['push', 'email'],
+              maxPerWeek: 2,
+              timezone: 'America/Montreal',
+              quietHours: { start: '22:00', end: '07:30' },
+            }),
             ...problems('/v1/customers/{customerId}/preferences', { body: true }),
           },
         },
@@ -730,7 +762,14 @@ export function openApiDocument(now: number) {
           tags: ['reports'],
           summary: "A month's figures against the month before",
           parameters: queryParameters(summaryQuery, { month }),
-          responses: { '200': ok(ref('MonthlySummary')), ...problems('/v1/reports/summary') },
+          responses: {
+            '200': ok(ref('MonthlySummary'), {
+              ...monthExample(month, 5000, 3400, 400, 1200),
+              previousMonth: monthExample(previousMonth(month), 4000, 2600, 400, 1000),
+              change: { requested: 0.25, suppressed: 0.2, suppressionRate: -0.01, avoidedCost: 0.2 },
+            }),
+            ...problems('/v1/reports/summary'),
+          },
         },
       },
       '/v1/reports/reconcile': {
@@ -775,7 +814,15 @@ export function openApiDocument(now: number) {
                   key: { type: 'string', pattern: '^gov_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$' },
                 },
               },
-              undefined,
+              {
+                id: '9f2c4e1a0b3d5c7e',
+                name: 'crm-campaigns',
+                scopes: ['send'],
+                rateLimit: 200,
+                createdAt: new Date(now).toISOString(),
+                createdBy: 'admin',
+                key: `gov_9f2c4e1a0b3d5c7e_${'x'.repeat(43)}`,
+              },
               'Created',
             ),
             '409': problem(
@@ -791,11 +838,25 @@ export function openApiDocument(now: number) {
           tags: ['admin'],
           summary: 'The API keys, revoked ones included, never their secret',
           responses: {
-            '200': ok({
-              type: 'object',
-              required: ['keys'],
-              properties: { keys: { type: 'array', items: ref('KeySummary') } },
-            }),
+            '200': ok(
+              {
+                type: 'object',
+                required: ['keys'],
+                properties: { keys: { type: 'array', items: ref('KeySummary') } },
+              },
+              {
+                keys: [
+                  {
+                    id: '9f2c4e1a0b3d5c7e',
+                    name: 'crm-campaigns',
+                    scopes: ['send'],
+                    rateLimit: 200,
+                    createdAt: new Date(now).toISOString(),
+                    createdBy: 'admin',
+                  },
+                ],
+              },
+            ),
             ...problems('/v1/keys'),
           },
         },
@@ -832,14 +893,28 @@ export function openApiDocument(now: number) {
           summary: `Audit trail (${AUDIT_ACTIONS.join(', ')}) of at most ${MAX_AUDIT_DAYS} days, oldest first, paged`,
           parameters: queryParameters(auditQuerySchema, { from: today, to: today }),
           responses: {
-            '200': ok({
-              type: 'object',
-              required: ['entries'],
-              properties: {
-                entries: { type: 'array', items: json(auditEntrySchema, 'output') },
-                nextCursor: { type: 'string', description: 'pass it as cursor for the next page' },
+            '200': ok(
+              {
+                type: 'object',
+                required: ['entries'],
+                properties: {
+                  entries: { type: 'array', items: json(auditEntrySchema, 'output') },
+                  nextCursor: { type: 'string', description: 'pass it as cursor for the next page' },
+                },
               },
-            }),
+              {
+                entries: [
+                  {
+                    id: `${new Date(now).toISOString()}#3f9a`,
+                    at: new Date(now).toISOString(),
+                    actor: 'admin',
+                    action: 'policy.replaced',
+                    target: 'policy:1',
+                    details: { version: 1, ifMatch: 0 },
+                  },
+                ],
+              },
+            ),
             ...problems('/v1/audit'),
           },
         },
@@ -870,7 +945,10 @@ export function openApiDocument(now: number) {
           summary: 'This document',
           security: [],
           responses: {
-            '200': ok({ type: 'object', required: ['openapi', 'paths'] }),
+            '200': ok(
+              { type: 'object', required: ['openapi', 'paths'] },
+              { openapi: '3.1.0', info: { title: 'Governor', version: '1' }, paths: {} },
+            ),
             ...problems('/openapi.json', { authenticated: false }),
           },
         },
