@@ -38,6 +38,8 @@ if (!endpoints.GOVERNOR_SQS_ENDPOINT) {
   console.error(`No running Governor found for ${dataDir} (start it with npm start).`);
   process.exit(1);
 }
+// An operator's tool: not the SDK's Node-version notice on every run (npm start silences it too).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const sqs = new SQSClient({
   endpoint: endpoints.GOVERNOR_SQS_ENDPOINT,
   region: endpoints.AWS_REGION ?? 'us-east-1',
