@@ -18,10 +18,25 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { App, Stack, Token } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import { GovernorFunction } from '../infra/constructs/governor-function.ts';
-import { addGovernor } from '../infra/governor.ts';
+import type { GovernorFunction as GovernorFunctionType } from '../infra/constructs/governor-function.ts';
+import { parseCli } from '../scripts/cli.ts';
+
+parseCli({
+  name: 'bench:bundles',
+  command: 'npm run bench:bundles',
+  usage: [''],
+  description:
+    "Each deployed function's bundle size and cold-start init time (median of BENCH_RUNS fresh processes,\n" +
+    'default 5); exits 1 when a bundle is over 1 MB or an init over 300 ms of CPU.',
+  options: {},
+});
+
+// The CDK is loaded after the command line is read, so that --help answers at once.
+const { App, Stack, Token } = await import('aws-cdk-lib');
+const { GovernorFunction } = await import('../infra/constructs/governor-function.ts');
+const { addGovernor } = await import('../infra/governor.ts');
+type GovernorFunction = GovernorFunctionType;
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const MAX_BYTES = 1_000_000;

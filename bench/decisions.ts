@@ -25,7 +25,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   CreateTableCommand,
   DynamoDB,
@@ -49,6 +48,7 @@ import {
   preferencesSchema,
 } from '#shared/domain/schemas.ts';
 import { GovernorError } from '#shared/errors.ts';
+import { parseCli, usageError } from '../scripts/cli.ts';
 import { startChild } from './lib/child.ts';
 import { jsonClient } from './lib/http-client.ts';
 import { addSnapshots, CallMeter, type MeterSnapshot } from './lib/meter.ts';
@@ -71,26 +71,62 @@ type LineId = (typeof LINES)[number];
 /** The lines the issue's figures need; `uncounted`, `noop` and `append` split Governor's cost further. */
 const DEFAULT_LINES: LineId[] = ['floor', 'rlf', 'governor', 'single', 'batch', 'item'];
 
-const { values } = parseArgs({
+const { values } = parseCli({
+  name: 'bench',
+  command: 'npm run bench --',
+  usage: ['[options]'],
+  description:
+    "Decisions per second, latency, DynamoDB calls and write units per decision: the floor, rate-limiter-flexible's\n" +
+    "DynamoDB limiter and Governor's decision path (in-process and over HTTP), side by side on one dynalite.",
   options: {
-    concurrency: { type: 'string', default: '32' },
-    customers: { type: 'string', default: '5000' },
-    decisions: { type: 'string', default: '20000' },
-    'batch-size': { type: 'string', default: '500' },
-    'batch-concurrency': { type: 'string', default: '1' },
-    warmup: { type: 'string', default: '1000' },
-    'max-seconds': { type: 'string', default: '0' },
-    rounds: { type: 'string', default: '4' },
-    seed: { type: 'string', default: '42' },
-    sends: { type: 'string', default: '20' },
-    only: { type: 'string', default: DEFAULT_LINES.join(',') },
+    concurrency: {
+      type: 'string',
+      default: '32',
+      placeholder: 'N',
+      description: 'decisions in flight per line',
+    },
+    customers: { type: 'string', default: '5000', placeholder: 'N', description: 'distinct customers' },
+    decisions: { type: 'string', default: '20000', placeholder: 'N', description: 'decisions per line' },
+    'batch-size': {
+      type: 'string',
+      default: '500',
+      placeholder: 'N',
+      description: 'messages per batch request',
+    },
+    'batch-concurrency': { type: 'string', default: '1', placeholder: 'N', description: 'batches in flight' },
+    warmup: {
+      type: 'string',
+      default: '1000',
+      placeholder: 'N',
+      description: 'warm-up decisions (at most 3 s)',
+    },
+    'max-seconds': {
+      type: 'string',
+      default: '0',
+      placeholder: 'S',
+      description: 'stop each line after S s (0: no limit)',
+    },
+    rounds: { type: 'string', default: '4', placeholder: 'N', description: 'rounds the lines take turns in' },
+    seed: { type: 'string', default: '42', placeholder: 'N', description: 'workload seed' },
+    sends: {
+      type: 'string',
+      default: '20',
+      placeholder: 'N',
+      description: 'recent sends of the item-size customer',
+    },
+    only: {
+      type: 'string',
+      default: DEFAULT_LINES.join(','),
+      placeholder: 'LIST',
+      description: `lines to run, among ${LINES.join(',')}`,
+    },
   },
 });
 
 function int(name: keyof typeof values, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(values[name]);
   if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`--${name} must be an integer in [${min}, ${max}]`);
+    usageError('bench', `--${name} must be an integer in [${min}, ${max}]`);
   return n;
 }
 const concurrency = int('concurrency', 1, 1000);
@@ -107,7 +143,7 @@ const seed = int('seed', 0);
 const sends = int('sends', 1, 1000);
 const only = new Set(String(values.only).split(','));
 for (const id of only)
-  if (!LINES.includes(id as LineId)) throw new Error(`--only: unknown line ${id} (${LINES.join(',')})`);
+  if (!LINES.includes(id as LineId)) usageError('bench', `--only: unknown line ${id} (${LINES.join(',')})`);
 const runs = (id: LineId) => only.has(id);
 
 // ------------------------------------------------------------------------------------------------ setup

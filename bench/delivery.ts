@@ -17,16 +17,30 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseCli, usageError } from '../scripts/cli.ts';
 
-const { values } = parseArgs({
+const { values } = parseCli({
+  name: 'bench:delivery',
+  command: 'npm run bench:delivery --',
+  usage: ['[options]'],
+  description:
+    'The delivery pipeline of npm start measured end to end: messages sent through the batch API to a local\n' +
+    'webhook, each arrival timed against its acceptance. Writes bench/out/delivery.json.',
   options: {
-    messages: { type: 'string', default: '10000' },
-    batch: { type: 'string', default: '500' },
-    concurrency: { type: 'string', default: '4' },
-    rate: { type: 'string', default: '0' },
+    messages: { type: 'string', default: '10000', placeholder: 'N', description: 'messages to send' },
+    batch: { type: 'string', default: '500', placeholder: 'N', description: 'messages per batch request' },
+    concurrency: { type: 'string', default: '4', placeholder: 'N', description: 'batches in flight' },
+    rate: { type: 'string', default: '0', placeholder: 'N', description: 'messages per second (0: a blast)' },
   },
 });
+for (const name of ['messages', 'batch', 'concurrency', 'rate'] as const) {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < (name === 'rate' ? 0 : 1))
+    usageError(
+      'bench:delivery',
+      `--${name} must be a ${name === 'rate' ? 'non-negative' : 'positive'} integer`,
+    );
+}
 const MESSAGES = Number(values.messages);
 const BATCH = Number(values.batch);
 const CONCURRENCY = Number(values.concurrency);

@@ -7,8 +7,8 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { localTime } from '#shared/domain/time-zone.ts';
+import { parseCli, usageError } from '../scripts/cli.ts';
 import { assumptionsTable } from './simulation/assumptions.ts';
 import { renderChart } from './simulation/chart.ts';
 import type { StrategyFigures } from './simulation/metrics.ts';
@@ -25,21 +25,39 @@ import {
 } from './simulation/simulation.ts';
 import { type Summary, summarise } from './simulation/summary.ts';
 
-const { values } = parseArgs({
+const { values } = parseCli({
+  name: 'simulate',
+  command: 'npm run simulate --',
+  usage: ['[options]'],
+  description:
+    'A synthetic population and a month of campaigns through the real decision engine under each strategy\n' +
+    '(no governor, FCFS caps, a fixed threshold at the same volume, the governor, an upper bound), on several\n' +
+    'seeds; prints the figures and their spread, writes an SVG.',
   options: {
-    seeds: { type: 'string', default: REPORTED_SEEDS.join(',') },
-    seed: { type: 'string' },
-    customers: { type: 'string', default: '5000' },
-    days: { type: 'string', default: '30' },
-    out: { type: 'string', default: 'bench/out/simulation.svg' },
-    json: { type: 'boolean', default: false },
-    assumptions: { type: 'boolean', default: false },
+    seeds: {
+      type: 'string',
+      default: REPORTED_SEEDS.join(','),
+      placeholder: 'N,N,…',
+      description: 'the seeds to run (a run is the same for a seed); the spread over them is printed',
+    },
+    seed: { type: 'string', placeholder: 'N', description: 'one seed only (instead of --seeds)' },
+    customers: { type: 'string', default: '5000', placeholder: 'N', description: 'customers simulated' },
+    days: { type: 'string', default: '30', placeholder: 'N', description: 'days of campaigns' },
+    out: {
+      type: 'string',
+      default: 'bench/out/simulation.svg',
+      placeholder: 'FILE',
+      description: 'the chart',
+    },
+    json: { type: 'boolean', default: false, description: 'print one JSON object keyed by strategy' },
+    assumptions: { type: 'boolean', default: false, description: "print the model's assumptions table" },
   },
 });
 
 function integer(name: string, value: string, min: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}`);
+  if (!Number.isInteger(n) || n < min)
+    usageError('simulate', `--${name} must be an integer of at least ${min}`);
   return n;
 }
 

@@ -28,6 +28,7 @@ import {
   MalformedBodyError,
   PayloadTooLargeError,
   TooManyRequestsError,
+  UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '#shared/errors.ts';
@@ -105,6 +106,8 @@ export function problem(error: unknown, instance: string): APIGatewayProxyStruct
   if (error instanceof ValidationError) body.errors = error.errors;
   const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/problem+json' };
   if (error instanceof TooManyRequestsError) headers['retry-after'] = String(error.retryAfterSeconds);
+  // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+  if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
   return { statusCode: status, headers, body: JSON.stringify(body) };
 }
 
@@ -165,6 +168,28 @@ const problemJson = (): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStr
   },
 });
 
+/**
+ * Refuses the query parameters a route does not declare: a parameter a route silently ignored would let a
+ * caller believe it was honoured (`GET /v1/policy?version=0` answering the current version).
+ */
+export function refuseUnknownQuery(event: APIGatewayProxyEventV2, declared: readonly string[] = []): void {
+  const unknown = Object.keys(event.queryStringParameters ?? {}).filter((name) => !declared.includes(name));
+  if (unknown.length === 0) return;
+  const takes = declared.length === 0 ? 'this route takes none' : `this route takes ${declared.join(', ')}`;
+  throw new ValidationError(
+    `unknown query parameter${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: ${takes}`,
+    unknown.map((name) => ({ path: `query.${name}`, message: 'unknown query parameter' })),
+  );
+}
+
+/** One route of a function: the scope it needs (null: public), the query parameters it takes, its code. */
+export interface RouteSpec {
+  scope: Scope | null;
+  /** The query parameters the route reads; any other is refused with a 400. None by default. */
+  query?: readonly string[];
+  handle: RouteHandler;
+}
+
 export interface HttpFunctionOptions {
   /** Default: the root's, which shares each key's count with every other instance. */
   rateLimiter?: RateLimiter;
@@ -173,11 +198,12 @@ export interface HttpFunctionOptions {
 /**
  * A Lambda handler for a set of routes (keyed by API Gateway route key, e.g. `POST /v1/messages`), each
  * requiring a scope (null: public). Returns the wrapped handler; route functions stay plain and testable.
- * In order: 401 without a valid key, 429 over the key's rate, 403 without the scope, then the body.
+ * In order: 401 without a valid key, 429 over the key's rate, 403 without the scope, then the query
+ * parameters (only those the route declares) and the body.
  */
 export function httpFunction(
   authenticate: Authenticator,
-  routes: Record<string, { scope: Scope | null; handle: RouteHandler }>,
+  routes: Record<string, RouteSpec>,
   { rateLimiter = getRoot().rateLimiter }: HttpFunctionOptions = {},
 ) {
   const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -194,6 +220,7 @@ export function httpFunction(
         throw new ForbiddenError(`this action needs the scope ${route.scope}`);
       }
     }
+    refuseUnknownQuery(event, route.query);
     const body = decodeBody(event);
     return respond(await route.handle({ event, principal, body }));
   };

@@ -45,7 +45,12 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
   {
     name: 'Policy',
     entry: 'functions/policy/handler.ts',
-    routes: ['GET /v1/policy', 'PUT /v1/policy', 'GET /v1/policy/versions'],
+    routes: [
+      'GET /v1/policy',
+      'PUT /v1/policy',
+      'GET /v1/policy/versions',
+      'GET /v1/policy/versions/{version}',
+    ],
     table: 'RW',
   },
   {

@@ -34,6 +34,7 @@ export const routes: Route[] = [
   { method: 'GET', path: '/v1/policy', load: policy },
   { method: 'PUT', path: '/v1/policy', load: policy },
   { method: 'GET', path: '/v1/policy/versions', load: policy },
+  { method: 'GET', path: '/v1/policy/versions/{version}', load: policy },
   { method: 'GET', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'PUT', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'DELETE', path: '/v1/customers/{customerId}', load: preferences },

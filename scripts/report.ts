@@ -1,42 +1,92 @@
 /**
- * `npm run report -- --from 2026-11-01 --to 2026-11-30 [--group-by reason,channel] [--csv]`
+ * `npm run report -- --from 2026-11-01 --to 2026-11-30 [--group-by reason,channel] [--csv [--out FILE]]`
  * `npm run report -- --summary 2026-11`
  * `npm run report -- --reconcile 2026-11-24 [2026-11-25 …]`
  *
- * Finance's reports from the command line, against a running Governor (by default the local stack on
- * PORT or 3000). The key comes from GOVERNOR_API_KEY or GOVERNOR_ADMIN_KEY (or --key).
+ * Finance's reports from the command line, against a running Governor: GOVERNOR_URL, else the local
+ * stack of GOVERNOR_DATA_DIR (the URL `npm start` wrote to `<data dir>/endpoints.json`), else
+ * http://127.0.0.1:PORT (3000). The key comes from GOVERNOR_API_KEY or GOVERNOR_ADMIN_KEY (or --key).
  */
-import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseCli, usageError } from './cli.ts';
 
-const { values, positionals } = parseArgs({
+/** The URL of the local stack that `npm start` wrote in its data folder, if it did. */
+function localUrl(): string | undefined {
+  const file = join(resolve(process.env.GOVERNOR_DATA_DIR || '.governor/'), 'endpoints.json');
+  try {
+    const { url } = JSON.parse(readFileSync(file, 'utf8')) as { url?: unknown };
+    return typeof url === 'string' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const { values, positionals } = parseCli({
+  name: 'report',
+  command: 'npm run report --',
+  usage: [
+    '[--from YYYY-MM-DD] [--to YYYY-MM-DD] [--group-by LIST] [--csv [--out FILE]]',
+    '--summary YYYY-MM',
+    '--reconcile YYYY-MM-DD [YYYY-MM-DD …]',
+  ],
+  description:
+    "Finance's reports from a running Governor: suppressed messages and their avoided cost (a table, or CSV),\n" +
+    "a month's summary, or the reconciliation of counts with the decisions in the logs.",
   allowPositionals: true,
   options: {
-    from: { type: 'string' },
-    to: { type: 'string' },
-    'group-by': { type: 'string', default: 'reason,channel' },
-    csv: { type: 'boolean', default: false },
-    summary: { type: 'string' },
-    reconcile: { type: 'string' },
+    from: { type: 'string', placeholder: 'YYYY-MM-DD', description: 'first UTC day (default: today)' },
+    to: { type: 'string', placeholder: 'YYYY-MM-DD', description: 'last UTC day (default: --from)' },
+    'group-by': {
+      type: 'string',
+      placeholder: 'LIST',
+      default: 'reason,channel',
+      description: 'among day, reason, channel, campaign, category',
+    },
+    csv: {
+      type: 'boolean',
+      default: false,
+      description: 'CSV (RFC 4180, formulas neutralized) instead of a table',
+    },
+    out: { type: 'string', placeholder: 'FILE', description: 'write to FILE instead of standard output' },
+    summary: {
+      type: 'string',
+      placeholder: 'YYYY-MM',
+      description: "a month's figures against the month before",
+    },
+    reconcile: { type: 'string', placeholder: 'YYYY-MM-DD', description: 'reconcile these days (admin key)' },
     url: {
       type: 'string',
-      default: process.env.GOVERNOR_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`,
+      placeholder: 'URL',
+      default: process.env.GOVERNOR_URL || localUrl() || `http://127.0.0.1:${process.env.PORT || 3000}`,
+      description: 'Governor (GOVERNOR_URL, else the local stack of GOVERNOR_DATA_DIR)',
     },
-    key: { type: 'string', default: process.env.GOVERNOR_API_KEY ?? process.env.GOVERNOR_ADMIN_KEY },
+    key: {
+      type: 'string',
+      placeholder: 'KEY',
+      description: 'an API key with reports:read (default: GOVERNOR_API_KEY or GOVERNOR_ADMIN_KEY)',
+    },
   },
 });
+const key = values.key ?? process.env.GOVERNOR_API_KEY ?? process.env.GOVERNOR_ADMIN_KEY;
+if (!key) usageError('report', 'set GOVERNOR_API_KEY (a key with reports:read) or pass --key');
+if (positionals.length > 0 && !values.reconcile)
+  usageError('report', `unexpected argument ${positionals[0]}`);
+
+const output: string[] = [];
+/** A line of the command's output, written once complete: to --out when given, else to standard output. */
+const print = (line: string) => output.push(`${line}\n`);
 
 function fail(message: string): never {
   console.error(message);
   process.exit(1);
 }
 
-if (!values.key) fail('set GOVERNOR_API_KEY (a key with reports:read) or pass --key');
-
 async function call(method: string, path: string, body?: unknown, accept = 'application/json') {
   const response = await fetch(new URL(path, values.url), {
     method,
     headers: {
-      authorization: `Bearer ${values.key}`,
+      authorization: `Bearer ${key}`,
       accept,
       ...(body ? { 'content-type': 'application/json' } : {}),
     },
@@ -44,11 +94,12 @@ async function call(method: string, path: string, body?: unknown, accept = 'appl
   }).catch((error: Error) => fail(`cannot reach Governor at ${values.url}: ${error.message}`));
   const text = await response.text();
   if (!response.ok) {
-    const problem = JSON.parse(text) as {
-      title?: string;
-      detail?: string;
-      errors?: { path: string; message: string }[];
-    };
+    let problem: { title?: string; detail?: string; errors?: { path: string; message: string }[] } = {};
+    try {
+      problem = JSON.parse(text);
+    } catch {
+      // not a problem document: its text is the detail
+    }
     const details = (problem.errors ?? []).map((e) => `\n  ${e.path}: ${e.message}`).join('');
     fail(`${response.status} ${problem.title ?? ''}: ${problem.detail ?? text}${details}`);
   }
@@ -74,15 +125,15 @@ const today = new Date().toISOString().slice(0, 10);
 if (values.reconcile) {
   const days = [values.reconcile, ...positionals];
   const result = JSON.parse(await call('POST', '/v1/reports/reconcile', { days }));
-  console.log(
+  print(
     `Reconciled ${result.days.join(', ')} over ${result.customers} customers: ${result.inLogs} decisions in the logs, ` +
       `${result.counted} counted before, ${result.corrected} corrected.`,
   );
 } else if (values.summary) {
   const s = JSON.parse(await call('GET', `/v1/reports/summary?month=${encodeURIComponent(values.summary)}`));
   const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
-  console.log(`Governor — ${s.month} (${s.currency}); change against ${s.previousMonth.month} in brackets\n`);
-  console.log(
+  print(`Governor — ${s.month} (${s.currency}); change against ${s.previousMonth.month} in brackets\n`);
+  print(
     table(
       ['figure', 'value', 'change'],
       [
@@ -96,23 +147,23 @@ if (values.reconcile) {
     ),
   );
   const reasons = Object.entries(s.suppressedByReason as Record<string, number>).sort((a, b) => b[1] - a[1]);
-  if (reasons.length > 0) console.log(`\n${table(['suppressed by reason', 'count'], reasons)}`);
+  if (reasons.length > 0) print(`\n${table(['suppressed by reason', 'count'], reasons)}`);
   const channels = Object.entries(s.avoidedCostByChannel as Record<string, number>).map(([c, v]) => [
     c,
     v.toFixed(2),
   ]);
-  if (channels.length > 0) console.log(`\n${table(['avoided cost by channel', s.currency], channels)}`);
+  if (channels.length > 0) print(`\n${table(['avoided cost by channel', s.currency], channels)}`);
 } else {
   const from = values.from ?? today;
   const to = values.to ?? from;
   const query = `from=${from}&to=${to}&groupBy=${encodeURIComponent(values['group-by'] ?? '')}`;
   if (values.csv) {
-    process.stdout.write(await call('GET', `/v1/reports/suppressed?${query}&format=csv`));
+    output.push(await call('GET', `/v1/reports/suppressed?${query}&format=csv`));
   } else {
     const report = JSON.parse(await call('GET', `/v1/reports/suppressed?${query}`));
     const columns: string[] = report.groupBy.map((g: string) => (g === 'campaign' ? 'campaignId' : g));
-    console.log(`Suppressed messages ${report.period.from} … ${report.period.to} (${report.currency})\n`);
-    console.log(
+    print(`Suppressed messages ${report.period.from} … ${report.period.to} (${report.currency})\n`);
+    print(
       table(
         [...columns, 'count', 'avoided cost'],
         [
@@ -129,6 +180,9 @@ if (values.reconcile) {
         ],
       ),
     );
-    console.log(`\npolicy versions: ${report.policyVersions.join(', ') || 'none'}`);
+    print(`\npolicy versions: ${report.policyVersions.join(', ') || 'none'}`);
   }
 }
+
+if (values.out) writeFileSync(values.out, output.join(''));
+else process.stdout.write(output.join(''));

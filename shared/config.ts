@@ -43,7 +43,10 @@ const deliverySettings = {
   GOVERNOR_PROVIDER_SMS: z.enum(PROVIDERS).optional(),
   GOVERNOR_PROVIDER_PUSH: z.enum(PROVIDERS).optional(),
   GOVERNOR_PROVIDER_WHATSAPP: z.enum(PROVIDERS).optional(),
-  /** Where the webhook provider POSTs, and the HMAC-SHA256 key of its X-Governor-Signature. */
+  /**
+   * Where the webhook provider POSTs, and the key of its Standard Webhooks signature: `whsec_<base64>`
+   * (the specification's form), or any other string of 16+ characters, used as it is.
+   */
   GOVERNOR_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
   GOVERNOR_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** On AWS: a Secrets Manager secret `{"url", "secret"}` instead of the two variables above. */
@@ -133,6 +136,56 @@ export const configSchema = z.object({
 });
 export type Config = z.infer<typeof configSchema>;
 
+/** An invalid deployment setting: its message is one readable line per variable in error. */
+export class ConfigError extends Error {
+  constructor(readonly lines: string[]) {
+    super(`invalid configuration:\n${lines.join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** What a zod issue on a variable says, in words an operator reads (`must be at most 300000`). */
+function requirement(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_big':
+      return issue.origin === 'string'
+        ? `must be at most ${issue.maximum} characters`
+        : `must be ${issue.inclusive ? 'at most' : 'less than'} ${issue.maximum}`;
+    case 'too_small':
+      return issue.origin === 'string'
+        ? `must be at least ${issue.minimum} characters`
+        : `must be ${issue.inclusive ? 'at least' : 'more than'} ${issue.minimum}`;
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'must be a whole number' : `must be a ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'invalid_format':
+      if (issue.format === 'url') return 'must be a URL';
+      if (issue.format === 'starts_with') return `must start with ${(issue as { prefix?: string }).prefix}`;
+      if (issue.format === 'regex') return `must match ${(issue as { pattern?: string }).pattern}`;
+      return `must be a valid ${issue.format}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** A secret's value is never echoed, only its length. */
+const shown = (name: string, value: string | undefined) => {
+  if (value === undefined) return 'unset';
+  if (/(_KEY|_SECRET)$/.test(name)) return `a value of ${value.length} characters`;
+  return JSON.stringify(value);
+};
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  return configSchema.parse(env);
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const byVariable = new Map<string, string[]>();
+  for (const issue of parsed.error.issues) {
+    const [name = '(environment)', ...rest] = issue.path.map(String);
+    const what = `${rest.length > 0 ? `${rest.join('.')}: ` : ''}${requirement(issue)}`;
+    byVariable.set(name, [...(byVariable.get(name) ?? []), what]);
+  }
+  throw new ConfigError(
+    [...byVariable].map(([name, what]) => `${name}: ${what.join('; ')} (got ${shown(name, env[name])})`),
+  );
 }

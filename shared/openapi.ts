@@ -1,62 +1,199 @@
 /**
- * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas that validate requests.
+ * The OpenAPI 3.1 document of the HTTP API, generated from the same zod schemas that validate requests
+ * and type the answers. Every route the API serves is here with every status it can answer, the headers
+ * that matter (ETag, If-Match, Retry-After, WWW-Authenticate) and examples: each operation's request
+ * examples are valid requests on a fresh install (the contract test sends them all through a validating
+ * proxy), and its problem examples are built by the very code that answers them.
  */
 import * as z from 'zod';
-import { AUDIT_ACTIONS, auditEntrySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
+import { AUDIT_ACTIONS, auditEntrySchema, auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
 import { SCOPES } from './app/auth.ts';
 import { createKeySchema } from './app/keys.ts';
 import {
+  monthlySummarySchema,
+  previousMonth,
+  reconcileBody,
+  reconcileResultSchema,
+  summaryQuery,
+  suppressedQuery,
+  suppressedReportSchema,
+} from './app/reports.ts';
+import { DEFAULT_POLICY } from './domain/default-policy.ts';
+import { previewSchema } from './domain/explain.ts';
+import {
   decisionSchema,
   eventsSchema,
+  MAX_BATCH,
   messageSchema,
-  policyDocumentSchema,
+  policyEditSchema,
+  policySchema,
   preferencesSchema,
 } from './domain/schemas.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  GovernorError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  PreconditionRequiredError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  UnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from './errors.ts';
 
-const json = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
-  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' });
+type Schema = Record<string, unknown>;
 
-const problem = {
-  description: 'RFC 9457 problem',
-  content: {
-    'application/problem+json': {
-      schema: {
+/** A zod schema as JSON Schema 2020-12 (OpenAPI 3.1's dialect), as a request (input) or an answer. */
+const json = (schema: z.ZodType, io: 'input' | 'output' = 'input'): Schema => {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as Schema;
+  return rest;
+};
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** Each query parameter of a zod object schema, required unless optional or defaulted. */
+const queryParameters = (schema: z.ZodObject, examples: Record<string, string> = {}) => {
+  const properties = (json(schema).properties ?? {}) as Record<string, Schema>;
+  const required = new Set((json(schema).required ?? []) as string[]);
+  return Object.entries(properties).map(([name, { description, ...property }]) => ({
+    name,
+    in: 'query',
+    required: required.has(name) && property.default === undefined,
+    ...(description ? { description } : {}),
+    schema: property,
+    ...(examples[name] !== undefined ? { example: examples[name] } : {}),
+  }));
+};
+
+// --------------------------------------------------------------------------------------- problems
+
+const problemSchema = {
+  type: 'object',
+  description: 'RFC 9457 problem details',
+  required: ['type', 'title', 'status', 'detail'],
+  properties: {
+    type: { type: 'string', description: 'a URI reference naming the kind of problem' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string', description: 'what went wrong; a 5xx never echoes internals' },
+    instance: { type: 'string', description: 'the path of the request' },
+    errors: {
+      type: 'array',
+      description: 'for validation problems, each field in error',
+      items: {
         type: 'object',
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          errors: {
-            type: 'array',
-            items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
-          },
-        },
+        required: ['path', 'message'],
+        properties: { path: { type: 'string' }, message: { type: 'string' } },
       },
     },
   },
 };
 
-const body = (schema: unknown) => ({ required: true, content: { 'application/json': { schema } } });
-const ok = (schema: unknown, description = 'OK') => ({
+/** The problem document the server answers for an error (the same fields, from the same classes). */
+function problemOf(error: GovernorError, instance: string) {
+  const known = error.status < 500;
+  return {
+    type: error.type,
+    title: error.title,
+    status: error.status,
+    detail: known ? error.message : 'The request could not be completed; retry later.',
+    instance,
+    ...(error instanceof ValidationError ? { errors: error.errors } : {}),
+  };
+}
+
+const header = (description: string, schema: Schema = { type: 'string' }, required = true) => ({
   description,
-  content: { 'application/json': { schema } },
+  required,
+  schema,
 });
-const errors = {
-  '400': problem,
-  '401': problem,
-  '403': problem,
-  '413': problem,
-  '415': problem,
-  '429': problem,
-};
-const customerId = { name: 'customerId', in: 'path', required: true, schema: { type: 'string' } };
-const day = (name: string) => ({
-  name,
-  in: 'query',
+
+/** A problem response, with an example built from the error class that answers it. */
+function problem(description: string, error: GovernorError, path: string, headers?: Record<string, unknown>) {
+  return {
+    description,
+    ...(headers ? { headers } : {}),
+    content: {
+      'application/problem+json': {
+        schema: ref('Problem'),
+        example: problemOf(error, path),
+      },
+    },
+  };
+}
+
+/** The problems every route can answer (authenticated routes add 401, 403 and 429). */
+function problems(path: string, { authenticated = true, body = false } = {}) {
+  const out: Record<string, unknown> = {
+    '400': problem(
+      'Invalid request: a query parameter the route does not take, a malformed body or a field in error',
+      body
+        ? new ValidationError('the request is not valid', [{ path: 'channel', message: 'Invalid option' }])
+        : new ValidationError('unknown query parameter x: this route takes none', [
+            { path: 'query.x', message: 'unknown query parameter' },
+          ]),
+      path,
+    ),
+    '413': problem(
+      'The body is over 1 MiB',
+      new PayloadTooLargeError('the body is over 1048576 bytes'),
+      path,
+    ),
+    '415': problem(
+      body
+        ? 'The body is not application/json'
+        : 'A body was sent that is not application/json (this route takes none)',
+      new UnsupportedMediaTypeError('content-type must be application/json, not "text/plain"'),
+      path,
+    ),
+    '500': problem('Internal error', new GovernorError('internal'), path),
+  };
+  if (authenticated) {
+    out['401'] = problem('No valid API key', new UnauthorizedError('a valid API key is required'), path, {
+      'WWW-Authenticate': header('the accepted scheme', { type: 'string', const: 'Bearer' }),
+    });
+    out['403'] = problem(
+      'The key lacks the scope',
+      new ForbiddenError('this action needs the scope admin'),
+      path,
+    );
+    out['429'] = problem(
+      "Over the key's rate limit",
+      new TooManyRequestsError('this key is over its rate limit; retry in 1 s', 1),
+      path,
+      { 'Retry-After': header('seconds to wait', { type: 'string', pattern: '^[0-9]+$' }) },
+    );
+    out['503'] = problem(
+      'A dependency (DynamoDB, SQS) failed or timed out: retry',
+      new UnavailableError('unavailable'),
+      path,
+    );
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------- helpers
+
+const ok = (schema: unknown, example?: unknown, description = 'OK', headers?: Record<string, unknown>) => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } },
+});
+
+/** A JSON request body and its named examples (each one a valid request on a fresh install). */
+const body = (schema: unknown, examples: Record<string, { summary: string; value: unknown }>) => ({
   required: true,
-  schema: { type: 'string', format: 'date' },
+  content: { 'application/json': { schema, examples } },
 });
+
+const etag = { ETag: header('the policy version, quoted: send it back in If-Match', { type: 'string' }) };
+
 const keySummary = {
   type: 'object',
   required: ['id', 'name', 'scopes', 'createdAt', 'createdBy'],
@@ -72,96 +209,601 @@ const keySummary = {
   },
 };
 
-export function openApiDocument() {
-  const decision = json(decisionSchema, 'output');
+const itemErrorSchema = {
+  type: 'object',
+  description: 'one message of a batch that could not be decided; the others are',
+  required: ['status', 'error'],
+  properties: {
+    messageId: { type: 'string' },
+    status: { type: 'integer' },
+    error: ref('Problem'),
+  },
+};
+
+// --------------------------------------------------------------------------------------- document
+
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+/** A month's figures, for the summary's example. */
+const monthExample = (
+  month: string,
+  requested: number,
+  accepted: number,
+  deferred: number,
+  suppressed: number,
+) => ({
+  month,
+  requested,
+  accepted,
+  deferred,
+  suppressed,
+  suppressedByReason: { frequency_cap: suppressed / 2, relevance_below_threshold: suppressed / 2 },
+  suppressionRate: suppressed / requested,
+  released: { accepted: deferred - 50, suppressed: 50 },
+  erased: 0,
+  avoidedCostByChannel: { email: suppressed * 0.001 },
+  avoidedCost: suppressed * 0.001,
+  currency: 'EUR',
+});
+
+/**
+ * The document. Its examples are dated from `now` (today's reports, a message expiring in two days), so
+ * that they stay valid requests whatever the day the document is read.
+ */
+export function openApiDocument(now: number) {
+  const today = day(now);
+  const month = today.slice(0, 7);
+  const inTwoDays = new Date(now + 2 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const aMessage = {
+    messageId: 'bf-2026-000123',
+    customerId: 'c-8f2a',
+    channel: 'email',
+    category: 'promotions',
+    campaignId: 'black-friday',
+    relevance: 0.72,
+    expiresAt: inTwoDays,
+    alternateChannels: ['push'],
+    payload: { template: 'bf-hero', locale: 'fr-FR' },
+  };
+  const aPolicy = {
+    caps: [
+      { id: 'marketing-weekly', limit: 3, window: 'P7D' },
+      { id: 'marketing-daily', limit: 1, window: 'P1D' },
+      { id: 'sms-weekly', limit: 1, window: 'P7D', match: { channel: 'sms' } },
+      { id: 'min-gap', minGap: 'PT4H' },
+    ],
+    relevance: { default: 0.3, byChannel: { sms: 0.5 }, pressureSlope: 0.4 },
+    quietHours: { start: '21:00', end: '08:00', defaultTimezone: 'Europe/Paris' },
+    channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
+  };
+  const accepted = {
+    messageId: 'bf-2026-000123',
+    decision: 'accepted',
+    channel: 'email',
+    policyVersion: 0,
+  };
+  const customerId = {
+    name: 'customerId',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
+    example: 'c-8f2a',
+  };
+
   return {
     openapi: '3.1.0',
     info: {
       title: 'Governor',
       version: '1',
-      description: 'Marketing-pressure governor: accept, defer or suppress each message.',
+      summary: 'Accept, defer or suppress each marketing message before it is sent.',
+      description:
+        'Campaign platforms call the send API instead of their providers; marketers keep the policy ' +
+        '(caps, thresholds, quiet hours, costs), the preference centre the customers’ choices, finance ' +
+        'reads what was not sent and what it saved. Errors are RFC 9457 problem+json. Every route but ' +
+        '/health and /openapi.json needs `Authorization: Bearer <api key>` with the scope it names; ' +
+        'a query parameter a route does not declare is refused (400).',
+      license: { name: 'Proprietary' },
     },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    servers: [{ url: '/', description: 'the host that serves this document' }],
+    tags: [
+      { name: 'send', description: 'campaign platforms (scope send)' },
+      { name: 'policy', description: 'marketers (policy:read, policy:write)' },
+      { name: 'preferences', description: "the brand's preference centre (preferences:read/write)" },
+      { name: 'events', description: 'providers and platforms (events:write)' },
+      { name: 'reports', description: 'finance (reports:read; reconcile: admin)' },
+      { name: 'admin', description: 'keys and audit (admin)' },
+      { name: 'service', description: 'no key needed' },
+    ],
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'an API key' } },
+      schemas: {
+        Problem: problemSchema,
+        Message: json(messageSchema),
+        Decision: json(decisionSchema, 'output'),
+        Preview: json(previewSchema, 'output'),
+        Policy: json(policySchema, 'output'),
+        PolicyEdit: json(policyEditSchema),
+        Preferences: json(preferencesSchema, 'output'),
+        PreferencesInput: json(preferencesSchema),
+        SuppressedReport: json(suppressedReportSchema, 'output'),
+        MonthlySummary: json(monthlySummarySchema, 'output'),
+        KeySummary: keySummary,
+        ItemError: itemErrorSchema,
+      },
+    },
     security: [{ bearer: [] }],
     paths: {
       '/v1/messages': {
         post: {
-          summary: 'Decide one message',
-          requestBody: body(json(messageSchema)),
-          responses: { '200': ok(decision), ...errors },
+          operationId: 'sendMessage',
+          tags: ['send'],
+          summary: 'Decide one message: accepted (queued), deferred (held until releaseAt) or suppressed',
+          description: 'The same messageId always gets the same answer and is counted and delivered once.',
+          requestBody: body(ref('Message'), {
+            promotion: { summary: 'A promotional e-mail, push as a fallback', value: aMessage },
+            transactional: {
+              summary: 'A transactional SMS (no caps, relevance or quiet hours)',
+              value: {
+                messageId: 'otp-000042',
+                customerId: 'c-8f2a',
+                channel: 'sms',
+                kind: 'transactional',
+                payload: { text: 'Your code: 123456' },
+              },
+            },
+          }),
+          responses: { '200': ok(ref('Decision'), accepted), ...problems('/v1/messages', { body: true }) },
         },
       },
       '/v1/messages/batch': {
         post: {
-          summary: 'Decide up to 500 messages; results in order, a bad item is a per-item error',
-          requestBody: body({
-            type: 'object',
-            properties: { messages: { type: 'array', maxItems: 500, items: json(messageSchema) } },
-          }),
+          operationId: 'sendBatch',
+          tags: ['send'],
+          summary: `Decide up to ${MAX_BATCH} messages; results in order, an invalid message is an error for that item only`,
+          requestBody: body(
+            {
+              type: 'object',
+              required: ['messages'],
+              additionalProperties: false,
+              properties: {
+                messages: {
+                  type: 'array',
+                  minItems: 1,
+                  maxItems: MAX_BATCH,
+                  description:
+                    'Each item a message as POST /v1/messages takes it (see Message). An item that is not ' +
+                    'one is answered with an error in its place, not refused with the batch.',
+                  items: {},
+                },
+              },
+            },
+            {
+              mixed: {
+                summary: 'One valid message and one with an unknown channel',
+                value: {
+                  messages: [
+                    { messageId: 'm1', customerId: 'c1', channel: 'sms', payload: {} },
+                    { messageId: 'm2', customerId: 'c2', channel: 'fax', payload: {} },
+                  ],
+                },
+              },
+            },
+          ),
           responses: {
-            '200': ok({ type: 'object', properties: { results: { type: 'array', items: decision } } }),
-            ...errors,
+            '200': ok(
+              {
+                type: 'object',
+                required: ['results'],
+                properties: {
+                  results: { type: 'array', items: { anyOf: [ref('Decision'), ref('ItemError')] } },
+                },
+              },
+              {
+                results: [
+                  { messageId: 'm1', decision: 'accepted', channel: 'sms', policyVersion: 0 },
+                  {
+                    messageId: 'm2',
+                    status: 400,
+                    error: problemOf(
+                      new ValidationError('message 1 is not valid', [
+                        {
+                          path: 'channel',
+                          message: 'Invalid option: expected one of "email"|"sms"|"push"|"whatsapp"',
+                        },
+                      ]),
+                      '/v1/messages/batch',
+                    ),
+                  },
+                ],
+              },
+            ),
+            ...problems('/v1/messages/batch', { body: true }),
           },
         },
       },
       '/v1/decisions/preview': {
         post: {
-          summary: 'The decision without consuming anything',
-          requestBody: body(json(messageSchema)),
-          responses: { '200': ok(decision), ...errors },
+          operationId: 'previewDecision',
+          tags: ['send'],
+          summary: 'The decision a message would get now, and why; consumes nothing',
+          description:
+            'explanation: the relevance threshold applied (base, and what pressure added), the ' +
+            "customer's pressure, and how full each applicable cap is (used/limit in its window, when " +
+            'a slot frees). A message already decided gets its decision, without explanation.',
+          requestBody: body(ref('Message'), {
+            lowRelevance: {
+              summary: 'An e-mail of relevance 0.4',
+              value: { messageId: 'm3', customerId: 'c1', channel: 'email', relevance: 0.4, payload: {} },
+            },
+          }),
+          responses: {
+            '200': {
+              description: 'The decision, and why',
+              content: {
+                'application/json': {
+                  schema: ref('Preview'),
+                  examples: {
+                    fresh: {
+                      summary: 'A customer with no recent send: the base threshold, every cap free',
+                      value: {
+                        messageId: 'm3',
+                        decision: 'accepted',
+                        channel: 'email',
+                        policyVersion: 0,
+                        explanation: {
+                          channel: 'email',
+                          pressure: 0,
+                          threshold: { base: 0.3, fromPressure: 0, required: 0.3, relevance: 0.4 },
+                          caps: [
+                            { id: 'marketing-weekly', used: 0, limit: 3, window: 'P7D' },
+                            { id: 'marketing-daily', used: 0, limit: 1, window: 'P1D' },
+                          ],
+                          gaps: [{ id: 'min-gap', minGap: 'PT4H' }],
+                        },
+                      },
+                    },
+                    busy: {
+                      summary: 'One e-mail 30 hours ago: pressure 1/3 raises the threshold past 0.4',
+                      value: {
+                        messageId: 'm3',
+                        decision: 'suppressed',
+                        reason: 'relevance_below_threshold',
+                        rule: 'relevance',
+                        channel: 'email',
+                        policyVersion: 0,
+                        explanation: {
+                          channel: 'email',
+                          pressure: 1 / 3,
+                          threshold: {
+                            base: 0.3,
+                            fromPressure: 0.4 / 3,
+                            required: 0.3 + 0.4 / 3,
+                            relevance: 0.4,
+                          },
+                          caps: [
+                            {
+                              id: 'marketing-weekly',
+                              used: 1,
+                              limit: 3,
+                              window: 'P7D',
+                              freesAt: new Date(now + 138 * 3_600_000).toISOString(),
+                            },
+                            { id: 'marketing-daily', used: 0, limit: 1, window: 'P1D' },
+                          ],
+                          gaps: [{ id: 'min-gap', minGap: 'PT4H' }],
+                        },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+            ...problems('/v1/decisions/preview', { body: true }),
+          },
         },
       },
       '/v1/policy': {
         get: {
-          summary: 'The policy in force (ETag: its version)',
-          responses: { '200': ok(json(policyDocumentSchema, 'output')), ...errors },
+          operationId: 'getPolicy',
+          tags: ['policy'],
+          summary: 'The policy in force, with its version (ETag)',
+          responses: {
+            '200': ok(ref('Policy'), DEFAULT_POLICY, 'The policy in force', etag),
+            ...problems('/v1/policy'),
+          },
         },
         put: {
-          summary: 'Replace the policy (If-Match required)',
-          parameters: [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' } }],
-          requestBody: body(json(policyDocumentSchema)),
+          operationId: 'putPolicy',
+          tags: ['policy'],
+          summary: 'Replace the policy: a new immutable version',
+          description:
+            'Send If-Match with the ETag you read (412 when the policy changed since, 428 without it; * ' +
+            'overwrites whatever is current). What GET returned may be sent back as it is: version, ' +
+            'createdAt and author are read-only and ignored. To restore a version, GET ' +
+            '/v1/policy/versions/{version} and PUT it with the current ETag.',
+          parameters: [
+            {
+              name: 'If-Match',
+              in: 'header',
+              required: false,
+              description: 'the ETag of the policy you read, or *; without it the answer is 428',
+              schema: { type: 'string' },
+              example: '"0"',
+            },
+          ],
+          requestBody: body(ref('PolicyEdit'), {
+            caps: { summary: 'Weekly, daily and SMS caps, a minimum gap, quiet hours', value: aPolicy },
+          }),
           responses: {
-            '200': ok(json(policyDocumentSchema, 'output')),
-            '412': problem,
-            '428': problem,
-            ...errors,
+            '200': ok(
+              ref('Policy'),
+              { ...aPolicy, version: 1, createdAt: new Date(now).toISOString(), author: 'admin' },
+              'The new version',
+              etag,
+            ),
+            '412': problem(
+              'The policy changed since you read it',
+              new PreconditionFailedError('the current policy is version 2, not 1'),
+              '/v1/policy',
+            ),
+            '428': problem(
+              'If-Match is missing',
+              new PreconditionRequiredError(
+                'send If-Match with the ETag of the policy you read (or * to overwrite)',
+              ),
+              '/v1/policy',
+            ),
+            ...problems('/v1/policy', { body: true }),
           },
         },
       },
       '/v1/policy/versions': {
-        get: { summary: 'Policy history', responses: { '200': ok({ type: 'object' }), ...errors } },
+        get: {
+          operationId: 'listPolicyVersions',
+          tags: ['policy'],
+          summary: 'Every version, newest first, with its author key and time',
+          responses: {
+            '200': ok(
+              {
+                type: 'object',
+                required: ['versions'],
+                properties: {
+                  versions: {
+                    type: 'array',
+                    items: {
+                      type: 'object',
+                      required: ['version', 'createdAt', 'author'],
+                      properties: {
+                        version: { type: 'integer', minimum: 0 },
+                        createdAt: { type: 'string', format: 'date-time' },
+                        author: { type: 'string' },
+                      },
+                    },
+                  },
+                },
+              },
+              {
+                versions: [
+                  { version: 0, createdAt: DEFAULT_POLICY.createdAt, author: DEFAULT_POLICY.author },
+                ],
+              },
+            ),
+            ...problems('/v1/policy/versions'),
+          },
+        },
+      },
+      '/v1/policy/versions/{version}': {
+        get: {
+          operationId: 'getPolicyVersion',
+          tags: ['policy'],
+          summary: "A version's whole document (0: the default policy of a fresh install)",
+          parameters: [
+            {
+              name: 'version',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', pattern: '^[0-9]{1,10}$' },
+              example: '0',
+            },
+          ],
+          responses: {
+            '200': ok(ref('Policy'), DEFAULT_POLICY, 'The version', etag),
+            '404': problem(
+              'No such version',
+              new NotFoundError('there is no policy version 7'),
+              '/v1/policy/versions/7',
+            ),
+            ...problems('/v1/policy/versions/{version}'),
+          },
+        },
       },
       '/v1/customers/{customerId}/preferences': {
         get: {
-          summary: "A customer's preferences",
+          operationId: 'getPreferences',
+          tags: ['preferences'],
+          summary: "A customer's preferences (empty for a customer Governor does not know)",
           parameters: [customerId],
-          responses: { '200': ok(json(preferencesSchema, 'output')), ...errors },
+          responses: {
+            '200': ok(ref('Preferences'), { channels: {}, topics: {} }),
+            ...problems('/v1/customers/{customerId}/preferences'),
+          },
         },
         put: {
-          summary: "Replace a customer's preferences",
+          operationId: 'putPreferences',
+          tags: ['preferences'],
+          summary: "Replace a customer's preferences; each consent keeps its source and time",
           parameters: [customerId],
-          requestBody: body(json(preferencesSchema)),
-          responses: { '200': ok(json(preferencesSchema, 'output')), ...errors },
+          requestBody: body(ref('PreferencesInput'), {
+            preferenceCentre: {
+              summary: 'No SMS, no promotions, two a week at most, push first',
+              value: {
+                channels: { sms: { optIn: false, source: 'preference-centre' } },
+                topics: { promotions: false },
+                preferredChannels: ['push', 'email'],
+                maxPerWeek: 2,
+                timezone: 'America/Montreal',
+                quietHours: { start: '22:00', end: '07:30' },
+              },
+            },
+          }),
+          responses: {
+            '200': ok(ref('Preferences'), {
+              channels: {
+                sms: { optIn: false, source: 'preference-centre', at: new Date(now).toISOString() },
+              },
+              topics: { promotions: false },
+              preferredChannels: ['push', 'email'],
+              maxPerWeek: 2,
+              timezone: 'America/Montreal',
+              quietHours: { start: '22:00', end: '07:30' },
+            }),
+            ...problems('/v1/customers/{customerId}/preferences', { body: true }),
+          },
         },
       },
       '/v1/customers/{customerId}': {
         delete: {
-          summary: 'Erase everything held about a customer',
+          operationId: 'eraseCustomer',
+          tags: ['preferences'],
+          summary: 'Erase everything held about a customer (idempotent)',
           parameters: [customerId],
-          responses: { '200': ok({ type: 'object' }), ...errors },
+          responses: {
+            '200': ok(
+              {
+                type: 'object',
+                required: ['customerId', 'erased', 'deferredDropped'],
+                properties: {
+                  customerId: { type: 'string' },
+                  erased: { type: 'boolean', const: true },
+                  deferredDropped: {
+                    type: 'integer',
+                    minimum: 0,
+                    description: 'deferred messages dropped (counted as suppressed, erased)',
+                  },
+                },
+              },
+              { customerId: 'c-8f2a', erased: true, deferredDropped: 0 },
+            ),
+            ...problems('/v1/customers/{customerId}'),
+          },
         },
       },
       '/v1/events': {
         post: {
-          summary: 'Provider and platform feedback',
-          requestBody: body(json(eventsSchema)),
-          responses: { '202': ok({ type: 'object' }), ...errors },
+          operationId: 'postEvents',
+          tags: ['events'],
+          summary: 'Provider and platform feedback: unsubscribes, complaints, hard bounces, engagement',
+          requestBody: body(json(eventsSchema), {
+            bounce: {
+              summary: 'A hard bounce on e-mail',
+              value: [
+                {
+                  customerId: 'c-8f2a',
+                  channel: 'email',
+                  type: 'bounced_hard',
+                  at: new Date(now).toISOString(),
+                },
+              ],
+            },
+          }),
+          responses: {
+            '202': ok(
+              {
+                type: 'object',
+                required: ['received', 'applied'],
+                properties: { received: { type: 'integer' }, applied: { type: 'integer' } },
+              },
+              { received: 1, applied: 1 },
+              'Accepted',
+            ),
+            ...problems('/v1/events', { body: true }),
+          },
+        },
+      },
+      '/v1/reports/suppressed': {
+        get: {
+          operationId: 'suppressedReport',
+          tags: ['reports'],
+          summary:
+            'Suppressed messages and the send cost avoided, grouped; JSON, or CSV (Accept: text/csv or format=csv)',
+          parameters: queryParameters(suppressedQuery, {
+            from: `${month}-01`,
+            to: today,
+            groupBy: 'day,reason,channel,campaign,category',
+          }),
+          responses: {
+            '200': {
+              description: 'The report',
+              content: {
+                'application/json': {
+                  schema: ref('SuppressedReport'),
+                  example: {
+                    period: { from: `${month}-01`, to: today },
+                    groupBy: ['reason', 'channel'],
+                    currency: 'EUR',
+                    rows: [{ reason: 'frequency_cap', channel: 'sms', count: 1204, avoidedCost: 60.2 }],
+                    totals: { count: 1204, avoidedCost: 60.2 },
+                    policyVersions: [0],
+                  },
+                },
+                'text/csv': {
+                  schema: { type: 'string' },
+                  example: 'reason,channel,count,avoidedCost,currency\r\nfrequency_cap,sms,1204,60.2,EUR\r\n',
+                },
+              },
+            },
+            ...problems('/v1/reports/suppressed'),
+          },
+        },
+      },
+      '/v1/reports/summary': {
+        get: {
+          operationId: 'monthlySummary',
+          tags: ['reports'],
+          summary: "A month's figures against the month before",
+          parameters: queryParameters(summaryQuery, { month }),
+          responses: {
+            '200': ok(ref('MonthlySummary'), {
+              ...monthExample(month, 5000, 3400, 400, 1200),
+              previousMonth: monthExample(previousMonth(month), 4000, 2600, 400, 1000),
+              change: { requested: 0.25, suppressed: 0.2, suppressionRate: -0.01, avoidedCost: 0.2 },
+            }),
+            ...problems('/v1/reports/summary'),
+          },
+        },
+      },
+      '/v1/reports/reconcile': {
+        post: {
+          operationId: 'reconcileCounts',
+          tags: ['reports'],
+          summary:
+            "Recount days still inside the idempotency window from the customers' logs and correct the counts (admin; a table scan)",
+          requestBody: body(json(reconcileBody), {
+            today: { summary: 'Today', value: { days: [today] } },
+          }),
+          responses: {
+            '200': ok(json(reconcileResultSchema, 'output'), {
+              days: [today],
+              customers: 1204,
+              inLogs: 5000,
+              counted: 4500,
+              corrected: 500,
+            }),
+            ...problems('/v1/reports/reconcile', { body: true }),
+          },
         },
       },
       '/v1/keys': {
         post: {
-          summary: 'Create an API key (scope admin). The key is in this answer only: store it now.',
-          requestBody: body(json(createKeySchema)),
+          operationId: 'createKey',
+          tags: ['admin'],
+          summary: 'Create an API key. The key is in this answer only: store it now.',
+          requestBody: body(json(createKeySchema), {
+            campaigns: {
+              summary: 'A key for a campaign platform',
+              value: { name: 'crm-campaigns', scopes: ['send'], rateLimit: 200 },
+            },
+          }),
           responses: {
             '201': ok(
               {
@@ -172,60 +814,147 @@ export function openApiDocument() {
                   key: { type: 'string', pattern: '^gov_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$' },
                 },
               },
+              {
+                id: '9f2c4e1a0b3d5c7e',
+                name: 'crm-campaigns',
+                scopes: ['send'],
+                rateLimit: 200,
+                createdAt: new Date(now).toISOString(),
+                createdBy: 'admin',
+                key: `gov_9f2c4e1a0b3d5c7e_${'x'.repeat(43)}`,
+              },
               'Created',
             ),
-            ...errors,
+            '409': problem(
+              'No key id could be allocated (retry)',
+              new ConflictError('could not allocate a key id'),
+              '/v1/keys',
+            ),
+            ...problems('/v1/keys', { body: true }),
           },
         },
         get: {
-          summary: 'The API keys, revoked ones included, never their secret (scope admin)',
+          operationId: 'listKeys',
+          tags: ['admin'],
+          summary: 'The API keys, revoked ones included, never their secret',
           responses: {
-            '200': ok({ type: 'object', properties: { keys: { type: 'array', items: keySummary } } }),
-            ...errors,
+            '200': ok(
+              {
+                type: 'object',
+                required: ['keys'],
+                properties: { keys: { type: 'array', items: ref('KeySummary') } },
+              },
+              {
+                keys: [
+                  {
+                    id: '9f2c4e1a0b3d5c7e',
+                    name: 'crm-campaigns',
+                    scopes: ['send'],
+                    rateLimit: 200,
+                    createdAt: new Date(now).toISOString(),
+                    createdBy: 'admin',
+                  },
+                ],
+              },
+            ),
+            ...problems('/v1/keys'),
           },
         },
       },
       '/v1/keys/{id}': {
         delete: {
-          summary: 'Revoke a key; effective within GOVERNOR_KEY_CACHE_TTL_MS (scope admin)',
-          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '204': { description: 'Revoked' }, '404': problem, ...errors },
+          operationId: 'revokeKey',
+          tags: ['admin'],
+          summary: 'Revoke a key; effective within GOVERNOR_KEY_CACHE_TTL_MS',
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', pattern: '^[0-9a-f]{16}$' },
+              example: '9f2c4e1a0b3d5c7e',
+            },
+          ],
+          responses: {
+            '204': { description: 'Revoked' },
+            '404': problem(
+              'No such key',
+              new NotFoundError('there is no key 9f2c4e1a0b3d5c7e'),
+              '/v1/keys/{id}',
+            ),
+            ...problems('/v1/keys/{id}'),
+          },
         },
       },
       '/v1/audit': {
         get: {
-          summary: `Audit trail (${AUDIT_ACTIONS.join(', ')}) of at most ${MAX_AUDIT_DAYS} days, oldest first (scope admin)`,
-          parameters: [
-            day('from'),
-            day('to'),
-            {
-              name: 'limit',
-              in: 'query',
-              schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-            },
-            {
-              name: 'cursor',
-              in: 'query',
-              schema: { type: 'string' },
-              description: 'nextCursor of the page before',
-            },
-          ],
+          operationId: 'readAudit',
+          tags: ['admin'],
+          summary: `Audit trail (${AUDIT_ACTIONS.join(', ')}) of at most ${MAX_AUDIT_DAYS} days, oldest first, paged`,
+          parameters: queryParameters(auditQuerySchema, { from: today, to: today }),
           responses: {
-            '200': ok({
-              type: 'object',
-              properties: {
-                entries: { type: 'array', items: json(auditEntrySchema, 'output') },
-                nextCursor: { type: 'string' },
+            '200': ok(
+              {
+                type: 'object',
+                required: ['entries'],
+                properties: {
+                  entries: { type: 'array', items: json(auditEntrySchema, 'output') },
+                  nextCursor: { type: 'string', description: 'pass it as cursor for the next page' },
+                },
               },
-            }),
-            ...errors,
+              {
+                entries: [
+                  {
+                    id: `${new Date(now).toISOString()}#3f9a`,
+                    at: new Date(now).toISOString(),
+                    actor: 'admin',
+                    action: 'policy.replaced',
+                    target: 'policy:1',
+                    details: { version: 1, ifMatch: 0 },
+                  },
+                ],
+              },
+            ),
+            ...problems('/v1/audit'),
           },
         },
       },
-      '/health': { get: { summary: 'Liveness', security: [], responses: { '200': ok({ type: 'object' }) } } },
+      '/health': {
+        get: {
+          operationId: 'health',
+          tags: ['service'],
+          summary: 'Liveness',
+          security: [],
+          responses: {
+            '200': ok(
+              {
+                type: 'object',
+                required: ['status'],
+                properties: { status: { type: 'string', const: 'ok' } },
+              },
+              { status: 'ok' },
+            ),
+            ...problems('/health', { authenticated: false }),
+          },
+        },
+      },
       '/openapi.json': {
-        get: { summary: 'This document', security: [], responses: { '200': ok({ type: 'object' }) } },
+        get: {
+          operationId: 'openApiDocument',
+          tags: ['service'],
+          summary: 'This document',
+          security: [],
+          responses: {
+            '200': ok(
+              { type: 'object', required: ['openapi', 'paths'] },
+              { openapi: '3.1.0', info: { title: 'Governor', version: '1' }, paths: {} },
+            ),
+            ...problems('/openapi.json', { authenticated: false }),
+          },
+        },
       },
     },
   };
 }
+
+export type OpenApiDocument = ReturnType<typeof openApiDocument>;

@@ -1,5 +1,5 @@
 /** GET /v1/audit?from=YYYY-MM-DD&to=YYYY-MM-DD: the audit trail of a period of at most 31 days. */
-import { parseAuditQuery } from '#shared/app/audit.ts';
+import { auditQuerySchema, parseAuditQuery } from '#shared/app/audit.ts';
 import { getRoot } from '#shared/composition.ts';
 import { httpFunction, type RouteHandler } from '../http.ts';
 
@@ -11,5 +11,5 @@ export const readAudit: RouteHandler = async ({ event }) => ({
 });
 
 export const handler = httpFunction(root.authenticate, {
-  'GET /v1/audit': { scope: 'admin', handle: readAudit },
+  'GET /v1/audit': { scope: 'admin', query: Object.keys(auditQuerySchema.shape), handle: readAudit },
 });

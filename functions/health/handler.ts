@@ -4,7 +4,8 @@ import { openApiDocument } from '#shared/openapi.ts';
 import { httpFunction, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
-const document = openApiDocument();
+// Built once per cold start; its examples are dated from then (see openApiDocument).
+const document = openApiDocument(root.clock.now());
 
 export const health: RouteHandler = async () => ({ status: 200, body: { status: 'ok' } });
 export const openapi: RouteHandler = async () => ({ status: 200, body: document });

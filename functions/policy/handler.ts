@@ -1,8 +1,12 @@
-/** GET/PUT /v1/policy and GET /v1/policy/versions: the marketers' policy, versioned, with ETags. */
-import { currentPolicy, policyVersions, replacePolicy } from '#shared/app/policy.ts';
+/**
+ * GET/PUT /v1/policy, GET /v1/policy/versions and GET /v1/policy/versions/{version}: the marketers'
+ * policy, versioned, with ETags.
+ */
+import * as z from 'zod';
+import { currentPolicy, policyVersion, policyVersions, replacePolicy } from '#shared/app/policy.ts';
 import { getRoot } from '#shared/composition.ts';
-import { policyDocumentSchema } from '#shared/domain/schemas.ts';
-import { PreconditionFailedError, PreconditionRequiredError } from '#shared/errors.ts';
+import { policyEditSchema } from '#shared/domain/schemas.ts';
+import { NotFoundError, PreconditionFailedError, PreconditionRequiredError } from '#shared/errors.ts';
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
@@ -28,8 +32,14 @@ export const getPolicy: RouteHandler = async () => {
   return { status: 200, body: policy, headers: { etag: etag(policy.version) } };
 };
 
+/** What GET returned may be sent back as it is: its read-only version, createdAt and author are ignored. */
 export const putPolicy: RouteHandler = async ({ event, body, principal }) => {
-  const document = parseWith(policyDocumentSchema, body, 'the policy');
+  const {
+    version: _version,
+    createdAt: _createdAt,
+    author: _author,
+    ...document
+  } = parseWith(policyEditSchema, body, 'the policy');
   const expected = expectedVersion(event.headers?.['if-match']);
   const policy = await replacePolicy(deps, document, expected, principal.keyId);
   return { status: 200, body: policy, headers: { etag: etag(policy.version) } };
@@ -40,8 +50,22 @@ export const listVersions: RouteHandler = async () => ({
   body: { versions: await policyVersions(deps) },
 });
 
+const versionInPath = z
+  .string()
+  .regex(/^\d{1,10}$/, 'must be a version number')
+  .transform(Number);
+
+/** One version's whole document; its ETag is its version, as the current policy's is. */
+export const getVersion: RouteHandler = async ({ event }) => {
+  const version = parseWith(versionInPath, event.pathParameters?.version, 'the version in the path');
+  const policy = await policyVersion(deps, version);
+  if (!policy) throw new NotFoundError(`there is no policy version ${version}`);
+  return { status: 200, body: policy, headers: { etag: etag(policy.version) } };
+};
+
 export const handler = httpFunction(root.authenticate, {
   'GET /v1/policy': { scope: 'policy:read', handle: getPolicy },
   'PUT /v1/policy': { scope: 'policy:write', handle: putPolicy },
   'GET /v1/policy/versions': { scope: 'policy:read', handle: listVersions },
+  'GET /v1/policy/versions/{version}': { scope: 'policy:read', handle: getVersion },
 });

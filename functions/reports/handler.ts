@@ -1,8 +1,17 @@
-/** GET /v1/reports/suppressed and GET /v1/reports/summary: finance's figures, JSON or CSV. */
-import * as z from 'zod';
+/**
+ * GET /v1/reports/suppressed and GET /v1/reports/summary: finance's figures, JSON or CSV; POST
+ * /v1/reports/reconcile: the operator's recovery of counts lost in a crash.
+ */
 import { policyVersion } from '#shared/app/policy.ts';
 import { reconcile } from '#shared/app/reconcile.ts';
-import { GROUP_BY, monthlySummary, suppressedCsv, suppressedReport } from '#shared/app/reports.ts';
+import {
+  monthlySummary,
+  reconcileBody,
+  summaryQuery,
+  suppressedCsv,
+  suppressedQuery,
+  suppressedReport,
+} from '#shared/app/reports.ts';
 import { getRoot } from '#shared/composition.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
@@ -16,33 +25,6 @@ const deps = {
     return policy;
   },
 };
-
-const day = z.iso.date();
-const MAX_DAYS = 366;
-
-export const suppressedQuery = z
-  .object({
-    from: day,
-    to: day,
-    groupBy: z
-      .string()
-      .default('day,reason,channel')
-      .transform((s) =>
-        s
-          .split(',')
-          .map((g) => g.trim())
-          .filter(Boolean),
-      )
-      .pipe(z.array(z.enum(GROUP_BY)).max(GROUP_BY.length)),
-    format: z.enum(['json', 'csv']).optional(),
-  })
-  .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
-  .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < MAX_DAYS, {
-    message: `the period is at most ${MAX_DAYS} days`,
-    path: ['to'],
-  });
-
-const summaryQuery = z.object({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') });
 
 export const suppressed: RouteHandler = async ({ event }) => {
   const query = parseWith(suppressedQuery, event.queryStringParameters ?? {}, 'the query');
@@ -63,8 +45,6 @@ export const summary: RouteHandler = async ({ event }) => {
   return { status: 200, body: await monthlySummary(deps, month) };
 };
 
-const reconcileBody = z.strictObject({ days: z.array(day).min(1).max(7) });
-
 export const reconcileDays: RouteHandler = async ({ body }) => {
   const { days } = parseWith(reconcileBody, body, 'the request');
   // This process's own counts still in memory are not lost: write them before comparing.
@@ -77,7 +57,15 @@ export const reconcileDays: RouteHandler = async ({ body }) => {
 };
 
 export const handler = httpFunction(root.authenticate, {
-  'GET /v1/reports/suppressed': { scope: 'reports:read', handle: suppressed },
-  'GET /v1/reports/summary': { scope: 'reports:read', handle: summary },
+  'GET /v1/reports/suppressed': {
+    scope: 'reports:read',
+    query: Object.keys(suppressedQuery.shape),
+    handle: suppressed,
+  },
+  'GET /v1/reports/summary': {
+    scope: 'reports:read',
+    query: Object.keys(summaryQuery.shape),
+    handle: summary,
+  },
   'POST /v1/reports/reconcile': { scope: 'admin', handle: reconcileDays },
 });

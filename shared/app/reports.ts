@@ -1,8 +1,10 @@
 /**
  * Finance reports: what Governor did not send, why, where, for which campaign, and the send cost that
- * avoided, priced at the policy version each decision was taken under.
+ * avoided, priced at the policy version each decision was taken under. The queries and answers are zod
+ * schemas, the source of both the types and the OpenAPI document.
  */
-import type { Channel, Policy } from '../domain/schemas.ts';
+import * as z from 'zod';
+import { type Channel, channelSchema, type Policy } from '../domain/schemas.ts';
 import {
   type DayCounts,
   type Group,
@@ -14,30 +16,78 @@ import {
 export const GROUP_BY = ['day', 'reason', 'channel', 'campaign', 'category'] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
+const day = z.iso.date();
+const MAX_DAYS = 366;
+
+/** `GET /v1/reports/suppressed?from&to[&groupBy][&format]`. */
+export const suppressedQuery = z
+  .object({
+    from: day.meta({ description: 'first UTC day, inclusive' }),
+    to: day.meta({ description: 'last UTC day, inclusive' }),
+    groupBy: z
+      .string()
+      .default('day,reason,channel')
+      .meta({ description: `comma-separated, among ${GROUP_BY.join(', ')}` })
+      .transform((s) =>
+        s
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.enum(GROUP_BY)).max(GROUP_BY.length)),
+    format: z.enum(['json', 'csv']).optional().meta({ description: 'csv: as Accept: text/csv does' }),
+  })
+  .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
+  .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < MAX_DAYS, {
+    message: `the period is at most ${MAX_DAYS} days`,
+    path: ['to'],
+  });
+
+/** `GET /v1/reports/summary?month=YYYY-MM`. */
+export const summaryQuery = z.object({
+  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM'),
+});
+
+/** `POST /v1/reports/reconcile`. */
+export const reconcileBody = z.strictObject({ days: z.array(day).min(1).max(7) });
+
+export const reconcileResultSchema = z.object({
+  days: z.array(day),
+  customers: z.int().min(0),
+  inLogs: z.int().meta({ description: "decisions of those days in the customers' logs and archives" }),
+  counted: z.int().meta({ description: 'decisions of those days counted before this run' }),
+  corrected: z.int().meta({ description: 'counts added or removed by the correction (0: none missing)' }),
+});
+
 export interface ReportDeps {
   tallies: { read(days: string[]): Promise<DayCounts> };
   policy: (version: number) => Promise<Policy>;
 }
 
-export interface SuppressedRow {
-  day?: string;
-  reason?: string;
-  channel?: Channel;
-  campaignId?: string;
-  category?: string;
-  count: number;
-  avoidedCost: number;
-  currency?: string;
-}
+const amount = z.number().meta({ description: 'in the currency of the report, exact to the millionth' });
 
-export interface SuppressedReport {
-  period: { from: string; to: string };
-  groupBy: GroupBy[];
-  currency: string;
-  rows: SuppressedRow[];
-  totals: { count: number; avoidedCost: number };
-  policyVersions: number[];
-}
+export const suppressedRowSchema = z.object({
+  day: day.optional(),
+  reason: z.string().optional(),
+  channel: channelSchema.optional(),
+  campaignId: z.string().optional(),
+  category: z.string().optional(),
+  count: z.int(),
+  avoidedCost: amount,
+  /** Only when the period mixes currencies (the report's currency is then MIXED). */
+  currency: z.string().optional(),
+});
+export type SuppressedRow = z.infer<typeof suppressedRowSchema>;
+
+export const suppressedReportSchema = z.object({
+  period: z.object({ from: day, to: day }),
+  groupBy: z.array(z.enum(GROUP_BY)),
+  currency: z.string().meta({ description: 'ISO 4217, or MIXED (then each row names its own)' }),
+  rows: z.array(suppressedRowSchema),
+  totals: z.object({ count: z.int(), avoidedCost: amount }),
+  policyVersions: z.array(z.int()),
+});
+export type SuppressedReport = z.infer<typeof suppressedReportSchema>;
 
 export function daysBetween(from: string, to: string): string[] {
   const days: string[] = [];
@@ -121,21 +171,37 @@ export async function suppressedReport(
   };
 }
 
-export interface MonthFigures {
-  month: string;
-  requested: number;
-  accepted: number;
-  deferred: number;
-  suppressed: number;
-  suppressedByReason: Record<string, number>;
-  suppressionRate: number;
+export const monthFiguresSchema = z.object({
+  month: z.string(),
+  requested: z.int(),
+  accepted: z.int(),
+  deferred: z.int(),
+  suppressed: z.int(),
+  suppressedByReason: z.record(z.string(), z.int()),
+  suppressionRate: z.number(),
   /** Deferred messages resolved at their release: sent, or suppressed (by reason). */
-  released: { accepted: number; suppressed: number };
-  erased: number;
-  avoidedCostByChannel: Partial<Record<Channel, number>>;
-  avoidedCost: number;
-  currency: string;
-}
+  released: z.object({ accepted: z.int(), suppressed: z.int() }),
+  erased: z.int(),
+  avoidedCostByChannel: z.partialRecord(channelSchema, amount),
+  avoidedCost: amount,
+  currency: z.string(),
+});
+export type MonthFigures = z.infer<typeof monthFiguresSchema>;
+
+const change = z
+  .number()
+  .nullable()
+  .meta({ description: 'relative change; null when the month before had none' });
+export const monthlySummarySchema = monthFiguresSchema.extend({
+  previousMonth: monthFiguresSchema,
+  change: z.object({
+    requested: change,
+    suppressed: change,
+    suppressionRate: z.number().meta({ description: 'difference of the rates' }),
+    avoidedCost: change,
+  }),
+});
+export type MonthlySummary = z.infer<typeof monthlySummarySchema>;
 
 function monthDays(month: string): string[] {
   const [y, m] = month.split('-').map(Number) as [number, number];
@@ -190,9 +256,9 @@ async function monthFigures(deps: ReportDeps, month: string): Promise<MonthFigur
   return figures;
 }
 
-const change = (now: number, before: number) => (before === 0 ? null : (now - before) / before);
+const relative = (now: number, before: number) => (before === 0 ? null : (now - before) / before);
 
-export async function monthlySummary(deps: ReportDeps, month: string) {
+export async function monthlySummary(deps: ReportDeps, month: string): Promise<MonthlySummary> {
   const [current, previous] = await Promise.all([
     monthFigures(deps, month),
     monthFigures(deps, previousMonth(month)),
@@ -201,18 +267,32 @@ export async function monthlySummary(deps: ReportDeps, month: string) {
     ...current,
     previousMonth: previous,
     change: {
-      requested: change(current.requested, previous.requested),
-      suppressed: change(current.suppressed, previous.suppressed),
+      requested: relative(current.requested, previous.requested),
+      suppressed: relative(current.suppressed, previous.suppressed),
       suppressionRate: current.suppressionRate - previous.suppressionRate,
-      avoidedCost: change(current.avoidedCost, previous.avoidedCost),
+      avoidedCost: relative(current.avoidedCost, previous.avoidedCost),
     },
   };
 }
 
-/** RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, quote or line break. */
+/**
+ * A text cell a spreadsheet would read as a formula (OWASP's CSV injection list: = + - @ tab, carriage
+ * return) is prefixed with a single quote, so that it shows as the text it is. Numbers are left as
+ * numbers: -0.5 stays a number a spreadsheet can add up.
+ */
+export function neutralizeFormula(value: string | number | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'number') return String(value);
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/**
+ * RFC 4180: a header row, CRLF line ends, fields quoted when they hold a comma, quote or line break;
+ * text cells neutralized against formula injection first.
+ */
 export function toCsv(header: string[], rows: (string | number | undefined)[][]): string {
   const field = (v: string | number | undefined) => {
-    const s = v === undefined ? '' : String(v);
+    const s = neutralizeFormula(v);
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
   };
   return `${[header, ...rows].map((r) => r.map(field).join(',')).join('\r\n')}\r\n`;

@@ -6,6 +6,7 @@
  */
 import type { Decided, LogEntry } from '../domain/customer-log.ts';
 import { decide, type Verdict } from '../domain/decision.ts';
+import { explain, type Preview } from '../domain/explain.ts';
 import type { DecisionResponse, Message } from '../domain/schemas.ts';
 import type { Counted } from '../domain/tally.ts';
 import { GovernorError, UnavailableError } from '../errors.ts';
@@ -182,11 +183,14 @@ export async function sendMessages(
   return answers;
 }
 
-/** The decision a message would get now, consuming nothing; a message already decided gets its decision. */
+/**
+ * The decision a message would get now, consuming nothing, and why; a message already decided gets its
+ * decision (without an explanation: it was taken earlier, on what the customer's log held then).
+ */
 export async function previewMessage(
   deps: Pick<SendDeps, 'customers' | 'policies' | 'clock'>,
   message: Message,
-): Promise<DecisionResponse> {
+): Promise<Preview> {
   const now = deps.clock.now();
   const policy = await deps.policies.current();
   const replayed = await deps.customers.read(message.customerId);
@@ -199,5 +203,8 @@ export async function previewMessage(
     sends: [],
   };
   const verdict = decide(view, facts, policy, now);
-  return toResponse(message.messageId, { verdict, policyVersion: policy.policy.version, at: now });
+  return {
+    ...toResponse(message.messageId, { verdict, policyVersion: policy.policy.version, at: now }),
+    explanation: explain(view, facts, policy, verdict.channel, now),
+  };
 }

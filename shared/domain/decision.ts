@@ -48,13 +48,13 @@ export interface CustomerView {
   sends: readonly Send[];
 }
 
-interface CountRule {
+export interface CountRule {
   id: string;
   limit: number;
   windowMs: number;
   match: CapMatch;
 }
-interface GapRule {
+export interface GapRule {
   id: string;
   gapMs: number;
   match: CapMatch;
@@ -121,7 +121,7 @@ interface Candidate {
 }
 
 /** Sends inside (t - window, t]: the rolling window ending at t. */
-function countInWindow(sends: readonly Send[], t: number, windowMs: number): number {
+export function countInWindow(sends: readonly Send[], t: number, windowMs: number): number {
   let n = 0;
   for (const s of sends) if (s.at > t - windowMs && s.at <= t) n++;
   return n;
@@ -149,7 +149,7 @@ function nextFreeForCount(rule: CountRule, sends: readonly Send[], t: number): n
   return next;
 }
 
-function nextFreeForGap(rule: GapRule, sends: readonly Send[], t: number): number | undefined {
+export function nextFreeForGap(rule: GapRule, sends: readonly Send[], t: number): number | undefined {
   let next: number | undefined;
   for (const s of sends) {
     if (Math.abs(t - s.at) < rule.gapMs) next = Math.max(next ?? 0, s.at + rule.gapMs);
@@ -181,29 +181,57 @@ export function pressure(rules: readonly CountRule[], sends: readonly Send[], t:
   return p;
 }
 
-/** Decide one message on one channel: the earliest moment it may go, or why it may not. */
-function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candidate, now: number): Verdict {
-  const { facts, channel } = candidate;
+/** A rule that applies to a message, with the customer's sends it counts. */
+export interface Applicable<R> {
+  rule: R;
+  sends: Send[];
+}
+
+/** The count and gap rules that apply to a message on a channel (the customer's own cap included). */
+export function applicableRules(
+  view: CustomerView,
+  c: CompiledPolicy,
+  facts: MessageFacts,
+  channel: Channel,
+): { counts: Applicable<CountRule>[]; gaps: Applicable<GapRule>[] } {
   const probe = { kind: facts.kind, channel, category: facts.category, campaignId: facts.campaignId };
   const customerRule = facts.kind === 'marketing' ? customerCountRule(view.preferences) : undefined;
   const applicable = <R extends { match: CapMatch }>(rules: readonly R[]) => {
-    const out: { rule: R; sends: Send[] }[] = [];
+    const out: Applicable<R>[] = [];
     for (const rule of rules)
       if (capMatches(rule.match, probe))
         out.push({ rule, sends: view.sends.filter((s) => capMatches(rule.match, s)) });
     return out;
   };
-  const counts = applicable(customerRule ? [...c.counts, customerRule] : c.counts);
-  const gaps = applicable(c.gaps);
+  return {
+    counts: applicable(customerRule ? [...c.counts, customerRule] : c.counts),
+    gaps: applicable(c.gaps),
+  };
+}
+
+/** The relevance a message needs at `t`: the base threshold plus the slope × the fullest applicable cap. */
+export function relevanceThreshold(
+  c: CompiledPolicy,
+  channel: Channel,
+  category: string | undefined,
+  counts: readonly Applicable<CountRule>[],
+  t: number,
+): { base: number; pressure: number; fromPressure: number; required: number } {
+  let fullness = 0;
+  for (const { rule, sends } of counts) fullness = Math.max(fullness, pressure([rule], sends, t));
+  const base = baseThreshold(c.policy, channel, category);
+  const fromPressure = c.policy.relevance.pressureSlope * fullness;
+  return { base, pressure: fullness, fromPressure, required: Math.min(1, base + fromPressure) };
+}
+
+/** Decide one message on one channel: the earliest moment it may go, or why it may not. */
+function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candidate, now: number): Verdict {
+  const { facts, channel } = candidate;
+  const { counts, gaps } = applicableRules(view, c, facts, channel);
   const start = Math.max(now, facts.notBefore ?? now);
 
   if (facts.kind === 'marketing' && facts.relevance !== undefined) {
-    let fullness = 0;
-    for (const { rule, sends } of counts) fullness = Math.max(fullness, pressure([rule], sends, start));
-    const threshold = Math.min(
-      1,
-      baseThreshold(c.policy, channel, facts.category) + c.policy.relevance.pressureSlope * fullness,
-    );
+    const threshold = relevanceThreshold(c, channel, facts.category, counts, start).required;
     if (facts.relevance < threshold) {
       return { outcome: 'suppressed', channel, reason: 'relevance_below_threshold', rule: 'relevance' };
     }

@@ -167,8 +167,28 @@ export const policyDocumentSchema = z
 export type PolicyDocumentInput = z.input<typeof policyDocumentSchema>;
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 
-/** A stored, immutable version of the policy. */
-export type Policy = PolicyDocument & { version: number; createdAt: string; author: string };
+const versionFields = {
+  version: z.int().min(0).meta({ description: 'the version number; 0 is the default policy' }),
+  createdAt: timestampSchema.meta({ description: 'when this version was stored' }),
+  author: z.string().min(1).max(128).meta({ description: 'the key id that stored it' }),
+};
+
+/** A stored, immutable version of the policy: the document, its version, time and author key. */
+export const policySchema = policyDocumentSchema.extend(versionFields);
+export type Policy = z.infer<typeof policySchema>;
+
+/**
+ * What `PUT /v1/policy` takes: the document, and, so that what `GET` returned can be sent back as it is,
+ * `version`, `createdAt` and `author`, which must be well-formed and are then ignored (the server numbers,
+ * dates and signs every version itself). They are not marked `readOnly` in the OpenAPI document: a
+ * validating client would then refuse to send them back.
+ */
+const ignored = 'ignored: the server numbers, dates and signs each version (accepted for a round trip)';
+export const policyEditSchema = policyDocumentSchema.extend({
+  version: versionFields.version.optional().meta({ description: ignored }),
+  createdAt: versionFields.createdAt.optional().meta({ description: ignored }),
+  author: versionFields.author.optional().meta({ description: ignored }),
+});
 
 // ----------------------------------------------------------------------------------------- preferences
 

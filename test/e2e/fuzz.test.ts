@@ -572,6 +572,9 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
     .tuple(bodyOf(policyModel), ifMatch)
     .map(([body, ifMatch]) => ({ path: '/v1/policy', body, ifMatch })),
   'GET /v1/policy/versions': queryOf.map((query) => ({ path: '/v1/policy/versions', query })),
+  'GET /v1/policy/versions/{version}': fc
+    .tuple(segment(fc.integer({ min: 0, max: 3 }).map(String)), queryOf)
+    .map(([s, query]) => ({ path: `/v1/policy/versions/${s.encoded}`, query })),
   'GET /v1/customers/{customerId}/preferences': fc
     .tuple(fuzzCustomer, segment(fuzzCustomer))
     .map(([c, s]) => ({ path: `/v1/customers/${s.encoded}/preferences`, customers: [c, s.raw] })),

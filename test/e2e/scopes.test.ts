@@ -19,6 +19,7 @@ const REQUIRED: Record<string, Scope | null> = {
   'GET /v1/policy': 'policy:read',
   'PUT /v1/policy': 'policy:write',
   'GET /v1/policy/versions': 'policy:read',
+  'GET /v1/policy/versions/{version}': 'policy:read',
   'GET /v1/customers/{customerId}/preferences': 'preferences:read',
   'PUT /v1/customers/{customerId}/preferences': 'preferences:write',
   'DELETE /v1/customers/{customerId}': 'preferences:write',
@@ -36,7 +37,10 @@ const REQUIRED: Record<string, Scope | null> = {
 
 /** A concrete path for a route template; bodies are empty objects (invalid for every write route). */
 const pathOf = (template: string) =>
-  template.replace('{customerId}', 'scope-customer').replace('{id}', '0000000000000000');
+  template
+    .replace('{customerId}', 'scope-customer')
+    .replace('{id}', '0000000000000000')
+    .replace('{version}', '0');
 
 const routeKeys = routes.map((r) => `${r.method} ${r.path}`);
 const protectedRoutes = routeKeys.filter((key) => REQUIRED[key] !== null);

@@ -3,7 +3,6 @@
  * outbox file, and SES / SNS (no local engine exists: aws-sdk-client-mock). Each classifies failures
  * the same way: transient ones are retried, permanent ones go to the DLQ.
  */
-import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,9 +26,10 @@ import { createProviders, ProviderConfigError } from '#shared/adapters/providers
 import { OutboxProvider } from '#shared/adapters/providers/outbox.ts';
 import { SesEmailProvider } from '#shared/adapters/providers/ses.ts';
 import { SnsSmsProvider } from '#shared/adapters/providers/sns-sms.ts';
-import { retryAfterMs, signBody, WebhookProvider } from '#shared/adapters/providers/webhook.ts';
+import { retryAfterMs, signWebhook, WebhookProvider } from '#shared/adapters/providers/webhook.ts';
 import { loadConfig } from '#shared/config.ts';
 import type { Delivery } from '#shared/ports.ts';
+import { webhookVerifier } from '#test/support/webhook-receiver.ts';
 
 const SECRET = 'a-webhook-secret-of-some-length';
 
@@ -75,20 +75,29 @@ describe('WebhookProvider', () => {
     respond = (_req, res) => res.writeHead(204).end();
   });
 
-  const provider = (timeoutMs = 2000) =>
-    new WebhookProvider(async () => ({ url, secret: SECRET }), timeoutMs);
+  const provider = (timeoutMs = 2000, now = Date.now) =>
+    new WebhookProvider(async () => ({ url, secret: SECRET }), timeoutMs, fetch, now);
+  const signed = (headers: IncomingMessage['headers']) => ({
+    'webhook-id': String(headers['webhook-id']),
+    'webhook-timestamp': String(headers['webhook-timestamp']),
+    'webhook-signature': String(headers['webhook-signature']),
+  });
 
-  it('POSTs the delivery as JSON with its idempotency key and a signature that verifies', async () => {
+  it('POSTs the delivery as JSON with its idempotency key and a Standard Webhooks signature', async () => {
     const result = await provider().send(aDelivery());
 
     expect(result).toEqual({ ok: true, providerMessageId: undefined });
     const [request] = received;
     expect(request?.headers['content-type']).toBe('application/json');
     expect(request?.headers['idempotency-key']).toBe('msg-1');
-    const expected = `sha256=${createHmac('sha256', SECRET)
-      .update(request?.body ?? '')
-      .digest('hex')}`;
-    expect(request?.headers['x-governor-signature']).toBe(expected);
+    expect(request?.headers['webhook-id']).toBe('msg-1');
+    expect(request?.headers['webhook-timestamp']).toMatch(/^\d{10}$/);
+    // The specification's own library verifies it, as a receiver would.
+    expect(webhookVerifier(SECRET).verify(request?.body ?? '', signed(request?.headers ?? {}))).toMatchObject(
+      {
+        messageId: 'msg-1',
+      },
+    );
     expect(JSON.parse(request?.body ?? '')).toEqual({
       messageId: 'msg-1',
       customerId: 'cust-1',
@@ -134,10 +143,28 @@ describe('WebhookProvider', () => {
     expect(await closed.send(aDelivery())).toMatchObject({ ok: false, permanent: false });
   });
 
-  it('signs exactly the bytes it sends', () => {
-    expect(signBody('{"a":1}', 'k'.repeat(16))).toBe(
-      `sha256=${createHmac('sha256', 'k'.repeat(16)).update('{"a":1}').digest('hex')}`,
+  it('signs the timestamp with the body, so that a captured request cannot be replayed later', async () => {
+    // Prepare: a request captured ten minutes ago
+    await provider(2000, () => Date.now() - 10 * 60_000).send(aDelivery());
+    const [captured] = received;
+    const verifier = webhookVerifier(SECRET);
+    const headers = signed(captured?.headers ?? {});
+
+    // Act / Assess: replayed as it was, it is too old; with a fresh timestamp, its signature fails
+    expect(() => verifier.verify(captured?.body ?? '', headers)).toThrow(/too old/);
+    const refreshed = { ...headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)) };
+    expect(() => verifier.verify(captured?.body ?? '', refreshed)).toThrow(/No matching signature/);
+  });
+
+  it("signs as the specification's test vector says, with a whsec_ secret", () => {
+    const signature = signWebhook(
+      'msg_p5jXN8AQM9LWM0D4loKWxJek',
+      1614265330,
+      '{"test": 2432232314}',
+      'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
     );
+
+    expect(signature).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
   });
 });
 

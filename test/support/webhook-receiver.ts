@@ -1,11 +1,12 @@
 /**
- * A webhook receiver for delivery tests: a real HTTP server that checks each request's signature,
- * honours Idempotency-Key (a replay is answered 200 and not processed again, as receivers should), and
+ * A webhook receiver for delivery tests: a real HTTP server that checks each request's Standard Webhooks
+ * signature with the specification's own library (`standardwebhooks`, as a receiver would), honours
+ * Idempotency-Key (a replay is answered 200 and not processed again, as receivers should), and
  * can be told to fail some requests.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 
 export interface Arrival {
   messageId: string;
@@ -33,10 +34,23 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export function verifySignature(body: string, header: string | undefined, secret: string): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(body).digest('hex')}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** The verifier a receiver builds from its secret: `whsec_<base64>` as the specification says, else raw. */
+export function webhookVerifier(secret: string): Webhook {
+  return secret.startsWith('whsec_') ? new Webhook(secret) : new Webhook(secret, { format: 'raw' });
+}
+
+/** Whether a request's signature verifies (id, a timestamp within five minutes, the exact body). */
+export function verifySignature(body: string, headers: IncomingMessage['headers'], secret: string): boolean {
+  try {
+    webhookVerifier(secret).verify(body, {
+      'webhook-id': String(headers['webhook-id'] ?? ''),
+      'webhook-timestamp': String(headers['webhook-timestamp'] ?? ''),
+      'webhook-signature': String(headers['webhook-signature'] ?? ''),
+    });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
@@ -64,7 +78,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       }),
   };
   const handle = (req: IncomingMessage, body: string): number => {
-    if (!verifySignature(body, req.headers['x-governor-signature'] as string | undefined, secret)) {
+    if (!verifySignature(body, req.headers, secret)) {
       receiver.badSignatures++;
       return 401;
     }

@@ -1,8 +1,11 @@
 /**
- * The webhook provider: POSTs each delivery as JSON to the configured URL with `Idempotency-Key:
- * <messageId>` (a receiver that honours it processes a message once even if Governor had to send it
- * again) and `X-Governor-Signature: sha256=<hex HMAC-SHA256 of the exact body with the shared secret>`.
- * 2xx is delivered; 408, 429, 5xx, timeouts and network errors are transient; any other status
+ * The webhook provider: POSTs each delivery as JSON to the configured URL, signed as the Standard Webhooks
+ * specification says (https://www.standardwebhooks.com): `webhook-id: <messageId>`, `webhook-timestamp:
+ * <Unix seconds of this attempt>`, `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
+ * The signature covers the timestamp, so a receiver that refuses old timestamps (the specification's
+ * libraries allow five minutes) cannot be fed a captured request again later. `Idempotency-Key:
+ * <messageId>` stays: a receiver that honours it processes a message once even if Governor had to send
+ * it again. 2xx is delivered; 408, 429, 5xx, timeouts and network errors are transient; any other status
  * (4xx, and 3xx: a signed POST is not followed) is permanent.
  */
 import { createHmac } from 'node:crypto';
@@ -14,11 +17,37 @@ export interface WebhookTarget {
   secret: string;
 }
 
-export const SIGNATURE_HEADER = 'x-governor-signature';
+const SECRET_PREFIX = 'whsec_';
 
-/** The signature header's value for a body: `sha256=<hex>`. */
-export function signBody(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+/**
+ * The HMAC key of a secret: a Standard Webhooks secret (`whsec_<base64>`) is its decoded bytes; any other
+ * secret is used as it is (the libraries' `{ format: 'raw' }`).
+ */
+export function signingKey(secret: string): Buffer {
+  return secret.startsWith(SECRET_PREFIX)
+    ? Buffer.from(secret.slice(SECRET_PREFIX.length), 'base64')
+    : Buffer.from(secret, 'utf8');
+}
+
+/** The `webhook-signature` of one attempt: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`. */
+export function signWebhook(id: string, timestampSeconds: number, body: string, secret: string): string {
+  const mac = createHmac('sha256', signingKey(secret)).update(`${id}.${timestampSeconds}.${body}`, 'utf8');
+  return `v1,${mac.digest('base64')}`;
+}
+
+/** The signed headers of one attempt to deliver `body` as message `id` at `now` (epoch milliseconds). */
+export function signatureHeaders(
+  id: string,
+  body: string,
+  secret: string,
+  now: number,
+): Record<string, string> {
+  const timestamp = Math.floor(now / 1000);
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signWebhook(id, timestamp, body, secret),
+  };
 }
 
 /** The JSON a webhook receives. */
@@ -57,12 +86,13 @@ export class WebhookProvider implements Provider {
 
   /**
    * `target` gives the URL and secret: fixed (environment) or read once from a secret store; a failed
-   * read is retried on the next send.
+   * read is retried on the next send. `now` dates each attempt's signature.
    */
   constructor(
     private readonly resolveTarget: () => Promise<WebhookTarget>,
     readonly timeoutMs: number,
     private readonly fetchImpl: typeof fetch = fetch,
+    private readonly now: () => number = Date.now,
   ) {}
 
   private async currentTarget(): Promise<WebhookTarget> {
@@ -88,7 +118,7 @@ export class WebhookProvider implements Provider {
         headers: {
           'content-type': 'application/json',
           'idempotency-key': delivery.messageId,
-          [SIGNATURE_HEADER]: signBody(body, target.secret),
+          ...signatureHeaders(delivery.messageId, body, target.secret, this.now()),
           'user-agent': 'governor-webhook/1',
         },
         body,
@@ -110,7 +140,7 @@ export class WebhookProvider implements Provider {
       ok: false,
       permanent: kind === 'permanent',
       reason: `http_${response.status}`,
-      retryAfterMs: retryAfterMs(response.headers.get('retry-after'), Date.now()),
+      retryAfterMs: retryAfterMs(response.headers.get('retry-after'), this.now()),
     };
   }
 }
