@@ -169,14 +169,17 @@ export interface HttpFunctionOptions {
   rateLimiter?: RateLimiter;
 }
 
+/** A route any valid key may call, whatever its scopes (`GET /v1/me`). */
+export const ANY_KEY = 'any key';
+
 /**
  * A Lambda handler for a set of routes (keyed by API Gateway route key, e.g. `POST /v1/messages`), each
- * requiring a scope (null: public). Returns the wrapped handler; route functions stay plain and testable.
+ * requiring a scope (null: public; ANY_KEY: a valid key). Returns the wrapped handler; route functions stay plain and testable.
  * In order: 401 without a valid key, 429 over the key's rate, 403 without the scope, then the body.
  */
 export function httpFunction(
   authenticate: Authenticator,
-  routes: Record<string, { scope: Scope | null; handle: RouteHandler }>,
+  routes: Record<string, { scope: Scope | typeof ANY_KEY | null; handle: RouteHandler }>,
   { rateLimiter = processRateLimiter }: HttpFunctionOptions = {},
 ) {
   const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -189,7 +192,7 @@ export function httpFunction(
       if (wait > 0) {
         throw new TooManyRequestsError(`this key is over its rate limit; retry in ${wait} s`, wait);
       }
-      if (!allows(principal, route.scope)) {
+      if (route.scope !== ANY_KEY && !allows(principal, route.scope)) {
         throw new ForbiddenError(`this action needs the scope ${route.scope}`);
       }
     }

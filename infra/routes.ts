@@ -26,6 +26,8 @@ export interface HttpFunctionSpec {
    * authorizer, or, in a deployment without one, the function checks the API key itself.
    */
   readonly public?: boolean;
+  /** Whether it reads the depths of the delivery queue and its DLQ (GetQueueAttributes on both). */
+  readonly inspectsQueues?: boolean;
 }
 
 export const httpFunctions: readonly HttpFunctionSpec[] = [
@@ -45,7 +47,12 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
   {
     name: 'Policy',
     entry: 'functions/policy/handler.ts',
-    routes: ['GET /v1/policy', 'PUT /v1/policy', 'GET /v1/policy/versions'],
+    routes: [
+      'GET /v1/policy',
+      'PUT /v1/policy',
+      'GET /v1/policy/versions',
+      'GET /v1/policy/versions/{version}',
+    ],
     table: 'RW',
   },
   {
@@ -83,7 +90,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
   {
     name: 'Keys',
     entry: 'functions/keys/handler.ts',
-    routes: ['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/{id}'],
+    routes: ['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/{id}', 'GET /v1/me'],
     table: 'RW',
   },
   {
@@ -91,6 +98,13 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     entry: 'functions/audit/handler.ts',
     routes: ['GET /v1/audit'],
     table: 'R',
+  },
+  // The queue depths the console's overview shows.
+  {
+    name: 'Queues',
+    entry: 'functions/operations/handler.ts',
+    routes: ['GET /v1/operations/queues'],
+    inspectsQueues: true,
   },
 ];
 

@@ -26,6 +26,8 @@ const reports = () => import('../functions/reports/handler.ts').then((m) => m.ha
 const keys = () => import('../functions/keys/handler.ts').then((m) => m.handler as unknown as Handler);
 const audit = () => import('../functions/audit/handler.ts').then((m) => m.handler as unknown as Handler);
 const health = () => import('../functions/health/handler.ts').then((m) => m.handler as unknown as Handler);
+const operations = () =>
+  import('../functions/operations/handler.ts').then((m) => m.handler as unknown as Handler);
 
 export const routes: Route[] = [
   { method: 'POST', path: '/v1/messages', load: send },
@@ -34,6 +36,7 @@ export const routes: Route[] = [
   { method: 'GET', path: '/v1/policy', load: policy },
   { method: 'PUT', path: '/v1/policy', load: policy },
   { method: 'GET', path: '/v1/policy/versions', load: policy },
+  { method: 'GET', path: '/v1/policy/versions/{version}', load: policy },
   { method: 'GET', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'PUT', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'DELETE', path: '/v1/customers/{customerId}', load: preferences },
@@ -44,7 +47,10 @@ export const routes: Route[] = [
   { method: 'POST', path: '/v1/keys', load: keys },
   { method: 'GET', path: '/v1/keys', load: keys },
   { method: 'DELETE', path: '/v1/keys/{id}', load: keys },
+  { method: 'GET', path: '/v1/me', load: keys },
   { method: 'GET', path: '/v1/audit', load: audit },
   { method: 'GET', path: '/health', load: health },
   { method: 'GET', path: '/openapi.json', load: health },
+  // The queue depths the console's overview shows.
+  { method: 'GET', path: '/v1/operations/queues', load: operations },
 ];

@@ -3,14 +3,18 @@
  */
 import * as z from 'zod';
 import { AUDIT_ACTIONS, auditEntrySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
-import { SCOPES } from './app/auth.ts';
+import { keyInfoSchema, SCOPES } from './app/auth.ts';
 import { createKeySchema } from './app/keys.ts';
+import { queueDepthsSchema } from './app/operations.ts';
+import { GROUP_BY } from './app/reports.ts';
 import {
+  CHANNELS,
   decisionSchema,
   eventsSchema,
   messageSchema,
   policyDocumentSchema,
   preferencesSchema,
+  REASONS,
 } from './domain/schemas.ts';
 
 const json = (schema: z.ZodType, io: 'input' | 'output' = 'input') =>
@@ -72,6 +76,61 @@ const keySummary = {
   },
 };
 
+// What GET /v1/policy and the versions routes answer, and what the finance reports answer.
+const storedPolicySchema = z.strictObject({
+  ...policyDocumentSchema.shape,
+  version: z.int().min(0),
+  createdAt: z.iso.datetime(),
+  author: z.string().describe('key id of the author; "default" for version 0'),
+});
+const versionSummarySchema = storedPolicySchema.pick({ version: true, createdAt: true, author: true });
+const amount = z.number().describe('in the report currency, exact to the millionth');
+const suppressedReportSchema = z.object({
+  period: z.object({ from: z.iso.date(), to: z.iso.date() }),
+  groupBy: z.array(z.enum(GROUP_BY)),
+  currency: z
+    .string()
+    .describe('ISO 4217, or MIXED when the period mixes currencies (rows then carry theirs)'),
+  rows: z.array(
+    z.object({
+      day: z.iso.date().optional(),
+      reason: z.enum(REASONS).optional(),
+      channel: z.enum(CHANNELS).optional(),
+      campaignId: z.string().optional(),
+      category: z.string().optional(),
+      count: z.int(),
+      avoidedCost: amount,
+      currency: z.string().optional(),
+    }),
+  ),
+  totals: z.object({ count: z.int(), avoidedCost: amount }),
+  policyVersions: z.array(z.int()),
+});
+const figures = {
+  requested: z.int(),
+  accepted: z.int(),
+  deferred: z.int(),
+  suppressed: z.int(),
+  suppressedByReason: z.partialRecord(z.enum(REASONS), z.int()),
+  suppressionRate: z.number(),
+  released: z.object({ accepted: z.int(), suppressed: z.int() }),
+  erased: z.int(),
+  avoidedCostByChannel: z.partialRecord(z.enum(CHANNELS), amount),
+  avoidedCost: amount,
+  currency: z.string(),
+};
+const monthFiguresSchema = z.object({ month: z.string(), ...figures });
+const monthSummarySchema = monthFiguresSchema.extend({
+  previousMonth: monthFiguresSchema,
+  change: z.object({
+    requested: z.number().nullable(),
+    suppressed: z.number().nullable(),
+    suppressionRate: z.number(),
+    avoidedCost: z.number().nullable(),
+  }),
+});
+const daySummarySchema = z.object({ day: z.iso.date(), ...figures });
+
 export function openApiDocument() {
   const decision = json(decisionSchema, 'output');
   return {
@@ -114,14 +173,14 @@ export function openApiDocument() {
       '/v1/policy': {
         get: {
           summary: 'The policy in force (ETag: its version)',
-          responses: { '200': ok(json(policyDocumentSchema, 'output')), ...errors },
+          responses: { '200': ok(json(storedPolicySchema, 'output')), ...errors },
         },
         put: {
           summary: 'Replace the policy (If-Match required)',
           parameters: [{ name: 'If-Match', in: 'header', required: true, schema: { type: 'string' } }],
           requestBody: body(json(policyDocumentSchema)),
           responses: {
-            '200': ok(json(policyDocumentSchema, 'output')),
+            '200': ok(json(storedPolicySchema, 'output')),
             '412': problem,
             '428': problem,
             ...errors,
@@ -129,7 +188,22 @@ export function openApiDocument() {
         },
       },
       '/v1/policy/versions': {
-        get: { summary: 'Policy history', responses: { '200': ok({ type: 'object' }), ...errors } },
+        get: {
+          summary: 'Policy history, newest first',
+          responses: {
+            '200': ok(json(z.object({ versions: z.array(versionSummarySchema) }), 'output')),
+            ...errors,
+          },
+        },
+      },
+      '/v1/policy/versions/{version}': {
+        get: {
+          summary: "One version's whole document (to compare, or to restore: PUT it with the current ETag)",
+          parameters: [
+            { name: 'version', in: 'path', required: true, schema: { type: 'integer', minimum: 0 } },
+          ],
+          responses: { '200': ok(json(storedPolicySchema, 'output')), '404': problem, ...errors },
+        },
       },
       '/v1/customers/{customerId}/preferences': {
         get: {
@@ -220,6 +294,58 @@ export function openApiDocument() {
             }),
             ...errors,
           },
+        },
+      },
+      '/v1/reports/suppressed': {
+        get: {
+          summary:
+            'Suppressed messages and their avoided cost over [from, to] (UTC days), grouped (scope reports:read)',
+          parameters: [
+            day('from'),
+            day('to'),
+            {
+              name: 'groupBy',
+              in: 'query',
+              schema: { type: 'string', default: 'day,reason,channel' },
+              description: `comma-separated: ${GROUP_BY.join(', ')}`,
+            },
+            { name: 'format', in: 'query', schema: { type: 'string', enum: ['json', 'csv'] } },
+          ],
+          responses: {
+            '200': {
+              description: 'OK',
+              content: {
+                'application/json': { schema: json(suppressedReportSchema, 'output') },
+                'text/csv': { schema: { type: 'string' } },
+              },
+            },
+            ...errors,
+          },
+        },
+      },
+      '/v1/reports/summary': {
+        get: {
+          summary: "A month's figures with the month before, or one UTC day's (scope reports:read)",
+          parameters: [
+            { name: 'month', in: 'query', schema: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } },
+            { name: 'day', in: 'query', schema: { type: 'string', format: 'date' } },
+          ],
+          responses: {
+            '200': ok({ oneOf: [json(monthSummarySchema, 'output'), json(daySummarySchema, 'output')] }),
+            ...errors,
+          },
+        },
+      },
+      '/v1/me': {
+        get: {
+          summary: "The presented key's id, scopes and rate limit (any valid key)",
+          responses: { '200': ok(json(keyInfoSchema, 'output')), ...errors },
+        },
+      },
+      '/v1/operations/queues': {
+        get: {
+          summary: 'Approximate depths of the delivery queue and its dead-letter queue (scope reports:read)',
+          responses: { '200': ok(json(queueDepthsSchema, 'output')), ...errors },
         },
       },
       '/health': { get: { summary: 'Liveness', security: [], responses: { '200': ok({ type: 'object' }) } } },

@@ -1,8 +1,12 @@
-/** GET/PUT /v1/policy and GET /v1/policy/versions: the marketers' policy, versioned, with ETags. */
-import { currentPolicy, policyVersions, replacePolicy } from '#shared/app/policy.ts';
+/**
+ * GET/PUT /v1/policy, GET /v1/policy/versions and GET /v1/policy/versions/{version}: the marketers'
+ * policy, versioned, with ETags.
+ */
+import * as z from 'zod';
+import { currentPolicy, policyVersion, policyVersions, replacePolicy } from '#shared/app/policy.ts';
 import { getRoot } from '#shared/composition.ts';
 import { policyDocumentSchema } from '#shared/domain/schemas.ts';
-import { PreconditionFailedError, PreconditionRequiredError } from '#shared/errors.ts';
+import { NotFoundError, PreconditionFailedError, PreconditionRequiredError } from '#shared/errors.ts';
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
@@ -40,8 +44,23 @@ export const listVersions: RouteHandler = async () => ({
   body: { versions: await policyVersions(deps) },
 });
 
+const versionSchema = z
+  .string()
+  .regex(/^\d{1,10}$/, 'must be a version number')
+  .transform(Number);
+
+/** One version's whole document, the one in force or an older one (to compare, or to restore). */
+export const getVersion: RouteHandler = async ({ event }) => {
+  const version = parseWith(versionSchema, event.pathParameters?.version, 'the version in the path');
+  const policy = await policyVersion(deps, version);
+  if (!policy) throw new NotFoundError(`there is no policy version ${version}`);
+  // No ETag: an older version's would not be a valid If-Match for PUT /v1/policy.
+  return { status: 200, body: policy };
+};
+
 export const handler = httpFunction(root.authenticate, {
   'GET /v1/policy': { scope: 'policy:read', handle: getPolicy },
   'PUT /v1/policy': { scope: 'policy:write', handle: putPolicy },
   'GET /v1/policy/versions': { scope: 'policy:read', handle: listVersions },
+  'GET /v1/policy/versions/{version}': { scope: 'policy:read', handle: getVersion },
 });

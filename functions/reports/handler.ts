@@ -2,7 +2,13 @@
 import * as z from 'zod';
 import { policyVersion } from '#shared/app/policy.ts';
 import { reconcile } from '#shared/app/reconcile.ts';
-import { GROUP_BY, monthlySummary, suppressedCsv, suppressedReport } from '#shared/app/reports.ts';
+import {
+  daySummary,
+  GROUP_BY,
+  monthlySummary,
+  suppressedCsv,
+  suppressedReport,
+} from '#shared/app/reports.ts';
 import { getRoot } from '#shared/composition.ts';
 import { NotFoundError } from '#shared/errors.ts';
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
@@ -42,7 +48,19 @@ export const suppressedQuery = z
     path: ['to'],
   });
 
-const summaryQuery = z.object({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') });
+/** A month (with the month before, for comparison), or one UTC day. */
+const summaryQuery = z
+  .object({
+    month: z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')
+      .optional(),
+    day: day.optional(),
+  })
+  .refine((q) => (q.month === undefined) !== (q.day === undefined), {
+    message: 'give either month (YYYY-MM) or day (YYYY-MM-DD)',
+    path: ['month'],
+  });
 
 export const suppressed: RouteHandler = async ({ event }) => {
   const query = parseWith(suppressedQuery, event.queryStringParameters ?? {}, 'the query');
@@ -59,8 +77,9 @@ export const suppressed: RouteHandler = async ({ event }) => {
 };
 
 export const summary: RouteHandler = async ({ event }) => {
-  const { month } = parseWith(summaryQuery, event.queryStringParameters ?? {}, 'the query');
-  return { status: 200, body: await monthlySummary(deps, month) };
+  const query = parseWith(summaryQuery, event.queryStringParameters ?? {}, 'the query');
+  if (query.day !== undefined) return { status: 200, body: await daySummary(deps, query.day) };
+  return { status: 200, body: await monthlySummary(deps, query.month as string) };
 };
 
 const reconcileBody = z.strictObject({ days: z.array(day).min(1).max(7) });

@@ -24,7 +24,7 @@ import type { Construct } from 'constructs';
 import { PROJECT_ROOT } from '../paths.ts';
 
 export type TableAccess = 'R' | 'RW';
-export type QueueAccess = 'send' | 'consume';
+export type QueueAccess = 'send' | 'consume' | 'inspect';
 /** The variables of shared/config.ts that name a queue. */
 export type QueueVariable = 'GOVERNOR_DELIVERY_QUEUE_URL' | 'GOVERNOR_DLQ_URL';
 /** The variables that name a Secrets Manager secret (ARN) the function reads at cold start. */
@@ -187,6 +187,7 @@ export class GovernorFunction extends NodejsFunction {
    * 'send': sqs:SendMessage (which also authorizes SendMessageBatch) to `queue`, its URL in `variable`.
    * 'consume': the queue becomes this function's event source; batches report item failures, so one
    * failed record is retried alone (the function must answer `{ batchItemFailures }`).
+   * 'inspect': sqs:GetQueueAttributes on `queue` (its approximate depths), nothing else.
    */
   bindQueue(
     queue: IQueue,
@@ -199,6 +200,10 @@ export class GovernorFunction extends NodejsFunction {
         new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
       );
       queue.encryptionMasterKey?.grant(this, 'kms:GenerateDataKey', 'kms:Decrypt');
+    } else if (access === 'inspect') {
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [queue.queueArn] }),
+      );
     } else {
       this.addEventSource(
         new SqsEventSource(queue, {

@@ -94,6 +94,11 @@ export class StatelessStack extends Stack {
       });
       if (spec.table) fn.bindTable(state.table, spec.table, { scan: spec.tableScan === true });
       if (spec.sendsDeliveries) fn.bindQueue(state.deliveryQueue, 'send');
+      if (spec.inspectsQueues) {
+        fn.bindQueue(state.deliveryQueue, 'inspect').bindQueue(state.deadLetterQueue, 'inspect', {
+          variable: 'GOVERNOR_DLQ_URL',
+        });
+      }
       // Without an authorizer, a protected route's function checks the API key itself.
       if (!authorizer && !spec.public) fn.bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');
       this.api.addRoutes(spec.name, fn, spec.routes, { public: spec.public === true });

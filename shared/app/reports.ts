@@ -150,9 +150,19 @@ export function previousMonth(month: string): string {
 }
 
 async function monthFigures(deps: ReportDeps, month: string): Promise<MonthFigures> {
-  const all = await priced(deps, await deps.tallies.read(monthDays(month)));
-  const figures: MonthFigures = {
-    month,
+  return { month, ...(await figuresOf(deps, monthDays(month))) };
+}
+
+/** One UTC day's figures (the console's "today"), counted as the monthly summary counts a month. */
+export async function daySummary(deps: ReportDeps, day: string): Promise<DayFigures> {
+  return { day, ...(await figuresOf(deps, [day])) };
+}
+
+export type DayFigures = Omit<MonthFigures, 'month'> & { day: string };
+
+async function figuresOf(deps: ReportDeps, days: string[]): Promise<Omit<MonthFigures, 'month'>> {
+  const all = await priced(deps, await deps.tallies.read(days));
+  const figures: Omit<MonthFigures, 'month'> = {
     requested: 0,
     accepted: 0,
     deferred: 0,

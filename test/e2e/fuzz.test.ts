@@ -596,6 +596,11 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   'GET /v1/audit': queryOf.map((query) => ({ path: '/v1/audit', query })),
   'GET /health': queryOf.map((query) => ({ path: '/health', query })),
   'GET /openapi.json': queryOf.map((query) => ({ path: '/openapi.json', query })),
+  'GET /v1/policy/versions/{version}': segment(fc.nat(3).map(String)).map((s) => ({
+    path: `/v1/policy/versions/${s.encoded}`,
+  })),
+  'GET /v1/me': queryOf.map((query) => ({ path: '/v1/me', query })),
+  'GET /v1/operations/queues': queryOf.map((query) => ({ path: '/v1/operations/queues', query })),
 };
 
 function requestsFor(routeKey: string): fc.Arbitrary<FuzzRequest> {

@@ -4,6 +4,7 @@
  * past authorization (whatever the route then answers to the deliberately empty request); no key is 401.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANY_KEY } from '#functions/http.ts';
 import { routes } from '#local/routes.ts';
 import { SCOPES, type Scope } from '#shared/app/auth.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -11,14 +12,15 @@ import { startTestStack, type TestStack } from '../support/local-stack.ts';
 let stack: TestStack;
 const keyOf = new Map<Scope, string>();
 
-/** The scope each route requires; null: public. */
-const REQUIRED: Record<string, Scope | null> = {
+/** The scope each route requires; null: public; ANY_KEY: any valid key. */
+const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
   'POST /v1/messages': 'send',
   'POST /v1/messages/batch': 'send',
   'POST /v1/decisions/preview': 'send',
   'GET /v1/policy': 'policy:read',
   'PUT /v1/policy': 'policy:write',
   'GET /v1/policy/versions': 'policy:read',
+  'GET /v1/policy/versions/{version}': 'policy:read',
   'GET /v1/customers/{customerId}/preferences': 'preferences:read',
   'PUT /v1/customers/{customerId}/preferences': 'preferences:write',
   'DELETE /v1/customers/{customerId}': 'preferences:write',
@@ -30,13 +32,18 @@ const REQUIRED: Record<string, Scope | null> = {
   'GET /v1/keys': 'admin',
   'DELETE /v1/keys/{id}': 'admin',
   'GET /v1/audit': 'admin',
+  'GET /v1/me': ANY_KEY,
+  'GET /v1/operations/queues': 'reports:read',
   'GET /health': null,
   'GET /openapi.json': null,
 };
 
 /** A concrete path for a route template; bodies are empty objects (invalid for every write route). */
 const pathOf = (template: string) =>
-  template.replace('{customerId}', 'scope-customer').replace('{id}', '0000000000000000');
+  template
+    .replace('{customerId}', 'scope-customer')
+    .replace('{id}', '0000000000000000')
+    .replace('{version}', '0');
 
 const routeKeys = routes.map((r) => `${r.method} ${r.path}`);
 const protectedRoutes = routeKeys.filter((key) => REQUIRED[key] !== null);
@@ -71,21 +78,22 @@ describe('the route × scope table', () => {
 
   describe.each(protectedRoutes)('%s', (routeKey) => {
     const required = REQUIRED[routeKey]!;
-    it.each(SCOPES.map((scope) => [scope, scope === required || scope === 'admin'] as const))(
-      'with a key of scope %s: allowed %s',
-      async (scope, allowed) => {
-        const response = await call(routeKey, keyOf.get(scope));
-        if (allowed) {
-          expect([401, 403], response.text).not.toContain(response.status);
-          expect(response.status, response.text).toBeLessThan(500);
-        } else {
-          expect(response.status, response.text).toBe(403);
-          expect(response.headers.get('content-type')).toBe('application/problem+json');
-          expect(response.json()).toMatchObject({ status: 403, type: '/problems/forbidden' });
-          expect(response.json().detail).toContain(required);
-        }
-      },
-    );
+    it.each(
+      SCOPES.map(
+        (scope) => [scope, required === ANY_KEY || scope === required || scope === 'admin'] as const,
+      ),
+    )('with a key of scope %s: allowed %s', async (scope, allowed) => {
+      const response = await call(routeKey, keyOf.get(scope));
+      if (allowed) {
+        expect([401, 403], response.text).not.toContain(response.status);
+        expect(response.status, response.text).toBeLessThan(500);
+      } else {
+        expect(response.status, response.text).toBe(403);
+        expect(response.headers.get('content-type')).toBe('application/problem+json');
+        expect(response.json()).toMatchObject({ status: 403, type: '/problems/forbidden' });
+        expect(response.json().detail).toContain(required);
+      }
+    });
 
     it('without a key: 401 problem+json', async () => {
       const response = await call(routeKey, undefined);

@@ -49,6 +49,7 @@ const table = (access: 'R' | 'RW', ...extra: string[]) => allow(TABLE_ACTIONS[ac
 const sendTo = (queue: string) => allow(['sqs:SendMessage'], queue);
 const readSecret = (secret: string) =>
   allow(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], secret);
+const inspect = (queue: string) => allow(['sqs:GetQueueAttributes'], queue);
 const consume = (queue: string) =>
   allow(
     [
@@ -125,6 +126,7 @@ describe('every Governor function', () => {
     ]);
     expect(bound('Delivery/Release').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_TABLE_NAME']);
     expect(bound('Health')).toEqual([]);
+    expect(bound('Queues').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_DLQ_URL']);
   });
 });
 
@@ -141,6 +143,7 @@ describe('least privilege', () => {
     ['Keys', [table('RW')]],
     ['Audit', [table('R')]],
     ['Health', []],
+    ['Queues', [inspect('DeliveryQueue'), inspect('DeadLetterQueue')]],
     ['Authorizer', [table('R'), readSecret('AdminKey')]],
     [
       'Delivery/Dispatch',
