@@ -28,6 +28,8 @@ export interface HttpFunctionSpec {
   readonly public?: boolean;
   /** Whether it reads the depths of the delivery queue and its DLQ (GetQueueAttributes on both). */
   readonly inspectsQueues?: boolean;
+  /** Whether it serves the console: its bundle then carries the console, built when it is bundled. */
+  readonly servesConsole?: boolean;
 }
 
 export const httpFunctions: readonly HttpFunctionSpec[] = [
@@ -99,7 +101,14 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     routes: ['GET /v1/audit'],
     table: 'R',
   },
-  // The queue depths the console's overview shows.
+  // The console (static files, public) and the queue depths its overview shows.
+  {
+    name: 'Console',
+    entry: 'functions/console/handler.ts',
+    routes: ['GET /console', 'GET /console/{proxy+}'],
+    public: true,
+    servesConsole: true,
+  },
   {
     name: 'Queues',
     entry: 'functions/operations/handler.ts',

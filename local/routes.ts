@@ -26,6 +26,8 @@ const reports = () => import('../functions/reports/handler.ts').then((m) => m.ha
 const keys = () => import('../functions/keys/handler.ts').then((m) => m.handler as unknown as Handler);
 const audit = () => import('../functions/audit/handler.ts').then((m) => m.handler as unknown as Handler);
 const health = () => import('../functions/health/handler.ts').then((m) => m.handler as unknown as Handler);
+const consoleFiles = () =>
+  import('../functions/console/handler.ts').then((m) => m.handler as unknown as Handler);
 const operations = () =>
   import('../functions/operations/handler.ts').then((m) => m.handler as unknown as Handler);
 
@@ -51,6 +53,8 @@ export const routes: Route[] = [
   { method: 'GET', path: '/v1/audit', load: audit },
   { method: 'GET', path: '/health', load: health },
   { method: 'GET', path: '/openapi.json', load: health },
-  // The queue depths the console's overview shows.
+  // The console (static files, public) and the queue depths its overview shows.
+  { method: 'GET', path: '/console', load: consoleFiles },
+  { method: 'GET', path: '/console/{proxy+}', load: consoleFiles },
   { method: 'GET', path: '/v1/operations/queues', load: operations },
 ];

@@ -70,6 +70,11 @@ export interface GovernorFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
   /** @default one month */
   readonly logRetention?: RetentionDays;
+  /**
+   * Shell commands run in the project root once esbuild has written the bundle into `outputDir`: to put
+   * files the function serves beside its code (the console's build).
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 export class GovernorFunction extends NodejsFunction {
@@ -123,6 +128,16 @@ export class GovernorFunction extends NodejsFunction {
         bundleAwsSDK: true,
         externalModules: [],
         tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+        ...(props.afterBundling
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) =>
+                  props.afterBundling?.(outputDir) ?? [],
+              },
+            }
+          : {}),
       },
     });
     this.entryModule = props.entry;

@@ -3,14 +3,20 @@
  * without the route's scope gets 403 problem+json before anything is read or changed; a key with it gets
  * past authorization (whatever the route then answers to the deliberately empty request); no key is 401.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANY_KEY } from '#functions/http.ts';
 import { routes } from '#local/routes.ts';
 import { SCOPES, type Scope } from '#shared/app/auth.ts';
+import { buildConsole } from '../../console/build.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
 const keyOf = new Map<Scope, string>();
+
+let consoleBuild: string;
 
 /** The scope each route requires; null: public; ANY_KEY: any valid key. */
 const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
@@ -36,6 +42,8 @@ const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
   'GET /v1/operations/queues': 'reports:read',
   'GET /health': null,
   'GET /openapi.json': null,
+  'GET /console': null,
+  'GET /console/{proxy+}': null,
 };
 
 /** A concrete path for a route template; bodies are empty objects (invalid for every write route). */
@@ -43,7 +51,8 @@ const pathOf = (template: string) =>
   template
     .replace('{customerId}', 'scope-customer')
     .replace('{id}', '0000000000000000')
-    .replace('{version}', '0');
+    .replace('{version}', '0')
+    .replace('{proxy+}', 'index.html');
 
 const routeKeys = routes.map((r) => `${r.method} ${r.path}`);
 const protectedRoutes = routeKeys.filter((key) => REQUIRED[key] !== null);
@@ -57,7 +66,10 @@ async function call(routeKey: string, key: string | undefined) {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // The console's public files, built for this stack.
+  consoleBuild = await mkdtemp(join(tmpdir(), 'governor-console-'));
+  await buildConsole({ outdir: consoleBuild });
+  stack = await startTestStack({ env: { GOVERNOR_CONSOLE_DIR: consoleBuild } });
   for (const scope of SCOPES) {
     const created = await stack.request('POST', '/v1/keys', {
       body: { name: `only ${scope}`, scopes: [scope] },
@@ -69,6 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await rm(consoleBuild, { recursive: true, force: true });
 });
 
 describe('the route × scope table', () => {
