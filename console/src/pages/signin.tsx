@@ -59,8 +59,8 @@ export function SignInPage({
               </p>
             ) : null}
             <p id="api-key-hint" class="hint">
-              Kept in this browser tab only (session storage), never saved on disk, and forgotten when you
-              sign out or close the tab.
+              Kept for this browser tab only (session storage, never local storage or a cookie), and forgotten
+              when you sign out or close the tab.
             </p>
           </div>
           <button type="submit" class="button button-primary" disabled={busy}>

@@ -6,6 +6,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Cap, Channel, Kind } from '../../api/types.ts';
 import { CheckboxField, NumberField, SelectField, TextField } from '../../components/fields.tsx';
+import { useConsole } from '../../context.ts';
 import { CHANNEL_LABELS } from '../../labels.ts';
 import { ruleWords, scopeWords } from '../../policy/describe.ts';
 import { toAmount, toIso, UNITS, type Unit } from '../../policy/durations.ts';
@@ -78,6 +79,7 @@ export function CapEditor({
   onApply: (cap: Cap) => void;
   onClose: () => void;
 }) {
+  const { format } = useConsole();
   const dialog = useRef<HTMLDialogElement>(null);
   const [form, setForm] = useState(() => formOf(cap));
   const set = (patch: Partial<Form>) => setForm((f) => ({ ...f, ...patch }));
@@ -228,7 +230,7 @@ export function CapEditor({
         </fieldset>
 
         <p class="explanation" aria-live="polite">
-          In words: {ruleWords(capOf(form))}, counting{' '}
+          In words: {ruleWords(capOf(form), format.number)}, counting{' '}
           {scopeWords(capOf(form).match).replace(/^\w/, (c: string) => c.toLowerCase())}.
         </p>
 
