@@ -184,7 +184,7 @@ export function refuseUnknownQuery(event: APIGatewayProxyEventV2, declared: read
 
 /** One route of a function: the scope it needs (null: public), the query parameters it takes, its code. */
 export interface RouteSpec {
-  scope: Scope | null;
+  scope: Scope | typeof ANY_KEY | null;
   /** The query parameters the route reads; any other is refused with a 400. None by default. */
   query?: readonly string[];
   handle: RouteHandler;
@@ -195,11 +195,14 @@ export interface HttpFunctionOptions {
   rateLimiter?: RateLimiter;
 }
 
+/** A route any valid key may call, whatever its scopes (`GET /v1/me`). */
+export const ANY_KEY = 'any key';
+
 /**
  * A Lambda handler for a set of routes (keyed by API Gateway route key, e.g. `POST /v1/messages`), each
- * requiring a scope (null: public). Returns the wrapped handler; route functions stay plain and testable.
- * In order: 401 without a valid key, 429 over the key's rate, 403 without the scope, then the query
- * parameters (only those the route declares) and the body.
+ * requiring a scope (null: public; ANY_KEY: any valid key). Returns the wrapped handler; route functions
+ * stay plain and testable. In order: 401 without a valid key, 429 over the key's rate, 403 without the
+ * scope, then the query parameters (only those the route declares) and the body.
  */
 export function httpFunction(
   authenticate: Authenticator,
@@ -216,7 +219,7 @@ export function httpFunction(
       if (wait > 0) {
         throw new TooManyRequestsError(`this key is over its rate limit; retry in ${wait} s`, wait);
       }
-      if (!allows(principal, route.scope)) {
+      if (route.scope !== ANY_KEY && !allows(principal, route.scope)) {
         throw new ForbiddenError(`this action needs the scope ${route.scope}`);
       }
     }

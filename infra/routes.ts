@@ -26,6 +26,10 @@ export interface HttpFunctionSpec {
    * authorizer, or, in a deployment without one, the function checks the API key itself.
    */
   readonly public?: boolean;
+  /** Whether it reads the depths of the delivery queue and its DLQ (GetQueueAttributes on both). */
+  readonly inspectsQueues?: boolean;
+  /** Whether it serves the console: its bundle then carries the console, built when it is bundled. */
+  readonly servesConsole?: boolean;
 }
 
 export const httpFunctions: readonly HttpFunctionSpec[] = [
@@ -88,7 +92,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
   {
     name: 'Keys',
     entry: 'functions/keys/handler.ts',
-    routes: ['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/{id}'],
+    routes: ['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/{id}', 'GET /v1/me'],
     table: 'RW',
   },
   {
@@ -96,6 +100,20 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     entry: 'functions/audit/handler.ts',
     routes: ['GET /v1/audit'],
     table: 'R',
+  },
+  // The console (static files, public) and the queue depths its overview shows.
+  {
+    name: 'Console',
+    entry: 'functions/console/handler.ts',
+    routes: ['GET /console', 'GET /console/{proxy+}'],
+    public: true,
+    servesConsole: true,
+  },
+  {
+    name: 'Queues',
+    entry: 'functions/operations/handler.ts',
+    routes: ['GET /v1/operations/queues'],
+    inspectsQueues: true,
   },
 ];
 

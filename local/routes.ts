@@ -26,6 +26,10 @@ const reports = () => import('../functions/reports/handler.ts').then((m) => m.ha
 const keys = () => import('../functions/keys/handler.ts').then((m) => m.handler as unknown as Handler);
 const audit = () => import('../functions/audit/handler.ts').then((m) => m.handler as unknown as Handler);
 const health = () => import('../functions/health/handler.ts').then((m) => m.handler as unknown as Handler);
+const consoleFiles = () =>
+  import('../functions/console/handler.ts').then((m) => m.handler as unknown as Handler);
+const operations = () =>
+  import('../functions/operations/handler.ts').then((m) => m.handler as unknown as Handler);
 
 export const routes: Route[] = [
   { method: 'POST', path: '/v1/messages', load: send },
@@ -45,7 +49,12 @@ export const routes: Route[] = [
   { method: 'POST', path: '/v1/keys', load: keys },
   { method: 'GET', path: '/v1/keys', load: keys },
   { method: 'DELETE', path: '/v1/keys/{id}', load: keys },
+  { method: 'GET', path: '/v1/me', load: keys },
   { method: 'GET', path: '/v1/audit', load: audit },
   { method: 'GET', path: '/health', load: health },
   { method: 'GET', path: '/openapi.json', load: health },
+  // The console (static files, public) and the queue depths its overview shows.
+  { method: 'GET', path: '/console', load: consoleFiles },
+  { method: 'GET', path: '/console/{proxy+}', load: consoleFiles },
+  { method: 'GET', path: '/v1/operations/queues', load: operations },
 ];

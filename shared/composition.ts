@@ -17,6 +17,7 @@ import { DynamoTallyStore } from './adapters/dynamodb/tally-store.ts';
 import { createProviders } from './adapters/providers/index.ts';
 import { DeliveryJournal, JournaledDeliveryQueue } from './adapters/sqs/delivery-journal.ts';
 import { createSqsClient, SqsDeliveryQueue } from './adapters/sqs/delivery-queue.ts';
+import { SqsQueueInspector } from './adapters/sqs/queue-depths.ts';
 import { SqsRedelivery } from './adapters/sqs/redelivery.ts';
 import { AuditLog } from './app/audit.ts';
 import { type AdminKeySource, createAuthenticator } from './app/auth.ts';
@@ -70,6 +71,7 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     /** The queue itself, without the local journal: for re-enqueueing what the journal already holds. */
     sqsQueue,
     journal,
+    queueInspector: new SqsQueueInspector(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL, config.GOVERNOR_DLQ_URL),
     deferred: new DynamoDeferredStore(db, table),
     tallies,
     counter: new DecisionCounter(tallies, clock, config.GOVERNOR_COUNT_FLUSH_MS),

@@ -126,6 +126,11 @@ export const configSchema = z.object({
    */
   GOVERNOR_COUNT_FLUSH_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   /** How long a decision is remembered so that a retry of the same messageId gets the same answer. */
+  /**
+   * The console's built files (`npm run build`), relative to the console's handler module unless
+   * absolute; default the build folder of the repository. The CDK app bundles them beside the handler.
+   */
+  GOVERNOR_CONSOLE_DIR: z.string().min(1).default('../../console/dist'),
   GOVERNOR_IDEMPOTENCY_HOURS: z.coerce
     .number()
     .int()

@@ -7,9 +7,11 @@
  */
 import * as z from 'zod';
 import { AUDIT_ACTIONS, auditEntrySchema, auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
-import { SCOPES } from './app/auth.ts';
+import { keyInfoSchema, SCOPES } from './app/auth.ts';
 import { createKeySchema } from './app/keys.ts';
+import { queueDepthsSchema } from './app/operations.ts';
 import {
+  dayFiguresSchema,
   monthlySummarySchema,
   previousMonth,
   reconcileBody,
@@ -327,6 +329,7 @@ export function openApiDocument(now: number) {
         PreferencesInput: json(preferencesSchema),
         SuppressedReport: json(suppressedReportSchema, 'output'),
         MonthlySummary: json(monthlySummarySchema, 'output'),
+        DayFigures: json(dayFiguresSchema, 'output'),
         KeySummary: keySummary,
         ItemError: itemErrorSchema,
       },
@@ -758,16 +761,20 @@ export function openApiDocument(now: number) {
       },
       '/v1/reports/summary': {
         get: {
-          operationId: 'monthlySummary',
+          operationId: 'summary',
           tags: ['reports'],
-          summary: "A month's figures against the month before",
+          summary:
+            "A month's figures against the month before (month=YYYY-MM), or one UTC day's (day=YYYY-MM-DD)",
           parameters: queryParameters(summaryQuery, { month }),
           responses: {
-            '200': ok(ref('MonthlySummary'), {
-              ...monthExample(month, 5000, 3400, 400, 1200),
-              previousMonth: monthExample(previousMonth(month), 4000, 2600, 400, 1000),
-              change: { requested: 0.25, suppressed: 0.2, suppressionRate: -0.01, avoidedCost: 0.2 },
-            }),
+            '200': ok(
+              { oneOf: [ref('MonthlySummary'), ref('DayFigures')] },
+              {
+                ...monthExample(month, 5000, 3400, 400, 1200),
+                previousMonth: monthExample(previousMonth(month), 4000, 2600, 400, 1000),
+                change: { requested: 0.25, suppressed: 0.2, suppressionRate: -0.01, avoidedCost: 0.2 },
+              },
+            ),
             ...problems('/v1/reports/summary'),
           },
         },
@@ -916,6 +923,66 @@ export function openApiDocument(now: number) {
               },
             ),
             ...problems('/v1/audit'),
+          },
+        },
+      },
+      '/v1/me': {
+        get: {
+          operationId: 'whoAmI',
+          tags: ['service'],
+          summary: "The presented key's id, scopes and rate limit (any valid key)",
+          responses: {
+            '200': ok(json(keyInfoSchema, 'output'), {
+              keyId: '9f2c4e1a0b3d5c7e',
+              scopes: ['reports:read'],
+              rateLimit: 100,
+            }),
+            ...problems('/v1/me'),
+          },
+        },
+      },
+      '/v1/operations/queues': {
+        get: {
+          operationId: 'queueDepths',
+          tags: ['reports'],
+          summary: 'Approximate depths of the delivery queue and its dead-letter queue (scope reports:read)',
+          responses: {
+            '200': ok(json(queueDepthsSchema, 'output'), {
+              delivery: { visible: 0, inFlight: 0, delayed: 0 },
+              deadLetter: { visible: 0 },
+            }),
+            ...problems('/v1/operations/queues'),
+          },
+        },
+      },
+      '/console': {
+        get: {
+          operationId: 'console',
+          tags: ['service'],
+          summary:
+            'The console (a web app for marketers, finance and support; it calls this API with your key)',
+          security: [],
+          responses: {
+            '200': {
+              description: 'The console page',
+              content: { 'text/html': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
+      '/console/{proxy+}': {
+        get: {
+          operationId: 'consoleAsset',
+          tags: ['service'],
+          summary: "The console's bundled files (scripts, styles, images)",
+          security: [],
+          parameters: [{ name: 'proxy+', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'A file of the console build' },
+            '404': {
+              description: 'No such file',
+              content: { 'application/problem+json': { schema: ref('Problem') } },
+            },
           },
         },
       },

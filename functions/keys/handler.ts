@@ -1,7 +1,11 @@
-/** POST /v1/keys, GET /v1/keys, DELETE /v1/keys/{id}: API keys with scopes (scope admin). */
+/**
+ * POST /v1/keys, GET /v1/keys, DELETE /v1/keys/{id}: API keys with scopes (scope admin); GET /v1/me: the
+ * presented key's own id, scopes and rate limit (any valid key).
+ */
+import { keyInfo } from '#shared/app/auth.ts';
 import { createKeySchema, keyIdSchema } from '#shared/app/keys.ts';
 import { getRoot } from '#shared/composition.ts';
-import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
+import { ANY_KEY, httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
 
@@ -21,8 +25,11 @@ export const revokeKey: RouteHandler = async ({ event, principal }) => {
   return { status: 204 };
 };
 
+export const me: RouteHandler = async ({ principal }) => ({ status: 200, body: keyInfo(principal) });
+
 export const handler = httpFunction(root.authenticate, {
   'POST /v1/keys': { scope: 'admin', handle: createKey },
   'GET /v1/keys': { scope: 'admin', handle: listKeys },
   'DELETE /v1/keys/{id}': { scope: 'admin', handle: revokeKey },
+  'GET /v1/me': { scope: ANY_KEY, handle: me },
 });

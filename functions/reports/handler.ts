@@ -5,6 +5,7 @@
 import { policyVersion } from '#shared/app/policy.ts';
 import { reconcile } from '#shared/app/reconcile.ts';
 import {
+  daySummary,
   monthlySummary,
   reconcileBody,
   summaryQuery,
@@ -41,8 +42,9 @@ export const suppressed: RouteHandler = async ({ event }) => {
 };
 
 export const summary: RouteHandler = async ({ event }) => {
-  const { month } = parseWith(summaryQuery, event.queryStringParameters ?? {}, 'the query');
-  return { status: 200, body: await monthlySummary(deps, month) };
+  const query = parseWith(summaryQuery, event.queryStringParameters ?? {}, 'the query');
+  if (query.day !== undefined) return { status: 200, body: await daySummary(deps, query.day) };
+  return { status: 200, body: await monthlySummary(deps, query.month as string) };
 };
 
 export const reconcileDays: RouteHandler = async ({ body }) => {

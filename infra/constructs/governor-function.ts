@@ -25,7 +25,7 @@ import { RATE_COUNTER_PREFIX } from '#shared/adapters/dynamodb/keys.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 
 export type TableAccess = 'R' | 'RW';
-export type QueueAccess = 'send' | 'consume';
+export type QueueAccess = 'send' | 'consume' | 'inspect';
 /** The variables of shared/config.ts that name a queue. */
 export type QueueVariable = 'GOVERNOR_DELIVERY_QUEUE_URL' | 'GOVERNOR_DLQ_URL';
 /** The variables that name a Secrets Manager secret (ARN) the function reads at cold start. */
@@ -71,6 +71,11 @@ export interface GovernorFunctionProps {
   readonly environment?: Readonly<Record<string, string>>;
   /** @default one month */
   readonly logRetention?: RetentionDays;
+  /**
+   * Shell commands run in the project root once esbuild has written the bundle into `outputDir`: to put
+   * files the function serves beside its code (the console's build).
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 export class GovernorFunction extends NodejsFunction {
@@ -124,6 +129,16 @@ export class GovernorFunction extends NodejsFunction {
         bundleAwsSDK: true,
         externalModules: [],
         tsconfig: join(PROJECT_ROOT, 'tsconfig.json'),
+        ...(props.afterBundling
+          ? {
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (_inputDir: string, outputDir: string) =>
+                  props.afterBundling?.(outputDir) ?? [],
+              },
+            }
+          : {}),
       },
     });
     this.entryModule = props.entry;
@@ -188,6 +203,7 @@ export class GovernorFunction extends NodejsFunction {
    * 'send': sqs:SendMessage (which also authorizes SendMessageBatch) to `queue`, its URL in `variable`.
    * 'consume': the queue becomes this function's event source; batches report item failures, so one
    * failed record is retried alone (the function must answer `{ batchItemFailures }`).
+   * 'inspect': sqs:GetQueueAttributes on `queue` (its approximate depths), nothing else.
    */
   bindQueue(
     queue: IQueue,
@@ -200,6 +216,10 @@ export class GovernorFunction extends NodejsFunction {
         new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
       );
       queue.encryptionMasterKey?.grant(this, 'kms:GenerateDataKey', 'kms:Decrypt');
+    } else if (access === 'inspect') {
+      this.addToRolePolicy(
+        new PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [queue.queueArn] }),
+      );
     } else {
       this.addEventSource(
         new SqsEventSource(queue, {

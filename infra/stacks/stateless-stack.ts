@@ -2,12 +2,14 @@
  * The code and everything that can be replaced at will: the functions, the HTTP API and its routes, the
  * delivery pipeline, alarms and dashboard. It only references the stateful stack's resources.
  */
+import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { CONSOLE_PATH } from '../../shared/console.ts';
 import { DeliveryPipeline } from '../constructs/delivery-pipeline.ts';
 import { GovernorApi } from '../constructs/governor-api.ts';
 import { GovernorFunction } from '../constructs/governor-function.ts';
@@ -45,6 +47,14 @@ function dispatchEnvironment(settings: GovernorSettings): Record<string, string>
   }
   return env;
 }
+
+/**
+ * Builds the console into the function's bundle, so that the deployed console is the build of the
+ * deployed code (the command runs in the project root, when CDK bundles).
+ */
+export const consoleBuildCommands = (outputDir: string) => [
+  `${JSON.stringify(process.execPath)} --import tsx console/build.ts --out ${JSON.stringify(join(outputDir, 'console'))}`,
+];
 
 /** The route the send-latency alarm watches. */
 export const SEND_ROUTE: RouteKey = 'POST /v1/messages';
@@ -89,13 +99,20 @@ export class StatelessStack extends Stack {
     for (const spec of props.httpFunctions) {
       const fn = new GovernorFunction(this, spec.name, {
         entry: spec.entry,
-        environment,
+        // The console's files sit beside the bundled handler, in console/.
+        environment: spec.servesConsole ? { ...environment, GOVERNOR_CONSOLE_DIR: 'console' } : environment,
         ...(spec.timeoutSeconds ? { timeout: Duration.seconds(spec.timeoutSeconds) } : {}),
+        ...(spec.servesConsole ? { afterBundling: consoleBuildCommands } : {}),
       });
       if (spec.table) fn.bindTable(state.table, spec.table, { scan: spec.tableScan === true });
       // A protected route's rate limit adds to the key's shared count, whatever else the function may write.
       if (!spec.public && spec.table !== 'RW') fn.bindRateCounter(state.table);
       if (spec.sendsDeliveries) fn.bindQueue(state.deliveryQueue, 'send');
+      if (spec.inspectsQueues) {
+        fn.bindQueue(state.deliveryQueue, 'inspect').bindQueue(state.deadLetterQueue, 'inspect', {
+          variable: 'GOVERNOR_DLQ_URL',
+        });
+      }
       // Without an authorizer, a protected route's function checks the API key itself.
       if (!authorizer && !spec.public) fn.bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');
       this.api.addRoutes(spec.name, fn, spec.routes, { public: spec.public === true });
@@ -138,6 +155,12 @@ export class StatelessStack extends Stack {
     this.operations.addTechnicalWidgets();
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The Governor API base URL' });
+    if (props.httpFunctions.some((spec) => spec.servesConsole)) {
+      new CfnOutput(this, 'ConsoleUrl', {
+        value: `${this.api.url}${CONSOLE_PATH.slice(1)}`,
+        description: 'The Governor console (sign in with an API key)',
+      });
+    }
     new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.operations.dashboard.dashboardName });
   }

@@ -8,6 +8,7 @@
  * `principalFromAuthorizer` reads back.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import * as z from 'zod';
 import { UnauthorizedError } from '../errors.ts';
 
 export const SCOPES = [
@@ -136,3 +137,17 @@ export function principalFromAuthorizer(context: Record<string, unknown>): Princ
 /** Whether the principal may use a route that requires `scope` (admin may do everything). */
 export const allows = (principal: Principal, scope: Scope) =>
   principal.scopes.has(scope) || principal.scopes.has('admin');
+
+/** `GET /v1/me`: what the presented key may do, so that a client (the console) offers only that. */
+export const keyInfoSchema = z.object({
+  keyId: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  rateLimit: z.number().positive().optional().describe('requests per second; absent: not limited'),
+});
+export type KeyInfo = z.infer<typeof keyInfoSchema>;
+
+export const keyInfo = (principal: Principal): KeyInfo => ({
+  keyId: principal.keyId,
+  scopes: SCOPES.filter((scope) => principal.scopes.has(scope)),
+  ...(principal.rateLimit === undefined ? {} : { rateLimit: principal.rateLimit }),
+});

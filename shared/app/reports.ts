@@ -4,7 +4,7 @@
  * schemas, the source of both the types and the OpenAPI document.
  */
 import * as z from 'zod';
-import { type Channel, channelSchema, type Policy } from '../domain/schemas.ts';
+import { type Channel, channelSchema, type Policy, REASONS, type Reason } from '../domain/schemas.ts';
 import {
   type DayCounts,
   type Group,
@@ -44,9 +44,19 @@ export const suppressedQuery = z
   });
 
 /** `GET /v1/reports/summary?month=YYYY-MM`. */
-export const summaryQuery = z.object({
-  month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM'),
-});
+/** `GET /v1/reports/summary`: a month (with the month before, for comparison), or one UTC day. */
+export const summaryQuery = z
+  .object({
+    month: z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')
+      .optional(),
+    day: day.optional(),
+  })
+  .refine((q) => (q.month === undefined) !== (q.day === undefined), {
+    message: 'give either month (YYYY-MM) or day (YYYY-MM-DD)',
+    path: ['month'],
+  });
 
 /** `POST /v1/reports/reconcile`. */
 export const reconcileBody = z.strictObject({ days: z.array(day).min(1).max(7) });
@@ -68,7 +78,7 @@ const amount = z.number().meta({ description: 'in the currency of the report, ex
 
 export const suppressedRowSchema = z.object({
   day: day.optional(),
-  reason: z.string().optional(),
+  reason: z.enum(REASONS).optional(),
   channel: channelSchema.optional(),
   campaignId: z.string().optional(),
   category: z.string().optional(),
@@ -137,7 +147,8 @@ export async function suppressedReport(
   for (const p of suppressed) {
     const row: SuppressedRow & { micros: number } = { count: 0, avoidedCost: 0, micros: 0 };
     if (groupBy.includes('day')) row.day = p.group.day;
-    if (groupBy.includes('reason')) row.reason = p.group.reason;
+    // Counts are stored under the reasons decisions gave (suppressed ones always have one).
+    if (groupBy.includes('reason')) row.reason = p.group.reason as Reason;
     if (groupBy.includes('channel')) row.channel = p.group.channel;
     if (groupBy.includes('campaign')) row.campaignId = p.group.campaignId;
     if (groupBy.includes('category')) row.category = p.group.category;
@@ -177,7 +188,7 @@ export const monthFiguresSchema = z.object({
   accepted: z.int(),
   deferred: z.int(),
   suppressed: z.int(),
-  suppressedByReason: z.record(z.string(), z.int()),
+  suppressedByReason: z.partialRecord(z.enum(REASONS), z.int()),
   suppressionRate: z.number(),
   /** Deferred messages resolved at their release: sent, or suppressed (by reason). */
   released: z.object({ accepted: z.int(), suppressed: z.int() }),
@@ -216,9 +227,20 @@ export function previousMonth(month: string): string {
 }
 
 async function monthFigures(deps: ReportDeps, month: string): Promise<MonthFigures> {
-  const all = await priced(deps, await deps.tallies.read(monthDays(month)));
-  const figures: MonthFigures = {
-    month,
+  return { month, ...(await figuresOf(deps, monthDays(month))) };
+}
+
+/** One UTC day's figures (the console's "today"), counted as the monthly summary counts a month. */
+export async function daySummary(deps: ReportDeps, day: string): Promise<DayFigures> {
+  return { day, ...(await figuresOf(deps, [day])) };
+}
+
+export const dayFiguresSchema = monthFiguresSchema.omit({ month: true }).extend({ day: z.iso.date() });
+export type DayFigures = z.infer<typeof dayFiguresSchema>;
+
+async function figuresOf(deps: ReportDeps, days: string[]): Promise<Omit<MonthFigures, 'month'>> {
+  const all = await priced(deps, await deps.tallies.read(days));
+  const figures: Omit<MonthFigures, 'month'> = {
     requested: 0,
     accepted: 0,
     deferred: 0,
@@ -244,7 +266,8 @@ async function monthFigures(deps: ReportDeps, month: string): Promise<MonthFigur
     }
     if (group.outcome === 'suppressed') {
       if (group.stage !== 'decision') figures.suppressed += count;
-      figures.suppressedByReason[group.reason] = (figures.suppressedByReason[group.reason] ?? 0) + count;
+      const reason = group.reason as Reason;
+      figures.suppressedByReason[reason] = (figures.suppressedByReason[reason] ?? 0) + count;
       micros[group.channel] = (micros[group.channel] ?? 0) + m;
     }
   }

@@ -8,7 +8,10 @@
  * headers; a rejected request changes nothing (no customer state, no policy version, no key, no audit
  * entry); nothing pollutes Object.prototype; no payload reaches the logs.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECURITY_HEADERS } from '#functions/http.ts';
@@ -17,7 +20,9 @@ import { createDynamoClients } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from '#shared/adapters/dynamodb/customer-store.ts';
 import { SCOPES } from '#shared/app/auth.ts';
 import { loadConfig } from '#shared/config.ts';
+import { CONSOLE_CSP } from '#shared/console.ts';
 import { CHANNELS, EVENT_TYPES } from '#shared/domain/schemas.ts';
+import { buildConsole } from '../../console/build.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 /** Requests per route; CI runs the same number. */
@@ -599,7 +604,23 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   'GET /v1/audit': queryOf.map((query) => ({ path: '/v1/audit', query })),
   'GET /health': queryOf.map((query) => ({ path: '/health', query })),
   'GET /openapi.json': queryOf.map((query) => ({ path: '/openapi.json', query })),
+  'GET /v1/me': queryOf.map((query) => ({ path: '/v1/me', query })),
+  'GET /v1/operations/queues': queryOf.map((query) => ({ path: '/v1/operations/queues', query })),
+  'GET /console': queryOf.map((query) => ({ path: '/console', query })),
+  'GET /console/{proxy+}': segment(
+    fc.constantFrom('index.html', 'favicon.svg', '../package.json', '../../console/build.ts', 'a/b'),
+  ).map((s) => ({ path: `/console/${s.encoded}` })),
 };
+
+/** The console's files carry their own policy and caching; everything else the API's headers. */
+const headersOf = (routeKey: string, status: number): Record<string, unknown> =>
+  routeKey.startsWith('GET /console') && status < 400
+    ? {
+        ...SECURITY_HEADERS,
+        'content-security-policy': CONSOLE_CSP,
+        'cache-control': expect.stringMatching(/^(no-cache|public, max-age=31536000, immutable)$/),
+      }
+    : SECURITY_HEADERS;
 
 function requestsFor(routeKey: string): fc.Arbitrary<FuzzRequest> {
   const method = routeKey.split(' ')[0]!;
@@ -660,8 +681,8 @@ async function check(routeKey: string, request: FuzzRequest): Promise<void> {
   byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
   outcome.byRoute.set(routeKey, byStatus);
   expect(response.status, where).toBeLessThan(500);
-  for (const [name, value] of Object.entries(SECURITY_HEADERS))
-    expect(response.headers[name], where).toBe(value);
+  for (const [name, value] of Object.entries(headersOf(routeKey, response.status)))
+    expect(response.headers[name], where).toEqual(value);
   if (response.status >= 400) {
     expect(response.headers['content-type'], where).toBe('application/problem+json');
     const problem = JSON.parse(response.text);
@@ -731,8 +752,16 @@ async function snapshot(): Promise<Snapshot> {
 
 let before: Snapshot;
 
+let consoleBuild: string;
+
 beforeAll(async () => {
-  stack = await startTestStack({ maxBodyBytes: SERVER_MAX_BODY });
+  // The console's public files, built for this stack.
+  consoleBuild = await mkdtemp(join(tmpdir(), 'governor-console-'));
+  await buildConsole({ outdir: consoleBuild });
+  stack = await startTestStack({
+    maxBodyBytes: SERVER_MAX_BODY,
+    env: { GOVERNOR_CONSOLE_DIR: consoleBuild },
+  });
   // Version 1 is current: no If-Match the generators send ("0", "999999", …) names it.
   const put = await stack.request('PUT', '/v1/policy', {
     body: {
@@ -754,6 +783,7 @@ afterAll(async () => {
   restoreLogs();
   agent.destroy();
   await stack?.stop();
+  await rm(consoleBuild, { recursive: true, force: true });
 });
 
 // --------------------------------------------------------------------------------------------- tests

@@ -3,16 +3,23 @@
  * without the route's scope gets 403 problem+json before anything is read or changed; a key with it gets
  * past authorization (whatever the route then answers to the deliberately empty request); no key is 401.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANY_KEY } from '#functions/http.ts';
 import { routes } from '#local/routes.ts';
 import { SCOPES, type Scope } from '#shared/app/auth.ts';
+import { buildConsole } from '../../console/build.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
 const keyOf = new Map<Scope, string>();
 
-/** The scope each route requires; null: public. */
-const REQUIRED: Record<string, Scope | null> = {
+let consoleBuild: string;
+
+/** The scope each route requires; null: public; ANY_KEY: any valid key. */
+const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
   'POST /v1/messages': 'send',
   'POST /v1/messages/batch': 'send',
   'POST /v1/decisions/preview': 'send',
@@ -31,8 +38,12 @@ const REQUIRED: Record<string, Scope | null> = {
   'GET /v1/keys': 'admin',
   'DELETE /v1/keys/{id}': 'admin',
   'GET /v1/audit': 'admin',
+  'GET /v1/me': ANY_KEY,
+  'GET /v1/operations/queues': 'reports:read',
   'GET /health': null,
   'GET /openapi.json': null,
+  'GET /console': null,
+  'GET /console/{proxy+}': null,
 };
 
 /** A concrete path for a route template; bodies are empty objects (invalid for every write route). */
@@ -40,7 +51,8 @@ const pathOf = (template: string) =>
   template
     .replace('{customerId}', 'scope-customer')
     .replace('{id}', '0000000000000000')
-    .replace('{version}', '0');
+    .replace('{version}', '0')
+    .replace('{proxy+}', 'index.html');
 
 const routeKeys = routes.map((r) => `${r.method} ${r.path}`);
 const protectedRoutes = routeKeys.filter((key) => REQUIRED[key] !== null);
@@ -54,7 +66,10 @@ async function call(routeKey: string, key: string | undefined) {
 }
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // The console's public files, built for this stack.
+  consoleBuild = await mkdtemp(join(tmpdir(), 'governor-console-'));
+  await buildConsole({ outdir: consoleBuild });
+  stack = await startTestStack({ env: { GOVERNOR_CONSOLE_DIR: consoleBuild } });
   for (const scope of SCOPES) {
     const created = await stack.request('POST', '/v1/keys', {
       body: { name: `only ${scope}`, scopes: [scope] },
@@ -66,6 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  await rm(consoleBuild, { recursive: true, force: true });
 });
 
 describe('the route × scope table', () => {
@@ -75,21 +91,22 @@ describe('the route × scope table', () => {
 
   describe.each(protectedRoutes)('%s', (routeKey) => {
     const required = REQUIRED[routeKey]!;
-    it.each(SCOPES.map((scope) => [scope, scope === required || scope === 'admin'] as const))(
-      'with a key of scope %s: allowed %s',
-      async (scope, allowed) => {
-        const response = await call(routeKey, keyOf.get(scope));
-        if (allowed) {
-          expect([401, 403], response.text).not.toContain(response.status);
-          expect(response.status, response.text).toBeLessThan(500);
-        } else {
-          expect(response.status, response.text).toBe(403);
-          expect(response.headers.get('content-type')).toBe('application/problem+json');
-          expect(response.json()).toMatchObject({ status: 403, type: '/problems/forbidden' });
-          expect(response.json().detail).toContain(required);
-        }
-      },
-    );
+    it.each(
+      SCOPES.map(
+        (scope) => [scope, required === ANY_KEY || scope === required || scope === 'admin'] as const,
+      ),
+    )('with a key of scope %s: allowed %s', async (scope, allowed) => {
+      const response = await call(routeKey, keyOf.get(scope));
+      if (allowed) {
+        expect([401, 403], response.text).not.toContain(response.status);
+        expect(response.status, response.text).toBeLessThan(500);
+      } else {
+        expect(response.status, response.text).toBe(403);
+        expect(response.headers.get('content-type')).toBe('application/problem+json');
+        expect(response.json()).toMatchObject({ status: 403, type: '/problems/forbidden' });
+        expect(response.json().detail).toContain(required);
+      }
+    });
 
     it('without a key: 401 problem+json', async () => {
       const response = await call(routeKey, undefined);

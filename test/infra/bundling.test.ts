@@ -8,20 +8,32 @@ import { App, Stack } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ESM_REQUIRE_BANNER, GovernorFunction } from '../../infra/constructs/governor-function.ts';
+import { consoleBuildCommands } from '../../infra/stacks/stateless-stack.ts';
 
 const run = promisify(execFile);
 
 let outdir: string;
 let bundle: string;
+let consoleBundle: string;
 
 beforeAll(() => {
   outdir = mkdtempSync(join(tmpdir(), 'governor-bundle-'));
   const app = new App({ outdir, builtinCloudFormationValidation: false });
   const stack = new Stack(app, 'Bundling');
   const fn = new GovernorFunction(stack, 'Health', { entry: 'functions/health/handler.ts' });
+  // As the stateless stack builds the console's function (infra/routes.ts: servesConsole).
+  const consoleFn = new GovernorFunction(stack, 'Console', {
+    entry: 'functions/console/handler.ts',
+    environment: { GOVERNOR_CONSOLE_DIR: 'console' },
+    afterBundling: consoleBuildCommands,
+  });
   app.synth();
-  const { s3Key } = stack.resolve((fn.node.defaultChild as CfnFunction).code) as { s3Key: string };
-  bundle = join(outdir, `asset.${s3Key.replace(/\.zip$/, '')}`);
+  const folderOf = (f: GovernorFunction) => {
+    const { s3Key } = stack.resolve((f.node.defaultChild as CfnFunction).code) as { s3Key: string };
+    return join(outdir, `asset.${s3Key.replace(/\.zip$/, '')}`);
+  };
+  bundle = folderOf(fn);
+  consoleBundle = folderOf(consoleFn);
 });
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -56,5 +68,45 @@ describe('GovernorFunction bundling', () => {
     );
 
     expect(stdout.trim()).toBe('function');
+  });
+});
+
+describe("the console function's bundle", () => {
+  it('carries the console, built when CDK bundles it, beside the handler', () => {
+    const files = readdirSync(join(consoleBundle, 'console')).sort();
+
+    expect(files).toHaveLength(4);
+    expect(files.some((f) => /^app-[A-Z0-9]{8}\.js$/.test(f))).toBe(true);
+    expect(files.some((f) => /^styles-[A-Z0-9]{8}\.css$/.test(f))).toBe(true);
+    expect(files).toContain('index.html');
+    expect(files).toContain('favicon.svg');
+  });
+
+  it('serves the console page from its own files in a fresh Node process, as Lambda runs it', async () => {
+    const event = {
+      version: '2.0',
+      routeKey: 'GET /console',
+      rawPath: '/console',
+      headers: {},
+      requestContext: {},
+    };
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(join(consoleBundle, 'index.mjs')).href)});
+const r = await m.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 1000, functionName: 'console', awsRequestId: 'r' });
+console.log(JSON.stringify({ status: r.statusCode, csp: r.headers['content-security-policy'], page: r.body.slice(0, 200) }));`;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: consoleBundle,
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: 'eu-west-1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+        GOVERNOR_CONSOLE_DIR: 'console',
+      },
+    });
+    const answer = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+
+    expect(answer.status).toBe(200);
+    expect(answer.csp).toMatch(/^default-src 'none'; script-src 'self'/);
+    expect(answer.page).toContain('<!doctype html>');
   });
 });

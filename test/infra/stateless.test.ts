@@ -63,6 +63,7 @@ const rateCounts = allowWhen(
   ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   'Table',
 );
+const inspect = (queue: string) => allow(['sqs:GetQueueAttributes'], queue);
 const consume = (queue: string) =>
   allow(
     [
@@ -139,6 +140,24 @@ describe('every Governor function', () => {
     ]);
     expect(bound('Delivery/Release').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_TABLE_NAME']);
     expect(bound('Health')).toEqual([]);
+    expect(bound('Queues').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_DLQ_URL']);
+    expect(bound('Console')).toEqual([]);
+  });
+
+  it('outputs the console URL: the API URL followed by console', () => {
+    const value = (name: string) => Object.values(today.findOutputs(name))[0]?.Value['Fn::Join'];
+    const [separator, parts] = value('ConsoleUrl');
+
+    expect(separator).toBe('');
+    expect(parts).toEqual([...value('ApiUrl')[1].slice(0, -1), `${value('ApiUrl')[1].at(-1)}console`]);
+  });
+
+  it('tells the console function where its files are in its bundle', () => {
+    const env =
+      today.findResources('AWS::Lambda::Function')[idOf(todayNames, 'Console')]?.Properties.Environment
+        .Variables;
+
+    expect(env.GOVERNOR_CONSOLE_DIR).toBe('console');
   });
 });
 
@@ -155,6 +174,8 @@ describe('least privilege', () => {
     ['Keys', [table('RW')]],
     ['Audit', [table('R'), rateCounts]],
     ['Health', []],
+    ['Console', []],
+    ['Queues', [inspect('DeliveryQueue'), inspect('DeadLetterQueue'), rateCounts]],
     ['Authorizer', [table('R'), readSecret('AdminKey')]],
     [
       'Delivery/Dispatch',
@@ -256,7 +277,9 @@ describe('the HTTP API', () => {
       AuthorizerResultTtlInSeconds: 60,
     });
     const publicRoutes = new Set(httpFunctions.filter((s) => s.public).flatMap((s) => s.routes));
-    expect(publicRoutes).toEqual(new Set(['GET /health', 'GET /openapi.json']));
+    expect(publicRoutes).toEqual(
+      new Set(['GET /health', 'GET /openapi.json', 'GET /console', 'GET /console/{proxy+}']),
+    );
     for (const route of Object.values(today.findResources('AWS::ApiGatewayV2::Route'))) {
       const key = route.Properties.RouteKey as string;
       expect(route.Properties.AuthorizationType, key).toBe(
