@@ -130,8 +130,11 @@ function problem(description: string, error: GovernorError, path: string, header
   };
 }
 
-/** The problems every route can answer (authenticated routes add 401, 403 and 429). */
-function problems(path: string, { authenticated = true, body = false } = {}) {
+/**
+ * The problems every route can answer (authenticated routes add 401, 429 and, unless any valid key may
+ * call them, 403).
+ */
+function problems(path: string, { authenticated = true, body = false, anyKey = false } = {}) {
   const out: Record<string, unknown> = {
     '400': problem(
       'Invalid request: a query parameter the route does not take, a malformed body or a field in error',
@@ -160,11 +163,12 @@ function problems(path: string, { authenticated = true, body = false } = {}) {
     out['401'] = problem('No valid API key', new UnauthorizedError('a valid API key is required'), path, {
       'WWW-Authenticate': header('the accepted scheme', { type: 'string', const: 'Bearer' }),
     });
-    out['403'] = problem(
-      'The key lacks the scope',
-      new ForbiddenError('this action needs the scope admin'),
-      path,
-    );
+    if (!anyKey)
+      out['403'] = problem(
+        'The key lacks the scope',
+        new ForbiddenError('this action needs the scope admin'),
+        path,
+      );
     out['429'] = problem(
       "Over the key's rate limit",
       new TooManyRequestsError('this key is over its rate limit; retry in 1 s', 1),
@@ -937,7 +941,7 @@ export function openApiDocument(now: number) {
               scopes: ['reports:read'],
               rateLimit: 100,
             }),
-            ...problems('/v1/me'),
+            ...problems('/v1/me', { anyKey: true }),
           },
         },
       },
@@ -960,29 +964,14 @@ export function openApiDocument(now: number) {
           operationId: 'console',
           tags: ['service'],
           summary:
-            'The console (a web app for marketers, finance and support; it calls this API with your key)',
+            'The console: a web app for marketers, finance and support that calls this API with your key (its script, style and image files, under /console/, are not API operations)',
           security: [],
           responses: {
             '200': {
               description: 'The console page',
               content: { 'text/html': { schema: { type: 'string' } } },
             },
-          },
-        },
-      },
-      '/console/{proxy+}': {
-        get: {
-          operationId: 'consoleAsset',
-          tags: ['service'],
-          summary: "The console's bundled files (scripts, styles, images)",
-          security: [],
-          parameters: [{ name: 'proxy+', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: {
-            '200': { description: 'A file of the console build' },
-            '404': {
-              description: 'No such file',
-              content: { 'application/problem+json': { schema: ref('Problem') } },
-            },
+            ...problems('/console', { authenticated: false }),
           },
         },
       },

@@ -21,9 +21,30 @@ const HEADER = `/**
 /* eslint-disable */
 `;
 
+/**
+ * The document without its examples: they are not types, and some are built from the time the document
+ * was served (today's date), which would make the generated file change every day.
+ */
+export function withoutExamples(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutExamples);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === 'example' || key === 'examples') continue;
+    // Under `properties` the keys are property names, which may be anything (even "examples").
+    out[key] =
+      key === 'properties' && typeof value === 'object' && value !== null
+        ? Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, withoutExamples(schema)]))
+        : withoutExamples(value);
+  }
+  return out;
+}
+
 /** The TypeScript of an OpenAPI document's paths and components, as the console imports it. */
 export async function apiTypes(document: unknown): Promise<string> {
-  const ast = await openapiTS(document as Parameters<typeof openapiTS>[0], { alphabetize: true });
+  const ast = await openapiTS(withoutExamples(document) as Parameters<typeof openapiTS>[0], {
+    alphabetize: true,
+  });
   return `${HEADER}${astToString(ast)}`;
 }
 

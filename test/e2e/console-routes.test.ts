@@ -139,7 +139,7 @@ describe('GET /v1/policy/versions/{version}', () => {
     const missing = await stack.request('GET', '/v1/policy/versions/999999');
 
     expect(mine.json()).toEqual(current);
-    expect(mine.headers.get('etag')).toBeNull();
+    expect(mine.headers.get('etag')).toBe(`"${current.version}"`);
     expect(first.json()).toMatchObject({ version: 0, author: 'default' });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('content-type')).toBe('application/problem+json');

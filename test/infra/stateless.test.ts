@@ -140,7 +140,12 @@ describe('every Governor function', () => {
     ]);
     expect(bound('Delivery/Release').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_TABLE_NAME']);
     expect(bound('Health')).toEqual([]);
-    expect(bound('Queues').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_DLQ_URL']);
+    // The table only for the rate limit's shared counts.
+    expect(bound('Queues').sort()).toEqual([
+      'GOVERNOR_DELIVERY_QUEUE_URL',
+      'GOVERNOR_DLQ_URL',
+      'GOVERNOR_TABLE_NAME',
+    ]);
     expect(bound('Console')).toEqual([]);
   });
 

@@ -11,25 +11,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The console (a web app for marketers, finance and support; it calls this API with your key) */
+        /** The console: a web app for marketers, finance and support that calls this API with your key (its script, style and image files, under /console/, are not API operations) */
         get: operations["console"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/console/{proxy+}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The console's bundled files (scripts, styles, images) */
-        get: operations["consoleAsset"];
         put?: never;
         post?: never;
         delete?: never;
@@ -802,28 +785,35 @@ export interface operations {
                     "text/html": string;
                 };
             };
-        };
-    };
-    consoleAsset: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                "proxy+": string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description A file of the console build */
-            200: {
+            /** @description Invalid request: a query parameter the route does not take, a malformed body or a field in error */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
             };
-            /** @description No such file */
-            404: {
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent that is not application/json (this route takes none) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -848,11 +838,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "status": "ok"
-                     *     }
-                     */
                     "application/json": {
                         /** @constant */
                         status: "ok";
@@ -865,21 +850,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/health",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -889,15 +859,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/health"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -907,15 +868,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/health"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -925,15 +877,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/health"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -954,16 +897,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "openapi": "3.1.0",
-                     *       "info": {
-                     *         "title": "Governor",
-                     *         "version": "1"
-                     *       },
-                     *       "paths": {}
-                     *     }
-                     */
                     "application/json": Record<string, never>;
                 };
             };
@@ -973,21 +906,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/openapi.json",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -997,15 +915,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/openapi.json"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1015,15 +924,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/openapi.json"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1033,15 +933,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/openapi.json"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1051,10 +942,8 @@ export interface operations {
         parameters: {
             query: {
                 cursor?: string;
-                /** @example 2026-12-01 */
                 from: string;
                 limit?: number;
-                /** @example 2026-12-01 */
                 to: string;
             };
             header?: never;
@@ -1069,23 +958,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "entries": [
-                     *         {
-                     *           "id": "2026-12-01T11:13:55.469Z#3f9a",
-                     *           "at": "2026-12-01T11:13:55.469Z",
-                     *           "actor": "admin",
-                     *           "action": "policy.replaced",
-                     *           "target": "policy:1",
-                     *           "details": {
-                     *             "version": 1,
-                     *             "ifMatch": 0
-                     *           }
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         entries: {
                             /** @enum {string} */
@@ -1110,21 +982,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/audit",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1136,15 +993,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/audit"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1154,15 +1002,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/audit"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1172,15 +1011,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/audit"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1190,15 +1020,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/audit"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1210,15 +1031,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/audit"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1228,15 +1040,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/audit"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1246,15 +1049,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/audit"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1265,7 +1059,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @example c-8f2a */
                 customerId: string;
             };
             cookie?: never;
@@ -1278,13 +1071,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "customerId": "c-8f2a",
-                     *       "erased": true,
-                     *       "deferredDropped": 0
-                     *     }
-                     */
                     "application/json": {
                         customerId: string;
                         /** @description deferred messages dropped (counted as suppressed, erased) */
@@ -1300,21 +1086,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/customers/{customerId}",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1326,15 +1097,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/customers/{customerId}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1344,15 +1106,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/customers/{customerId}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1362,15 +1115,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/customers/{customerId}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1380,15 +1124,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/customers/{customerId}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1400,15 +1135,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/customers/{customerId}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1418,15 +1144,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/customers/{customerId}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1436,15 +1153,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/customers/{customerId}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1455,7 +1163,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @example c-8f2a */
                 customerId: string;
             };
             cookie?: never;
@@ -1468,12 +1175,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "channels": {},
-                     *       "topics": {}
-                     *     }
-                     */
                     "application/json": components["schemas"]["Preferences"];
                 };
             };
@@ -1483,21 +1184,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/customers/{customerId}/preferences",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1509,15 +1195,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1527,15 +1204,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1545,15 +1213,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1563,15 +1222,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1583,15 +1233,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1601,15 +1242,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1619,15 +1251,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1638,7 +1261,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @example c-8f2a */
                 customerId: string;
             };
             cookie?: never;
@@ -1655,30 +1277,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "channels": {
-                     *         "sms": {
-                     *           "optIn": false,
-                     *           "source": "preference-centre",
-                     *           "at": "2026-12-01T11:13:55.469Z"
-                     *         }
-                     *       },
-                     *       "topics": {
-                     *         "promotions": false
-                     *       },
-                     *       "preferredChannels": [
-                     *         "push",
-                     *         "email"
-                     *       ],
-                     *       "maxPerWeek": 2,
-                     *       "timezone": "America/Montreal",
-                     *       "quietHours": {
-                     *         "start": "22:00",
-                     *         "end": "07:30"
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["Preferences"];
                 };
             };
@@ -1688,21 +1286,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/customers/{customerId}/preferences",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1714,15 +1297,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1732,15 +1306,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1750,15 +1315,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1768,15 +1324,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1788,15 +1335,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1806,15 +1344,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1824,15 +1353,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/customers/{customerId}/preferences"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1866,21 +1386,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/decisions/preview",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1892,15 +1397,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/decisions/preview"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1910,15 +1406,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/decisions/preview"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1928,15 +1415,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/decisions/preview"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1946,15 +1424,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/decisions/preview"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1966,15 +1435,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/decisions/preview"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1984,15 +1444,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/decisions/preview"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2002,15 +1453,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/decisions/preview"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2044,12 +1486,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "received": 1,
-                     *       "applied": 1
-                     *     }
-                     */
                     "application/json": {
                         applied: number;
                         received: number;
@@ -2062,21 +1498,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/events",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2088,15 +1509,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/events"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2106,15 +1518,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/events"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2124,15 +1527,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/events"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2142,15 +1536,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/events"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2162,15 +1547,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/events"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2180,15 +1556,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/events"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2198,15 +1565,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/events"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2227,22 +1585,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "keys": [
-                     *         {
-                     *           "id": "9f2c4e1a0b3d5c7e",
-                     *           "name": "crm-campaigns",
-                     *           "scopes": [
-                     *             "send"
-                     *           ],
-                     *           "rateLimit": 200,
-                     *           "createdAt": "2026-12-01T11:13:55.469Z",
-                     *           "createdBy": "admin"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         keys: components["schemas"]["KeySummary"][];
                     };
@@ -2254,21 +1596,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/keys",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2280,15 +1607,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2298,15 +1616,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2316,15 +1625,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2334,15 +1634,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2354,15 +1645,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2372,15 +1654,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2390,15 +1663,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2427,19 +1691,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": "9f2c4e1a0b3d5c7e",
-                     *       "name": "crm-campaigns",
-                     *       "scopes": [
-                     *         "send"
-                     *       ],
-                     *       "rateLimit": 200,
-                     *       "createdAt": "2026-12-01T11:13:55.469Z",
-                     *       "createdBy": "admin",
-                     *       "key": "gov_9f2c4e1a0b3d5c7e_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                     *     }
-                     */
                     "application/json": {
                         /** Format: date-time */
                         createdAt: string;
@@ -2463,21 +1714,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/keys",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2489,15 +1725,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2507,15 +1734,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2525,15 +1743,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/conflict",
-                     *       "title": "Conflict",
-                     *       "status": 409,
-                     *       "detail": "could not allocate a key id",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2543,15 +1752,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2561,15 +1761,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2581,15 +1772,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2599,15 +1781,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2617,15 +1790,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/keys"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2636,7 +1800,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @example 9f2c4e1a0b3d5c7e */
                 id: string;
             };
             cookie?: never;
@@ -2656,21 +1819,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/keys/{id}",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2682,15 +1830,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2700,15 +1839,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2718,15 +1848,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/not-found",
-                     *       "title": "Not found",
-                     *       "status": 404,
-                     *       "detail": "there is no key 9f2c4e1a0b3d5c7e",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2736,15 +1857,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2754,15 +1866,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2774,15 +1877,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2792,15 +1886,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2810,15 +1895,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/keys/{id}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2839,15 +1915,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "keyId": "9f2c4e1a0b3d5c7e",
-                     *       "scopes": [
-                     *         "reports:read"
-                     *       ],
-                     *       "rateLimit": 100
-                     *     }
-                     */
                     "application/json": {
                         keyId: string;
                         /** @description requests per second; absent: not limited */
@@ -2862,21 +1929,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/me",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2888,33 +1940,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/me"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The key lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/me"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2924,15 +1949,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/me"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2942,15 +1958,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/me"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2962,15 +1969,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/me"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2980,15 +1978,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/me"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2998,15 +1987,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/me"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3031,14 +2011,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "messageId": "bf-2026-000123",
-                     *       "decision": "accepted",
-                     *       "channel": "email",
-                     *       "policyVersion": 0
-                     *     }
-                     */
                     "application/json": components["schemas"]["Decision"];
                 };
             };
@@ -3048,21 +2020,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/messages",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3074,15 +2031,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/messages"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3092,15 +2040,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/messages"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3110,15 +2049,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/messages"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3128,15 +2058,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/messages"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3148,15 +2069,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/messages"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3166,15 +2078,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/messages"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3184,15 +2087,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/messages"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3220,35 +2114,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "results": [
-                     *         {
-                     *           "messageId": "m1",
-                     *           "decision": "accepted",
-                     *           "channel": "sms",
-                     *           "policyVersion": 0
-                     *         },
-                     *         {
-                     *           "messageId": "m2",
-                     *           "status": 400,
-                     *           "error": {
-                     *             "type": "/problems/validation",
-                     *             "title": "The request is not valid",
-                     *             "status": 400,
-                     *             "detail": "message 1 is not valid",
-                     *             "instance": "/v1/messages/batch",
-                     *             "errors": [
-                     *               {
-                     *                 "path": "channel",
-                     *                 "message": "Invalid option: expected one of \"email\"|\"sms\"|\"push\"|\"whatsapp\""
-                     *               }
-                     *             ]
-                     *           }
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         results: (components["schemas"]["Decision"] | components["schemas"]["ItemError"])[];
                     };
@@ -3260,21 +2125,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/messages/batch",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3286,15 +2136,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/messages/batch"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3304,15 +2145,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/messages/batch"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3322,15 +2154,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/messages/batch"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3340,15 +2163,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/messages/batch"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3360,15 +2174,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/messages/batch"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3378,15 +2183,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/messages/batch"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3396,15 +2192,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/messages/batch"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3425,18 +2212,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "delivery": {
-                     *         "visible": 0,
-                     *         "inFlight": 0,
-                     *         "delayed": 0
-                     *       },
-                     *       "deadLetter": {
-                     *         "visible": 0
-                     *       }
-                     *     }
-                     */
                     "application/json": {
                         deadLetter: {
                             /** @description dead-lettered deliveries waiting for an operator */
@@ -3459,21 +2234,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/operations/queues",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3485,15 +2245,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/operations/queues"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3503,15 +2254,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/operations/queues"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3521,15 +2263,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/operations/queues"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3539,15 +2272,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/operations/queues"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3559,15 +2283,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/operations/queues"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3577,15 +2292,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/operations/queues"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3595,15 +2301,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/operations/queues"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3626,60 +2323,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "version": 0,
-                     *       "createdAt": "1970-01-01T00:00:00.000Z",
-                     *       "author": "default",
-                     *       "caps": [
-                     *         {
-                     *           "id": "marketing-weekly",
-                     *           "limit": 3,
-                     *           "window": "P7D",
-                     *           "match": {}
-                     *         },
-                     *         {
-                     *           "id": "marketing-daily",
-                     *           "limit": 1,
-                     *           "window": "P1D",
-                     *           "match": {}
-                     *         },
-                     *         {
-                     *           "id": "sms-weekly",
-                     *           "limit": 1,
-                     *           "window": "P7D",
-                     *           "match": {
-                     *             "channel": "sms"
-                     *           }
-                     *         },
-                     *         {
-                     *           "id": "min-gap",
-                     *           "minGap": "PT4H",
-                     *           "match": {}
-                     *         }
-                     *       ],
-                     *       "relevance": {
-                     *         "default": 0.3,
-                     *         "byChannel": {
-                     *           "sms": 0.5,
-                     *           "whatsapp": 0.5
-                     *         },
-                     *         "pressureSlope": 0.4
-                     *       },
-                     *       "quietHours": {
-                     *         "start": "21:00",
-                     *         "end": "08:00",
-                     *         "defaultTimezone": "Europe/Paris"
-                     *       },
-                     *       "channelCosts": {
-                     *         "email": 0.001,
-                     *         "sms": 0.05,
-                     *         "push": 0.0005,
-                     *         "whatsapp": 0.04,
-                     *         "currency": "EUR"
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["Policy"];
                 };
             };
@@ -3689,21 +2332,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/policy",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3715,15 +2343,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3733,15 +2352,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3751,15 +2361,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3769,15 +2370,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3789,15 +2381,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3807,15 +2390,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3825,15 +2399,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3843,10 +2408,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description the ETag of the policy you read, or *; without it the answer is 428
-                 * @example "0"
-                 */
+                /** @description the ETag of the policy you read, or *; without it the answer is 428 */
                 "If-Match"?: string;
             };
             path?: never;
@@ -3866,56 +2428,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "caps": [
-                     *         {
-                     *           "id": "marketing-weekly",
-                     *           "limit": 3,
-                     *           "window": "P7D"
-                     *         },
-                     *         {
-                     *           "id": "marketing-daily",
-                     *           "limit": 1,
-                     *           "window": "P1D"
-                     *         },
-                     *         {
-                     *           "id": "sms-weekly",
-                     *           "limit": 1,
-                     *           "window": "P7D",
-                     *           "match": {
-                     *             "channel": "sms"
-                     *           }
-                     *         },
-                     *         {
-                     *           "id": "min-gap",
-                     *           "minGap": "PT4H"
-                     *         }
-                     *       ],
-                     *       "relevance": {
-                     *         "default": 0.3,
-                     *         "byChannel": {
-                     *           "sms": 0.5
-                     *         },
-                     *         "pressureSlope": 0.4
-                     *       },
-                     *       "quietHours": {
-                     *         "start": "21:00",
-                     *         "end": "08:00",
-                     *         "defaultTimezone": "Europe/Paris"
-                     *       },
-                     *       "channelCosts": {
-                     *         "email": 0.001,
-                     *         "sms": 0.05,
-                     *         "push": 0.0005,
-                     *         "whatsapp": 0.04,
-                     *         "currency": "EUR"
-                     *       },
-                     *       "version": 1,
-                     *       "createdAt": "2026-12-01T11:13:55.469Z",
-                     *       "author": "admin"
-                     *     }
-                     */
                     "application/json": components["schemas"]["Policy"];
                 };
             };
@@ -3925,21 +2437,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/policy",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3951,15 +2448,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3969,15 +2457,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3987,15 +2466,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/precondition-failed",
-                     *       "title": "The policy changed since you read it",
-                     *       "status": 412,
-                     *       "detail": "the current policy is version 2, not 1",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4005,15 +2475,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4023,15 +2484,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4041,15 +2493,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/precondition-required",
-                     *       "title": "If-Match is required",
-                     *       "status": 428,
-                     *       "detail": "send If-Match with the ETag of the policy you read (or * to overwrite)",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4061,15 +2504,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4079,15 +2513,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4097,15 +2522,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4126,17 +2542,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "versions": [
-                     *         {
-                     *           "version": 0,
-                     *           "createdAt": "1970-01-01T00:00:00.000Z",
-                     *           "author": "default"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": {
                         versions: {
                             author: string;
@@ -4153,21 +2558,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/policy/versions",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4179,15 +2569,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/policy/versions"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4197,15 +2578,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/policy/versions"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4215,15 +2587,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/policy/versions"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4233,15 +2596,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/policy/versions"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4253,15 +2607,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/policy/versions"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4271,15 +2616,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy/versions"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4289,15 +2625,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy/versions"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4308,7 +2635,6 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @example 0 */
                 version: string;
             };
             cookie?: never;
@@ -4323,60 +2649,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "version": 0,
-                     *       "createdAt": "1970-01-01T00:00:00.000Z",
-                     *       "author": "default",
-                     *       "caps": [
-                     *         {
-                     *           "id": "marketing-weekly",
-                     *           "limit": 3,
-                     *           "window": "P7D",
-                     *           "match": {}
-                     *         },
-                     *         {
-                     *           "id": "marketing-daily",
-                     *           "limit": 1,
-                     *           "window": "P1D",
-                     *           "match": {}
-                     *         },
-                     *         {
-                     *           "id": "sms-weekly",
-                     *           "limit": 1,
-                     *           "window": "P7D",
-                     *           "match": {
-                     *             "channel": "sms"
-                     *           }
-                     *         },
-                     *         {
-                     *           "id": "min-gap",
-                     *           "minGap": "PT4H",
-                     *           "match": {}
-                     *         }
-                     *       ],
-                     *       "relevance": {
-                     *         "default": 0.3,
-                     *         "byChannel": {
-                     *           "sms": 0.5,
-                     *           "whatsapp": 0.5
-                     *         },
-                     *         "pressureSlope": 0.4
-                     *       },
-                     *       "quietHours": {
-                     *         "start": "21:00",
-                     *         "end": "08:00",
-                     *         "defaultTimezone": "Europe/Paris"
-                     *       },
-                     *       "channelCosts": {
-                     *         "email": 0.001,
-                     *         "sms": 0.05,
-                     *         "push": 0.0005,
-                     *         "whatsapp": 0.04,
-                     *         "currency": "EUR"
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["Policy"];
                 };
             };
@@ -4386,21 +2658,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/policy/versions/{version}",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4412,15 +2669,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/policy/versions/{version}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4430,15 +2678,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/policy/versions/{version}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4448,15 +2687,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/not-found",
-                     *       "title": "Not found",
-                     *       "status": 404,
-                     *       "detail": "there is no policy version 7",
-                     *       "instance": "/v1/policy/versions/7"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4466,15 +2696,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/policy/versions/{version}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4484,15 +2705,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/policy/versions/{version}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4504,15 +2716,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/policy/versions/{version}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4522,15 +2725,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy/versions/{version}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4540,15 +2734,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/policy/versions/{version}"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4575,17 +2760,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "days": [
-                     *         "2026-12-01"
-                     *       ],
-                     *       "customers": 1204,
-                     *       "inLogs": 5000,
-                     *       "counted": 4500,
-                     *       "corrected": 500
-                     *     }
-                     */
                     "application/json": {
                         /** @description counts added or removed by the correction (0: none missing) */
                         corrected: number;
@@ -4604,21 +2778,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "the request is not valid",
-                     *       "instance": "/v1/reports/reconcile",
-                     *       "errors": [
-                     *         {
-                     *           "path": "channel",
-                     *           "message": "Invalid option"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4630,15 +2789,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/reports/reconcile"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4648,15 +2798,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/reports/reconcile"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4666,15 +2807,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/reports/reconcile"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4684,15 +2816,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/reports/reconcile"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4704,15 +2827,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/reports/reconcile"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4722,15 +2836,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/reports/reconcile"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4740,15 +2845,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/reports/reconcile"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4758,7 +2854,6 @@ export interface operations {
         parameters: {
             query?: {
                 day?: string;
-                /** @example 2026-12 */
                 month?: string;
             };
             header?: never;
@@ -4773,58 +2868,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "month": "2026-12",
-                     *       "requested": 5000,
-                     *       "accepted": 3400,
-                     *       "deferred": 400,
-                     *       "suppressed": 1200,
-                     *       "suppressedByReason": {
-                     *         "frequency_cap": 600,
-                     *         "relevance_below_threshold": 600
-                     *       },
-                     *       "suppressionRate": 0.24,
-                     *       "released": {
-                     *         "accepted": 350,
-                     *         "suppressed": 50
-                     *       },
-                     *       "erased": 0,
-                     *       "avoidedCostByChannel": {
-                     *         "email": 1.2
-                     *       },
-                     *       "avoidedCost": 1.2,
-                     *       "currency": "EUR",
-                     *       "previousMonth": {
-                     *         "month": "2026-11",
-                     *         "requested": 4000,
-                     *         "accepted": 2600,
-                     *         "deferred": 400,
-                     *         "suppressed": 1000,
-                     *         "suppressedByReason": {
-                     *           "frequency_cap": 500,
-                     *           "relevance_below_threshold": 500
-                     *         },
-                     *         "suppressionRate": 0.25,
-                     *         "released": {
-                     *           "accepted": 350,
-                     *           "suppressed": 50
-                     *         },
-                     *         "erased": 0,
-                     *         "avoidedCostByChannel": {
-                     *           "email": 1
-                     *         },
-                     *         "avoidedCost": 1,
-                     *         "currency": "EUR"
-                     *       },
-                     *       "change": {
-                     *         "requested": 0.25,
-                     *         "suppressed": 0.2,
-                     *         "suppressionRate": -0.01,
-                     *         "avoidedCost": 0.2
-                     *       }
-                     *     }
-                     */
                     "application/json": components["schemas"]["MonthlySummary"] | components["schemas"]["DayFigures"];
                 };
             };
@@ -4834,21 +2877,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/reports/summary",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4860,15 +2888,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/reports/summary"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4878,15 +2897,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/reports/summary"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4896,15 +2906,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/reports/summary"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4914,15 +2915,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/reports/summary"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4934,15 +2926,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/reports/summary"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4952,15 +2935,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/reports/summary"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4970,15 +2944,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/reports/summary"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4989,20 +2954,11 @@ export interface operations {
             query: {
                 /** @description csv: as Accept: text/csv does */
                 format?: "json" | "csv";
-                /**
-                 * @description first UTC day, inclusive
-                 * @example 2026-12-01
-                 */
+                /** @description first UTC day, inclusive */
                 from: string;
-                /**
-                 * @description comma-separated, among day, reason, channel, campaign, category
-                 * @example day,reason,channel,campaign,category
-                 */
+                /** @description comma-separated, among day, reason, channel, campaign, category */
                 groupBy?: string;
-                /**
-                 * @description last UTC day, inclusive
-                 * @example 2026-12-01
-                 */
+                /** @description last UTC day, inclusive */
                 to: string;
             };
             header?: never;
@@ -5017,39 +2973,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "period": {
-                     *         "from": "2026-12-01",
-                     *         "to": "2026-12-01"
-                     *       },
-                     *       "groupBy": [
-                     *         "reason",
-                     *         "channel"
-                     *       ],
-                     *       "currency": "EUR",
-                     *       "rows": [
-                     *         {
-                     *           "reason": "frequency_cap",
-                     *           "channel": "sms",
-                     *           "count": 1204,
-                     *           "avoidedCost": 60.2
-                     *         }
-                     *       ],
-                     *       "totals": {
-                     *         "count": 1204,
-                     *         "avoidedCost": 60.2
-                     *       },
-                     *       "policyVersions": [
-                     *         0
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["SuppressedReport"];
-                    /**
-                     * @example reason,channel,count,avoidedCost,currency
-                     *     frequency_cap,sms,1204,60.2,EUR
-                     */
                     "text/csv": string;
                 };
             };
@@ -5059,21 +2983,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/validation",
-                     *       "title": "The request is not valid",
-                     *       "status": 400,
-                     *       "detail": "unknown query parameter x: this route takes none",
-                     *       "instance": "/v1/reports/suppressed",
-                     *       "errors": [
-                     *         {
-                     *           "path": "query.x",
-                     *           "message": "unknown query parameter"
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5085,15 +2994,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unauthorized",
-                     *       "title": "A valid API key is required",
-                     *       "status": 401,
-                     *       "detail": "a valid API key is required",
-                     *       "instance": "/v1/reports/suppressed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5103,15 +3003,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/forbidden",
-                     *       "title": "This key lacks the scope for this action",
-                     *       "status": 403,
-                     *       "detail": "this action needs the scope admin",
-                     *       "instance": "/v1/reports/suppressed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5121,15 +3012,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/too-large",
-                     *       "title": "The body is too large",
-                     *       "status": 413,
-                     *       "detail": "the body is over 1048576 bytes",
-                     *       "instance": "/v1/reports/suppressed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5139,15 +3021,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unsupported-media-type",
-                     *       "title": "Send application/json",
-                     *       "status": 415,
-                     *       "detail": "content-type must be application/json, not \"text/plain\"",
-                     *       "instance": "/v1/reports/suppressed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5159,15 +3032,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "this key is over its rate limit; retry in 1 s",
-                     *       "instance": "/v1/reports/suppressed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5177,15 +3041,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "about:blank",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/reports/suppressed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5195,15 +3050,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "/problems/unavailable",
-                     *       "title": "Temporarily unavailable, retry",
-                     *       "status": 503,
-                     *       "detail": "The request could not be completed; retry later.",
-                     *       "instance": "/v1/reports/suppressed"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
