@@ -110,29 +110,33 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
         const journal = root.journal;
         let requeued = 0;
         let deadLettered = 0;
-        const recovered = await journal.sweep(async (chunk) => {
-          const entries = await delivery.ledger.entries(chunk);
-          const kept: Delivery[] = [];
-          const requeue: Delivery[] = [];
-          for (const d of chunk) {
-            const entry = entries.get(ledgerKey(d));
-            if (entry?.status === 'delivered') continue;
-            kept.push(d);
-            if (entry?.status === 'dead') {
-              deadLettered++;
-              await delivery.redelivery.deadLetter({
-                body: JSON.stringify(d),
-                reason: entry.reason ?? 'dead',
-                receiveCount: entry.attempts,
-                messageId: d.messageId,
-                channel: d.channel,
-              });
-            } else requeue.push(d);
-          }
-          await root.sqsQueue.enqueue(requeue);
-          requeued += requeue.length;
-          return kept;
-        });
+        const recovered = await journal.sweep(
+          async (chunk) => {
+            const entries = await delivery.ledger.entries(chunk);
+            const kept: Delivery[] = [];
+            const requeue: Delivery[] = [];
+            for (const d of chunk) {
+              const entry = entries.get(ledgerKey(d));
+              if (entry?.status === 'delivered') continue;
+              kept.push(d);
+              if (entry?.status === 'dead') {
+                deadLettered++;
+                await delivery.redelivery.deadLetter({
+                  body: JSON.stringify(d),
+                  reason: entry.reason ?? 'dead',
+                  receiveCount: entry.attempts,
+                  messageId: d.messageId,
+                  channel: d.channel,
+                });
+              } else requeue.push(d);
+            }
+            await root.sqsQueue.enqueue(requeue);
+            requeued += requeue.length;
+            return kept;
+            // Nothing else of the stack runs yet: every segment there is was left by the last run.
+          },
+          { takeEveryLiveSegment: true },
+        );
         if (recovered.kept > 0)
           log(
             `Recovered ${recovered.kept} undelivered messages from the delivery journal: ${requeued} re-enqueued, ${deadLettered} back in the DLQ`,
@@ -199,7 +203,6 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
 
 /** Drops the journal's delivered entries (what is still queued or dead-lettered stays). */
 async function sweepDelivered(journal: DeliveryJournal, ledger: DeliveryLedger): Promise<SweepSummary> {
-  if ((await journal.liveSize()) === 0) return { segments: 0, entries: 0, kept: 0 };
   return journal.sweep(async (chunk) => {
     const entries = await ledger.entries(chunk);
     return chunk.filter((d) => entries.get(ledgerKey(d))?.status !== 'delivered');
