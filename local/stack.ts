@@ -2,10 +2,10 @@
  * The whole local stack: engines, the environment the handlers read, the HTTP server in front of the
  * handlers, and the background workers (pollers, timers) plugged in through `onStart`.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Engines, startEngines } from './engines.ts';
 import { createHttpServer } from './http-server.ts';
+import { ensureLocalSecret } from './secrets.ts';
 
 export interface LocalStack {
   url: string;
@@ -63,8 +63,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
 
   try {
+    // Generated once and kept in the data folder, so that it stays valid as long as the data does.
     const adminKey =
-      env.GOVERNOR_ADMIN_KEY ?? process.env.GOVERNOR_ADMIN_KEY ?? randomBytes(32).toString('base64url');
+      env.GOVERNOR_ADMIN_KEY ??
+      (process.env.GOVERNOR_ADMIN_KEY || (await ensureLocalSecret(dataDir, 'admin-key')));
     // The data folder holds the outbox file and the journal that makes the in-memory queue durable.
     const local = { GOVERNOR_DATA_DIR: dataDir, GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal') };
     Object.assign(process.env, engines.env, local, env, { GOVERNOR_ADMIN_KEY: adminKey });
