@@ -43,6 +43,11 @@ export interface EnginesOptions {
   tableName?: string;
   /** Default: AWS_REGION from process.env, else `us-east-1`. */
   region?: string;
+  /**
+   * How long to wait for the DynamoDB data to be free when another process holds it (the engines of a
+   * stack whose supervisor was just killed close it as they exit). Default 0: fail at once.
+   */
+  lockWaitMs?: number;
 }
 
 export interface Engines {
@@ -59,13 +64,16 @@ export interface Engines {
   stop(): Promise<void>;
 }
 
+/** What another process needs to reach the engines (an `Engines` without its `stop`). */
+export type EngineEndpoints = Omit<Engines, 'stop'>;
+
 export async function startEngines(options: EnginesOptions): Promise<Engines> {
   const tableName =
     options.tableName ?? configSchema.shape.GOVERNOR_TABLE_NAME.parse(process.env.GOVERNOR_TABLE_NAME);
   const region = options.region ?? configSchema.shape.AWS_REGION.parse(process.env.AWS_REGION);
   const dynamoDir = join(options.dataDir, 'dynamodb');
   await mkdir(dynamoDir, { recursive: true });
-  await assertDatabaseOpens(dynamoDir);
+  await assertDatabaseOpens(dynamoDir, options.lockWaitMs ?? 0);
 
   const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   let fauxqs: FauxqsServer | undefined;
@@ -130,17 +138,26 @@ export async function startEngines(options: EnginesOptions): Promise<Engines> {
  * another process, or by another stack in this one): an uncaught exception that kills the process at
  * the first request. Open it once beforehand to fail here, with a clear message, instead.
  */
-async function assertDatabaseOpens(location: string): Promise<void> {
-  const db = new Level(location);
-  try {
-    await db.open();
-  } catch (error) {
-    throw new Error(
-      `cannot open the DynamoDB data in ${location}: is another Governor using this data folder?`,
-      { cause: error },
-    );
+async function assertDatabaseOpens(location: string, lockWaitMs: number): Promise<void> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    const db = new Level(location);
+    try {
+      await db.open();
+      await db.close();
+      return;
+    } catch (error) {
+      const locked = (error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
+      if (locked && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      throw new Error(
+        `cannot open the DynamoDB data in ${location}: is another Governor using this data folder?`,
+        { cause: error },
+      );
+    }
   }
-  await db.close();
 }
 
 function listen(server: Server, port: number): Promise<number> {

@@ -10,8 +10,9 @@
  * - **The release timer**, invoking the release handler every GOVERNOR_RELEASE_INTERVAL_S seconds (a
  *   run that takes longer delays the next; runs never overlap).
  * - **Journal recovery** (see shared/adapters/sqs/delivery-journal.ts): the SQS engine is in memory, so
- *   on start every journaled delivery that the ledger does not show as delivered is queued again, and
- *   dead-lettered ones are put back in the DLQ; while running, delivered entries are swept out.
+ *   on start (`recover`, when the engines are new) every journaled delivery that the ledger does not show
+ *   as delivered is queued again, and dead-lettered ones are put back in the DLQ; while running,
+ *   delivered entries are swept out.
  */
 import {
   DeleteMessageBatchCommand,
@@ -24,8 +25,9 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { DeliveryJournal, SweepSummary } from '#shared/adapters/sqs/delivery-journal.ts';
 import { type DeliveryLedger, ledgerKey } from '#shared/app/dispatch.ts';
 import type { Delivery } from '#shared/ports.ts';
+import type { EngineEndpoints } from './engines.ts';
 import { createLambdaContext } from './http-server.ts';
-import type { LocalStack, StartHook } from './stack.ts';
+import type { StartHook } from './stack.ts';
 
 export interface DeliveryWorkersOptions {
   /** Concurrent pollers (Lambda instances). Default 8. */
@@ -38,6 +40,11 @@ export interface DeliveryWorkersOptions {
   releaseIntervalS?: number;
   /** How often delivered entries are swept out of the journal. Default 60 s. */
   sweepIntervalMs?: number;
+  /**
+   * Re-enqueue what the journal holds (default): the engines are new, and their in-memory queue lost
+   * it. Off when only the workers restart beside running engines, whose queue still has it.
+   */
+  recover?: boolean;
   /** Turn parts off (tests of one part). */
   dispatch?: boolean;
   release?: boolean;
@@ -83,7 +90,7 @@ export function toSqsEvent(messages: Message[], queueArn: string, region: string
 
 /** The pollers, the release timer and journal recovery, as one start hook of the local stack. */
 export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook {
-  return async (stack: LocalStack) => {
+  return async (stack: { engines: EngineEndpoints }) => {
     const log = options.log ?? ((message: string) => console.log(message));
     const { getRoot, getDeliveryRoot } = await import('#shared/composition.ts');
     const root = getRoot();
@@ -105,9 +112,15 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
     };
 
     try {
+      // Stoppers run in reverse: the release timer, the pollers, the journal's sweeps, then this.
+      stoppers.push(async () => {
+        await delivery.providers.close();
+        await root.journal?.close();
+      });
+
       // 1. What the in-memory queue lost when the last process stopped or died.
-      if (root.journal) {
-        const journal = root.journal;
+      const journal = root.journal;
+      if (journal && options.recover !== false) {
         let requeued = 0;
         let deadLettered = 0;
         const recovered = await journal.sweep(
@@ -133,14 +146,16 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
             await root.sqsQueue.enqueue(requeue);
             requeued += requeue.length;
             return kept;
-            // Nothing else of the stack runs yet: every segment there is was left by the last run.
           },
+          // Nothing else of the stack runs yet: every segment there is was left by the last run.
           { takeEveryLiveSegment: true },
         );
         if (recovered.kept > 0)
           log(
             `Recovered ${recovered.kept} undelivered messages from the delivery journal: ${requeued} re-enqueued, ${deadLettered} back in the DLQ`,
           );
+      }
+      if (journal) {
         stoppers.push(
           sweepEvery(options.sweepIntervalMs ?? 60_000, () => sweepDelivered(journal, delivery.ledger)),
         );
@@ -189,10 +204,6 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
           ),
         );
       }
-      stoppers.push(async () => {
-        await delivery.providers.close();
-        await root.journal?.close();
-      });
     } catch (error) {
       await stopAll().catch(() => {});
       throw error;
