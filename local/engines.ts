@@ -26,7 +26,13 @@ const requireCjs = createRequire(import.meta.url);
 const dynalite = requireCjs('dynalite') as (options?: DynaliteOptions) => Server;
 /** dynalite's own LevelDB binding, resolved from dynalite so that it is the very version it uses. */
 const { Level } = createRequire(requireCjs.resolve('dynalite'))('level') as {
-  Level: new (location: string) => { open(): Promise<void>; close(): Promise<void> };
+  Level: new (
+    location: string,
+  ) => {
+    open(): Promise<void>;
+    close(): Promise<void>;
+    compactRange(start: string, end: string): Promise<void>;
+  };
 };
 
 const HOST = '127.0.0.1';
@@ -78,7 +84,10 @@ export async function startEngines(options: EnginesOptions): Promise<Engines> {
   const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   let fauxqs: FauxqsServer | undefined;
   const stopAll = async () => {
-    const results = await Promise.allSettled([closeDynalite(dynamoServer), fauxqs?.stop()]);
+    const results = await Promise.allSettled([
+      closeDynalite(dynamoServer).then(() => compactDatabase(dynamoDir)),
+      fauxqs?.stop(),
+    ]);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
   };
@@ -157,6 +166,22 @@ async function assertDatabaseOpens(location: string, lockWaitMs: number): Promis
         { cause: error },
       );
     }
+  }
+}
+
+/**
+ * LevelDB keeps what was deleted (a released deferred message, its payload included) in its log and
+ * tables until a compaction rewrites them. Once dynalite has closed it, a full compaction leaves on disk
+ * only what the table still holds: a payload is not kept after its message is gone.
+ */
+async function compactDatabase(location: string): Promise<void> {
+  const db = new Level(location);
+  await db.open();
+  try {
+    // Every key: dynalite's keys are strings ('table~…', 'item-<table>~…').
+    await db.compactRange('', '\u{10FFFF}');
+  } finally {
+    await db.close();
   }
 }
 
