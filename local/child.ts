@@ -7,13 +7,18 @@
  * child whose supervisor is gone (killed) does not linger: `orphaned` runs, then it exits.
  */
 
-export type ParentMessage = { type: 'start'; [option: string]: unknown } | { type: 'stop' };
+export type ParentMessage =
+  | { type: 'start'; [option: string]: unknown }
+  | { type: 'stop' }
+  /** Asks for process.memoryUsage() (the supervisor's memory report). */
+  | { type: 'memory' };
 
 export type ChildMessage =
   /** Sent once it listens for `start` (a message sent before would be lost). */
   | { type: 'listening' }
   | { type: 'ready'; [detail: string]: unknown }
   | { type: 'failed'; message: string }
+  | { type: 'memory'; usage: NodeJS.MemoryUsage }
   | { type: 'shutdown'; signal: NodeJS.Signals };
 
 export interface Started {
@@ -68,6 +73,7 @@ export function runChild(options: ChildOptions): void {
         },
       );
     } else if (message?.type === 'stop') void stop(0);
+    else if (message?.type === 'memory') tell({ type: 'memory', usage: process.memoryUsage() });
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.on(signal, () => tell({ type: 'shutdown', signal }));

@@ -35,6 +35,31 @@ const { Level } = createRequire(requireCjs.resolve('dynalite'))('level') as {
   };
 };
 
+/**
+ * dynalite 4.0.0 reads every Query and Scan through a stream over an abstract-level iterator, and ends
+ * it by calling `iterator.return()`, which abstract-level 3's iterators do not have (theirs is
+ * `close()`): every Query and Scan left its LevelDB iterator open, held by the database's set of open
+ * resources and never collected, each pinning the memtables and tables of its moment. Under a steady
+ * load that grew the engines by gigabytes, and stayed when idle. Give the iterators the `return()`
+ * dynalite calls (the async-iterator protocol's own name for "stop and free").
+ */
+function closeIteratorsOnReturn(): void {
+  const fromLevel = createRequire(createRequire(requireCjs.resolve('dynalite')).resolve('level'));
+  const abstractLevel = createRequire(fromLevel.resolve('classic-level'))('abstract-level') as Record<
+    string,
+    { prototype: { close(): Promise<void>; return?: () => Promise<IteratorReturnResult<undefined>> } }
+  >;
+  for (const name of ['AbstractIterator', 'AbstractKeyIterator', 'AbstractValueIterator']) {
+    const prototype = abstractLevel[name]?.prototype;
+    if (!prototype || prototype.return) continue;
+    prototype.return = async function (this: { close(): Promise<void> }) {
+      await this.close();
+      return { done: true, value: undefined };
+    };
+  }
+}
+closeIteratorsOnReturn();
+
 const HOST = '127.0.0.1';
 /** Not secrets: the engines accept any credentials, but the SDK refuses to sign without some. */
 const DUMMY_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };

@@ -113,6 +113,23 @@ function onShutdown(signal: NodeJS.Signals): void {
 process.on('SIGINT', (signal) => shutdown(signal));
 process.on('SIGTERM', (signal) => shutdown(signal));
 
+/** `kill -USR2 <pid>`: one line per process with its memory (resident, V8 heap used and held, external). */
+process.on('SIGUSR2', () => void reportMemory());
+async function reportMemory(): Promise<void> {
+  const mb = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`;
+  const line = (name: string, pid: number | undefined, u: NodeJS.MemoryUsage | undefined) =>
+    u
+      ? `Memory: ${name} (pid ${pid}): rss ${mb(u.rss)}, heap used ${mb(u.heapUsed)} of ${mb(u.heapTotal)}, external ${mb(u.external)}`
+      : `Memory: ${name} (pid ${pid}): no answer`;
+  const children = [engines, workers, ...[...api].sort(([a], [b]) => a - b).map(([, child]) => child)];
+  const usages = await Promise.all(children.map((child) => child?.memory()));
+  const lines = [line('supervisor', process.pid, process.memoryUsage())];
+  children.forEach((child, i) => {
+    if (child) lines.push(line(child.name, child.process.pid, usages[i]));
+  });
+  console.log(lines.join('\n'));
+}
+
 // ---------------------------------------------------------------------------------------------- start
 
 let adminKey: string;

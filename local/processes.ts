@@ -27,6 +27,8 @@ export interface StackChild<Ready> {
   start(options: Record<string, unknown>, timeoutMs?: number): Promise<StackChild<Ready>>;
   /** Asks it to stop; SIGKILL after `graceMs`. Resolves once it has exited. */
   stop(graceMs?: number): Promise<Exit>;
+  /** Its process.memoryUsage(), asked over IPC; undefined if it does not answer within a second. */
+  memory(): Promise<NodeJS.MemoryUsage | undefined>;
 }
 
 /** Forks `module` (with this process's loader flags, so TypeScript runs as here) with `env`. */
@@ -51,11 +53,13 @@ export function stackChild<Ready>(
   let listening = false;
   const waiters: Array<() => void> = [];
   let onReady: ((message: ChildMessage) => void) | undefined;
+  const memoryWaiters: Array<(usage: NodeJS.MemoryUsage) => void> = [];
   child.on('message', (message: ChildMessage) => {
     if (message?.type === 'listening') {
       listening = true;
       for (const wake of waiters.splice(0)) wake();
     } else if (message?.type === 'shutdown') onShutdown?.(message.signal);
+    else if (message?.type === 'memory') for (const answer of memoryWaiters.splice(0)) answer(message.usage);
     else onReady?.(message);
   });
   const handle: StackChild<Ready> = {
@@ -100,6 +104,17 @@ export function stackChild<Ready>(
         return how;
       }
       return exited;
+    },
+    memory() {
+      if (!child.connected) return Promise.resolve(undefined);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), 1000);
+        memoryWaiters.push((usage) => {
+          clearTimeout(timer);
+          resolve(usage);
+        });
+        child.send({ type: 'memory' });
+      });
     },
   };
   return handle;
