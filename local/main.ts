@@ -21,7 +21,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EngineEndpoints } from './engines.ts';
-import { type Exit, forkModule, modulePath, type StackChild, stackChild } from './processes.ts';
+import {
+  type Exit,
+  forkModule,
+  modulePath,
+  type StackChild,
+  stackChild,
+  typeScriptExecArgv,
+} from './processes.ts';
 import { ensureLocalSecret } from './secrets.ts';
 
 /**
@@ -139,7 +146,7 @@ try {
   // Generated once and kept in the data folder, so that it stays valid as long as the data does.
   adminKey = process.env.GOVERNOR_ADMIN_KEY || (await ensureLocalSecret(dataDir, 'admin-key'));
   childEnv = { ...process.env, GOVERNOR_ADMIN_KEY: adminKey };
-  cluster.setupPrimary({ exec: modulePath('api-process'), execArgv: process.execArgv });
+  cluster.setupPrimary({ exec: modulePath('api-process'), execArgv: typeScriptExecArgv() });
   // Every process loads its code at once; they start in order: the engines, the workers (whose
   // journal recovery must be done before any instance journals anything), the API instances.
   const enginesChild = stackChild<{ engines: EngineEndpoints }>(

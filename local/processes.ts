@@ -31,9 +31,22 @@ export interface StackChild<Ready> {
   memory(): Promise<NodeJS.MemoryUsage | undefined>;
 }
 
-/** Forks `module` (with this process's loader flags, so TypeScript runs as here) with `env`. */
+/**
+ * Node's flags for a child that runs TypeScript: this process's own when tsx loads it (`npm start`),
+ * else with tsx's loader added (a test runner with a loader of its own).
+ */
+export const typeScriptExecArgv = (): string[] =>
+  process.execArgv.some((flag) => flag.includes('tsx'))
+    ? process.execArgv
+    : [...process.execArgv, '--import', 'tsx'];
+
+/** Forks `module` (running TypeScript as this process does) with `env`. */
 export function forkModule(module: StackModule, env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  return fork(modulePath(module), [], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return fork(modulePath(module), [], {
+    env,
+    execArgv: typeScriptExecArgv(),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
 }
 
 /**
