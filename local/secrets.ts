@@ -1,60 +1,52 @@
 /**
- * Secrets of the local stack that must survive restarts (the bootstrap admin key, the hash secret):
- * generated once, kept in the data folder under `secrets/<name>` (mode 0600, the folder 0700), and read
- * back on every later start. Several processes of one stack may ask at once: the file is created
- * exclusively, so exactly one value is ever written and every caller reads that one.
+ * The local stack's secrets (the hash secret, the admin key): generated once, kept in the data folder
+ * (a file readable by its owner only) so that a restart on the same data keeps them — the idempotency
+ * keys and references already stored were made with them.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { access, chmod, link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
+/** `<dataDir>/secrets/<name>`. */
+export const localSecretFile = (dataDir: string, name: string) => join(dataDir, 'secrets', name);
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
-/** The secret `name` of the data folder, created (32 random bytes, base64url) on first use. */
+/**
+ * The secret `name` of this data folder: read from its file, or generated (32 random bytes, base64url:
+ * 43 characters) and written with mode 0600 if there is none yet. Two processes starting at once on one
+ * folder get the same secret: the file appears whole and at once (written aside, then linked to its
+ * name, which fails if it exists), and the one that loses reads the other's.
+ */
 export async function ensureLocalSecret(dataDir: string, name: string): Promise<string> {
-  if (!NAME.test(name))
-    throw new Error(`a local secret's name is lower-case letters, digits and dashes: ${name}`);
-  const dir = join(dataDir, 'secrets');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, name);
-  const existing = await readSecret(path);
-  if (existing !== undefined) return existing;
-  // Written to a temporary file, then linked into place only if nobody was first: a reader never sees
-  // a half-written secret, and concurrent starts agree on one value.
-  const value = randomBytes(32).toString('base64url');
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const file = await open(temporary, 'wx', 0o600);
-  try {
-    await file.writeFile(`${value}\n`);
-    await file.sync();
-  } finally {
-    await file.close();
+  if (!NAME.test(name)) throw new Error(`not a secret name: ${name}`);
+  const file = localSecretFile(dataDir, name);
+  if (!(await exists(file))) {
+    await mkdir(join(dataDir, 'secrets'), { recursive: true, mode: 0o700 });
+    const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    try {
+      await writeFile(aside, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });
+      await link(aside, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await rm(aside, { force: true });
+    }
   }
-  try {
-    await linkExclusive(temporary, path);
-  } finally {
-    await unlink(temporary).catch(() => undefined);
+  // Whoever wrote it, only its owner may read it (a copied data folder may have lost the mode).
+  await chmod(file, 0o600);
+  const secret = (await readFile(file, 'utf8')).trim();
+  if (secret.length < 32) {
+    throw new Error(`${file} holds no secret (it is empty or shorter than 32 characters): remove it`);
   }
-  const stored = await readSecret(path);
-  if (stored === undefined) throw new Error(`the local secret ${path} is empty`);
-  await chmod(path, 0o600);
-  return stored;
+  return secret;
 }
 
-async function readSecret(path: string): Promise<string | undefined> {
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  const value = text?.trim();
-  return value ? value : undefined;
-}
-
-/** Puts `from` at `to` unless `to` exists (then leaves `to` as it is): link(2) never replaces a file. */
-async function linkExclusive(from: string, to: string): Promise<void> {
+async function exists(file: string): Promise<boolean> {
   try {
-    await link(from, to);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    await access(file);
+    return true;
+  } catch {
+    return false;
   }
 }
