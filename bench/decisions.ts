@@ -50,8 +50,9 @@ import {
 import { GovernorError } from '#shared/errors.ts';
 import { parseCli, usageError } from '../scripts/cli.ts';
 import { startChild } from './lib/child.ts';
-import { jsonClient } from './lib/http-client.ts';
+import { type JsonClient, jsonClient } from './lib/http-client.ts';
 import { addSnapshots, CallMeter, type MeterSnapshot } from './lib/meter.ts';
+import { type StackProcess, startNpmStart } from './lib/npm-start.ts';
 import { mergeResults, percentile, type RunResult, runClosedLoop } from './lib/run.ts';
 import {
   BENCH_POLICY,
@@ -66,10 +67,31 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const LINES = ['floor', 'rlf', 'governor', 'uncounted', 'noop', 'append', 'single', 'batch', 'item'] as const;
+const LINES = [
+  'floor',
+  'rlf',
+  'governor',
+  'uncounted',
+  'noop',
+  'append',
+  'single',
+  'batch',
+  'start-single',
+  'start-batch',
+  'item',
+] as const;
 type LineId = (typeof LINES)[number];
 /** The lines the issue's figures need; `uncounted`, `noop` and `append` split Governor's cost further. */
-const DEFAULT_LINES: LineId[] = ['floor', 'rlf', 'governor', 'single', 'batch', 'item'];
+const DEFAULT_LINES: LineId[] = [
+  'floor',
+  'rlf',
+  'governor',
+  'single',
+  'batch',
+  'start-single',
+  'start-batch',
+  'item',
+];
 
 const { values } = parseCli({
   name: 'bench',
@@ -119,6 +141,11 @@ const { values } = parseCli({
       default: DEFAULT_LINES.join(','),
       placeholder: 'LIST',
       description: `lines to run, among ${LINES.join(',')}`,
+    },
+    instances: {
+      type: 'string',
+      placeholder: 'N',
+      description: "API instances of the npm start lines (default: npm start's own)",
     },
   },
 });
@@ -173,11 +200,17 @@ const load = workload(seed, customers, decisions);
 const warm = workload(seed + 1, customers, warmup);
 const preferences = preferencesOf(seed, customers);
 
-/** CPU time (µs) of this process, of the HTTP API process, of the engines process. */
+/**
+ * CPU time (µs) of this process, of the HTTP API process (or `npm start`'s API instances), of the
+ * engines process (the bench's, or `npm start`'s own for its lines), of `npm start`'s workers.
+ */
 interface Cpu {
   here: number;
   api?: number | undefined;
   engines: number;
+  workers?: number | undefined;
+  /** API processes the line's API CPU time is spread over (the ceiling allows each a core). */
+  apiProcesses?: number | undefined;
 }
 interface Line {
   id: LineId;
@@ -187,13 +220,44 @@ interface Line {
   cpu: Cpu;
   /** What the latency figures are per. */
   per: string;
+  /** False when nobody counted the line's calls (`npm start`'s processes have no meter). */
+  metered: boolean;
+  /** Messages `npm start` delivered meanwhile (its outbox), for its lines. */
+  delivered?: number | undefined;
+  /** How long its delivery took to catch up after the line's runs (not part of the line's time). */
+  settleMs?: number | undefined;
 }
 const lines: Line[] = [];
 
+interface RemoteStats {
+  /** The calls the far side counted, if it counts them. */
+  snapshot?: MeterSnapshot | undefined;
+  cpuMicros: number;
+  /** When the line has engines of its own (npm start): their CPU time, instead of the bench's engines'. */
+  enginesCpuMicros?: number | undefined;
+  workersCpuMicros?: number | undefined;
+  apiProcesses?: number | undefined;
+  delivered?: number | undefined;
+}
 interface Remote {
   reset(): Promise<void>;
-  stats(): Promise<{ snapshot: MeterSnapshot; cpuMicros: number }>;
+  stats(): Promise<RemoteStats>;
+  /** After a line's run, outside its timing: lets the far side finish what the run left it (npm start's
+   * delivery backlog), so that it does not take the next line's CPU. Resolves with how long that took. */
+  settle?(): Promise<number>;
 }
+
+/** CPU time (µs) and process count of each role of `npm start`'s processes. */
+const stackCpu = (processes: StackProcess[]) => {
+  const byRole = new Map<string, { micros: number; processes: number }>();
+  for (const p of processes) {
+    const role = byRole.get(p.role) ?? { micros: 0, processes: 0 };
+    role.micros += p.cpuMicros;
+    role.processes++;
+    byRole.set(p.role, role);
+  }
+  return byRole;
+};
 
 const engineCpu = async () => {
   const { cpu } = await engine.ask<{ cpu: NodeJS.CpuUsage }>({ type: 'cpu' });
@@ -260,13 +324,26 @@ async function runLines(): Promise<void> {
         id: spec.id,
         label: spec.label,
         result,
-        meter: far ? addSnapshots(local, far.snapshot) : local,
-        cpu: { here: hereUsed.user + hereUsed.system, api: far?.cpuMicros, engines },
+        meter: far?.snapshot ? addSnapshots(local, far.snapshot) : local,
+        cpu: {
+          here: hereUsed.user + hereUsed.system,
+          api: far?.cpuMicros,
+          engines: far?.enginesCpuMicros ?? engines,
+          workers: far?.workersCpuMicros,
+          apiProcesses: far?.apiProcesses,
+        },
         per: spec.per,
+        metered: far === undefined || far.snapshot !== undefined,
+        delivered: far?.delivered,
       };
+      const settledMs = await spec.remote?.settle?.();
+      line.settleMs = settledMs;
       const before = byId.get(spec.id);
       byId.set(spec.id, before ? addLines(before, line) : line);
-      process.stderr.write(` ${spec.id} ${Math.round((result.decisions / result.elapsedMs) * 1000)}/s`);
+      process.stderr.write(
+        ` ${spec.id} ${Math.round((result.decisions / result.elapsedMs) * 1000)}/s` +
+          (settledMs ? ` (+${(settledMs / 1000).toFixed(1)} s delivering)` : ''),
+      );
     }
     process.stderr.write('\n');
   }
@@ -284,7 +361,11 @@ function addLines(a: Line, b: Line): Line {
       here: a.cpu.here + b.cpu.here,
       api: sum(a.cpu.api, b.cpu.api),
       engines: a.cpu.engines + b.cpu.engines,
+      workers: sum(a.cpu.workers, b.cpu.workers),
+      apiProcesses: a.cpu.apiProcesses,
     },
+    delivered: sum(a.delivered, b.delivered),
+    settleMs: sum(a.settleMs, b.settleMs),
   };
 }
 
@@ -464,24 +545,21 @@ try {
     });
 
   // ------------------------------------------------------------------------------------ Governor HTTP
-  if (runs('single') || runs('batch')) {
-    type HttpReady = { url: string; adminKey: string };
-    const server = await startChild<HttpReady>('./http-process.ts', [JSON.stringify(engine.ready.env)]);
-    stopAll.unshift(() => server.stop());
-    const remote: Remote = {
-      reset: () => server.ask<unknown>({ type: 'reset' }).then(() => {}),
-      stats: () => server.ask<{ snapshot: MeterSnapshot; cpuMicros: number }>({ type: 'stats' }),
-    };
-    const http = jsonClient(server.ready.url, server.ready.adminKey, Math.max(concurrency, batchConcurrency));
-    type Answer = DecisionResponse & { status?: number };
-
-    if (runs('single')) {
-      await seedPreferences('h');
-      const warmInputs = inputsOf(warm, 'wh', warmup);
-      const inputs = inputsOf(load, 'h', decisions);
+  type Answer = DecisionResponse & { status?: number };
+  /** One message a request and batches, over HTTP, as a campaign platform calls the API. */
+  const httpLines = async (
+    ids: { single: LineId; batch: LineId; prefix: string; label: string },
+    http: JsonClient,
+    remote: Remote,
+    seed: (line: string) => Promise<void>,
+  ) => {
+    if (runs(ids.single)) {
+      await seed(`${ids.prefix}h`);
+      const warmInputs = inputsOf(warm, `w${ids.prefix}h`, warmup);
+      const inputs = inputsOf(load, `${ids.prefix}h`, decisions);
       measure(
-        'single',
-        'governor HTTP, 1 message/request',
+        ids.single,
+        `${ids.label}, 1 message/request`,
         { warm: warmup, run: decisions },
         concurrency,
         async (phase, i) => {
@@ -493,17 +571,17 @@ try {
         'request',
       );
     }
-    if (runs('batch')) {
-      await seedPreferences('b');
+    if (runs(ids.batch)) {
+      await seed(`${ids.prefix}b`);
       const chunks = (all: MessageInput[]) =>
         Array.from({ length: Math.ceil(all.length / batchSize) }, (_, i) =>
           all.slice(i * batchSize, (i + 1) * batchSize),
         );
-      const warmBatches = chunks(inputsOf(warm, 'wb', warmup));
-      const batches = chunks(inputsOf(load, 'b', decisions));
+      const warmBatches = chunks(inputsOf(warm, `w${ids.prefix}b`, warmup));
+      const batches = chunks(inputsOf(load, `${ids.prefix}b`, decisions));
       measure(
-        'batch',
-        `governor HTTP, batch of ${batchSize}`,
+        ids.batch,
+        `${ids.label}, batch of ${batchSize}`,
         { warm: warmBatches.length, run: batches.length },
         batchConcurrency,
         async (phase, i) => {
@@ -516,7 +594,97 @@ try {
         `request of ${batchSize}`,
       );
     }
+  };
+
+  if (runs('single') || runs('batch')) {
+    type HttpReady = { url: string; adminKey: string };
+    const server = await startChild<HttpReady>('./http-process.ts', [JSON.stringify(engine.ready.env)]);
+    stopAll.unshift(() => server.stop());
+    const remote: Remote = {
+      reset: () => server.ask<unknown>({ type: 'reset' }).then(() => {}),
+      stats: () => server.ask<{ snapshot: MeterSnapshot; cpuMicros: number }>({ type: 'stats' }),
+    };
+    const http = jsonClient(server.ready.url, server.ready.adminKey, Math.max(concurrency, batchConcurrency));
     stopAll.unshift(async () => http.close());
+    await httpLines(
+      { single: 'single', batch: 'batch', prefix: '', label: 'governor HTTP' },
+      http,
+      remote,
+      seedPreferences,
+    );
+  }
+
+  // ------------------------------------------------------------------------------- through npm start
+  // `npm start` itself as a child (a free port, a temporary data folder), with its own engines, API
+  // instances and delivery workers, driven over HTTP: what a user of the local stack gets. Its
+  // preferences and policy go through the API; its CPU time is read per process from /proc.
+  if (runs('start-single') || runs('start-batch')) {
+    process.stderr.write('  starting npm start…\n');
+    const stack = await startNpmStart({ args: values.instances ? ['--instances', values.instances] : [] });
+    stopAll.unshift(async () => {
+      await stack.stop();
+      if (!stack.stoppedCleanly()) console.error(`npm start did not stop cleanly:\n${stack.output.join('')}`);
+    });
+    const http = jsonClient(stack.url, stack.adminKey, Math.max(concurrency, batchConcurrency));
+    stopAll.unshift(async () => http.close());
+    const call = async (method: string, path: string, body: unknown) => {
+      const response = await fetch(new URL(path, stack.url), {
+        method,
+        headers: {
+          authorization: `Bearer ${stack.adminKey}`,
+          'content-type': 'application/json',
+          'if-match': '*',
+        },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 200)
+        throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    };
+    await call('PUT', '/v1/policy', BENCH_POLICY);
+    const seedOverHttp = async (line: string) => {
+      await mapLimit([...preferences], concurrency, ([index, p]) =>
+        call('PUT', `/v1/customers/${customerId(line, index)}/preferences`, p),
+      );
+    };
+    let before = stackCpu(stack.processes());
+    let deliveredBefore = 0;
+    const remote: Remote = {
+      async reset() {
+        before = stackCpu(stack.processes());
+        deliveredBefore = await stack.delivered();
+      },
+      async stats() {
+        const now = stackCpu(stack.processes());
+        const delta = (role: string) => (now.get(role)?.micros ?? 0) - (before.get(role)?.micros ?? 0);
+        const delivered = (await stack.delivered()) - deliveredBefore;
+        return {
+          cpuMicros: delta('api'),
+          enginesCpuMicros: delta('engines'),
+          workersCpuMicros: delta('workers'),
+          apiProcesses: now.get('api')?.processes,
+          delivered,
+        };
+      },
+      async settle() {
+        // Delivery is done when the outbox stops growing for 1.5 s (at most two minutes).
+        const started = performance.now();
+        let last = await stack.delivered();
+        let still = 0;
+        while (still < 1500 && performance.now() - started < 120_000) {
+          await new Promise((r) => setTimeout(r, 250));
+          const now = await stack.delivered();
+          still = now === last ? still + 250 : 0;
+          last = now;
+        }
+        return Math.max(0, performance.now() - started - still);
+      },
+    };
+    await httpLines(
+      { single: 'start-single', batch: 'start-batch', prefix: 's', label: 'npm start' },
+      http,
+      remote,
+      seedOverHttp,
+    );
   }
 
   await runLines();
@@ -616,7 +784,7 @@ console.log(
 console.log(
   `Parameters: ${fmt(decisions)} decisions, ${fmt(customers)} customers (${preferences.size} with preferences), concurrency ${concurrency}, ` +
     `batches of ${batchSize} × ${batchConcurrency} in flight, warm-up ${warmup} (≤ ${WARM_LIMIT_MS / 1000} s), ` +
-    `at most ${maxSeconds === 0 ? '∞' : maxSeconds} s per line, seed ${seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines)`,
+    `at most ${maxSeconds === 0 ? '∞' : maxSeconds} s per line, seed ${seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines), npm start's own (npm start lines)`,
 );
 console.log(
   `Governor policy v${policyVersion}: marketing 5/P7D, 2/P1D, sms 1/P7D, min gap PT2H; relevance ≥ 0.3 (sms/whatsapp 0.5) + 0.4 × pressure; no quiet hours. ` +
@@ -653,8 +821,16 @@ const ceiling = (l: Line) => {
   const d = l.result.decisions;
   const decider = (l.cpu.api ?? l.cpu.here) / d;
   const engines = l.cpu.engines / d;
-  return Math.min(1e6 / decider, 1e6 / engines, (c.length * 1e6) / (decider + engines));
+  // npm start: its API instances each use at most a core, and its workers' delivery shares the cores.
+  const deciders = Math.min(l.cpu.apiProcesses ?? 1, c.length);
+  const workers = (l.cpu.workers ?? 0) / d;
+  return Math.min(
+    (deciders * 1e6) / decider,
+    1e6 / engines,
+    (c.length * 1e6) / (decider + engines + workers),
+  );
 };
+const metered = (l: Line, value: number, digits = 0) => (l.metered ? fmt(value, digits) : '–');
 for (const l of lines) {
   const sorted = Float64Array.from(l.result.latencies).sort();
   const d = l.result.decisions;
@@ -664,10 +840,10 @@ for (const l of lines) {
       fmt(rate(l)),
       fmt(percentile(sorted, 50), 1),
       fmt(percentile(sorted, 99), 1),
-      fmt(l.meter.dynamoCalls / d, 3),
-      fmt(l.meter.sqsCalls / d, 3),
-      fmt(l.meter.itemCount ? l.meter.itemBytesSum / l.meter.itemCount : Number.NaN),
-      fmt(l.meter.writeUnits / d, 2),
+      metered(l, l.meter.dynamoCalls / d, 3),
+      metered(l, l.meter.sqsCalls / d, 3),
+      metered(l, l.meter.itemCount ? l.meter.itemBytesSum / l.meter.itemCount : Number.NaN),
+      metered(l, l.meter.writeUnits / d, 2),
       fmt(l.cpu.here / d),
       l.cpu.api === undefined ? '–' : fmt(l.cpu.api / d),
       fmt(l.cpu.engines / d),
@@ -692,10 +868,18 @@ for (const l of lines) {
       ? `; time limit: ${fmt(d)} decisions in ${fmt(l.result.elapsedMs / 1000, 1)} s (of ${fmt(decisions)})`
       : '';
   console.log(`  ${l.label}: ${outcomes}${l.per === 'decision' ? '' : `; latency per ${l.per}`}${cut}`);
-  console.log(
-    `    calls/decision ${perDecision(l.meter.calls)}; WCU/decision ${perDecision(l.meter.writeUnitsByCall)}` +
-      (l.meter.errors ? `; ${l.meter.errors} calls failed (conditional checks included)` : ''),
-  );
+  if (l.metered)
+    console.log(
+      `    calls/decision ${perDecision(l.meter.calls)}; WCU/decision ${perDecision(l.meter.writeUnitsByCall)}` +
+        (l.meter.errors ? `; ${l.meter.errors} calls failed (conditional checks included)` : ''),
+    );
+  else
+    console.log(
+      `    npm start's own processes (calls not counted): CPU µs/decision API ${fmt((l.cpu.api ?? 0) / d)} over ` +
+        `${l.cpu.apiProcesses ?? '?'} instances, engines ${fmt(l.cpu.engines / d)}, workers ${fmt((l.cpu.workers ?? 0) / d)}; ` +
+        `${fmt(l.delivered ?? 0)} messages delivered during the line (${fmt(l.result.outcomes.get('accepted') ?? 0)} accepted), ` +
+        `the rest in ${fmt((l.settleMs ?? 0) / 1000, 1)} s after its runs (not timed)`,
+    );
 }
 console.log('');
 
@@ -714,6 +898,10 @@ console.log(
   `ratios vs floor: governor in-process ${ratio('governor', floor)} (no queue/counter ${ratio('noop', floor)}, append only ${ratio('append', floor)}), ` +
     `http batch ${ratio('batch', floor)}, http single ${ratio('single', floor)}, rate-limiter-flexible ${ratio('rlf', floor)}; ` +
     `governor/rlf ${ratio('governor', rlf)} (no queue/counter ${ratio('noop', rlf)}, http batch ${ratio('batch', rlf)})`,
+);
+console.log(
+  `through npm start (its own processes${values.instances ? `, --instances ${values.instances}` : ''}): ` +
+    `batch ${ratio('start-batch', floor)}, single ${ratio('start-single', floor)} the floor`,
 );
 console.log(`counting on/off (in-process, same run): ${ratio('governor', byId.get('uncounted'))}`);
 const ceilings = new Map(lines.map((l) => [l.id, ceiling(l)]));
@@ -739,6 +927,8 @@ const target = (name: string, value: number | undefined, goal: number, unit: str
 };
 target('governor in-process ≥ 0.8 × floor', over('governor', floor), 0.8, '×');
 target('http batch ≥ 0.6 × floor', over('batch', floor), 0.6, '×');
+target('npm start batch ≥ 0.7 × floor', over('start-batch', floor), 0.7, '×');
+target('npm start single ≥ 0.4 × floor', over('start-single', floor), 0.4, '×');
 target('governor in-process ≥ 1.5 × rate-limiter-flexible', over('governor', rlf), 1.5, '×');
 target(`≤ 1 write unit per decision with ${sends} recent sends`, twentySendUnits, 1, ' WCU', true);
 const totalS = (performance.now() - benchStarted) / 1000;

@@ -26,8 +26,39 @@ const requireCjs = createRequire(import.meta.url);
 const dynalite = requireCjs('dynalite') as (options?: DynaliteOptions) => Server;
 /** dynalite's own LevelDB binding, resolved from dynalite so that it is the very version it uses. */
 const { Level } = createRequire(requireCjs.resolve('dynalite'))('level') as {
-  Level: new (location: string) => { open(): Promise<void>; close(): Promise<void> };
+  Level: new (
+    location: string,
+  ) => {
+    open(): Promise<void>;
+    close(): Promise<void>;
+    compactRange(start: string, end: string): Promise<void>;
+  };
 };
+
+/**
+ * dynalite 4.0.0 reads every Query and Scan through a stream over an abstract-level iterator, and ends
+ * it by calling `iterator.return()`, which abstract-level 3's iterators do not have (theirs is
+ * `close()`): every Query and Scan left its LevelDB iterator open, held by the database's set of open
+ * resources and never collected, each pinning the memtables and tables of its moment. Under a steady
+ * load that grew the engines by gigabytes, and stayed when idle. Give the iterators the `return()`
+ * dynalite calls (the async-iterator protocol's own name for "stop and free").
+ */
+function closeIteratorsOnReturn(): void {
+  const fromLevel = createRequire(createRequire(requireCjs.resolve('dynalite')).resolve('level'));
+  const abstractLevel = createRequire(fromLevel.resolve('classic-level'))('abstract-level') as Record<
+    string,
+    { prototype: { close(): Promise<void>; return?: () => Promise<IteratorReturnResult<undefined>> } }
+  >;
+  for (const name of ['AbstractIterator', 'AbstractKeyIterator', 'AbstractValueIterator']) {
+    const prototype = abstractLevel[name]?.prototype;
+    if (!prototype || prototype.return) continue;
+    prototype.return = async function (this: { close(): Promise<void> }) {
+      await this.close();
+      return { done: true, value: undefined };
+    };
+  }
+}
+closeIteratorsOnReturn();
 
 const HOST = '127.0.0.1';
 /** Not secrets: the engines accept any credentials, but the SDK refuses to sign without some. */
@@ -43,6 +74,11 @@ export interface EnginesOptions {
   tableName?: string;
   /** Default: AWS_REGION from process.env, else `us-east-1`. */
   region?: string;
+  /**
+   * How long to wait for the DynamoDB data to be free when another process holds it (the engines of a
+   * stack whose supervisor was just killed close it as they exit). Default 0: fail at once.
+   */
+  lockWaitMs?: number;
 }
 
 export interface Engines {
@@ -59,18 +95,24 @@ export interface Engines {
   stop(): Promise<void>;
 }
 
+/** What another process needs to reach the engines (an `Engines` without its `stop`). */
+export type EngineEndpoints = Omit<Engines, 'stop'>;
+
 export async function startEngines(options: EnginesOptions): Promise<Engines> {
   const tableName =
     options.tableName ?? configSchema.shape.GOVERNOR_TABLE_NAME.parse(process.env.GOVERNOR_TABLE_NAME);
   const region = options.region ?? configSchema.shape.AWS_REGION.parse(process.env.AWS_REGION);
   const dynamoDir = join(options.dataDir, 'dynamodb');
   await mkdir(dynamoDir, { recursive: true });
-  await assertDatabaseOpens(dynamoDir);
+  await assertDatabaseOpens(dynamoDir, options.lockWaitMs ?? 0);
 
   const dynamoServer = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   let fauxqs: FauxqsServer | undefined;
   const stopAll = async () => {
-    const results = await Promise.allSettled([closeDynalite(dynamoServer), fauxqs?.stop()]);
+    const results = await Promise.allSettled([
+      closeDynalite(dynamoServer).then(() => compactDatabase(dynamoDir)),
+      fauxqs?.stop(),
+    ]);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
   };
@@ -130,17 +172,42 @@ export async function startEngines(options: EnginesOptions): Promise<Engines> {
  * another process, or by another stack in this one): an uncaught exception that kills the process at
  * the first request. Open it once beforehand to fail here, with a clear message, instead.
  */
-async function assertDatabaseOpens(location: string): Promise<void> {
-  const db = new Level(location);
-  try {
-    await db.open();
-  } catch (error) {
-    throw new Error(
-      `cannot open the DynamoDB data in ${location}: is another Governor using this data folder?`,
-      { cause: error },
-    );
+async function assertDatabaseOpens(location: string, lockWaitMs: number): Promise<void> {
+  const deadline = Date.now() + lockWaitMs;
+  for (;;) {
+    const db = new Level(location);
+    try {
+      await db.open();
+      await db.close();
+      return;
+    } catch (error) {
+      const locked = (error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
+      if (locked && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      throw new Error(
+        `cannot open the DynamoDB data in ${location}: is another Governor using this data folder?`,
+        { cause: error },
+      );
+    }
   }
-  await db.close();
+}
+
+/**
+ * LevelDB keeps what was deleted (a released deferred message, its payload included) in its log and
+ * tables until a compaction rewrites them. Once dynalite has closed it, a full compaction leaves on disk
+ * only what the table still holds: a payload is not kept after its message is gone.
+ */
+async function compactDatabase(location: string): Promise<void> {
+  const db = new Level(location);
+  await db.open();
+  try {
+    // Every key: dynalite's keys are strings ('table~…', 'item-<table>~…').
+    await db.compactRange('', '\u{10FFFF}');
+  } finally {
+    await db.close();
+  }
 }
 
 function listen(server: Server, port: number): Promise<number> {

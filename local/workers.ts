@@ -10,8 +10,10 @@
  * - **The release timer**, invoking the release handler every GOVERNOR_RELEASE_INTERVAL_S seconds (a
  *   run that takes longer delays the next; runs never overlap).
  * - **Journal recovery** (see shared/adapters/sqs/delivery-journal.ts): the SQS engine is in memory, so
- *   on start every journaled delivery that the ledger does not show as delivered is queued again, and
- *   dead-lettered ones are put back in the DLQ; while running, delivered entries are swept out.
+ *   on start (`recover`, when the engines are new) every journaled delivery that the ledger does not show
+ *   as delivered is queued again, and dead-lettered ones are put back in the DLQ; while running, and once
+ *   more when they stop, the workers sweep out of the journal what it no longer needs to hold (delivered
+ *   messages, and those whose customer was erased), so that no payload stays on disk once delivered.
  */
 import {
   DeleteMessageBatchCommand,
@@ -21,11 +23,11 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { DeliveryJournal, SweepSummary } from '#shared/adapters/sqs/delivery-journal.ts';
-import { type DeliveryLedger, ledgerKey } from '#shared/app/dispatch.ts';
+import { type DeliveryLedger, type LedgerEntry, ledgerKey } from '#shared/app/dispatch.ts';
 import type { Delivery } from '#shared/ports.ts';
+import type { EngineEndpoints } from './engines.ts';
 import { createLambdaContext } from './http-server.ts';
-import type { LocalStack, StartHook } from './stack.ts';
+import type { StartHook } from './stack.ts';
 
 export interface DeliveryWorkersOptions {
   /** Concurrent pollers (Lambda instances). Default 8. */
@@ -36,8 +38,18 @@ export interface DeliveryWorkersOptions {
   waitTimeSeconds?: number;
   /** Default: GOVERNOR_RELEASE_INTERVAL_S (5 s). */
   releaseIntervalS?: number;
-  /** How often delivered entries are swept out of the journal. Default 60 s. */
+  /** How often delivered entries are swept out of the journal. Default 10 s. */
   sweepIntervalMs?: number;
+  /**
+   * Re-enqueue what the journal holds (default): the engines are new, and their in-memory queue lost
+   * it. Off when only the workers restart beside running engines, whose queue still has it.
+   */
+  recover?: boolean;
+  /**
+   * Which of these customers are erased: their journaled deliveries are dropped at the next sweep,
+   * whatever the ledger says. By default only what the ledger marks dead for an erasure is dropped.
+   */
+  erasedCustomers?: (customerIds: string[]) => Promise<Set<string>>;
   /** Turn parts off (tests of one part). */
   dispatch?: boolean;
   release?: boolean;
@@ -83,7 +95,7 @@ export function toSqsEvent(messages: Message[], queueArn: string, region: string
 
 /** The pollers, the release timer and journal recovery, as one start hook of the local stack. */
 export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook {
-  return async (stack: LocalStack) => {
+  return async (stack: { engines: EngineEndpoints }) => {
     const log = options.log ?? ((message: string) => console.log(message));
     const { getRoot, getDeliveryRoot } = await import('#shared/composition.ts');
     const root = getRoot();
@@ -105,41 +117,58 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
     };
 
     try {
+      // Stoppers run in reverse: the release timer, the pollers, the journal's last sweep, then this.
+      stoppers.push(async () => {
+        await delivery.providers.close();
+        await root.journal?.close();
+      });
+
       // 1. What the in-memory queue lost when the last process stopped or died.
-      if (root.journal) {
-        const journal = root.journal;
+      const journal = root.journal;
+      const retention = journalRetention(delivery.ledger, options.erasedCustomers);
+      if (journal && options.recover !== false) {
         let requeued = 0;
         let deadLettered = 0;
-        const recovered = await journal.sweep(async (chunk) => {
-          const entries = await delivery.ledger.entries(chunk);
-          const kept: Delivery[] = [];
-          const requeue: Delivery[] = [];
-          for (const d of chunk) {
-            const entry = entries.get(ledgerKey(d));
-            if (entry?.status === 'delivered') continue;
-            kept.push(d);
-            if (entry?.status === 'dead') {
-              deadLettered++;
-              await delivery.redelivery.deadLetter({
-                body: JSON.stringify(d),
-                reason: entry.reason ?? 'dead',
-                receiveCount: entry.attempts,
-                messageId: d.messageId,
-                channel: d.channel,
-              });
-            } else requeue.push(d);
-          }
-          await root.sqsQueue.enqueue(requeue);
-          requeued += requeue.length;
-          return kept;
-        });
+        const recovered = await journal.sweep(
+          async (chunk) => {
+            const needed = await retention(chunk);
+            const kept: Delivery[] = [];
+            const requeue: Delivery[] = [];
+            for (const [d, entry] of needed) {
+              kept.push(d);
+              if (entry?.status === 'dead') {
+                deadLettered++;
+                await delivery.redelivery.deadLetter({
+                  body: JSON.stringify(d),
+                  reason: entry.reason ?? 'dead',
+                  receiveCount: entry.attempts,
+                  messageId: d.messageId,
+                  channel: d.channel,
+                });
+              } else requeue.push(d);
+            }
+            await root.sqsQueue.enqueue(requeue);
+            requeued += requeue.length;
+            return kept;
+          },
+          // Nothing else of the stack runs yet: every segment there is was left by the last run.
+          { takeEveryLiveSegment: true },
+        );
         if (recovered.kept > 0)
           log(
             `Recovered ${recovered.kept} undelivered messages from the delivery journal: ${requeued} re-enqueued, ${deadLettered} back in the DLQ`,
           );
-        stoppers.push(
-          sweepEvery(options.sweepIntervalMs ?? 60_000, () => sweepDelivered(journal, delivery.ledger)),
-        );
+      }
+      if (journal) {
+        const sweep = () => journal.sweep(async (chunk) => [...(await retention(chunk)).keys()]);
+        const stopSweeping = sweepEvery(options.sweepIntervalMs ?? 10_000, sweep);
+        // Once the pollers are stopped, one last sweep: nothing is delivered any more.
+        stoppers.push(async () => {
+          await stopSweeping();
+          await sweep().catch((error: unknown) => {
+            console.error('local worker: the last journal sweep failed:', (error as Error).message);
+          });
+        });
       }
 
       // 2. The event source mapping.
@@ -185,10 +214,6 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
           ),
         );
       }
-      stoppers.push(async () => {
-        await delivery.providers.close();
-        await root.journal?.close();
-      });
     } catch (error) {
       await stopAll().catch(() => {});
       throw error;
@@ -197,14 +222,33 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
   };
 }
 
-/** Drops the journal's delivered entries (what is still queued or dead-lettered stays). */
-async function sweepDelivered(journal: DeliveryJournal, ledger: DeliveryLedger): Promise<SweepSummary> {
-  if ((await journal.liveSize()) === 0) return { segments: 0, entries: 0, kept: 0 };
-  return journal.sweep(async (chunk) => {
+/**
+ * What the journal must keep of a chunk of deliveries, with their ledger entries: not what is
+ * delivered, nor what was dead-lettered because its customer was erased, nor (with `erasedCustomers`)
+ * any delivery to an erased customer. Dead-lettered deliveries stay: the DLQ is rebuilt from them.
+ */
+export function journalRetention(
+  ledger: DeliveryLedger,
+  erasedCustomers?: (customerIds: string[]) => Promise<Set<string>>,
+): (chunk: Delivery[]) => Promise<Map<Delivery, LedgerEntry | undefined>> {
+  return async (chunk) => {
     const entries = await ledger.entries(chunk);
-    return chunk.filter((d) => entries.get(ledgerKey(d))?.status !== 'delivered');
-  });
+    const erased = erasedCustomers
+      ? await erasedCustomers([...new Set(chunk.map((d) => d.customerId))])
+      : new Set<string>();
+    const needed = new Map<Delivery, LedgerEntry | undefined>();
+    for (const d of chunk) {
+      const entry = entries.get(ledgerKey(d));
+      if (entry?.status === 'delivered' || erased.has(d.customerId)) continue;
+      if (entry?.status === 'dead' && ERASED_REASON.test(entry.reason ?? '')) continue;
+      needed.set(d, entry);
+    }
+    return needed;
+  };
 }
+
+/** A dead-letter reason that names an erasure (`erased`, `customer_erased`, …). */
+const ERASED_REASON = /(^|[_:])erased$/;
 
 /** Runs `task` every `intervalMs` (measured from the start of the previous run), never overlapping. */
 function sweepEvery(

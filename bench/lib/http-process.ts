@@ -1,13 +1,12 @@
 /**
- * The local HTTP API in a process of its own (forked by the bench): `startLocalStack` exactly as
- * `npm start` runs it, except that its handlers are pointed at the bench's engines process through the
- * stack's `env` option (the stack still starts its own dynalite and fauxqs, which stay idle: it cannot
- * attach to engines it did not start). Counts the handlers' AWS calls with the bench's meter.
+ * The local HTTP API in a process of its own (forked by the bench): `startApi`, as each API instance of
+ * `npm start` runs it, on the bench's engines process. Counts the handlers' AWS calls with the bench's
+ * meter.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalStack } from '#local/stack.ts';
+import { localEnvironment, startApi } from '#local/stack.ts';
 import { CallMeter } from './meter.ts';
 
 if (!process.send) throw new Error('must be forked with an IPC channel');
@@ -15,7 +14,8 @@ const send = (message: unknown) => process.send?.(message);
 
 const engineEnv = JSON.parse(process.argv[2] ?? '{}') as Record<string, string>;
 const dataDir = await mkdtemp(join(tmpdir(), 'governor-bench-http-'));
-const stack = await startLocalStack({ dataDir, env: engineEnv });
+const adminKey = await localEnvironment(dataDir, { env: engineEnv });
+const stack = await startApi();
 
 // The handlers build their root on first use; this is the same module instance, so the same root.
 const { getRoot } = await import('#shared/composition.ts');
@@ -46,4 +46,4 @@ process.on('message', (message: { type?: string }) => {
   }
 });
 process.on('disconnect', () => void stop());
-send({ type: 'ready', url: stack.url, adminKey: stack.adminKey });
+send({ type: 'ready', url: stack.url, adminKey });

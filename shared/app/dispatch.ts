@@ -8,7 +8,7 @@
  */
 import * as z from 'zod';
 import { CHANNELS, type Channel, kindSchema } from '../domain/schemas.ts';
-import { logger } from '../observability/index.ts';
+import { logger, MetricUnit, metrics } from '../observability/index.ts';
 import type { Clock, Delivery } from '../ports.ts';
 
 // ------------------------------------------------------------------------------------------------ ports
@@ -24,14 +24,19 @@ export type SendResult =
       reason: string;
       /** The provider asked to wait this long (Retry-After). */
       retryAfterMs?: number | undefined;
+      /** The provider did not answer within the timeout (it may still have processed the send). */
+      timedOut?: boolean | undefined;
+      /** With `timedOut`: the timeout it did not answer within (dispatch fills it in). */
+      timeoutMs?: number | undefined;
     };
 
 /** A send provider (webhook, outbox file, SES, SNS…): one small port for every channel. */
 export interface Provider {
   readonly name: string;
-  /** The longest one send may take (its timeouts): the delivery lease covers it. */
+  /** How long one send may take by default (its timeout): dispatch may allow it longer (see ProviderPace). */
   readonly timeoutMs: number;
-  send(delivery: Delivery): Promise<SendResult>;
+  /** `timeoutMs`: this send's timeout, when dispatch gives a slow provider more time than its default. */
+  send(delivery: Delivery, options?: { timeoutMs?: number }): Promise<SendResult>;
 }
 
 export type DeliveryStatus = 'sending' | 'retrying' | 'delivered' | 'dead';
@@ -156,8 +161,71 @@ const QUICK_RETRY_PAUSE_MS = [50, 250] as const;
 /** SQS refuses a visibility timeout above 12 hours. */
 const MAX_VISIBILITY_S = 43_200;
 
-/** The lease of a claim: long enough for two attempts (the quick retry) of the provider's timeout. */
-export const leaseMs = (provider: Provider) => 2 * provider.timeoutMs + 2000;
+/** The lease of a claim: long enough for two attempts (the quick retry) of the send's timeout. */
+export const leaseMs = (provider: Provider, timeoutMs = provider.timeoutMs) => 2 * timeoutMs + 2000;
+
+// ------------------------------------------------------------------------------------- slow providers
+
+/**
+ * Under the delivery queue's 30 s visibility timeout, so that a receive still holds its message when its
+ * send ends (and the lease, two of them plus 2 s, stays within a minute).
+ */
+export const MAX_PACED_TIMEOUT_MS = 25_000;
+
+/**
+ * A provider that does not answer within its timeout may well have done the work (a receiver that
+ * takes 3 s under a 3 s timeout processes every request it then sees "fail"): retrying it at the pace of
+ * a fast failure sends each message again and again to a receiver that is already overloaded. So a
+ * timeout is never retried in the same receive; the next send to that provider (from this process) gets
+ * twice the time, up to 4 × its own timeout and at most {@link MAX_PACED_TIMEOUT_MS}, and keeps twice
+ * what a slow provider took once it answers; and the message comes back no sooner than
+ * {@link slowRetryFloorMs} (2^receive × the timeout). Dead-lettered after timeouts, its reason says the
+ * provider was slow (`retries_exhausted:slow_provider:timeout_<ms>ms`); every timeout counts in the
+ * `ProviderTimeouts` metric (dimension `provider`).
+ */
+export class ProviderPace {
+  private current: number;
+  /** Timeouts in a row, since the provider last answered. */
+  consecutiveTimeouts = 0;
+
+  constructor(
+    readonly baseMs: number,
+    readonly maxMs = Math.max(baseMs, Math.min(MAX_PACED_TIMEOUT_MS, 4 * baseMs)),
+  ) {
+    this.current = baseMs;
+  }
+
+  /** The timeout of the next send. */
+  get timeoutMs(): number {
+    return this.current;
+  }
+
+  timedOut(): void {
+    this.consecutiveTimeouts++;
+    this.current = Math.min(this.maxMs, this.current * 2);
+  }
+
+  /** The provider answered (whatever it said) after `tookMs`. */
+  answered(tookMs: number): void {
+    this.consecutiveTimeouts = 0;
+    this.current = Math.min(this.maxMs, Math.max(this.baseMs, 2 * tookMs));
+  }
+}
+
+/** After a timeout on receive `receiveCount`, the message comes back no sooner than this. */
+export const slowRetryFloorMs = (receiveCount: number, timeoutMs: number) =>
+  timeoutMs * 2 ** Math.min(Math.max(receiveCount, 1), 20);
+
+/** Each provider's pace in this process (a dispatch instance on Lambda). */
+const paces = new WeakMap<Provider, ProviderPace>();
+export function paceOf(provider: Provider): ProviderPace {
+  let pace = paces.get(provider);
+  if (!pace) {
+    pace = new ProviderPace(provider.timeoutMs);
+    paces.set(provider, pace);
+  }
+  return pace;
+}
 
 /**
  * The delay before the next receive after a transient failure on receive `receiveCount`: "full
@@ -172,8 +240,9 @@ export function retryDelaySeconds(
 ): number {
   const exponent = Math.min(Math.max(receiveCount, 1) - 1, 30);
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** exponent);
-  const delayMs = Math.max(random() * ceiling, retryAfterMs);
-  return Math.min(MAX_VISIBILITY_S, Math.round(delayMs / 1000));
+  // What the provider (or its slowness) asks for is a minimum: rounded up, not to the nearest second.
+  const seconds = Math.max(Math.round((random() * ceiling) / 1000), Math.ceil(retryAfterMs / 1000));
+  return Math.min(MAX_VISIBILITY_S, seconds);
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -233,24 +302,47 @@ async function attempt(
   leaseUntil: number,
 ): Promise<SendResult> {
   const started = deps.clock.now();
-  if (started + provider.timeoutMs > leaseUntil) return LEASE_EXPIRING;
-  const first = await safeSend(provider, delivery);
-  if (first.ok || first.permanent) return first;
+  if (started + paceOf(provider).timeoutMs > leaseUntil) return LEASE_EXPIRING;
+  const first = await pacedSend(deps, provider, delivery);
+  // A timeout is no quick failure, however soon the clock says it came: the provider is slow.
+  if (first.ok || first.permanent || first.timedOut) return first;
   const quick =
     deps.clock.now() - started < QUICK_FAILURE_MS && (first.retryAfterMs ?? 0) <= QUICK_FAILURE_MS;
   if (!quick) return first;
   const [low, high] = QUICK_RETRY_PAUSE_MS;
   await (deps.sleep ?? defaultSleep)(low + (deps.random ?? Math.random)() * (high - low));
   await deps.rateLimiter?.acquire(delivery.channel);
-  if (deps.clock.now() + provider.timeoutMs > leaseUntil) return first;
-  return safeSend(provider, delivery);
+  if (deps.clock.now() + paceOf(provider).timeoutMs > leaseUntil) return first;
+  return pacedSend(deps, provider, delivery);
 }
 
 const LEASE_EXPIRING: SendResult = { ok: false, permanent: false, reason: 'lease_expiring' };
 
-async function safeSend(provider: Provider, delivery: Delivery): Promise<SendResult> {
+/** One send with the provider's current pace, which it updates. */
+async function pacedSend(deps: DispatchDeps, provider: Provider, delivery: Delivery): Promise<SendResult> {
+  const pace = paceOf(provider);
+  const timeoutMs = pace.timeoutMs;
+  const started = deps.clock.now();
+  const result = await safeSend(provider, delivery, timeoutMs);
+  if (!result.ok && result.timedOut) {
+    pace.timedOut();
+    const single = metrics.singleMetric();
+    single.addDimension('provider', provider.name);
+    single.addMetric('ProviderTimeouts', MetricUnit.Count, 1);
+    logger.warn('provider slower than its timeout', {
+      provider: provider.name,
+      messageId: delivery.messageId,
+      timeoutMs,
+      nextTimeoutMs: pace.timeoutMs,
+      consecutiveTimeouts: pace.consecutiveTimeouts,
+    });
+  } else pace.answered(deps.clock.now() - started);
+  return result.ok || !result.timedOut ? result : { ...result, timeoutMs };
+}
+
+async function safeSend(provider: Provider, delivery: Delivery, timeoutMs: number): Promise<SendResult> {
   try {
-    return await provider.send(delivery);
+    return await provider.send(delivery, { timeoutMs });
   } catch (error) {
     // A provider should classify its failures; one that throws is treated as transient.
     return { ok: false, permanent: false, reason: `error_${(error as Error).name ?? 'unknown'}` };
@@ -270,7 +362,7 @@ export async function dispatchRecord(deps: DispatchDeps, record: ReceivedRecord)
 
   await deps.rateLimiter?.acquire(delivery.channel);
   const now = deps.clock.now();
-  const leaseUntil = now + leaseMs(provider);
+  const leaseUntil = now + leaseMs(provider, paceOf(provider).timeoutMs);
   const claim = await deps.ledger.claim(delivery, provider.name, now, leaseUntil);
   if (!claim.claimed) {
     const entry = claim.entry;
@@ -294,8 +386,10 @@ export async function dispatchRecord(deps: DispatchDeps, record: ReceivedRecord)
     return { outcome: 'delivered' };
   }
   if (result.permanent) return deadLetter(deps, record, delivery, result.reason);
+  const slowMs = result.timedOut ? result.timeoutMs : undefined;
   if (record.receiveCount >= deps.retry.maxReceives) {
-    return deadLetter(deps, record, delivery, `retries_exhausted:${result.reason}`);
+    const reason = slowMs !== undefined ? `slow_provider:timeout_${slowMs}ms` : result.reason;
+    return deadLetter(deps, record, delivery, `retries_exhausted:${reason}`);
   }
 
   await deps.ledger
@@ -308,7 +402,11 @@ export async function dispatchRecord(deps: DispatchDeps, record: ReceivedRecord)
     record.receiveCount,
     deps.retry,
     deps.random ?? Math.random,
-    result.retryAfterMs,
+    // A slow provider is given room: not back before 2^receive × the timeout it did not answer within.
+    Math.max(
+      result.retryAfterMs ?? 0,
+      slowMs !== undefined ? Math.min(deps.retry.maxMs, slowRetryFloorMs(record.receiveCount, slowMs)) : 0,
+    ),
   );
   await deps.redelivery.retryLater(record.receiptHandle, delaySeconds);
   logger.info('delivery will be retried', {

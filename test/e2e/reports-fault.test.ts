@@ -36,6 +36,10 @@ const env = () => ({
   GOVERNOR_DATA_DIR: dataDir,
   GOVERNOR_ADMIN_KEY: ADMIN_KEY,
   GOVERNOR_POLICY_TTL_MS: '0',
+  // Counts written at the end of each request, as on Lambda: the reconciliation flushes its own API
+  // instance's counts, not the other instances' (their last second of counts would be corrected, then
+  // written too). The kill still falls between decisions and their counts.
+  GOVERNOR_COUNT_FLUSH_MS: '0',
 });
 
 function batches() {

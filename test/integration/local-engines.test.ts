@@ -1,8 +1,10 @@
 /**
  * The embedded engines of local mode: DynamoDB data survives a restart on the same data folder, the
- * delivery queue redrives to its DLQ, and the environment handed to handlers points at both.
+ * delivery queue redrives to its DLQ, the environment handed to handlers points at both, and a Query or
+ * Scan leaves no LevelDB iterator open behind it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,6 +12,8 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
   ChangeMessageVisibilityCommand,
@@ -37,6 +41,44 @@ function dynamoClient(engines: Engines): DynamoDBClient {
   return new DynamoDBClient({ endpoint: engines.dynamoEndpoint, region: 'us-east-1', credentials });
 }
 
+/**
+ * Counts the LevelDB iterators dynalite opens and closes (abstract-level, as dynalite resolves it): an
+ * iterator left open pins LevelDB's memtables and tables for good.
+ */
+function countIterators(): { opened: number; closed: number; restore(): void } {
+  const fromLevel = createRequire(createRequire(require.resolve('dynalite')).resolve('level'));
+  const { AbstractLevel, AbstractIterator, AbstractKeyIterator, AbstractValueIterator } = createRequire(
+    fromLevel.resolve('classic-level'),
+  )('abstract-level');
+  const counts = { opened: 0, closed: 0 };
+  const restores: Array<() => void> = [];
+  const wrap = (prototype: Record<string, unknown>, name: string, count: 'opened' | 'closed') => {
+    const original = prototype[name] as (...args: unknown[]) => unknown;
+    prototype[name] = function (this: unknown, ...args: unknown[]) {
+      counts[count]++;
+      return original.apply(this, args);
+    };
+    restores.push(() => {
+      prototype[name] = original;
+    });
+  };
+  for (const name of ['iterator', 'keys', 'values']) wrap(AbstractLevel.prototype, name, 'opened');
+  for (const cls of [AbstractIterator, AbstractKeyIterator, AbstractValueIterator])
+    wrap(cls.prototype, 'close', 'closed');
+  return {
+    get opened() {
+      return counts.opened;
+    },
+    get closed() {
+      return counts.closed;
+    },
+    restore: () => {
+      for (const restore of restores.splice(0)) restore();
+    },
+  };
+}
+const require = createRequire(import.meta.url);
+
 function sqsClient(engines: Engines): SQSClient {
   return new SQSClient({ endpoint: engines.sqsEndpoint, region: 'us-east-1', credentials });
 }
@@ -50,6 +92,36 @@ afterEach(async () => {
 });
 
 describe('startEngines', () => {
+  it('closes the LevelDB iterator of every Query and Scan, read to its end or cut short by a Limit', async () => {
+    const engines = await start();
+    const dynamo = dynamoClient(engines);
+    const TableName = engines.tableName;
+    for (let i = 0; i < 5; i++)
+      await dynamo.send(new PutItemCommand({ TableName, Item: { pk: { S: 'q' }, sk: { S: `s${i}` } } }));
+    const iterators = countIterators();
+
+    try {
+      const query = {
+        TableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'q' } },
+      };
+      for (let i = 0; i < 10; i++) {
+        await dynamo.send(new QueryCommand(query));
+        await dynamo.send(new QueryCommand({ ...query, Limit: 2 }));
+        await dynamo.send(new ScanCommand({ TableName, Limit: 3 }));
+      }
+      // A stream closes its iterator as it ends: give the last ones a moment.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+
+      expect(iterators.opened).toBeGreaterThanOrEqual(30);
+      expect(iterators.closed).toBe(iterators.opened);
+    } finally {
+      iterators.restore();
+      dynamo.destroy();
+    }
+  });
+
   it('creates the table with the pk/sk key schema, on demand', async () => {
     const engines = await start();
     const dynamo = dynamoClient(engines);

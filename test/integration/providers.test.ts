@@ -130,9 +130,19 @@ describe('WebhookProvider', () => {
     expect(retryAfterMs('Wed, 25 Nov 2026 10:00:30 GMT', Date.parse('2026-11-25T10:00:00Z'))).toBe(30_000);
   });
 
-  it('gives up on a receiver slower than the timeout, as a transient failure', async () => {
+  it('gives up on a receiver slower than the timeout, as a transient failure that says it timed out', async () => {
     respond = (_req, res) => setTimeout(() => res.writeHead(200).end(), 1000);
-    expect(await provider(150).send(aDelivery())).toEqual({ ok: false, permanent: false, reason: 'timeout' });
+    expect(await provider(150).send(aDelivery())).toEqual({
+      ok: false,
+      permanent: false,
+      reason: 'timeout',
+      timedOut: true,
+    });
+  });
+
+  it('waits as long as dispatch gives a send, instead of its own timeout', async () => {
+    respond = (_req, res) => setTimeout(() => res.writeHead(200).end(), 300);
+    expect(await provider(150).send(aDelivery(), { timeoutMs: 2000 })).toMatchObject({ ok: true });
   });
 
   it('treats a refused connection as transient', async () => {

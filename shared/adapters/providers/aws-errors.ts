@@ -26,7 +26,8 @@ export function classifyAwsError(error: unknown, transientNames: ReadonlySet<str
     status >= 500 ||
     name === 'TimeoutError' ||
     name === 'AbortError';
-  return { ok: false, permanent: !transient, reason: name };
+  const timedOut = name === 'TimeoutError' || name === 'AbortError';
+  return { ok: false, permanent: !transient, reason: name, ...(timedOut ? { timedOut } : {}) };
 }
 
 /** Values EmailTags and SNS attributes accept: letters, digits, `_` and `-`. */

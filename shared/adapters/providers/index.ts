@@ -6,7 +6,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { Provider } from '../../app/dispatch.ts';
+import { MAX_PACED_TIMEOUT_MS, type Provider } from '../../app/dispatch.ts';
 import { type Config, outboxFile, type ProviderName, providerOf } from '../../config.ts';
 import { CHANNELS, type Channel } from '../../domain/schemas.ts';
 import type { Clock } from '../../ports.ts';
@@ -61,7 +61,8 @@ export function createProviders(config: Config, clock: Clock): Providers {
   const awsClientConfig = {
     region: config.AWS_REGION,
     maxAttempts: 1,
-    requestHandler: { requestTimeout: SDK_TIMEOUT_MS, connectionTimeout: 3000 },
+    // The socket's own limit leaves room for the longer timeout dispatch gives a slow provider.
+    requestHandler: { requestTimeout: MAX_PACED_TIMEOUT_MS, connectionTimeout: 3000 },
   };
   const built = new Map<ProviderName, Provider>();
   const build = (name: ProviderName, channel: Channel): Provider => {

@@ -59,7 +59,7 @@ export class SesEmailProvider implements Provider {
     this.timeoutMs = options.timeoutMs;
   }
 
-  async send(delivery: Delivery): Promise<SendResult> {
+  async send(delivery: Delivery, options: { timeoutMs?: number } = {}): Promise<SendResult> {
     const parsed = emailPayloadSchema.safeParse(delivery.payload);
     if (!parsed.success) return { ok: false, permanent: true, reason: 'invalid_payload' };
     const p = parsed.data;
@@ -77,7 +77,7 @@ export class SesEmailProvider implements Provider {
           };
     const tags: MessageTag[] = [{ Name: 'governorMessageId', Value: tagValue(delivery.messageId) }];
     if (delivery.campaignId) tags.push({ Name: 'campaignId', Value: tagValue(delivery.campaignId) });
-    return sendWithin(this.timeoutMs, TRANSIENT, (abortSignal) =>
+    return sendWithin(options.timeoutMs ?? this.timeoutMs, TRANSIENT, (abortSignal) =>
       this.client.send(
         new SendEmailCommand({
           FromEmailAddress: this.options.from,

@@ -45,7 +45,7 @@ export class SnsSmsProvider implements Provider {
     this.timeoutMs = options.timeoutMs;
   }
 
-  async send(delivery: Delivery): Promise<SendResult> {
+  async send(delivery: Delivery, options: { timeoutMs?: number } = {}): Promise<SendResult> {
     const parsed = smsPayloadSchema.safeParse(delivery.payload);
     if (!parsed.success) return { ok: false, permanent: true, reason: 'invalid_payload' };
     const attributes: Record<string, MessageAttributeValue> = {
@@ -61,7 +61,7 @@ export class SnsSmsProvider implements Provider {
         DataType: 'String',
         StringValue: this.options.originationNumber,
       };
-    return sendWithin(this.timeoutMs, TRANSIENT, (abortSignal) =>
+    return sendWithin(options.timeoutMs ?? this.timeoutMs, TRANSIENT, (abortSignal) =>
       this.client.send(
         new PublishCommand({
           PhoneNumber: parsed.data.phoneNumber,

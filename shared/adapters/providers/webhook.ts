@@ -103,7 +103,7 @@ export class WebhookProvider implements Provider {
     return this.target;
   }
 
-  async send(delivery: Delivery): Promise<SendResult> {
+  async send(delivery: Delivery, options: { timeoutMs?: number } = {}): Promise<SendResult> {
     let target: WebhookTarget;
     try {
       target = await this.currentTarget();
@@ -123,13 +123,14 @@ export class WebhookProvider implements Provider {
         },
         body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(options.timeoutMs ?? this.timeoutMs),
       });
     } catch (error) {
       const name = (error as Error).name;
       const timedOut = name === 'TimeoutError' || name === 'AbortError';
       const code = (error as { cause?: { code?: string } }).cause?.code;
-      return { ok: false, permanent: false, reason: timedOut ? 'timeout' : `network_${code ?? name}` };
+      if (timedOut) return { ok: false, permanent: false, reason: 'timeout', timedOut };
+      return { ok: false, permanent: false, reason: `network_${code ?? name}` };
     }
     // Read the body out so that the connection goes back to the pool.
     await response.arrayBuffer().catch(() => undefined);
