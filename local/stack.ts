@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type Engines, startEngines } from './engines.ts';
 import { createHttpServer } from './http-server.ts';
+import { ensureLocalSecret } from './secrets.ts';
 
 export interface LocalStack {
   url: string;
@@ -65,9 +66,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   try {
     const adminKey =
       env.GOVERNOR_ADMIN_KEY ?? process.env.GOVERNOR_ADMIN_KEY ?? randomBytes(32).toString('base64url');
+    // Generated once and kept in the data folder: the keys and references already stored depend on it.
+    const hashSecret =
+      env.GOVERNOR_HASH_SECRET ??
+      process.env.GOVERNOR_HASH_SECRET ??
+      (await ensureLocalSecret(dataDir, 'hash-secret'));
     // The data folder holds the outbox file and the journal that makes the in-memory queue durable.
     const local = { GOVERNOR_DATA_DIR: dataDir, GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal') };
-    Object.assign(process.env, engines.env, local, env, { GOVERNOR_ADMIN_KEY: adminKey });
+    Object.assign(process.env, engines.env, local, env, {
+      GOVERNOR_ADMIN_KEY: adminKey,
+      GOVERNOR_HASH_SECRET: hashSecret,
+    });
 
     const { routes } = await import('./routes.ts');
     server = createHttpServer({

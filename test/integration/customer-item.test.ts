@@ -26,7 +26,12 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'governor-item-'));
   engines = await startEngines({ dataDir });
   Object.assign(process.env, engines.env);
-  root = createRoot(loadConfig({ ...engines.env, GOVERNOR_POLICY_TTL_MS: '300000' }), { now: () => now });
+  const config = loadConfig({
+    ...engines.env,
+    GOVERNOR_POLICY_TTL_MS: '300000',
+    GOVERNOR_HASH_SECRET: 'item-test-hash-secret-0123456789abcdef',
+  });
+  root = createRoot(config, { now: () => now });
   await root.policyStore.put(policyDocumentSchema.parse(ROOMY_POLICY), '*', 'test', now);
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock, decodeEntry, encodeBlock, encodeEntry } from '#shared/adapters/dynamodb/entry-codec.ts';
 import {
+  CLOCK_SKEW_MARGIN_MS,
   type CompactionLimits,
   type CustomerBase,
   compact,
@@ -38,7 +39,9 @@ function keysOf(entries: LogEntry[]): string[] {
 describe('compact', () => {
   it.each([
     ['a millisecond inside the longest window', WEEK - 1, true],
-    ['exactly the longest window old', WEEK, false],
+    ['exactly the longest window old, for a writer whose clock is behind', WEEK, true],
+    ['the longest window and the skew margin old, less a millisecond', WEEK + CLOCK_SKEW_MARGIN_MS - 1, true],
+    ['the longest window and the skew margin old', WEEK + CLOCK_SKEW_MARGIN_MS, false],
     ['older than the longest window', WEEK + HOUR, false],
   ])('a send %s (%i ms old) is kept, as it can still count: %s', (_, age, kept) => {
     // Prepare
@@ -128,8 +131,15 @@ describe('compact', () => {
     expect(results.at(-1)).toEqual({
       type: 'message',
       key: 'a',
-      decided: { verdict: { outcome: 'accepted', channel: 'email' }, policyVersion: 1, at: T0 },
+      decided: {
+        verdict: { outcome: 'accepted', channel: 'email' },
+        policyVersion: 1,
+        at: T0,
+        channel: 'email',
+        kind: 'marketing',
+      },
       duplicate: true,
+      conflict: false,
     });
   });
 
