@@ -192,7 +192,7 @@ export class CustomerLog {
       try {
         const record = await this.store.append(customerId, attempt, at, condition);
         const replayed = await this.replayRecord(record);
-        await this.compactIfLong(customerId, replayed, at);
+        await this.compactIfLong(customerId, replayed, at, attempt.length);
         return { ...replayed, mine: replayed.results.slice(replayed.results.length - attempt.length) };
       } catch (error) {
         if (!(error instanceof AppendRefusedError)) throw error;
@@ -210,8 +210,8 @@ export class CustomerLog {
         const replayed = await this.replayRecord(written);
         return { ...replayed, mine: replayed.results.slice(replayed.results.length - attempt.length) };
       }
-      // Another writer compacted first: try again after a pause that spreads the writers out.
-      await sleep(Math.random() * Math.min(50, 2 + round));
+      // Another writer compacted first, so there is room again: append again, a few writers at a time.
+      await sleep(Math.random() * 3);
     }
     logger.error('customer log too busy to append to', { customerId });
     throw new UnavailableError('the customer log is too busy; retry');
@@ -257,7 +257,17 @@ export class CustomerLog {
     };
   }
 
-  private async compactIfLong(customerId: string, replayed: Replayed, now: number): Promise<void> {
+  /**
+   * Compacts after an append of `appended` entries when the raw entries reach a multiple of
+   * COMPACT_UNSETTLED with it (the writer that crosses the line compacts, not every writer after it:
+   * under contention the others would only lose the race), or when the item is nearly 1 KB.
+   */
+  private async compactIfLong(
+    customerId: string,
+    replayed: Replayed,
+    now: number,
+    appended: number,
+  ): Promise<void> {
     const { record } = replayed;
     let unsettled = 0;
     for (const e of record.entries) if (e.type !== 'settled' && e.type !== 'folded') unsettled++;
@@ -265,7 +275,9 @@ export class CustomerLog {
       record.itemBytes >= COMPACT_NEAR_BYTES &&
       record.itemBytes < COMPACT_NEAR_CEILING_BYTES &&
       unsettled >= COMPACT_NEAR_UNSETTLED;
-    if (!nearlyFull && unsettled < COMPACT_UNSETTLED) return;
+    const crossed =
+      Math.floor(unsettled / COMPACT_UNSETTLED) > Math.floor((unsettled - appended) / COMPACT_UNSETTLED);
+    if (!nearlyFull && !crossed) return;
     // If somebody appended meanwhile the condition fails and a later writer compacts instead.
     await this.compactWith(customerId, record, now, [], replayed);
   }

@@ -35,7 +35,7 @@ export const CLOCK_SKEW_MARGIN_MS = 10_000;
 export const DEFAULT_RELEASE_MARGIN_MS = 90_000;
 
 /** A customer's log remembers at most this many decisions that hold nothing (no send, no deferral). */
-export const MAX_REMEMBERED = 200;
+export const MAX_REMEMBERED = 100;
 
 /**
  * Sends kept one by one: those the caps need, then the most recent others inside the horizon. Past it

@@ -222,6 +222,15 @@ describe('the log entry codec', () => {
     expect(decodeBlock(block).entries).toEqual([odd]);
   });
 
+  it('writes the words of a block as they are, however many separators they hold', () => {
+    const settled = entryNamed('a settled accepted send') as Extract<LogEntry, { type: 'settled' }>;
+    const category = '|'.repeat(100);
+    const odd = { ...settled, category, send: { ...(settled.send as Send), category } };
+    const block = encodeBlock(emptyBase(), [odd]) as string;
+    expect(block.length).toBeLessThan(100 + 60);
+    expect(decodeBlock(block).entries).toEqual([odd]);
+  });
+
   it('refuses a corrupt entry rather than guessing', () => {
     expect(() => decodeEntry('z|1')).toThrow(/corrupt/);
     expect(() => decodeEntry('m|1|1|k~q')).toThrow(/corrupt/);

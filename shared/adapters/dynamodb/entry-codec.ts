@@ -447,6 +447,18 @@ export function decodeBase(text: string | undefined): CustomerBase {
 /** The first line of a block: its format's mark (`!` written, `@` the first format, still read), then its words. */
 const BLOCK = '!';
 const FIRST_BLOCK = '@';
+/**
+ * Words in a `!` header are separated by a control character and written as they are: they are ids,
+ * categories and rule names, printable by the schemas, so a word full of separators costs its length,
+ * not three times it. One with a control character (none passes the schemas) is written URI-encoded
+ * after WORD_ENCODED.
+ */
+const WORD_SEPARATOR = '\u0001';
+const WORD_ENCODED = '\u0002';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is looked for.
+const CONTROL = /[\u0000-\u001f]/;
+const encodeWord = (w: string) => (CONTROL.test(w) ? WORD_ENCODED + encodeURIComponent(w) : w);
+const decodeWord = (w: string) => (w.startsWith(WORD_ENCODED) ? decodeURIComponent(w.slice(1)) : w);
 
 export const isBlock = (text: string) => text.startsWith(BLOCK) || text.startsWith(FIRST_BLOCK);
 
@@ -463,14 +475,20 @@ export function encodeBlock(base: CustomerBase, entries: LogEntry[]): string | u
     if (e.type === 'folded') return encodeFolded(e.send);
     throw new Error(`a block holds settled entries and folded sends, not ${e.type}`);
   });
-  return [BLOCK + words.words.map(escapeField).join('|'), baseText ?? '', ...lines].join('\n');
+  return [BLOCK + words.words.map(encodeWord).join(WORD_SEPARATOR), baseText ?? '', ...lines].join('\n');
 }
 
 export function decodeBlock(text: string): { base: CustomerBase; entries: LogEntry[] } {
   const [header = '', baseText, ...lines] = text.split('\n');
   if (!isBlock(header) || baseText === undefined) throw new Error('corrupt log block');
-  const words = new Dictionary(header.length > 1 ? header.slice(1).split('|').map(unescapeField) : [], true);
   const current = header.startsWith(BLOCK);
+  const list =
+    header.length <= 1
+      ? []
+      : current
+        ? header.slice(1).split(WORD_SEPARATOR).map(decodeWord)
+        : header.slice(1).split('|').map(unescapeField);
+  const words = new Dictionary(list, true);
   return {
     base: decodeBase(baseText || undefined),
     entries: lines.map((line) => {
