@@ -7,11 +7,13 @@
  *
  * Message keys are 66 bits (11 base64url characters). A messageId is unique per customer (the key
  * lives in that customer's log only), so a collision needs two messages of one customer while both are
- * remembered: a customer's log remembers at most a few hundred messages (README: the idempotency
- * guarantee), so a new message meets one of M ≤ 420 remembered keys with probability M / 2^66 ≈ 5.7e-18.
- * At 10 M customers and 1,400 decisions a second all year (4.4e10 decisions), the expected number of
- * collisions in a year is 4.4e10 × 5.7e-18 ≈ 2.5e-7 — about one in four million years — and with the
- * ordinary customer's thirty-odd remembered messages fourteen times less.
+ * remembered. A log remembers at most M = 263 messages (the last 100, the 100 sends it keeps, the 63 raw
+ * entries before a compaction; README: the idempotency guarantee), so a new message meets one of their
+ * keys with probability at most M / 2^66 ≈ 3.6e-18. At 10 M customers and 1,400 decisions a second all
+ * year (4.4e10 decisions), the expected number of collisions in a year is at most 4.4e10 × 3.6e-18 ≈
+ * 1.6e-7 — one in six million years — and with the ordinary customer's thirty-odd remembered messages
+ * eight times less. Without the secret, nobody can search for colliding ids (a 48-bit unkeyed prefix
+ * falls to a birthday search in a minute).
  */
 import { createHmac } from 'node:crypto';
 

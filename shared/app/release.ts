@@ -10,6 +10,10 @@
  * first releaser may not have finished — it re-queues a message the log shows as released and counted
  * (delivery is idempotent per message), re-holds one under the time the log has, drops the rest. So two
  * runs at once never deliver twice, and a run that dies half-way loses nothing.
+ *
+ * A release entry is appended only to the life of the customer's record the message was deferred in,
+ * never creating a record: a message whose customer was erased meanwhile is dropped (and counted as
+ * erased), not released. Each run also runs the erasures' sweeps that have come due (erasure.ts).
  */
 import type { EntryResult, LogEntry } from '../domain/customer-log.ts';
 import type { Channel, Message } from '../domain/schemas.ts';
