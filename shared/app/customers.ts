@@ -55,6 +55,11 @@ export interface Replayed {
 export interface Appended extends Replayed {
   /** Replay's results for the appended entries, in order. */
   mine: EntryResult[];
+  /**
+   * The life of the record each entry went to, in order: the same for all but when the entries took
+   * several appends and the customer was erased between two of them.
+   */
+  lives: (string | undefined)[];
 }
 
 export interface AppendOptions {
@@ -166,13 +171,15 @@ export class CustomerLog {
   ): Promise<Appended | undefined> {
     if (entries.length <= APPEND_ENTRIES) return this.appendOnce(customerId, entries, now, options);
     const mine: EntryResult[] = [];
+    const lives: (string | undefined)[] = [];
     let last: Appended | undefined;
     for (let i = 0; i < entries.length; i += APPEND_ENTRIES) {
       last = await this.appendOnce(customerId, entries.slice(i, i + APPEND_ENTRIES), now, options);
       if (!last) return undefined;
       mine.push(...last.mine);
+      lives.push(...last.lives);
     }
-    return last && { ...last, mine };
+    return last && { ...last, mine, lives };
   }
 
   private async appendOnce(
@@ -193,7 +200,7 @@ export class CustomerLog {
         const record = await this.store.append(customerId, attempt, at, condition);
         const replayed = await this.replayRecord(record);
         await this.compactIfLong(customerId, replayed, at, attempt.length);
-        return { ...replayed, mine: replayed.results.slice(replayed.results.length - attempt.length) };
+        return this.appended(replayed, attempt.length);
       } catch (error) {
         if (!(error instanceof AppendRefusedError)) throw error;
         refused = error;
@@ -206,15 +213,20 @@ export class CustomerLog {
       attempt = stamped(entries, at);
       if (!current || this.store.fits(current, attempt)) continue;
       const written = await this.compactWith(customerId, current, at, attempt);
-      if (written) {
-        const replayed = await this.replayRecord(written);
-        return { ...replayed, mine: replayed.results.slice(replayed.results.length - attempt.length) };
-      }
+      if (written) return this.appended(await this.replayRecord(written), attempt.length);
       // Another writer compacted first, so there is room again: append again, a few writers at a time.
       await sleep(Math.random() * 3);
     }
     logger.error('customer log too busy to append to', { customerId });
     throw new UnavailableError('the customer log is too busy; retry');
+  }
+
+  private appended(replayed: Replayed, count: number): Appended {
+    return {
+      ...replayed,
+      mine: replayed.results.slice(replayed.results.length - count),
+      lives: Array.from({ length: count }, () => replayed.record.life),
+    };
   }
 
   async read(customerId: string): Promise<Replayed | undefined> {

@@ -143,9 +143,10 @@ export async function sendMessages(
     try {
       const appended = await deps.customers.append(customerId, entries, now);
       if (!appended) throw new Error('an unconditional append found no record');
-      const { mine, record } = appended;
+      const { mine, lives } = appended;
       indexes.forEach((index, j) => {
         const result = mine[j];
+        const life = lives[j];
         const message = messages[index] as Message;
         if (result?.type !== 'message') throw new Error('replay lost an appended entry');
         const { decided } = result;
@@ -164,14 +165,14 @@ export async function sendMessages(
         // A retry queues or holds again: the first attempt may have died before doing it, and delivery
         // and release are idempotent per messageId.
         if (decided.verdict.outcome === 'accepted') {
-          deliveries.push({ index, delivery: toDelivery(message, decided, decided.at, record.life) });
+          deliveries.push({ index, delivery: toDelivery(message, decided, decided.at, life) });
         } else if (decided.verdict.outcome === 'deferred') {
           const deferred: DeferredMessage = {
             message,
             releaseAt: decided.verdict.releaseAt,
             policyVersion: decided.policyVersion,
           };
-          if (record.life !== undefined) deferred.life = record.life;
+          if (life !== undefined) deferred.life = life;
           deferrals.push({ index, deferred });
         }
       });
