@@ -18,7 +18,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ErasureStore, Sweep } from '../../ports.ts';
-import { customerPk, DUE_INDEX, dueSk, erasedPk, sweepDuePk, sweepSk } from './keys.ts';
+import { customerPk, DUE_INDEX, DUE_SHARDS, dueSk, erasedPk, shardOf, sweepDuePk, sweepSk } from './keys.ts';
 import { queryPages } from './pages.ts';
 
 /** 30 days: past the queue's 4 days and the dead-letter queue's 14, with room for a late redrive. */
@@ -90,7 +90,7 @@ export class DynamoErasureStore implements ErasureStore {
         Item: {
           pk: customerPk(sweep.customerId),
           sk: sweepSk(sweep.life),
-          due: sweepDuePk(sweep.at),
+          due: sweepDuePk(sweep.at, shardOf(sweep.customerId, DUE_SHARDS)),
           rt: dueSk(sweep.at, sweep.life),
           r: sweep.at,
           e: JSON.stringify(sweep.erasedAt),
@@ -102,21 +102,30 @@ export class DynamoErasureStore implements ErasureStore {
   async due(from: number, until: number): Promise<Sweep[]> {
     const found: Sweep[] = [];
     for (let minute = from - (from % MINUTE); minute <= until; minute += MINUTE) {
-      for await (const items of queryPages(this.db, {
-        TableName: this.table,
-        IndexName: DUE_INDEX,
-        KeyConditionExpression: '#due = :due AND rt <= :until',
-        ExpressionAttributeNames: { '#due': 'due' },
-        ExpressionAttributeValues: { ':due': sweepDuePk(minute), ':until': dueSk(until, '~') },
-      })) {
-        for (const item of items) {
-          found.push({
-            customerId: String(item.pk).slice(customerPk('').length),
-            life: String(item.sk).slice(sweepSk('').length),
-            erasedAt: JSON.parse(String(item.e)) as Record<string, number>,
-            at: Number(item.r),
-          });
-        }
+      const shards = await Promise.all(
+        Array.from({ length: DUE_SHARDS }, (_, shard) => this.dueIn(sweepDuePk(minute, shard), until)),
+      );
+      for (const sweeps of shards) found.push(...sweeps);
+    }
+    return found;
+  }
+
+  private async dueIn(due: string, until: number): Promise<Sweep[]> {
+    const found: Sweep[] = [];
+    for await (const items of queryPages(this.db, {
+      TableName: this.table,
+      IndexName: DUE_INDEX,
+      KeyConditionExpression: '#due = :due AND rt <= :until',
+      ExpressionAttributeNames: { '#due': 'due' },
+      ExpressionAttributeValues: { ':due': due, ':until': dueSk(until, '~') },
+    })) {
+      for (const item of items) {
+        found.push({
+          customerId: String(item.pk).slice(customerPk('').length),
+          life: String(item.sk).slice(sweepSk('').length),
+          erasedAt: JSON.parse(String(item.e)) as Record<string, number>,
+          at: Number(item.r),
+        });
       }
     }
     return found;

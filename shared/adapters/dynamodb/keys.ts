@@ -15,12 +15,12 @@ export const LEDGER_PREFIX = 'L#';
 
 /**
  * An erasure's sweep, in the customer's partition (`E#<life>`), filed in the `due` index under the
- * minute it is due and a shard of its own (`S`), so that the release function finds it as it finds
- * deferred messages, and only sweeps are read for it.
+ * minute it is due and shards of their own (`S0`…`S7`, so that a wave of erasures makes no hot key),
+ * so that the release function finds it as it finds deferred messages, and only sweeps are read for it.
  */
 export const sweepSk = (life: string) => `E#${life}`;
 export const SWEEP_PREFIX = 'E#';
-export const sweepDuePk = (instant: number) => `DUE#${minuteBucket(instant)}#S`;
+export const sweepDuePk = (instant: number, shard: number) => `DUE#${minuteBucket(instant)}#S${shard}`;
 
 /**
  * Erasure markers: one item per erased life of a customer, `ERASED#<keyed hash of the customer id>` /
