@@ -13,7 +13,7 @@ import { startTestStack, type TestStack } from '../support/local-stack.ts';
 const RELEASE_INTERVAL_S = 1;
 /** How long after its slot frees a message may expire, in seconds: around the release interval, and far. */
 const EXPIRIES_AFTER_SLOT_S = [0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1, 1.5, 2, 3, 45, 60, 90];
-const WINDOW_S = 3;
+const WINDOW_S = 5;
 let stack: TestStack;
 const run = Date.now().toString(36);
 
@@ -83,8 +83,8 @@ describe('a message answered deferred', () => {
     );
     const deferred = seconds.filter((s) => s.answer.decision === 'deferred');
     const lastRelease = Math.max(...deferred.map((d) => Date.parse(d.answer.releaseAt)));
-    // Every deferred one goes out within a few release intervals of its time, or never.
-    for (let i = 0; i < 100 && Date.now() < lastRelease + 6_000; i++) {
+    // Every deferred one goes out at its time, or never: wait for them all, or well past their time.
+    while (Date.now() < lastRelease + 30_000) {
       const out = await delivered();
       if (deferred.every((d) => out.has(d.messageId))) break;
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -23,7 +23,11 @@ import type { DeferredStore } from '#shared/ports.ts';
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 const TRIALS = 40;
-/** How long B's deferred write takes, trial after trial: it lands before or after A's delete. */
+/**
+ * When B's deferred write lands, trial after trial: after A's erasure has finished, before A's erasure
+ * starts, or while it runs (a few milliseconds into it, either side of its delete).
+ */
+const ORDERS = ['after', 'before', 'during'] as const;
 const DELAYS_MS = [0, 1, 2, 4, 8, 15];
 
 let dataDir: string;
@@ -70,12 +74,11 @@ const message = (customerId: string, messageId: string) =>
     payload: { address: `${customerId}@example.com` },
   });
 
-/** B's deferred store, whose writes take `delay` ms and announce themselves when they start. */
-function slowDeferred(real: DeferredStore, delay: number, started: () => void): DeferredStore {
+/** B's deferred store, whose writes wait for `before()` to settle after they start. */
+function gatedDeferred(real: DeferredStore, before: () => Promise<unknown>): DeferredStore {
   return {
     put: async (items, at) => {
-      started();
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await before();
       return real.put(items, at);
     },
     due: (from, until, limit) => real.due(from, until, limit),
@@ -109,16 +112,25 @@ describe('an erasure on one instance while another defers a message', () => {
     // Act: B defers a second message each, and A erases the customer as B writes the deferred message
     const answers = [];
     for (const [t, customerId] of customers.entries()) {
+      const order = ORDERS[t % ORDERS.length];
+      const erase = () => eraseCustomer({ ...a, audit: a.audit }, customerId, 'test');
       let erasing: Promise<number> | undefined;
       const deps: SendDeps = {
         ...b,
         counter: undefined,
-        deferred: slowDeferred(b.deferred, DELAYS_MS[t % DELAYS_MS.length] as number, () => {
-          erasing = eraseCustomer({ ...a, audit: a.audit }, customerId, 'test');
+        deferred: gatedDeferred(b.deferred, async () => {
+          if (order === 'after') {
+            erasing = erase();
+            await erasing;
+          }
+          if (order === 'during') {
+            erasing = erase();
+            await new Promise((resolve) => setTimeout(resolve, DELAYS_MS[t % DELAYS_MS.length]));
+          }
         }),
       };
       const [answer] = await sendMessages(deps, [message(customerId, `${customerId}-m1`)]);
-      await erasing;
+      await (erasing ?? erase());
       answers.push(answer);
     }
     // Some of B's writes landed after A's delete: their payloads are still there, for now.
@@ -132,7 +144,8 @@ describe('an erasure on one instance while another defers a message', () => {
 
     // Assess: every second message was deferred, the race went both ways; nothing names a customer any more
     expect(answers.every((x) => (x as { decision?: string }).decision === 'deferred')).toBe(true);
-    expect(late.length).toBeGreaterThan(0);
+    const after = customers.filter((_, t) => ORDERS[t % ORDERS.length] === 'after');
+    expect(late.map((item) => String(item.pk).slice(2))).toEqual(expect.arrayContaining(after));
     expect(late.length).toBeLessThan(TRIALS);
     const left = (await scan()).filter((item) => JSON.stringify(item).includes('race-customer-'));
     expect(left.map((item) => `${item.pk} ${item.sk}`)).toEqual([]);
