@@ -221,12 +221,9 @@ export class CustomerLog {
     throw new UnavailableError('the customer log is too busy; retry');
   }
 
-  private appended(replayed: Replayed, count: number): Appended {
-    return {
-      ...replayed,
-      mine: replayed.results.slice(replayed.results.length - count),
-      lives: Array.from({ length: count }, () => replayed.record.life),
-    };
+  private appended({ record, state, results }: Replayed, count: number): Appended {
+    const lives = new Array<string | undefined>(count).fill(record.life);
+    return { record, state, results, mine: results.slice(results.length - count), lives };
   }
 
   async read(customerId: string): Promise<Replayed | undefined> {

@@ -136,8 +136,19 @@ const fromDocument = (item: Record<string, unknown>) =>
 const wireKey = (customerId: string) => ({ pk: { S: customerPk(customerId) }, sk: { S: STATE_SK } });
 const wireNumber = (n: number) => ({ N: String(n) });
 
+/** Random bytes drawn a few kilobytes at a time: an append offers a new life every time. */
+let pool = Buffer.alloc(0);
+let drawn = 0;
+
 /** A new record's life: 48 random bits, enough to tell the lives of one customer apart. */
-export const newLife = () => randomBytes(6).toString('base64url');
+export function newLife(): string {
+  if (drawn + 6 > pool.length) {
+    pool = randomBytes(6 * 1024);
+    drawn = 0;
+  }
+  drawn += 6;
+  return pool.toString('base64url', drawn - 6, drawn);
+}
 
 /** The condition that the record has `life` (a record from before lives has none). */
 const lifeCondition = (life: string) => (life === LEGACY_LIFE ? 'attribute_not_exists(s)' : 's = :life');
@@ -163,17 +174,21 @@ export function appendCommandInput(
     ':new': { S: newLife() },
   };
   if (keepsConsent) values[':keep'] = wireNumber(KEEP);
-  const conditions = ['(attribute_not_exists(l) OR size(l) <= :room)'];
-  if (condition.mustExist || condition.life !== undefined) conditions.push('attribute_exists(n)');
-  if (condition.life !== undefined) {
-    conditions.push(lifeCondition(condition.life));
-    if (condition.life !== LEGACY_LIFE) values[':life'] = { S: condition.life };
+  // Without parentheses: dynalite's expression parser takes five times as long over them (0.5 ms a
+  // request). A record that exists always has its log (compaction writes an empty list, not none).
+  let conditionExpression = 'attribute_not_exists(l) OR size(l) <= :room';
+  if (condition.mustExist || condition.life !== undefined) {
+    conditionExpression = 'attribute_exists(n) AND size(l) <= :room';
+    if (condition.life !== undefined) {
+      conditionExpression += ` AND ${lifeCondition(condition.life)}`;
+      if (condition.life !== LEGACY_LIFE) values[':life'] = { S: condition.life };
+    }
   }
   return {
     TableName: table,
     Key: wireKey(customerId),
     UpdateExpression: `SET l = list_append(if_not_exists(l, :empty), :entries), n = if_not_exists(n, :zero) + :one, x = if_not_exists(k, :ttl), s = if_not_exists(s, :new)${keepsConsent ? ', k = :keep' : ''}`,
-    ConditionExpression: conditions.join(' AND '),
+    ConditionExpression: conditionExpression,
     ExpressionAttributeValues: values,
     ReturnValues: 'ALL_NEW' as const,
     // DynamoDB answers a refusal with the item as it is (saves a read); dynalite does not.

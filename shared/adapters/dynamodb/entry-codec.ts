@@ -307,7 +307,8 @@ function withMargin<E extends Extract<LogEntry, { type: 'message' | 'release' }>
   text?: string,
 ): E {
   const releaseMarginMs = parseMargin(text);
-  return releaseMarginMs === undefined ? entry : { ...entry, releaseMarginMs };
+  if (releaseMarginMs !== undefined) entry.releaseMarginMs = releaseMarginMs;
+  return entry;
 }
 
 /** A settled entry in a `!` block: its line (no type: every line is settled but folded sends). */
