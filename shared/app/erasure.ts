@@ -23,8 +23,17 @@
  */
 import * as z from 'zod';
 import { logger } from '../observability/index.ts';
-import type { DeferredMessage, Delivery, ErasureStore, PartitionItem, Sweep } from '../ports.ts';
-import { type Clock, type CustomerStore, LEGACY_LIFE } from '../ports.ts';
+import {
+  type Clock,
+  type CustomerRecord,
+  type CustomerStore,
+  type DeferredMessage,
+  type Delivery,
+  type ErasureStore,
+  LEGACY_LIFE,
+  type PartitionItem,
+  type Sweep,
+} from '../ports.ts';
 import type { ErasureCounts } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
 import type { KeyedHash } from './keyed-hash.ts';
@@ -122,7 +131,7 @@ export class Erasures {
   private async clear(
     customerId: string,
     erasedAt: Record<string, number>,
-    read?: Awaited<ReturnType<CustomerStore['held']>>['record'],
+    read?: CustomerRecord,
   ): Promise<number> {
     const { store } = this.deps;
     const erased = (item: { life?: string | undefined }) => Object.hasOwn(erasedAt, lifeOf(item));
@@ -137,10 +146,7 @@ export class Erasures {
   }
 
   /** Archives the record's decisions and deletes it; the archive is rewritten from what was deleted. */
-  private async deleteRecord(
-    customerId: string,
-    record: NonNullable<Awaited<ReturnType<CustomerStore['held']>>['record']>,
-  ): Promise<void> {
+  private async deleteRecord(customerId: string, record: CustomerRecord): Promise<void> {
     const { customers, counts, store } = this.deps;
     const life = lifeOf(record);
     const id = this.countId(customerId, life);
