@@ -22,6 +22,7 @@
  * Calls are counted by an SDK middleware on every client (each attempt of each
  * command); CPU time is read per process, so that a busy machine shows as such.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -189,6 +190,8 @@ const cleanUp = async () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 Object.assign(process.env, engine.ready.env);
+// The keyed hashes' secret of this run's roots (the HTTP process's stack makes its own).
+process.env.GOVERNOR_HASH_SECRET ??= randomBytes(32).toString('base64url');
 const config = loadConfig(process.env);
 const region = config.AWS_REGION;
 const endpoint = engine.ready.dynamoEndpoint;
@@ -474,7 +477,6 @@ try {
   // the process, +25-30% CPU per call; the report says whether one is active.
   const { createRoot } = await import('#shared/composition.ts');
   const { mapLimit, sendMessages } = await import('#shared/app/send.ts');
-  const { factsOf } = await import('#shared/app/customers.ts');
   xrayHook = Object.keys((process as { namespaces?: object }).namespaces ?? {}).includes('AWSXRay');
   const root = createRoot(config);
   meter.attach(root.db, 'dynamodb');
@@ -539,7 +541,7 @@ try {
   if (runs('append'))
     await inProcess('append', 'a', 'governor append only', handlerDeps, async (message) => {
       const now = Date.now();
-      const entry = { type: 'message' as const, at: now, policyVersion, facts: factsOf(message) };
+      const entry = root.customers.messageEntry(message, now, policyVersion);
       await root.customerStore.append(message.customerId, [entry], now);
       return 'appended';
     });
@@ -728,11 +730,17 @@ try {
     const storedBytes = stored.Item ? wireItemSize(stored.Item) : 0;
     // The log: the compacted block (words, base, then a settled entry a line) and the entries since.
     const elements = (stored.Item?.l?.L ?? []).map((v) => v.S ?? '');
-    const [block, ...appended] = elements[0]?.startsWith('@') ? elements : ['', ...elements];
+    const [block, ...appended] = /^[@!]/.test(elements[0] ?? '') ? elements : ['', ...elements];
     const [header = '', , ...settledLines] = (block ?? '').split('\n');
     const log = [...settledLines, ...appended];
     const kinds = new Map<string, number>();
-    for (const entry of log) kinds.set(entry[0] ?? '?', (kinds.get(entry[0] ?? '?') ?? 0) + 1);
+    // In a `!` block every line is settled but folded sends (`*`); raw entries start with their type.
+    const kindOf = (entry: string, settled: boolean) =>
+      settled && !entry.startsWith('s|') && !entry.startsWith('*') ? 's' : (entry[0] ?? '?');
+    for (const [i, entry] of log.entries()) {
+      const kind = kindOf(entry, i < settledLines.length);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
     const logBytes = elements.reduce((n, s) => n + 1 + Buffer.byteLength(s), 3);
     const lineBytes = settledLines.reduce((n, s) => n + 1 + Buffer.byteLength(s), 0);
     const attributes = Object.entries(stored.Item ?? {})

@@ -21,6 +21,8 @@ export interface HttpFunctionSpec {
   readonly timeoutSeconds?: number;
   /** Whether it puts deliveries on the delivery queue. */
   readonly sendsDeliveries?: boolean;
+  /** Whether it computes keyed hashes (message keys, audit references, erasures): reads the hash secret. */
+  readonly hashes?: boolean;
   /**
    * Routes anyone may call: never behind the authorizer. The other routes are behind the Lambda
    * authorizer, or, in a deployment without one, the function checks the API key itself.
@@ -39,12 +41,14 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     routes: ['POST /v1/messages', 'POST /v1/messages/batch'],
     table: 'RW',
     sendsDeliveries: true,
+    hashes: true,
   },
   {
     name: 'Preview',
     entry: 'functions/preview/handler.ts',
     routes: ['POST /v1/decisions/preview'],
     table: 'R',
+    hashes: true,
   },
   {
     name: 'Policy',
@@ -66,6 +70,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
       'DELETE /v1/customers/{customerId}',
     ],
     table: 'RW',
+    hashes: true,
   },
   {
     name: 'Events',

@@ -43,13 +43,20 @@ export async function localEnvironment(
   engines: Pick<EngineEndpoints, 'env'>,
   env: Record<string, string> = {},
 ): Promise<string> {
-  // Generated once and kept in the data folder, so that it stays valid as long as the data does.
+  // Generated once and kept in the data folder, so that they stay valid as long as the data does: the
+  // admin key, and the hash secret every stored idempotency key and keyed reference depends on.
   const adminKey =
     env.GOVERNOR_ADMIN_KEY ??
     (process.env.GOVERNOR_ADMIN_KEY || (await ensureLocalSecret(dataDir, 'admin-key')));
+  const hashSecret =
+    env.GOVERNOR_HASH_SECRET ??
+    (process.env.GOVERNOR_HASH_SECRET || (await ensureLocalSecret(dataDir, 'hash-secret')));
   // The data folder holds the outbox file and the journal that makes the in-memory queue durable.
   const local = { GOVERNOR_DATA_DIR: dataDir, GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal') };
-  Object.assign(process.env, engines.env, local, env, { GOVERNOR_ADMIN_KEY: adminKey });
+  Object.assign(process.env, engines.env, local, env, {
+    GOVERNOR_ADMIN_KEY: adminKey,
+    GOVERNOR_HASH_SECRET: hashSecret,
+  });
   return adminKey;
 }
 

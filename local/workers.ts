@@ -46,10 +46,11 @@ export interface DeliveryWorkersOptions {
    */
   recover?: boolean;
   /**
-   * Which of these customers are erased: their journaled deliveries are dropped at the next sweep,
-   * whatever the ledger says. By default only what the ledger marks dead for an erasure is dropped.
+   * For each delivery, whether its customer (the life it was decided in) was erased: such journaled
+   * deliveries are dropped at the next sweep, whatever the ledger says. Default: the erasure markers
+   * (`root.erasures`), read once per chunk.
    */
-  erasedCustomers?: (customerIds: string[]) => Promise<Set<string>>;
+  erased?: (deliveries: Delivery[]) => Promise<boolean[]>;
   /** Turn parts off (tests of one part). */
   dispatch?: boolean;
   release?: boolean;
@@ -125,7 +126,10 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
 
       // 1. What the in-memory queue lost when the last process stopped or died.
       const journal = root.journal;
-      const retention = journalRetention(delivery.ledger, options.erasedCustomers);
+      const retention = journalRetention(
+        delivery.ledger,
+        options.erased ?? ((deliveries) => root.erasures.erasedDeliveries(deliveries)),
+      );
       if (journal && options.recover !== false) {
         let requeued = 0;
         let deadLettered = 0;
@@ -224,22 +228,22 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
 
 /**
  * What the journal must keep of a chunk of deliveries, with their ledger entries: not what is
- * delivered, nor what was dead-lettered because its customer was erased, nor (with `erasedCustomers`)
- * any delivery to an erased customer. Dead-lettered deliveries stay: the DLQ is rebuilt from them.
+ * delivered, nor what was dead-lettered because its customer was erased, nor (with `erased`) any
+ * delivery whose customer was erased. Dead-lettered deliveries stay: the DLQ is rebuilt from them.
  */
 export function journalRetention(
   ledger: DeliveryLedger,
-  erasedCustomers?: (customerIds: string[]) => Promise<Set<string>>,
+  erased?: (deliveries: Delivery[]) => Promise<boolean[]>,
 ): (chunk: Delivery[]) => Promise<Map<Delivery, LedgerEntry | undefined>> {
   return async (chunk) => {
-    const entries = await ledger.entries(chunk);
-    const erased = erasedCustomers
-      ? await erasedCustomers([...new Set(chunk.map((d) => d.customerId))])
-      : new Set<string>();
+    const [entries, gone] = await Promise.all([
+      ledger.entries(chunk),
+      erased ? erased(chunk) : chunk.map(() => false),
+    ]);
     const needed = new Map<Delivery, LedgerEntry | undefined>();
-    for (const d of chunk) {
+    for (const [i, d] of chunk.entries()) {
       const entry = entries.get(ledgerKey(d));
-      if (entry?.status === 'delivered' || erased.has(d.customerId)) continue;
+      if (entry?.status === 'delivered' || gone[i]) continue;
       if (entry?.status === 'dead' && ERASED_REASON.test(entry.reason ?? '')) continue;
       needed.set(d, entry);
     }

@@ -9,6 +9,7 @@ import { createDynamoClients } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
 import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
+import { DynamoErasureStore } from './adapters/dynamodb/erasure-store.ts';
 import { DynamoKeyStore } from './adapters/dynamodb/key-store.ts';
 import { DynamoPolicyStore } from './adapters/dynamodb/policy-store.ts';
 import { DynamoRateCounter } from './adapters/dynamodb/rate-counter.ts';
@@ -21,13 +22,15 @@ import { SqsQueueInspector } from './adapters/sqs/queue-depths.ts';
 import { SqsRedelivery } from './adapters/sqs/redelivery.ts';
 import { AuditLog } from './app/audit.ts';
 import { type AdminKeySource, createAuthenticator } from './app/auth.ts';
-import { archiveOnErase, DecisionCounter } from './app/counting.ts';
+import { DecisionCounter, ErasureCounts } from './app/counting.ts';
 import { CustomerLog } from './app/customers.ts';
 import { type DispatchDeps, TokenBucketLimiter } from './app/dispatch.ts';
+import { Erasures } from './app/erasure.ts';
+import { KeyedHash, type SecretSource } from './app/keyed-hash.ts';
 import { ApiKeys } from './app/keys.ts';
 import { PolicyCache } from './app/policy-cache.ts';
 import { RateLimiter } from './app/rate-limit.ts';
-import type { ReleaseDeps } from './app/release.ts';
+import { type ReleaseDeps, releaseMarginMs } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
 import { type Clock, systemClock } from './ports.ts';
 
@@ -48,6 +51,24 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     defaultRateLimit: config.GOVERNOR_DEFAULT_RATE_LIMIT,
   });
   const tallies = new DynamoTallyStore(db, table);
+  // Ready at once with GOVERNOR_HASH_SECRET; with the ARN, the functions that use it await `ready()`.
+  const hashes = new KeyedHash(hashSecretOf(config));
+  const customers = new CustomerLog({
+    store: customerStore,
+    policies,
+    clock,
+    hashes,
+    idempotencyMs: config.GOVERNOR_IDEMPOTENCY_HOURS * 3600_000,
+    releaseMarginMs: releaseMarginMs(config.GOVERNOR_RELEASE_INTERVAL_S),
+  });
+  const erasures = new Erasures({
+    customers,
+    store: customerStore,
+    erasures: new DynamoErasureStore(db, table),
+    counts: new ErasureCounts(tallies),
+    hashes,
+    clock,
+  });
   const sqsQueue = new SqsDeliveryQueue(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL);
   // Local mode: the in-memory queue is backed by a journal in the data folder (see delivery-journal.ts).
   const journal = config.GOVERNOR_DELIVERY_JOURNAL
@@ -61,12 +82,9 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     policyStore,
     policies,
     customerStore,
-    customers: new CustomerLog(
-      customerStore,
-      policies,
-      config.GOVERNOR_IDEMPOTENCY_HOURS * 3600_000,
-      archiveOnErase(tallies, clock),
-    ),
+    hashes,
+    customers,
+    erasures,
     queue: journal ? new JournaledDeliveryQueue(sqsQueue, journal) : sqsQueue,
     /** The queue itself, without the local journal: for re-enqueueing what the journal already holds. */
     sqsQueue,
@@ -84,12 +102,30 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
 }
 export type Root = ReturnType<typeof createRoot>;
 
+/** A Secrets Manager secret's value, fetched when first asked for (the client built then too). */
+function secretValue(config: Config, arn: string): () => Promise<string | undefined> {
+  return async () => {
+    const client = new SecretsManagerClient({ region: config.AWS_REGION });
+    try {
+      return (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
+    } finally {
+      client.destroy();
+    }
+  };
+}
+
 /** The bootstrap admin key: GOVERNOR_ADMIN_KEY, else the secret GOVERNOR_ADMIN_KEY_SECRET_ARN names. */
 function adminKeyOf(config: Config): AdminKeySource {
   const arn = config.GOVERNOR_ADMIN_KEY_SECRET_ARN;
   if (config.GOVERNOR_ADMIN_KEY !== undefined || arn === undefined) return config.GOVERNOR_ADMIN_KEY;
-  const client = new SecretsManagerClient({ region: config.AWS_REGION });
-  return async () => (await client.send(new GetSecretValueCommand({ SecretId: arn }))).SecretString;
+  return secretValue(config, arn);
+}
+
+/** The keyed hashes' secret: GOVERNOR_HASH_SECRET, else the secret GOVERNOR_HASH_SECRET_ARN names. */
+function hashSecretOf(config: Config): SecretSource {
+  const arn = config.GOVERNOR_HASH_SECRET_ARN;
+  if (config.GOVERNOR_HASH_SECRET !== undefined || arn === undefined) return config.GOVERNOR_HASH_SECRET;
+  return secretValue(config, arn);
 }
 
 let root: Root | undefined;
@@ -135,6 +171,7 @@ export function createDeliveryRoot(base: Root) {
     deferred: base.deferred,
     queue: base.queue,
     cursor: new DynamoReleaseCursor(db, table),
+    erasures: base.erasures,
     clock,
   };
   return { providers, ledger, redelivery, dispatch, release };

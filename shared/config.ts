@@ -114,6 +114,14 @@ export const configSchema = z.object({
   GOVERNOR_ADMIN_KEY: z.string().min(16).optional(),
   /** On AWS: the Secrets Manager secret holding the bootstrap admin key, read once per process. */
   GOVERNOR_ADMIN_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
+  /**
+   * The key of every keyed hash (idempotency keys, audit references, erasure records): 32+ characters.
+   * Locally `npm start` generates one and keeps it in the data folder; on AWS the secret
+   * GOVERNOR_HASH_SECRET_ARN names is read once per process. The functions that need it refuse to start
+   * without either.
+   */
+  GOVERNOR_HASH_SECRET: z.string().min(32).optional(),
+  GOVERNOR_HASH_SECRET_ARN: z.string().startsWith('arn:').optional(),
   /** How long a process trusts a resolved API key: a revocation takes effect everywhere within it. */
   GOVERNOR_KEY_CACHE_TTL_MS: z.coerce.number().int().min(0).max(300_000).default(30_000),
   /** Requests per second of a key created without its own `rateLimit` (burst: twice that). */

@@ -90,6 +90,16 @@ export class ConflictError extends GovernorError {
   override readonly title = 'Conflict';
 }
 
+/**
+ * A messageId already decided for a message with other facts (channel, kind, category, campaign): the
+ * IETF Idempotency-Key draft's conflict. A retry must repeat the message; a new message needs a new id.
+ */
+export class IdempotencyConflictError extends GovernorError {
+  override readonly status = 409;
+  override readonly type = '/problems/idempotency-conflict';
+  override readonly title = 'This messageId was used for another message';
+}
+
 export class TooManyRequestsError extends GovernorError {
   override readonly status = 429;
   override readonly type = '/problems/rate-limited';

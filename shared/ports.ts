@@ -12,34 +12,89 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** A customer's log as stored: the base, the entries in order, and the write counter. */
+/**
+ * A customer's log as stored: the base, the entries in order, the write counter, and the life: a random
+ * id the record was created with, so that what an erased customer left behind (a deferred message
+ * written late, a delivery still queued) is told apart from what a new record of the same id holds.
+ */
 export interface CustomerRecord {
   base: CustomerBase;
   entries: LogEntry[];
-  /** Increments on every write; compaction is conditional on it. */
+  /** Increments on every write; compaction is conditional on it (and on the life). */
   version: number;
   /** Bytes of the stored item, as DynamoDB sizes it. */
   itemBytes: number;
+  /** Undefined for a record written before lives existed (LEGACY_LIFE). */
+  life?: string | undefined;
+  /** The list elements the log takes (the block, then the raw entries, a long one in several). */
+  elements: number;
+}
+
+/** The life of records, deferred messages and deliveries written before lives existed. */
+export const LEGACY_LIFE = '-';
+
+export interface AppendCondition {
+  /** Never create the record: append only if it exists (a release of a deferred message)… */
+  mustExist?: boolean;
+  /** …and has this life. */
+  life?: string | undefined;
+}
+
+/**
+ * An append the store refused: the log has no room for the entries (compact it first), or the record
+ * is not there or not of the expected life. `record` is the record as it is, when the store says so.
+ */
+export class AppendRefusedError extends Error {
+  override readonly name = 'AppendRefusedError';
+  constructor(readonly record?: CustomerRecord) {
+    super('the customer log refused the append');
+  }
+}
+
+/** What else a customer's partition holds: delivery ledger entries, erasure sweeps. */
+export interface PartitionItem {
+  sk: string;
+  life?: string | undefined;
 }
 
 export interface CustomerStore {
-  /** Appends entries atomically and returns the record right after this append. */
-  append(customerId: string, entries: LogEntry[], now: number): Promise<CustomerRecord>;
+  /**
+   * Appends entries atomically if the log has room for them (AppendRefusedError if not, or if the
+   * condition fails) and returns the record right after this append.
+   */
+  append(
+    customerId: string,
+    entries: LogEntry[],
+    now: number,
+    condition?: AppendCondition,
+  ): Promise<CustomerRecord>;
+  /** Whether the entries fit after the record's log without a compaction first. */
+  fits(record: CustomerRecord, entries: LogEntry[]): boolean;
   read(customerId: string): Promise<CustomerRecord | undefined>;
-  /** Replaces the log with a compacted one if nobody wrote since `version`; false when somebody did. */
+  /**
+   * Replaces the log with a compacted one, followed by `tail` (entries appended with it), if nobody
+   * wrote since `record` was read; returns the record written, undefined when somebody did write.
+   */
   replace(
     customerId: string,
-    version: number,
+    record: CustomerRecord,
     base: CustomerBase,
     entries: LogEntry[],
     now: number,
-  ): Promise<boolean>;
-  /** The customer's record (if any) and deferred messages, read together. */
-  held(customerId: string): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[] }>;
+    tail?: LogEntry[],
+  ): Promise<CustomerRecord | undefined>;
+  /** The customer's whole partition, read together. */
+  held(
+    customerId: string,
+  ): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[]; others: PartitionItem[] }>;
   /** Every customer's record, for recovery jobs (a full table scan: never on a request path). */
   scan(): AsyncIterable<{ customerId: string; record: CustomerRecord }>;
-  /** Deletes the customer's state and deferred messages; returns the deferred messages it deleted. */
-  erase(customerId: string): Promise<DeferredMessage[]>;
+  /** Deletes the record if it has this life; returns it as it was when deleted (undefined if not). */
+  deleteRecord(customerId: string, life: string): Promise<CustomerRecord | undefined>;
+  /** Deletes a deferred message if it is there with its life; whether it was. */
+  deleteDeferred(deferred: DeferredMessage): Promise<boolean>;
+  /** Deletes other items of the partition by sort key. */
+  deleteItems(customerId: string, sks: string[]): Promise<void>;
 }
 
 export interface PolicyVersionSummary {
@@ -75,6 +130,8 @@ export interface Delivery {
   payload: Record<string, unknown>;
   acceptedAt: string;
   policyVersion: number;
+  /** The life of the customer's record it was decided in: not delivered once that life is erased. */
+  life?: string | undefined;
 }
 
 export interface DeliveryQueue {
@@ -86,6 +143,8 @@ export interface DeferredMessage {
   message: Message;
   releaseAt: number;
   policyVersion: number;
+  /** The life of the customer's record it was deferred in. */
+  life?: string | undefined;
 }
 
 export interface DeferredStore {
@@ -94,4 +153,29 @@ export interface DeferredStore {
   /** Deferred messages whose release minute lies in [from, until], oldest first, at most `limit`. */
   due(from: number, until: number, limit: number): Promise<DeferredMessage[]>;
   remove(items: DeferredMessage[]): Promise<void>;
+}
+
+/** A scheduled second pass over an erased customer's partition (see shared/app/erasure.ts). */
+export interface Sweep {
+  customerId: string;
+  /** The life whose erasure scheduled it. */
+  life: string;
+  /** Every life it removes the leftovers of, and when each was erased (epoch ms). */
+  erasedAt: Record<string, number>;
+  /** When it is due. */
+  at: number;
+}
+
+/** Erasure markers and sweeps. */
+export interface ErasureStore {
+  /** Records that these lives of a customer (named by `ref`) were erased; when each first was. */
+  mark(ref: string, lives: string[], now: number): Promise<Record<string, number>>;
+  /** When this life of the customer was erased, if it was (and the marker has not expired). */
+  erasedAt(ref: string, life: string): Promise<number | undefined>;
+  /** Which of these (ref, life) pairs are erased, in order. */
+  erased(pairs: { ref: string; life: string }[]): Promise<boolean[]>;
+  schedule(sweep: Sweep): Promise<void>;
+  /** Sweeps due in [from, until]. */
+  due(from: number, until: number): Promise<Sweep[]>;
+  done(sweep: Sweep): Promise<void>;
 }

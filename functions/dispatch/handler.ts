@@ -8,7 +8,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type DeliveryOutcome, type DispatchDeps, dispatchRecord } from '#shared/app/dispatch.ts';
-import { getDeliveryRoot } from '#shared/composition.ts';
+import { droppedAsErased } from '#shared/app/erasure.ts';
+import { getDeliveryRoot, getRoot } from '#shared/composition.ts';
 import { logger, MetricUnit, metrics } from '#shared/observability/index.ts';
 
 /** A record to try again later; the message is already scheduled to come back. */
@@ -23,6 +24,9 @@ function countOutcomes(outcomes: DeliveryOutcome[]): void {
 }
 
 const deps: DispatchDeps = { ...getDeliveryRoot().dispatch, onOutcome: countOutcomes };
+const { erasures } = getRoot();
+// The keyed hashes' secret, read once at cold start (a clear failure there if it is missing).
+await getRoot().hashes.ready();
 
 export const dispatchOne = async (record: SQSRecord): Promise<void> => {
   const result = await dispatchRecord(deps, {
@@ -34,9 +38,13 @@ export const dispatchOne = async (record: SQSRecord): Promise<void> => {
 };
 
 export async function dispatchBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  // Messages of an erased customer are acknowledged without being sent: one read for the batch.
+  const dropped = await droppedAsErased(erasures, event.Records);
+  if (dropped.size > 0) metrics.addMetric('DroppedErased', MetricUnit.Count, dropped.size);
+  const records = { Records: event.Records.filter((r) => !dropped.has(r)) };
   // One processor per invocation: the local stack runs several "instances" of this handler at once.
   const processor = new BatchProcessor(EventType.SQS);
-  const response = await processPartialResponse(event, dispatchOne, processor, {
+  const response = await processPartialResponse(records, dispatchOne, processor, {
     context,
     throwOnFullBatchFailure: false,
   });

@@ -5,6 +5,8 @@ import { idSchema, preferencesSchema } from '#shared/domain/schemas.ts';
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
+// The keyed hashes' secret, read once at cold start (a clear failure there if it is missing).
+await root.hashes.ready();
 
 const customerIdOf = (pathParameters: Record<string, string | undefined> | undefined) =>
   parseWith(idSchema, pathParameters?.customerId, 'the customerId in the path');

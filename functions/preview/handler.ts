@@ -5,6 +5,8 @@ import { messageSchema } from '#shared/domain/schemas.ts';
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
+// The keyed hashes' secret, read once at cold start (a clear failure there if it is missing).
+await root.hashes.ready();
 
 export const preview: RouteHandler = async ({ body }) => ({
   status: 200,

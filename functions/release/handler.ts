@@ -18,6 +18,8 @@ import { logger, MetricUnit, metrics } from '#shared/observability/index.ts';
 const MARGIN_MS = 10_000;
 
 const counter = getRoot().counter;
+// The keyed hashes' secret, read once at cold start (a clear failure there if it is missing).
+await getRoot().hashes.ready();
 
 /** One business metric per outcome, published once per run; and the counts finance reports. */
 function countOutcomes(outcomes: ReleaseOutcome[]): void {

@@ -7,6 +7,8 @@ import { countDecisions } from '#shared/observability/index.ts';
 import { fieldErrors, httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
+// The keyed hashes' secret, read once at cold start (a clear failure there if it is missing).
+await root.hashes.ready();
 const deps: SendDeps = {
   ...root,
   onDecided: (decisions) => countDecisions(decisions.map((d) => d.verdict)),

@@ -22,6 +22,8 @@ import { GovernorFunction } from './governor-function.ts';
 export const DISPATCH_TIMEOUT = Duration.seconds(30);
 /** The release function's timeout: a run ends before the next one starts. */
 export const RELEASE_TIMEOUT = Duration.seconds(50);
+/** How often the release runs (GOVERNOR_RELEASE_INTERVAL_S of every function). */
+export const RELEASE_SCHEDULE = Duration.minutes(1);
 
 /** The SES settings of the ses provider. */
 export interface SesSettings {
@@ -40,6 +42,8 @@ export interface DeliveryPipelineProps {
   readonly maxReceives: number;
   /** `{"url", "secret"}` of the webhook provider. */
   readonly webhook: ISecret;
+  /** The keyed hashes' secret: release computes message keys, dispatch reads erasure markers. */
+  readonly hashSecret: ISecret;
   /** The provider of each channel; channels left out use the webhook. */
   readonly providers?: Partial<Record<Channel, Provider>>;
   /** Required when email uses ses. */
@@ -93,7 +97,9 @@ export class DeliveryPipeline extends Construct {
       .bindQueue(props.deadLetterQueue, 'send', { variable: 'GOVERNOR_DLQ_URL' })
       // The delivery ledger (claim, lease, delivered) that keeps a redelivered message from the provider.
       .bindTable(props.table, 'RW')
-      .bindSecret(props.webhook, 'GOVERNOR_WEBHOOK_SECRET_ARN');
+      .bindSecret(props.webhook, 'GOVERNOR_WEBHOOK_SECRET_ARN')
+      // Erasure markers are keyed hashes of the customer id: dispatch drops an erased customer's messages.
+      .bindSecret(props.hashSecret, 'GOVERNOR_HASH_SECRET_ARN');
     if (used.has('ses')) this.allowSes(props.ses);
     if (used.has('sns')) this.allowSms();
 
@@ -104,11 +110,12 @@ export class DeliveryPipeline extends Construct {
       environment: props.environment,
     })
       .bindTable(props.table, 'RW', { indexes: [DUE_INDEX] })
-      .bindQueue(props.deliveryQueue, 'send');
+      .bindQueue(props.deliveryQueue, 'send')
+      .bindSecret(props.hashSecret, 'GOVERNOR_HASH_SECRET_ARN');
 
     this.releaseSchedule = new Rule(this, 'ReleaseSchedule', {
       description: 'Governor: release due deferred messages',
-      schedule: Schedule.rate(Duration.minutes(1)),
+      schedule: Schedule.rate(RELEASE_SCHEDULE),
       // No retry: the next run, a minute later, picks up whatever this one left.
       targets: [new LambdaFunction(this.release, { retryAttempts: 0 })],
     });

@@ -29,17 +29,21 @@ export type QueueAccess = 'send' | 'consume' | 'inspect';
 /** The variables of shared/config.ts that name a queue. */
 export type QueueVariable = 'GOVERNOR_DELIVERY_QUEUE_URL' | 'GOVERNOR_DLQ_URL';
 /** The variables that name a Secrets Manager secret (ARN) the function reads at cold start. */
-export type SecretVariable = 'GOVERNOR_ADMIN_KEY_SECRET_ARN' | 'GOVERNOR_WEBHOOK_SECRET_ARN';
+export type SecretVariable =
+  | 'GOVERNOR_ADMIN_KEY_SECRET_ARN'
+  | 'GOVERNOR_WEBHOOK_SECRET_ARN'
+  | 'GOVERNOR_HASH_SECRET_ARN';
 
 /**
- * The data-plane actions of each access level: what the DynamoDB adapters call (GetItem, Query,
- * UpdateItem, PutItem, BatchWriteItem) and nothing broader: no Scan (see bindTable), no table
- * management. DeleteItem grants nothing BatchWriteItem's DeleteRequest does not already allow.
+ * The data-plane actions of each access level: what the DynamoDB adapters call (GetItem, BatchGetItem,
+ * Query, UpdateItem, PutItem, DeleteItem, BatchWriteItem) and nothing broader: no Scan (see bindTable),
+ * no table management. DeleteItem grants nothing BatchWriteItem's DeleteRequest does not already allow.
  */
 export const TABLE_ACTIONS: Record<TableAccess, readonly string[]> = {
-  R: ['dynamodb:GetItem', 'dynamodb:Query'],
+  R: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
   RW: [
     'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
     'dynamodb:Query',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',

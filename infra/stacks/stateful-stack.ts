@@ -34,6 +34,8 @@ export class StatefulStack extends Stack {
   readonly adminKey: Secret;
   /** `{"url": "...", "secret": "..."}`: where the webhook provider posts, and its HMAC-SHA256 key. */
   readonly webhook: Secret;
+  /** The key of every keyed hash: idempotency keys, audit references, erasure markers. */
+  readonly hashSecret: Secret;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -103,6 +105,20 @@ export class StatefulStack extends Stack {
         'The webhook signing key is shared with the receiving system, which must learn a new key before ' +
         'Governor signs with it; an automatic rotation would make it reject every delivery. It is rotated by ' +
         'hand, coordinated with the receiver.',
+    });
+
+    this.hashSecret = new Secret(this, 'HashSecret', {
+      description:
+        'Governor hash secret: the HMAC key of idempotency keys, audit references and erasure markers.',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.hashSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Every stored idempotency key, audit reference and erasure marker is an HMAC under this key: a new key ' +
+        'would make retries of recent messages look new, and the audit trail and erasure markers unreadable. It ' +
+        'is never shown to callers, only read by the functions that compute the hashes, and is not rotated.',
     });
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });

@@ -10,7 +10,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CONSOLE_PATH } from '../../shared/console.ts';
-import { DeliveryPipeline } from '../constructs/delivery-pipeline.ts';
+import { DeliveryPipeline, RELEASE_SCHEDULE } from '../constructs/delivery-pipeline.ts';
 import { GovernorApi } from '../constructs/governor-api.ts';
 import { GovernorFunction } from '../constructs/governor-function.ts';
 import { GovernorOperations } from '../constructs/operations.ts';
@@ -25,6 +25,7 @@ export interface GovernorState {
   readonly deadLetterQueue: IQueue;
   readonly adminKey: ISecret;
   readonly webhook: ISecret;
+  readonly hashSecret: ISecret;
 }
 
 export interface StatelessStackProps extends StackProps {
@@ -75,6 +76,8 @@ export class StatelessStack extends Stack {
       GOVERNOR_COUNT_FLUSH_MS: '0',
       GOVERNOR_KEY_CACHE_TTL_MS: String(settings.keyCacheTtlMs),
       GOVERNOR_DEFAULT_RATE_LIMIT: String(settings.defaultRateLimit),
+      // The release schedule's interval (RELEASE_SCHEDULE): decisions keep a margin of it before expiries.
+      GOVERNOR_RELEASE_INTERVAL_S: String(RELEASE_SCHEDULE.toSeconds()),
     };
 
     let authorizer: GovernorFunction | undefined;
@@ -113,6 +116,7 @@ export class StatelessStack extends Stack {
           variable: 'GOVERNOR_DLQ_URL',
         });
       }
+      if (spec.hashes) fn.bindSecret(state.hashSecret, 'GOVERNOR_HASH_SECRET_ARN');
       // Without an authorizer, a protected route's function checks the API key itself.
       if (!authorizer && !spec.public) fn.bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');
       this.api.addRoutes(spec.name, fn, spec.routes, { public: spec.public === true });
@@ -127,6 +131,7 @@ export class StatelessStack extends Stack {
           deadLetterQueue: state.deadLetterQueue,
           maxReceives: DELIVERY_MAX_RECEIVE_COUNT,
           webhook: state.webhook,
+          hashSecret: state.hashSecret,
           providers: settings.providers,
           ses: settings.sesFrom
             ? { from: settings.sesFrom, configurationSet: settings.sesConfigurationSet }

@@ -4,11 +4,12 @@
  * customer only by a one-way reference (`customerRef`), so that an erased customer leaves no id behind;
  * they expire after AUDIT_RETENTION_DAYS.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import type { Preferences } from '../domain/schemas.ts';
 import { ValidationError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
+import type { KeyedHash } from './keyed-hash.ts';
 
 export const AUDIT_RETENTION_DAYS = 400;
 /** At most this many days per `GET /v1/audit` call. */
@@ -63,11 +64,12 @@ export interface AuditRecorder {
 }
 
 /**
- * The customer as the audit trail names it: SHA-256 of the opaque id, 128 bits. Whoever holds an id
- * can find its entries; the trail alone lists none (with guessable ids it is a pseudonym, not more).
+ * The customer as the audit trail names it: a keyed hash of the opaque id (HMAC-SHA-256 under the
+ * deployment's secret, purpose `audit`), 132 bits. Without the secret the trail names nobody, not even
+ * to whoever holds a list of customer ids; with it, an operator can find a customer's entries.
  */
-export const customerRef = (customerId: string) =>
-  `customer:${createHash('sha256').update(customerId, 'utf8').digest('hex').slice(0, 32)}`;
+export const customerRef = (hashes: KeyedHash, customerId: string) =>
+  `customer:${hashes.of('audit', customerId)}`;
 
 export class AuditLog implements AuditRecorder {
   constructor(

@@ -5,12 +5,12 @@
  * timer and at stop. A flush that fails is kept, with its id, and written again by the next one, so an
  * SDK or caller retry never counts twice. Counts a crashed process held are restored by reconcile.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { TallyStore } from '../adapters/dynamodb/tally-store.ts';
+import { randomBytes } from 'node:crypto';
+import { FORGOTTEN, type TallyStore } from '../adapters/dynamodb/tally-store.ts';
 import { type Counted, type DayCounts, tally } from '../domain/tally.ts';
 import { logger } from '../observability/index.ts';
-import type { Clock } from '../ports.ts';
-import type { EraseHook } from './customers.ts';
+import type { Clock, DeferredMessage } from '../ports.ts';
+import type { Replayed } from './customers.ts';
 import { decisionsOf } from './reconcile.ts';
 
 export class DecisionCounter {
@@ -67,17 +67,31 @@ export class DecisionCounter {
 }
 
 /**
- * What finance keeps of an erased customer: the anonymous counts of its decisions the log still held
- * (an archive that reconciliation adds to what the logs hold), and its deferred messages counted as
- * suppressed `erased`. Written under ids derived from the customer's log version, so an erasure retried
- * after a crash rewrites the same items instead of counting twice.
+ * What finance keeps of an erased customer: the anonymous counts of the decisions its log still held
+ * (an archive that reconciliation adds to what the logs hold, with how many the log had forgotten),
+ * and each deferred message it dropped, counted as suppressed `erased`. Every write has an id of its
+ * own (the erased record's, the dropped message's), so an erasure retried after a crash, or a sweep that
+ * finds a message again, rewrites the same items instead of counting twice.
  */
-export function archiveOnErase(store: TallyStore, clock: Clock): EraseHook {
-  return async ({ customerId, replayed, deferred }) => {
-    const id = `${createHash('sha256').update(customerId).digest('base64url').slice(0, 16)}-${replayed.record.version}`;
-    const now = clock.now();
-    const dropped: Counted[] = deferred.map((d) => ({
-      at: now,
+export class ErasureCounts {
+  constructor(private readonly store: TallyStore) {}
+
+  /** The decisions the record held; a later read of the same record (a higher version) replaces it. */
+  async archive(id: string, replayed: Replayed): Promise<void> {
+    const version = replayed.record.version;
+    const forgotten: DayCounts = new Map(
+      Object.entries(replayed.state.forgotten).map(([day, n]) => [day, new Map([[FORGOTTEN, n]])]),
+    );
+    await Promise.all([
+      this.store.put(`erase-${id}`, 'archive', tally(decisionsOf(replayed)), version),
+      forgotten.size > 0 ? this.store.put(`erase-${id}`, 'forgotten', forgotten, version) : undefined,
+    ]);
+  }
+
+  /** A deferred message dropped by the erasure of its customer, counted at the erasure's time. */
+  async dropped(id: string, d: DeferredMessage, erasedAt: number): Promise<void> {
+    const counted: Counted = {
+      at: erasedAt,
       stage: 'erasure',
       outcome: 'suppressed',
       reason: 'erased',
@@ -85,10 +99,7 @@ export function archiveOnErase(store: TallyStore, clock: Clock): EraseHook {
       campaignId: d.message.campaignId,
       category: d.message.category,
       policyVersion: d.policyVersion,
-    }));
-    await Promise.all([
-      store.put(`erase-${id}`, 'archive', tally(decisionsOf(replayed))),
-      dropped.length > 0 ? store.put(`erased-${id}`, 'live', tally(dropped)) : undefined,
-    ]);
-  };
+    };
+    await this.store.put(`erased-${id}`, 'live', tally([counted]));
+  }
 }

@@ -1,53 +1,50 @@
 /**
  * The customer log as the application uses it: append entries and read back what replay decided for
  * them, compacting the log when it grows. One DynamoDB round trip per append; compaction is a second,
- * conditional write made once every few dozen decisions.
+ * conditional write made once every dozen decisions or so.
+ *
+ * A flooded customer (thousands of messages at once) cannot grow the item without bound: an append
+ * needs room in the log (see customer-store.ts), and a writer refused for want of room compacts the log
+ * and writes its entries with the compaction in one conditional write. While the log is full nobody
+ * can append, so the counter stays put and one compactor wins each round: extra round trips for that
+ * customer only, and every writer (a preference change, an event, a release) gets through.
  */
-import { hash } from 'node:crypto';
 import {
   type CustomerState,
   compact,
+  DEFAULT_RELEASE_MARGIN_MS,
   type EntryResult,
   type LogEntry,
   replay,
 } from '../domain/customer-log.ts';
-import type { MessageFacts } from '../domain/decision.ts';
+import type { CompiledPolicy, MessageFacts } from '../domain/decision.ts';
 import type { Message } from '../domain/schemas.ts';
-import type { CustomerRecord, CustomerStore, DeferredMessage } from '../ports.ts';
+import { UnavailableError } from '../errors.ts';
+import { logger } from '../observability/index.ts';
+import {
+  AppendRefusedError,
+  type Clock,
+  type CustomerRecord,
+  type CustomerStore,
+  LEGACY_LIFE,
+} from '../ports.ts';
+import type { KeyedHash } from './keyed-hash.ts';
 import type { PolicyCache } from './policy-cache.ts';
 
 /**
  * When to compact: DynamoDB bills a write per started KB of item, so compaction keeps the item under
  * 1 KB when it can (once it is nearly full and a few raw entries can be settled), and in any case when
- * many entries are raw or the log is long.
+ * many entries are raw.
  */
 const COMPACT_NEAR_BYTES = 940;
+/** Past this a compaction cannot bring the item under 1 KB any more: no reason to compact early. */
+const COMPACT_NEAR_CEILING_BYTES = 2048;
 const COMPACT_NEAR_UNSETTLED = 4;
 const COMPACT_UNSETTLED = 16;
-const COMPACT_TOTAL = 48;
-
-/**
- * A message's idempotency key in the log: 48 bits of SHA-256 of its id, enough to tell apart the
- * messages one customer receives (a collision among a thousand is about one in 500 million), shorter
- * than most ids.
- */
-export function messageKey(messageId: string): string {
-  return hash('sha256', messageId, 'base64url').slice(0, 8);
-}
-
-export function factsOf(message: Message): MessageFacts {
-  return {
-    key: messageKey(message.messageId),
-    channel: message.channel,
-    kind: message.kind,
-    category: message.category,
-    campaignId: message.campaignId,
-    relevance: message.relevance,
-    notBefore: message.notBefore === undefined ? undefined : Date.parse(message.notBefore),
-    expiresAt: message.expiresAt === undefined ? undefined : Date.parse(message.expiresAt),
-    alternateChannels: message.alternateChannels,
-  };
-}
+/** Entries written by one append at most: a batch naming one customer many times takes several. */
+const APPEND_ENTRIES = 16;
+/** Rounds a refused writer tries (append, or compact with its entries) before answering 503. */
+const MAX_ROUNDS = 200;
 
 export interface Replayed {
   record: CustomerRecord;
@@ -55,25 +52,104 @@ export interface Replayed {
   results: EntryResult[];
 }
 
-/**
- * Called with what an erasure is about to delete, before it deletes it (so a crash cannot lose it):
- * finance keeps anonymous counts of it.
- */
-export type EraseHook = (erased: {
-  customerId: string;
-  replayed: Replayed;
-  deferred: DeferredMessage[];
-}) => Promise<void>;
+export interface Appended extends Replayed {
+  /** Replay's results for the appended entries, in order. */
+  mine: EntryResult[];
+  /**
+   * The life of the record each entry went to, in order: the same for all but when the entries took
+   * several appends and the customer was erased between two of them.
+   */
+  lives: (string | undefined)[];
+}
+
+export interface AppendOptions {
+  /**
+   * Append only to this life of the customer's record, never creating one (a release of a deferred
+   * message): `append` answers undefined when the record is gone or another life's. LEGACY_LIFE: only
+   * that the record exists.
+   */
+  life?: string;
+}
+
+export interface CustomerLogOptions {
+  store: CustomerStore;
+  policies: PolicyCache;
+  clock: Clock;
+  hashes: KeyedHash;
+  /** How long a decision is remembered (GOVERNOR_IDEMPOTENCY_HOURS). */
+  idempotencyMs: number;
+  /** This deployment's release margin (see release.ts): recorded with each message it decides. */
+  releaseMarginMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The entries as written now: a decision's time is when its write is sent. */
+function stamped(entries: LogEntry[], now: number): LogEntry[] {
+  return entries.map((e) => (e.type === 'message' || e.type === 'release' ? { ...e, at: now } : e));
+}
 
 export class CustomerLog {
-  constructor(
-    private readonly store: CustomerStore,
-    private readonly policies: PolicyCache,
-    private readonly idempotencyMs: number,
-    private readonly onErase?: EraseHook,
-  ) {}
+  private readonly store: CustomerStore;
+  private readonly policies: PolicyCache;
+  private readonly clock: Clock;
+  private readonly hashes: KeyedHash;
+  private readonly idempotencyMs: number;
+  /** Undefined when it is the default (entries then carry none). */
+  private readonly releaseMarginMs: number | undefined;
 
-  private async replay(record: CustomerRecord): Promise<Replayed> {
+  constructor(options: CustomerLogOptions) {
+    this.store = options.store;
+    this.policies = options.policies;
+    this.clock = options.clock;
+    this.hashes = options.hashes;
+    this.idempotencyMs = options.idempotencyMs;
+    // Whole seconds (as entries write it), rounded up: a longer margin only defers less.
+    const margin = Math.ceil((options.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS) / 1000) * 1000;
+    this.releaseMarginMs = margin === DEFAULT_RELEASE_MARGIN_MS ? undefined : margin;
+  }
+
+  /** The message's idempotency key: a keyed hash of its id (keyed-hash.ts). */
+  messageKey(messageId: string): string {
+    return this.hashes.messageKey(messageId);
+  }
+
+  factsOf(message: Message): MessageFacts {
+    return {
+      key: this.messageKey(message.messageId),
+      channel: message.channel,
+      kind: message.kind,
+      category: message.category,
+      campaignId: message.campaignId,
+      relevance: message.relevance,
+      notBefore: message.notBefore === undefined ? undefined : Date.parse(message.notBefore),
+      expiresAt: message.expiresAt === undefined ? undefined : Date.parse(message.expiresAt),
+      alternateChannels: message.alternateChannels,
+    };
+  }
+
+  /** A message's entry, decided under this deployment's release margin. */
+  messageEntry(message: Message, at: number, policyVersion: number): LogEntry {
+    const entry: LogEntry = { type: 'message', at, policyVersion, facts: this.factsOf(message) };
+    if (this.releaseMarginMs !== undefined) entry.releaseMarginMs = this.releaseMarginMs;
+    return entry;
+  }
+
+  /** A release entry of a deferred message, decided under this deployment's release margin. */
+  releaseEntry(messageId: string, releaseAt: number, at: number, policyVersion: number): LogEntry {
+    const entry: LogEntry = {
+      type: 'release',
+      at,
+      policyVersion,
+      key: this.messageKey(messageId),
+      releaseAt,
+    };
+    if (this.releaseMarginMs !== undefined) entry.releaseMarginMs = this.releaseMarginMs;
+    return entry;
+  }
+
+  /** Replays a record read from the store. */
+  async replayRecord(record: CustomerRecord): Promise<Replayed> {
     const versions: number[] = [];
     for (const e of record.entries)
       if (e.type === 'message' || e.type === 'release') versions.push(e.policyVersion);
@@ -83,51 +159,142 @@ export class CustomerLog {
     return { record, state, results };
   }
 
-  /** Appends entries; returns replay's results for them, in order, and the customer's state after them. */
+  /**
+   * Appends entries; returns replay's results for them, in order, and the customer's state after them
+   * (undefined when `options.life` is gone). Many entries go in several appends, in order.
+   */
   async append(
     customerId: string,
     entries: LogEntry[],
     now: number,
-  ): Promise<Replayed & { mine: EntryResult[] }> {
-    const record = await this.store.append(customerId, entries, now);
-    const replayed = await this.replay(record);
-    const mine = replayed.results.slice(replayed.results.length - entries.length);
-    await this.compactIfLong(customerId, replayed, now);
-    return { ...replayed, mine };
+    options: AppendOptions = {},
+  ): Promise<Appended | undefined> {
+    if (entries.length <= APPEND_ENTRIES) return this.appendOnce(customerId, entries, now, options);
+    const mine: EntryResult[] = [];
+    const lives: (string | undefined)[] = [];
+    let last: Appended | undefined;
+    for (let i = 0; i < entries.length; i += APPEND_ENTRIES) {
+      last = await this.appendOnce(customerId, entries.slice(i, i + APPEND_ENTRIES), now, options);
+      if (!last) return undefined;
+      mine.push(...last.mine);
+      lives.push(...last.lives);
+    }
+    return last && { ...last, mine, lives };
+  }
+
+  private async appendOnce(
+    customerId: string,
+    entries: LogEntry[],
+    now: number,
+    options: AppendOptions,
+  ): Promise<Appended | undefined> {
+    const condition =
+      options.life === undefined
+        ? undefined
+        : { mustExist: true, life: options.life === LEGACY_LIFE ? undefined : options.life };
+    let attempt = entries;
+    let at = now;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      let refused: AppendRefusedError;
+      try {
+        const record = await this.store.append(customerId, attempt, at, condition);
+        const replayed = await this.replayRecord(record);
+        await this.compactIfLong(customerId, replayed, at, attempt.length);
+        return this.appended(replayed, attempt.length);
+      } catch (error) {
+        if (!(error instanceof AppendRefusedError)) throw error;
+        refused = error;
+      }
+      // Refused: no room in the log, or (a release) the record is gone or of another life.
+      const current = refused.record ?? (await this.store.read(customerId));
+      if (condition && (!current || (condition.life !== undefined && current.life !== condition.life)))
+        return undefined;
+      at = this.clock.now();
+      attempt = stamped(entries, at);
+      if (!current || this.store.fits(current, attempt)) continue;
+      const written = await this.compactWith(customerId, current, at, attempt);
+      if (written) return this.appended(await this.replayRecord(written), attempt.length);
+      // Another writer compacted first, so there is room again: append again, a few writers at a time.
+      await sleep(Math.random() * 3);
+    }
+    logger.error('customer log too busy to append to', { customerId });
+    throw new UnavailableError('the customer log is too busy; retry');
+  }
+
+  private appended({ record, state, results }: Replayed, count: number): Appended {
+    const lives = new Array<string | undefined>(count).fill(record.life);
+    return { record, state, results, mine: results.slice(results.length - count), lives };
   }
 
   async read(customerId: string): Promise<Replayed | undefined> {
     const record = await this.store.read(customerId);
-    return record ? this.replay(record) : undefined;
+    return record ? this.replayRecord(record) : undefined;
   }
 
-  private async compactIfLong(customerId: string, { record, state }: Replayed, now: number): Promise<void> {
-    let unsettled = 0;
-    for (const e of record.entries) if (e.type !== 'settled') unsettled++;
-    const nearlyFull = record.itemBytes >= COMPACT_NEAR_BYTES && unsettled >= COMPACT_NEAR_UNSETTLED;
-    if (!nearlyFull && unsettled < COMPACT_UNSETTLED && record.entries.length < COMPACT_TOTAL) return;
+  /** Compacts the customer's log now (if there is one); whether it wrote. */
+  async compact(customerId: string, now: number = this.clock.now()): Promise<boolean> {
+    const record = await this.store.read(customerId);
+    return record !== undefined && (await this.compactWith(customerId, record, now)) !== undefined;
+  }
+
+  /** Compacts `record` and writes it, with `tail` after it, if nobody wrote since it was read. */
+  private async compactWith(
+    customerId: string,
+    record: CustomerRecord,
+    now: number,
+    tail: LogEntry[] = [],
+    replayed?: Replayed,
+  ): Promise<CustomerRecord | undefined> {
+    const { state } = replayed ?? (await this.replayRecord(record));
+    const compacted = compact(state, now, await this.limitsFor(record));
+    return this.store.replace(customerId, record, compacted.base, compacted.entries, now, tail);
+  }
+
+  /** What compaction keeps sends for: the caps of the current policy and of the versions the log names. */
+  private async limitsFor(record: CustomerRecord) {
     const current = await this.policies.current();
-    const compacted = compact(state, now, {
-      horizonMs: current.horizonMs,
+    const policies = new Map<number, CompiledPolicy>([[current.policy.version, current]]);
+    for (const e of record.entries) {
+      if ((e.type === 'message' || e.type === 'release') && !policies.has(e.policyVersion))
+        policies.set(e.policyVersion, this.policies.lookup(e.policyVersion));
+    }
+    const list = [...policies.values()];
+    return {
+      horizonMs: Math.max(...list.map((p) => p.horizonMs)),
       idempotencyMs: this.idempotencyMs,
-    });
-    // If somebody appended meanwhile the condition fails and the next writer compacts instead.
-    await this.store.replace(customerId, record.version, compacted.base, compacted.entries, now);
+      policies: list,
+    };
+  }
+
+  /**
+   * Compacts after an append of `appended` entries when the raw entries reach a multiple of
+   * COMPACT_UNSETTLED with it (the writer that crosses the line compacts, not every writer after it:
+   * under contention the others would only lose the race), or when the item is nearly 1 KB.
+   */
+  private async compactIfLong(
+    customerId: string,
+    replayed: Replayed,
+    now: number,
+    appended: number,
+  ): Promise<void> {
+    const { record } = replayed;
+    let unsettled = 0;
+    for (const e of record.entries) if (e.type !== 'settled' && e.type !== 'folded') unsettled++;
+    const nearlyFull =
+      record.itemBytes >= COMPACT_NEAR_BYTES &&
+      record.itemBytes < COMPACT_NEAR_CEILING_BYTES &&
+      unsettled >= COMPACT_NEAR_UNSETTLED;
+    const crossed =
+      Math.floor(unsettled / COMPACT_UNSETTLED) > Math.floor((unsettled - appended) / COMPACT_UNSETTLED);
+    if (!nearlyFull && !crossed) return;
+    // If somebody appended meanwhile the condition fails and a later writer compacts instead.
+    await this.compactWith(customerId, record, now, [], replayed);
   }
 
   /** Every customer, replayed: for recovery jobs only. */
   async *replayAll(): AsyncIterable<{ customerId: string } & Replayed> {
     for await (const { customerId, record } of this.store.scan()) {
-      yield { customerId, ...(await this.replay(record)) };
+      yield { customerId, ...(await this.replayRecord(record)) };
     }
-  }
-
-  /** Erases everything held about the customer (idempotent); returns the deferred messages dropped. */
-  async erase(customerId: string): Promise<DeferredMessage[]> {
-    if (this.onErase) {
-      const { record, deferred } = await this.store.held(customerId);
-      if (record) await this.onErase({ customerId, replayed: await this.replay(record), deferred });
-    }
-    return this.store.erase(customerId);
   }
 }

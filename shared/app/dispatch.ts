@@ -102,6 +102,7 @@ export const deliverySchema = z.object({
   payload: z.record(z.string(), z.unknown()),
   acceptedAt: z.string(),
   policyVersion: z.number().int(),
+  life: z.string().optional(),
 }) satisfies z.ZodType<Delivery>;
 
 /** One received SQS record, as dispatch needs it. */

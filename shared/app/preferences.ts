@@ -5,14 +5,16 @@
  */
 import { emptyBase } from '../domain/customer-log.ts';
 import type { Preferences } from '../domain/schemas.ts';
-import type { Clock, DeferredMessage } from '../ports.ts';
+import type { Clock } from '../ports.ts';
 import { type AuditRecorder, customerRef, preferencesChange } from './audit.ts';
 import type { CustomerLog } from './customers.ts';
+import type { Erasures } from './erasure.ts';
+import type { KeyedHash } from './keyed-hash.ts';
 
 export interface PreferencesDeps {
   customers: CustomerLog;
   clock: Clock;
-  onErased?: (deferred: DeferredMessage[]) => Promise<void>;
+  hashes: KeyedHash;
 }
 
 export async function getPreferences(deps: PreferencesDeps, customerId: string): Promise<Preferences> {
@@ -44,12 +46,14 @@ export async function putPreferences(
       };
   }
   const stamped: Preferences = { ...preferences, channels };
-  const { state } = await deps.customers.append(
+  const appended = await deps.customers.append(
     customerId,
     [{ type: 'preferences', at: now, preferences: stamped }],
     now,
   );
-  await deps.audit.record(actor, 'preferences.changed', customerRef(customerId), {
+  if (!appended) throw new Error('an unconditional append found no record');
+  const { state } = appended;
+  await deps.audit.record(actor, 'preferences.changed', customerRef(deps.hashes, customerId), {
     source,
     ...preferencesChange(before, state.preferences),
   });
@@ -57,19 +61,18 @@ export async function putPreferences(
 }
 
 /**
- * Erases everything held about a customer (preferences, history, deferred messages); returns how many
- * deferred messages were dropped. Idempotent. The audit trail keeps the fact and the count, under the
- * customer's one-way reference only.
+ * Erases everything held about a customer (preferences, history, deferred messages, what is still
+ * queued for delivery: see erasure.ts); returns how many deferred messages were dropped. Idempotent.
+ * The audit trail keeps the fact and the count, under the customer's keyed reference only.
  */
 export async function eraseCustomer(
-  deps: PreferencesDeps & { audit: AuditRecorder },
+  deps: PreferencesDeps & { audit: AuditRecorder; erasures: Erasures },
   customerId: string,
   actor: string,
 ): Promise<number> {
-  const deferred = await deps.customers.erase(customerId);
-  await deps.onErased?.(deferred);
-  await deps.audit.record(actor, 'customer.erased', customerRef(customerId), {
-    deferredDropped: deferred.length,
+  const dropped = await deps.erasures.erase(customerId);
+  await deps.audit.record(actor, 'customer.erased', customerRef(deps.hashes, customerId), {
+    deferredDropped: dropped,
   });
-  return deferred.length;
+  return dropped;
 }

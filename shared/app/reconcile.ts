@@ -7,8 +7,13 @@
  *
  * Run it for days on which no decision is being taken any more (a closed day, or after the traffic
  * stopped): a decision taken during the scan could otherwise be counted and not yet seen in its log.
+ *
+ * A log remembers a bounded number of decisions (MAX_REMEMBERED beyond those still counting or
+ * deferred): a customer sent more than that in the window has decisions the log forgot, and says how
+ * many per day. For such a day the correction only adds what the logs show missing (it may then miss
+ * counts lost for forgotten decisions, never invent any); it never subtracts what they cannot see.
  */
-import type { TallyStore } from '../adapters/dynamodb/tally-store.ts';
+import { FORGOTTEN, type TallyStore } from '../adapters/dynamodb/tally-store.ts';
 import type { Counted, DayCounts } from '../domain/tally.ts';
 import { dayOf, difference, parseGroupKey, sum, tally } from '../domain/tally.ts';
 import { ValidationError } from '../errors.ts';
@@ -63,6 +68,8 @@ export interface ReconcileResult {
   counted: number;
   /** Counts added or removed by the correction (0 when nothing was missing). */
   corrected: number;
+  /** Decisions of those days that flooded customers' logs had forgotten (see above). */
+  forgotten: number;
 }
 
 export async function reconcile(deps: ReconcileDeps, days: string[]): Promise<ReconcileResult> {
@@ -79,15 +86,26 @@ export async function reconcile(deps: ReconcileDeps, days: string[]): Promise<Re
   }
   const wanted = new Set(days);
   let fromLogs: DayCounts = new Map();
+  const forgotten = new Map<string, number>();
   let customers = 0;
   for await (const replayed of deps.customers.replayAll()) {
     customers++;
     fromLogs = tally(decisionsOf(replayed, wanted), fromLogs);
+    for (const [day, n] of Object.entries(replayed.state.forgotten))
+      if (wanted.has(day)) forgotten.set(day, (forgotten.get(day) ?? 0) + n);
   }
+  for (const [day, groups] of await deps.tallies.read(days, ['forgotten']))
+    forgotten.set(day, (forgotten.get(day) ?? 0) + (groups.get(FORGOTTEN) ?? 0));
   const archived = await deps.tallies.read(days, ['archive']);
   const expected = onlyDecisions(sum(fromLogs, archived));
   const counted = onlyDecisions(await deps.tallies.read(days, ['live', 'correction']));
   const correction = difference(expected, counted);
+  // Where logs forgot decisions, fewer in the logs than counted is no loss: add only what is missing.
+  for (const [day, groups] of correction) {
+    if (!forgotten.get(day)) continue;
+    for (const [key, n] of groups) if (n < 0) groups.delete(key);
+    if (groups.size === 0) correction.delete(day);
+  }
   if (correction.size > 0) await deps.tallies.put(`reconcile-${deps.clock.now()}`, 'correction', correction);
   return {
     days,
@@ -95,5 +113,6 @@ export async function reconcile(deps: ReconcileDeps, days: string[]): Promise<Re
     inLogs: total(expected),
     counted: total(counted),
     corrected: total(correction, Math.abs),
+    forgotten: [...forgotten.values()].reduce((a, b) => a + b, 0),
   };
 }

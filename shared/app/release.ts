@@ -10,12 +10,24 @@
  * first releaser may not have finished — it re-queues a message the log shows as released and counted
  * (delivery is idempotent per message), re-holds one under the time the log has, drops the rest. So two
  * runs at once never deliver twice, and a run that dies half-way loses nothing.
+ *
+ * A release entry is appended only to the life of the customer's record the message was deferred in,
+ * never creating a record: a message whose customer was erased meanwhile is dropped (and counted as
+ * erased), not released. Each run also runs the erasures' sweeps that have come due (erasure.ts).
  */
 import type { EntryResult, LogEntry } from '../domain/customer-log.ts';
 import type { Channel, Message } from '../domain/schemas.ts';
 import { logger } from '../observability/index.ts';
-import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
-import { type CustomerLog, messageKey } from './customers.ts';
+import {
+  type Clock,
+  type DeferredMessage,
+  type DeferredStore,
+  type Delivery,
+  type DeliveryQueue,
+  LEGACY_LIFE,
+} from '../ports.ts';
+import type { Appended, CustomerLog } from './customers.ts';
+import type { Erasures } from './erasure.ts';
 import type { PolicyCache } from './policy-cache.ts';
 import { mapLimit, toDelivery } from './send.ts';
 
@@ -52,6 +64,8 @@ export interface ReleaseDeps {
   deferred: DeferredStore;
   queue: DeliveryQueue;
   cursor: ReleaseCursor;
+  /** Runs erasures' sweeps as they come due, and drops what an erased customer left. */
+  erasures: Erasures;
   clock: Clock;
   /** Called once per run with the releases decided for the first time: accepted, or suppressed. */
   onReleased?: (outcomes: ReleaseOutcome[]) => void;
@@ -73,6 +87,10 @@ export interface ReleaseSummary {
   suppressed: number;
   /** Stale releases whose leftovers were repaired (re-queued, re-held or dropped). */
   repaired: number;
+  /** Deferred messages of erased customers dropped (met by the release, or by an erasure's sweep). */
+  erased: number;
+  /** Erasure sweeps run. */
+  swept: number;
   failed: number;
   /** The cursor after the run, when it moved. */
   cursor?: number | undefined;
@@ -84,6 +102,16 @@ const MINUTE = 60_000;
  * machines) into a minute already read is still found by the next runs.
  */
 export const RELEASE_LAG_MS = 2 * MINUTE;
+/**
+ * How late after its time a deferred message may be released besides the release interval: a run
+ * starting late (scheduling, a cold start), reaching the message late in a long run, a clock a few
+ * seconds ahead of the decider's. With the interval it makes the release margin every decision keeps
+ * between a deferral and the message's expiry (GOVERNOR_RELEASE_INTERVAL_S, 60 s deployed, + 30 s).
+ */
+export const RELEASE_LAG_ALLOWANCE_MS = 30_000;
+
+/** The release margin of a deployment whose release runs every `intervalS` seconds. */
+export const releaseMarginMs = (intervalS: number) => Math.round(intervalS * 1000) + RELEASE_LAG_ALLOWANCE_MS;
 /** Without a cursor (first run), look back this far. */
 export const INITIAL_LOOKBACK_MS = 60 * MINUTE;
 /** At most this many minutes are read per run, so that catching up after a long stop is spread out. */
@@ -93,6 +121,7 @@ const CUSTOMER_CONCURRENCY = 32;
 
 const minuteOf = (t: number) => t - (((t % MINUTE) + MINUTE) % MINUTE);
 const idOf = (d: DeferredMessage) => `${d.message.customerId} ${d.message.messageId} ${d.releaseAt}`;
+const lifeOf = (d: DeferredMessage) => d.life ?? LEGACY_LIFE;
 
 interface Plan {
   enqueue: { deferred: DeferredMessage; delivery: Delivery }[];
@@ -101,7 +130,7 @@ interface Plan {
   remove: DeferredMessage[];
   outcomes: ReleaseOutcome[];
   failed: DeferredMessage[];
-  counts: { accepted: number; deferred: number; suppressed: number; repaired: number };
+  counts: { accepted: number; deferred: number; suppressed: number; repaired: number; erased: number };
 }
 
 /** Releases what is due now. Safe to run concurrently with itself, and to kill at any point. */
@@ -120,6 +149,8 @@ export async function releaseDue(deps: ReleaseDeps, options: ReleaseOptions = {}
     deferred: 0,
     suppressed: 0,
     repaired: 0,
+    erased: 0,
+    swept: 0,
     failed: 0,
   };
   const handled = new Set<string>();
@@ -143,6 +174,7 @@ export async function releaseDue(deps: ReleaseDeps, options: ReleaseOptions = {}
     summary.deferred += plan.counts.deferred;
     summary.suppressed += plan.counts.suppressed;
     summary.repaired += plan.counts.repaired;
+    summary.erased += plan.counts.erased;
     summary.failed += plan.failed.length;
     for (const d of plan.failed) floor = Math.min(floor, d.releaseAt);
     for (const h of plan.hold) floor = Math.min(floor, h.next.releaseAt);
@@ -153,11 +185,24 @@ export async function releaseDue(deps: ReleaseDeps, options: ReleaseOptions = {}
     if (options.budgetMs !== undefined && deps.clock.now() - started > options.budgetMs) break;
   }
 
+  // Erasures' sweeps due by now; one that fails is found again by the next run.
+  for (const sweep of await deps.erasures.due(from, until)) {
+    try {
+      summary.erased += await deps.erasures.sweep(sweep);
+      summary.swept++;
+    } catch (error) {
+      logger.error('erasure sweep failed; retried next run', { error: error as Error });
+      summary.failed++;
+      floor = Math.min(floor, sweep.at);
+    }
+  }
+
   if (complete) {
     const next = minuteOf(Math.min(until, now - RELEASE_LAG_MS, floor));
     if (next > from && (await deps.cursor.write(next, cursor))) summary.cursor = next;
   }
-  if (summary.due > 0 || summary.failed > 0) logger.info('deferred messages released', { ...summary });
+  if (summary.due > 0 || summary.failed > 0 || summary.swept > 0)
+    logger.info('deferred messages released', { ...summary });
   return summary;
 }
 
@@ -169,34 +214,39 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
     remove: [],
     outcomes: [],
     failed: [],
-    counts: { accepted: 0, deferred: 0, suppressed: 0, repaired: 0 },
+    counts: { accepted: 0, deferred: 0, suppressed: 0, repaired: 0, erased: 0 },
   };
   const policy = await deps.policies.current();
-  const byCustomer = new Map<string, DeferredMessage[]>();
+  // One write per customer and life: a customer erased and written to again has a deferred message of
+  // each life only in the window before the sweep, and the old life's are not the new record's.
+  const byRecord = new Map<string, { customerId: string; life: string; items: DeferredMessage[] }>();
   for (const d of due) {
-    const list = byCustomer.get(d.message.customerId);
-    if (list) list.push(d);
-    else byCustomer.set(d.message.customerId, [d]);
+    const id = `${lifeOf(d)} ${d.message.customerId}`;
+    const group = byRecord.get(id);
+    if (group) group.items.push(d);
+    else byRecord.set(id, { customerId: d.message.customerId, life: lifeOf(d), items: [d] });
   }
 
-  await mapLimit([...byCustomer], CUSTOMER_CONCURRENCY, async ([customerId, items]) => {
-    const entries: LogEntry[] = items.map((d) => ({
-      type: 'release',
-      at: now,
-      policyVersion: policy.policy.version,
-      key: messageKey(d.message.messageId),
-      releaseAt: d.releaseAt,
-    }));
-    let appended: Awaited<ReturnType<CustomerLog['append']>>;
+  await mapLimit([...byRecord.values()], CUSTOMER_CONCURRENCY, async ({ customerId, life, items }) => {
+    const entries: LogEntry[] = items.map((d) =>
+      deps.customers.releaseEntry(d.message.messageId, d.releaseAt, now, policy.policy.version),
+    );
+    let appended: Appended | undefined;
     try {
-      appended = await deps.customers.append(customerId, entries, now);
+      // Never creates a record: the customer may have been erased since the message was deferred.
+      appended = await deps.customers.append(customerId, entries, now, { life });
+      if (!appended) {
+        plan.counts.erased += await deps.erasures.dropLeftovers(customerId, items);
+        return;
+      }
     } catch (error) {
       logger.error('release not recorded; retried next run', { error: error as Error, customerId });
       plan.failed.push(...items);
       return;
     }
+    const { mine, state } = appended;
     items.forEach((d, i) => {
-      planOne(plan, d, appended.mine[i], appended.state, now);
+      planOne(plan, d, mine[i], state, now);
     });
   });
   return plan;
@@ -206,7 +256,7 @@ function planOne(
   plan: Plan,
   d: DeferredMessage,
   result: EntryResult | undefined,
-  state: Awaited<ReturnType<CustomerLog['append']>>['state'],
+  state: Appended['state'],
   now: number,
 ): void {
   if (result?.type !== 'release') {
@@ -218,13 +268,13 @@ function planOne(
   if (!result.stale) {
     if (verdict.outcome === 'accepted') {
       plan.counts.accepted++;
-      plan.enqueue.push({ deferred: d, delivery: toDelivery(d.message, decided, now) });
+      plan.enqueue.push({ deferred: d, delivery: toDelivery(d.message, decided, now, d.life) });
       plan.outcomes.push(outcomeOf(d, 'accepted', verdict.channel, decided.policyVersion, now));
     } else if (verdict.outcome === 'deferred') {
       plan.counts.deferred++;
       plan.hold.push({
         deferred: d,
-        next: { message: d.message, releaseAt: verdict.releaseAt, policyVersion: decided.policyVersion },
+        next: { ...d, releaseAt: verdict.releaseAt, policyVersion: decided.policyVersion },
       });
     } else {
       plan.counts.suppressed++;
@@ -246,7 +296,7 @@ function planOne(
     // Held again under another time: make sure the held item has that time.
     plan.hold.push({
       deferred: d,
-      next: { message: d.message, releaseAt: pending.releaseAt, policyVersion: pending.policyVersion },
+      next: { ...d, releaseAt: pending.releaseAt, policyVersion: pending.policyVersion },
     });
     return;
   }
@@ -261,6 +311,7 @@ function planOne(
         at: now,
       },
       send.at,
+      d.life,
     );
     plan.enqueue.push({ deferred: d, delivery });
     return;

@@ -4,15 +4,20 @@
  * answered once its consequence is durable (queued or held); when that fails the caller gets a 503 and
  * its retry, deduplicated by messageId, gets the same decision and finishes the job.
  */
-import type { Decided, LogEntry } from '../domain/customer-log.ts';
+import {
+  conflictsWith,
+  DEFAULT_RELEASE_MARGIN_MS,
+  type Decided,
+  type LogEntry,
+} from '../domain/customer-log.ts';
 import { decide, type Verdict } from '../domain/decision.ts';
 import { explain, type Preview } from '../domain/explain.ts';
 import type { DecisionResponse, Message } from '../domain/schemas.ts';
 import type { Counted } from '../domain/tally.ts';
-import { GovernorError, UnavailableError } from '../errors.ts';
+import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
 import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
 import type { DecisionCounter } from './counting.ts';
-import { type CustomerLog, factsOf } from './customers.ts';
+import type { CustomerLog } from './customers.ts';
 import type { PolicyCache } from './policy-cache.ts';
 
 export interface SendDeps {
@@ -69,7 +74,12 @@ export function toResponse(messageId: string, decided: Decided): DecisionRespons
   return response;
 }
 
-export function toDelivery(message: Message, decided: Decided, acceptedAt: number): Delivery {
+export function toDelivery(
+  message: Message,
+  decided: Decided,
+  acceptedAt: number,
+  life: string | undefined,
+): Delivery {
   return {
     messageId: message.messageId,
     customerId: message.customerId,
@@ -80,8 +90,16 @@ export function toDelivery(message: Message, decided: Decided, acceptedAt: numbe
     payload: message.payload,
     acceptedAt: new Date(acceptedAt).toISOString(),
     policyVersion: decided.policyVersion,
+    ...(life === undefined ? {} : { life }),
   };
 }
+
+/** A retry that names another channel, kind, category or campaign than the message first decided. */
+const conflictOf = (messageId: string) =>
+  new IdempotencyConflictError(
+    `messageId ${messageId} was already used for a message with another channel, kind, category or ` +
+      'campaign: a retry must repeat the message, a new message needs a new messageId',
+  );
 
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   if (items.length === 1) return [await fn(items[0] as T)];
@@ -120,32 +138,42 @@ export async function sendMessages(
   const firsts: FirstDecision[] = [];
 
   await mapLimit([...byCustomer], CUSTOMER_CONCURRENCY, async ([customerId, indexes]) => {
-    const entries: LogEntry[] = indexes.map((i) => ({
-      type: 'message',
-      at: now,
-      policyVersion: policy.policy.version,
-      facts: factsOf(messages[i] as Message),
-    }));
+    const entries: LogEntry[] = indexes.map((i) =>
+      deps.customers.messageEntry(messages[i] as Message, now, policy.policy.version),
+    );
     try {
-      const { mine } = await deps.customers.append(customerId, entries, now);
+      const appended = await deps.customers.append(customerId, entries, now);
+      if (!appended) throw new Error('an unconditional append found no record');
+      const { mine, lives } = appended;
       indexes.forEach((index, j) => {
         const result = mine[j];
+        const life = lives[j];
         const message = messages[index] as Message;
         if (result?.type !== 'message') throw new Error('replay lost an appended entry');
         const { decided } = result;
+        if (result.duplicate && result.conflict) {
+          answers[index] = conflictOf(message.messageId);
+          return;
+        }
         answers[index] = toResponse(message.messageId, decided);
         if (!result.duplicate)
-          firsts.push({ message, verdict: decided.verdict, policyVersion: decided.policyVersion, at: now });
+          firsts.push({
+            message,
+            verdict: decided.verdict,
+            policyVersion: decided.policyVersion,
+            at: decided.at,
+          });
         // A retry queues or holds again: the first attempt may have died before doing it, and delivery
         // and release are idempotent per messageId.
         if (decided.verdict.outcome === 'accepted') {
-          deliveries.push({ index, delivery: toDelivery(message, decided, decided.at) });
+          deliveries.push({ index, delivery: toDelivery(message, decided, decided.at, life) });
         } else if (decided.verdict.outcome === 'deferred') {
-          const deferred = {
+          const deferred: DeferredMessage = {
             message,
             releaseAt: decided.verdict.releaseAt,
             policyVersion: decided.policyVersion,
           };
+          if (life !== undefined) deferred.life = life;
           deferrals.push({ index, deferred });
         }
       });
@@ -185,7 +213,8 @@ export async function sendMessages(
 
 /**
  * The decision a message would get now, consuming nothing, and why; a message already decided gets its
- * decision (without an explanation: it was taken earlier, on what the customer's log held then).
+ * decision (without an explanation: it was taken earlier, on what the customer's log held then), or a
+ * 409 problem when it names another channel, kind, category or campaign.
  */
 export async function previewMessage(
   deps: Pick<SendDeps, 'customers' | 'policies' | 'clock'>,
@@ -194,15 +223,20 @@ export async function previewMessage(
   const now = deps.clock.now();
   const policy = await deps.policies.current();
   const replayed = await deps.customers.read(message.customerId);
-  const facts = factsOf(message);
+  const entry = deps.customers.messageEntry(message, now, policy.policy.version);
+  if (entry.type !== 'message') throw new Error('not a message entry');
+  const { facts } = entry;
   const earlier = replayed?.state.decisions.get(facts.key);
+  if (earlier && conflictsWith(earlier, facts)) throw conflictOf(message.messageId);
   if (earlier) return toResponse(message.messageId, earlier);
   const view = replayed?.state ?? {
     preferences: { channels: {}, topics: {} },
     suppressions: {},
     sends: [],
   };
-  const verdict = decide(view, facts, policy, now);
+  const verdict = decide(view, facts, policy, now, {
+    releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS,
+  });
   return {
     ...toResponse(message.messageId, { verdict, policyVersion: policy.policy.version, at: now }),
     explanation: explain(view, facts, policy, verdict.channel, now),

@@ -12,11 +12,38 @@ import {
   type HardSuppression,
   type MessageFacts,
   type Send,
+  sendMatches,
   type Verdict,
 } from './decision.ts';
-import type { Channel, Preferences } from './schemas.ts';
+import type { CapMatch, Channel, Kind, Preferences } from './schemas.ts';
 
 export type FeedbackType = 'unsubscribed' | 'complained' | 'bounced_hard';
+
+/**
+ * How far apart the clocks of two writers of one log may be, plus the time between a writer reading its
+ * clock and its write landing, without a cap being overshot: compaction keeps every send that a decision
+ * stamped this much earlier than its own clock could still count. 10 s: 5 s of clock difference between
+ * instances (Lambda's clocks, kept by Amazon Time Sync, differ by far less; local processes given
+ * offsets for tests by a few seconds) and 5 s for a write in flight (the SDK's attempts of one request).
+ */
+export const CLOCK_SKEW_MARGIN_MS = 10_000;
+
+/**
+ * The release margin of entries that name none: the deployed release runs every minute, and a run may
+ * start or reach a message up to 30 s late (scheduling, cold start, a long run, clock skew).
+ */
+export const DEFAULT_RELEASE_MARGIN_MS = 90_000;
+
+/** A customer's log remembers at most this many decisions that hold nothing (no send, no deferral). */
+export const MAX_REMEMBERED = 100;
+
+/**
+ * Sends kept one by one: those the caps need, then the most recent others inside the horizon. Past it
+ * (only a policy whose caps allow more sends than that can get there), the oldest the caps need are
+ * folded into a count per kind and channel (see `Send`), which holds later messages back at least as
+ * long as exact windows would.
+ */
+export const SEND_BUDGET = 100;
 
 export interface Pending {
   facts: MessageFacts;
@@ -25,10 +52,24 @@ export interface Pending {
 }
 
 export type LogEntry =
-  | { type: 'message'; at: number; policyVersion: number; facts: MessageFacts }
+  | {
+      type: 'message';
+      at: number;
+      policyVersion: number;
+      facts: MessageFacts;
+      /** The release margin the writer decided under (DEFAULT_RELEASE_MARGIN_MS when absent). */
+      releaseMarginMs?: number | undefined;
+    }
   | { type: 'preferences'; at: number; preferences: Preferences }
   | { type: 'feedback'; at: number; channel: Channel; feedback: FeedbackType }
-  | { type: 'release'; at: number; policyVersion: number; key: string; releaseAt: number }
+  | {
+      type: 'release';
+      at: number;
+      policyVersion: number;
+      key: string;
+      releaseAt: number;
+      releaseMarginMs?: number | undefined;
+    }
   | {
       type: 'settled';
       key: string;
@@ -39,11 +80,21 @@ export type LogEntry =
       pending?: Pending | undefined;
       category?: string | undefined;
       campaignId?: string | undefined;
-    };
+      /** The channel and kind the message asked for (unknown in logs compacted before they were kept). */
+      channel?: Channel | undefined;
+      kind?: Kind | undefined;
+    }
+  /** Sends folded into one count (see `Send`); `at` is the send's. */
+  | { type: 'folded'; at: number; send: Send };
 
 export interface CustomerBase {
   preferences: Preferences;
   suppressions: Partial<Record<Channel, HardSuppression>>;
+  /**
+   * Decisions compaction had to forget while still inside the idempotency window (more than
+   * MAX_REMEMBERED), by UTC day: reconciliation cannot rebuild their counts from the log.
+   */
+  forgotten?: Record<string, number> | undefined;
 }
 
 export const emptyBase = (): CustomerBase => ({
@@ -58,6 +109,9 @@ export interface Decided {
   /** What finance groups a decision by, kept with it so counts can be rebuilt from the log. */
   category?: string | undefined;
   campaignId?: string | undefined;
+  /** The channel and kind the message asked for: a retry must ask for the same. */
+  channel?: Channel | undefined;
+  kind?: Kind | undefined;
 }
 
 export interface CustomerState extends CustomerView {
@@ -67,13 +121,29 @@ export interface CustomerState extends CustomerView {
   /** The first decision taken for each message key. */
   decisions: Map<string, Decided>;
   pending: Map<string, Pending>;
+  forgotten: Record<string, number>;
 }
 
-/** What replay says of one entry: for a message, its decision; for a release, what became of it. */
+/**
+ * What replay says of one entry: for a message, its decision (`duplicate` for a retry, which gets the
+ * first decision; `conflict` when the retry names another channel, kind, category or campaign than the
+ * first message did: its messageId was used for another message); for a release, what became of it.
+ */
 export type EntryResult =
-  | { type: 'message'; key: string; decided: Decided; duplicate: boolean }
+  | { type: 'message'; key: string; decided: Decided; duplicate: false }
+  | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
   | { type: 'release'; key: string; decided: Decided; stale: boolean }
   | { type: 'other' };
+
+/** Whether a retry's facts differ from those of the message first decided under its key. */
+export function conflictsWith(first: Decided, facts: MessageFacts): boolean {
+  return (
+    (first.channel !== undefined && first.channel !== facts.channel) ||
+    (first.kind !== undefined && first.kind !== facts.kind) ||
+    first.category !== facts.category ||
+    first.campaignId !== facts.campaignId
+  );
+}
 
 export type PolicyLookup = (version: number) => CompiledPolicy;
 
@@ -134,6 +204,7 @@ export function replay(
     sends: [],
     decisions: new Map(),
     pending: new Map(),
+    forgotten: base.forgotten ?? {},
   };
   const results: EntryResult[] = [];
   for (const entry of entries) {
@@ -145,12 +216,18 @@ export function replay(
           at: entry.at,
           category: entry.category,
           campaignId: entry.campaignId,
+          channel: entry.channel,
+          kind: entry.kind,
         });
         if (entry.send) state.sends.push(entry.send);
         if (entry.pending) state.pending.set(entry.key, entry.pending);
         results.push({ type: 'other' });
         break;
       }
+      case 'folded':
+        state.sends.push(entry.send);
+        results.push({ type: 'other' });
+        break;
       case 'preferences':
         applyPreferences(state, entry.preferences);
         results.push({ type: 'other' });
@@ -163,16 +240,21 @@ export function replay(
         const key = entry.facts.key;
         const earlier = state.decisions.get(key);
         if (earlier) {
-          results.push({ type: 'message', key, decided: earlier, duplicate: true });
+          const conflict = conflictsWith(earlier, entry.facts);
+          results.push({ type: 'message', key, decided: earlier, duplicate: true, conflict });
           break;
         }
-        const verdict = decide(state, entry.facts, policies(entry.policyVersion), entry.at);
+        const verdict = decide(state, entry.facts, policies(entry.policyVersion), entry.at, {
+          releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS,
+        });
         const decided: Decided = {
           verdict,
           policyVersion: entry.policyVersion,
           at: entry.at,
           category: entry.facts.category,
           campaignId: entry.facts.campaignId,
+          channel: entry.facts.channel,
+          kind: entry.facts.kind,
         };
         state.decisions.set(key, decided);
         record(state, entry.facts, verdict, entry.policyVersion, entry.at);
@@ -234,6 +316,7 @@ function release(
       { ...facts, notBefore: undefined, relevance: undefined },
       policies(entry.policyVersion),
       entry.releaseAt,
+      { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS, releasableFrom: entry.at },
     );
   }
   record(state, facts, verdict, entry.policyVersion, entry.releaseAt);
@@ -245,40 +328,169 @@ export interface CompactionLimits {
   horizonMs: number;
   /** How long a decision is remembered for retries of the same message. */
   idempotencyMs: number;
+  /**
+   * The policies whose caps decide what sends must be kept (the current one and those the log names);
+   * without them, every send inside the horizon is one the caps may need.
+   */
+  policies?: readonly CompiledPolicy[];
+  /** Default CLOCK_SKEW_MARGIN_MS. */
+  skewMs?: number;
+  /** Default MAX_REMEMBERED. */
+  maxRemembered?: number;
+  /** Default SEND_BUDGET. */
+  sendBudget?: number;
+}
+
+interface Rules {
+  counts: { match: CapMatch; limit: number; windowMs: number }[];
+  gaps: { match: CapMatch; gapMs: number }[];
+}
+
+function rulesOf(policies: readonly CompiledPolicy[], preferences: Preferences): Rules {
+  const counts: Rules['counts'] = policies.flatMap((p) => p.counts);
+  if (preferences.maxPerWeek !== undefined)
+    counts.push({ match: {}, limit: preferences.maxPerWeek, windowMs: 7 * 24 * 3600_000 });
+  return { counts, gaps: policies.flatMap((p) => p.gaps) };
 }
 
 /**
- * Folds a replayed log into a new base and the settled entries still needed: sends inside the longest
- * window, pending deferrals, and decisions young enough to answer a retry. Decisions are frozen as they
- * were taken, so a later replay cannot change them.
+ * The sends a decision at `from` or later needs, for each cap exactly: those inside (from, ∞), and before
+ * it, per count rule the most recent `limit` matching sends inside its window, per gap rule the latest
+ * matching send inside its gap (an older one cannot be in a window that an equally full later one is
+ * not in, nor decide a gap the latest does not).
+ */
+function neededSends(sends: readonly Send[], from: number, rules: Rules): Set<Send> {
+  const needed = new Set<Send>();
+  const matchesAny = (s: Send) =>
+    rules.counts.some((r) => sendMatches(r.match, s)) || rules.gaps.some((r) => sendMatches(r.match, s));
+  const past: Send[] = [];
+  for (const s of sends) {
+    if (s.at > from) {
+      if (matchesAny(s)) needed.add(s);
+    } else past.push(s);
+  }
+  past.sort((a, b) => b.at - a.at);
+  for (const rule of rules.counts) {
+    let used = 0;
+    for (const s of past) {
+      if (used >= rule.limit || s.at <= from - rule.windowMs) break;
+      if (!sendMatches(rule.match, s)) continue;
+      needed.add(s);
+      used += s.count ?? 1;
+    }
+  }
+  for (const rule of rules.gaps) {
+    for (const s of past) {
+      if (s.at <= from - rule.gapMs) break;
+      if (sendMatches(rule.match, s)) {
+        needed.add(s);
+        break;
+      }
+    }
+  }
+  return needed;
+}
+
+/** Folds sends into one per kind and channel, spanning them all (conservative: see `Send`). */
+function fold(sends: readonly Send[]): Send[] {
+  const byGroup = new Map<string, Send>();
+  for (const s of sends) {
+    const group = `${s.kind} ${s.channel}`;
+    const into = byGroup.get(group);
+    const since = s.since ?? s.at;
+    if (!into) {
+      byGroup.set(group, { key: '', at: s.at, since, channel: s.channel, kind: s.kind, count: s.count ?? 1 });
+    } else {
+      into.at = Math.max(into.at, s.at);
+      into.since = Math.min(into.since ?? into.at, since);
+      into.count = (into.count ?? 1) + (s.count ?? 1);
+    }
+  }
+  return [...byGroup.values()];
+}
+
+const dayOf = (instant: number) => new Date(instant).toISOString().slice(0, 10);
+
+/**
+ * Folds a replayed log into a new base and the settled entries still needed, within bounds whatever the
+ * customer was sent: every pending deferral (at most MAX_DEFERRED), the sends the caps need (and others
+ * inside the horizon, SEND_BUDGET in all; beyond, folded), with their decisions, and the most recent
+ * MAX_REMEMBERED other decisions young enough to answer a retry. Decisions are frozen as they were
+ * taken, so a later replay cannot change them. The times it compares were written by other writers
+ * whose clocks may differ: it keeps what a decision stamped CLOCK_SKEW_MARGIN_MS before `now` needs.
  */
 export function compact(
   state: CustomerState,
   now: number,
   limits: CompactionLimits,
 ): { base: CustomerBase; entries: LogEntry[] } {
-  const sendByKey = new Map(state.sends.map((s) => [s.key, s]));
-  // Later decisions are taken at `now` or after, except releases, which decide again at the moment they
-  // reserved: a release that is overdue looks back from its releaseAt, so sends count from there.
-  const from = Math.min(now, ...[...state.pending.values()].map((p) => p.releaseAt));
-  const entries: LogEntry[] = [];
+  const skew = limits.skewMs ?? CLOCK_SKEW_MARGIN_MS;
+  const budget = limits.sendBudget ?? SEND_BUDGET;
+  // Later decisions are taken at `now` or after (by their writer's clock, which may be behind), except
+  // releases, which decide again at the moment they reserved: a release that is overdue looks back from
+  // its releaseAt, so sends count from there.
+  let from = now;
+  for (const p of state.pending.values()) from = Math.min(from, p.releaseAt);
+  from -= skew;
+  const inside = state.sends.filter((s) => s.at > from - limits.horizonMs);
+  const needed = limits.policies
+    ? neededSends(inside, from, rulesOf(limits.policies, state.preferences))
+    : new Set(inside);
+  // The most recent first, then whatever else inside the horizon fits: the sends of today's log for an
+  // ordinary customer, so that a new cap sees them too.
+  const byRecency = (a: Send, b: Send) => b.at - a.at;
+  const mustKeep = [...needed].sort(byRecency);
+  const kept = new Set(mustKeep.slice(0, budget));
+  const folded = fold(mustKeep.slice(budget));
+  for (const s of inside.sort(byRecency)) {
+    if (kept.size >= budget) break;
+    if (!needed.has(s)) kept.add(s);
+  }
+  const sendByKey = new Map<string, Send>();
+  for (const s of kept) {
+    if (s.count === undefined) sendByKey.set(s.key, s);
+    else folded.push(s);
+  }
+
+  // Decisions: those that hold something (a kept send, a deferral) and the most recent others.
+  const remembered: string[] = [];
+  const forgotten: Record<string, number> = {};
+  for (const [day, n] of Object.entries(state.forgotten))
+    if (Date.parse(`${day}T23:59:59.999Z`) > now - limits.idempotencyMs) forgotten[day] = n;
+  for (const [key, decided] of state.decisions) {
+    if (sendByKey.has(key) || state.pending.has(key)) continue;
+    if (decided.at > now - limits.idempotencyMs) remembered.push(key);
+  }
+  const dropped = remembered.splice(
+    0,
+    Math.max(0, remembered.length - (limits.maxRemembered ?? MAX_REMEMBERED)),
+  );
+  for (const key of dropped) {
+    const day = dayOf(state.decisions.get(key)?.at ?? now);
+    forgotten[day] = (forgotten[day] ?? 0) + 1;
+  }
+  const keep = new Set(remembered);
+
+  const entries: LogEntry[] = folded.map((send) => ({ type: 'folded', at: send.at, send }));
   for (const [key, decided] of state.decisions) {
     const send = sendByKey.get(key);
-    const countingSend = send && send.at > from - limits.horizonMs ? send : undefined;
     const pending = state.pending.get(key);
-    const remembered = decided.at > now - limits.idempotencyMs;
-    if (!countingSend && !pending && !remembered) continue;
+    if (!send && !pending && !keep.has(key)) continue;
     entries.push({
       type: 'settled',
       key,
       at: decided.at,
       policyVersion: decided.policyVersion,
       first: decided.verdict,
-      send: countingSend,
+      send,
       pending,
       category: decided.category,
       campaignId: decided.campaignId,
+      channel: decided.channel,
+      kind: decided.kind,
     });
   }
-  return { base: { preferences: state.preferences, suppressions: state.suppressions }, entries };
+  const base: CustomerBase = { preferences: state.preferences, suppressions: state.suppressions };
+  if (Object.keys(forgotten).length > 0) base.forgotten = forgotten;
+  return { base, entries };
 }

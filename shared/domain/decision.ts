@@ -9,6 +9,13 @@ import type { CapMatch, Channel, Kind, Policy, Preferences, QuietHours, Reason }
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 const MAX_SEARCH_STEPS = 2000;
+/**
+ * A customer holds at most this many deferred messages: past it, a message that would be deferred is
+ * suppressed (`frequency_cap`, rule `maxDeferred`: the customer already has that many messages waiting),
+ * so that a flood of messages into quiet hours or full caps cannot hold an unbounded number of payloads
+ * and reservations.
+ */
+export const MAX_DEFERRED = 50;
 
 /** What the decision needs to know about a message (the payload never enters the decision). */
 export interface MessageFacts {
@@ -29,7 +36,13 @@ export type Verdict =
   | { outcome: 'deferred'; channel: Channel; releaseAt: number; reason: Reason; rule?: string | undefined }
   | { outcome: 'suppressed'; channel: Channel; reason: Reason; rule?: string | undefined };
 
-/** A send Governor counted against the caps: made (`at` in the past) or reserved (`at` in the future). */
+/**
+ * A send Governor counted against the caps: made (`at` in the past) or reserved (`at` in the future).
+ * Compaction may fold sends it cannot keep one by one into one with a `count`: that many sends of this
+ * kind and channel somewhere between `since` and `at`, of any category and campaign. A folded send counts
+ * wholly in every window that overlaps its span, so it holds messages back at least as long as the sends
+ * it stands for would have (never shorter): caps stay exact or stricter, never looser.
+ */
 export interface Send {
   key: string;
   at: number;
@@ -37,6 +50,8 @@ export interface Send {
   kind: Kind;
   category?: string | undefined;
   campaignId?: string | undefined;
+  count?: number | undefined;
+  since?: number | undefined;
 }
 
 export type HardSuppression = 'hard_bounce' | 'complained';
@@ -46,6 +61,20 @@ export interface CustomerView {
   preferences: Preferences;
   suppressions: Partial<Record<Channel, HardSuppression>>;
   sends: readonly Send[];
+  /** The deferred messages the customer holds (at most MAX_DEFERRED). */
+  pending?: { readonly size: number } | undefined;
+}
+
+/** How a decision may defer. */
+export interface DecideOptions {
+  /**
+   * How long after a message's release time the release may run (the release interval and its lag): a
+   * message is deferred only when it is still unexpired that long after it could be released, so that a
+   * `deferred` answer is never followed by `expired`.
+   */
+  releaseMarginMs?: number;
+  /** The earliest moment a release could run (the real time, when `now` is a reserved moment past). */
+  releasableFrom?: number;
 }
 
 export interface CountRule {
@@ -88,6 +117,14 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   return c;
 }
 
+/** Whether a cap counts a send: as `capMatches`, a folded send matching any category and campaign. */
+export function sendMatches(match: CapMatch, s: Send): boolean {
+  if (s.count === undefined) return capMatches(match, s);
+  return (
+    (match.kind ?? 'marketing') === s.kind && (match.channel === undefined || match.channel === s.channel)
+  );
+}
+
 /** A cap applies to marketing messages unless its match names another kind. */
 export function capMatches(
   match: CapMatch,
@@ -120,10 +157,10 @@ interface Candidate {
   channel: Channel;
 }
 
-/** Sends inside (t - window, t]: the rolling window ending at t. */
+/** Sends inside (t - window, t]: the rolling window ending at t (a folded send wherever its span meets it). */
 export function countInWindow(sends: readonly Send[], t: number, windowMs: number): number {
   let n = 0;
-  for (const s of sends) if (s.at > t - windowMs && s.at <= t) n++;
+  for (const s of sends) if (s.at > t - windowMs && (s.since ?? s.at) <= t) n += s.count ?? 1;
   return n;
 }
 
@@ -133,12 +170,15 @@ export function countInWindow(sends: readonly Send[], t: number, windowMs: numbe
  */
 function nextFreeForCount(rule: CountRule, sends: readonly Send[], t: number): number | undefined {
   if (rule.limit === 0) return Number.POSITIVE_INFINITY;
-  // The busiest window containing t ends at t or at one of the sends inside (t, t + window).
+  // The busiest window containing t ends at t or at one of the sends inside (t, t + window) (or where a
+  // folded send's span starts).
   let full = countInWindow(sends, t, rule.windowMs) + 1 > rule.limit;
   for (const s of sends) {
     if (full) break;
     if (s.at > t && s.at < t + rule.windowMs)
       full = countInWindow(sends, s.at, rule.windowMs) + 1 > rule.limit;
+    if (!full && s.since !== undefined && s.since > t && s.since < t + rule.windowMs)
+      full = countInWindow(sends, s.since, rule.windowMs) + 1 > rule.limit;
   }
   if (!full) return undefined;
   let next = Number.POSITIVE_INFINITY;
@@ -152,7 +192,8 @@ function nextFreeForCount(rule: CountRule, sends: readonly Send[], t: number): n
 export function nextFreeForGap(rule: GapRule, sends: readonly Send[], t: number): number | undefined {
   let next: number | undefined;
   for (const s of sends) {
-    if (Math.abs(t - s.at) < rule.gapMs) next = Math.max(next ?? 0, s.at + rule.gapMs);
+    if (t - s.at < rule.gapMs && (s.since ?? s.at) - t < rule.gapMs)
+      next = Math.max(next ?? 0, s.at + rule.gapMs);
   }
   return next;
 }
@@ -200,7 +241,7 @@ export function applicableRules(
     const out: Applicable<R>[] = [];
     for (const rule of rules)
       if (capMatches(rule.match, probe))
-        out.push({ rule, sends: view.sends.filter((s) => capMatches(rule.match, s)) });
+        out.push({ rule, sends: view.sends.filter((s) => sendMatches(rule.match, s)) });
     return out;
   };
   return {
@@ -225,7 +266,13 @@ export function relevanceThreshold(
 }
 
 /** Decide one message on one channel: the earliest moment it may go, or why it may not. */
-function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candidate, now: number): Verdict {
+function decideOnChannel(
+  view: CustomerView,
+  c: CompiledPolicy,
+  candidate: Candidate,
+  now: number,
+  options: DecideOptions,
+): Verdict {
   const { facts, channel } = candidate;
   const { counts, gaps } = applicableRules(view, c, facts, channel);
   const start = Math.max(now, facts.notBefore ?? now);
@@ -238,11 +285,17 @@ function decideOnChannel(view: CustomerView, c: CompiledPolicy, candidate: Candi
   }
 
   const quiet = facts.kind === 'marketing' ? quietHoursFor(view, c.policy) : undefined;
+  const margin = options.releaseMarginMs ?? 0;
+  const releasableFrom = options.releasableFrom ?? now;
   let t = start;
   let block: Block | undefined;
   for (let step = 0; step < MAX_SEARCH_STEPS; step++) {
-    // A message is expired from its expiresAt on (see decide), so it can only be deferred to before it.
-    if (facts.expiresAt !== undefined && t >= facts.expiresAt) break;
+    // A message is expired from its expiresAt on (see decide), so it can only be sent before it; and
+    // deferred only if its release, which may run up to the margin after its time, still comes before it.
+    if (facts.expiresAt !== undefined) {
+      const latestSend = t === now ? t : Math.max(t, releasableFrom) + margin;
+      if (latestSend >= facts.expiresAt) break;
+    }
     if (!Number.isFinite(t)) break;
     const quietEnd = quiet ? quietHoursEnd(t, quiet.quiet, quiet.timeZone) : undefined;
     if (quietEnd !== undefined) {
@@ -315,6 +368,7 @@ export function decide(
   facts: MessageFacts,
   policy: CompiledPolicy,
   now: number,
+  options: DecideOptions = {},
 ): Verdict {
   if (facts.expiresAt !== undefined && facts.expiresAt <= now) {
     return { outcome: 'suppressed', channel: facts.channel, reason: 'expired', rule: 'expiresAt' };
@@ -338,7 +392,7 @@ export function decide(
       consentRefusal ??= { outcome: 'suppressed', channel, ...blocked };
       continue;
     }
-    const verdict = decideOnChannel(view, policy, { facts, channel }, now);
+    const verdict = decideOnChannel(view, policy, { facts, channel }, now, options);
     if (verdict.outcome === 'accepted') return verdict;
     if (verdict.outcome === 'deferred') {
       if (!deferral || (deferral.outcome === 'deferred' && verdict.releaseAt < deferral.releaseAt))
@@ -346,6 +400,9 @@ export function decide(
     } else {
       ruleRefusal ??= verdict;
     }
+  }
+  if (deferral && (view.pending?.size ?? 0) >= MAX_DEFERRED) {
+    return { outcome: 'suppressed', channel: deferral.channel, reason: 'frequency_cap', rule: 'maxDeferred' };
   }
   return (
     deferral ??

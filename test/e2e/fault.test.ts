@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageKey } from '#shared/app/customers.ts';
 import { ledgerKey } from '#shared/app/dispatch.ts';
 import { createDeliveryRoot, createRoot } from '#shared/composition.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -20,6 +19,7 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 
 const SECRET = 'fault-test-webhook-secret-0123';
 const ADMIN_KEY = 'fault-test-admin-key-0123456789abcdef';
+const HASH_SECRET = 'fault-test-hash-secret-0123456789abcdef';
 const CUSTOMERS = 250;
 const PER_CUSTOMER = 4;
 /** Ten customers' four messages per batch: the first accepted, the other three deferred. */
@@ -37,6 +37,7 @@ function startGovernor(): Promise<Running> {
   return startGovernorProcess({
     GOVERNOR_DATA_DIR: dataDir,
     GOVERNOR_ADMIN_KEY: ADMIN_KEY,
+    GOVERNOR_HASH_SECRET: HASH_SECRET,
     GOVERNOR_WEBHOOK_URL: receiver.url,
     GOVERNOR_WEBHOOK_SECRET: SECRET,
     GOVERNOR_WEBHOOK_TIMEOUT_MS: '3000',
@@ -146,7 +147,9 @@ describe('a SIGKILL in the middle of a run', () => {
       AWS_ACCESS_KEY_ID: endpoints.AWS_ACCESS_KEY_ID,
       AWS_SECRET_ACCESS_KEY: endpoints.AWS_SECRET_ACCESS_KEY,
     });
-    const root = createRoot(loadConfig({ ...endpoints, GOVERNOR_POLICY_TTL_MS: '0' }));
+    const root = createRoot(
+      loadConfig({ ...endpoints, GOVERNOR_POLICY_TTL_MS: '0', GOVERNOR_HASH_SECRET: HASH_SECRET }),
+    );
     const { ledger } = createDeliveryRoot(root);
     const byCustomer = new Map<string, typeof messages>();
     for (const m of messages) byCustomer.set(m.customerId, [...(byCustomer.get(m.customerId) ?? []), m]);
@@ -156,7 +159,7 @@ describe('a SIGKILL in the middle of a run', () => {
       for (const [customerId, own] of byCustomer) {
         const state = (await root.customers.read(customerId))?.state;
         for (const m of own) {
-          const key = messageKey(m.messageId);
+          const key = root.customers.messageKey(m.messageId);
           const decided = state?.decisions.get(key);
           const entry = entries.get(ledgerKey(m));
           let s: string;

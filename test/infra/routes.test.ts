@@ -6,6 +6,8 @@ import { httpFunctions } from '../../infra/routes.ts';
 import { routes as localRoutes } from '../../local/routes.ts';
 
 const deployedRoutes = httpFunctions.flatMap((spec) => spec.routes.map((key) => ({ key, spec })));
+// The handlers that key hashes read the secret when they load (and refuse to load without one).
+process.env.GOVERNOR_HASH_SECRET ??= 'routes-test-hash-secret-0123456789abcdef';
 
 describe('the deployed HTTP routes', () => {
   it('are exactly the routes the local server serves', () => {

@@ -100,6 +100,16 @@ describe('the delivery queue', () => {
 });
 
 describe('the secrets', () => {
+  it('generate the hash secret, kept when the stack goes', () => {
+    stateful.hasResource('AWS::SecretsManager::Secret', {
+      Properties: Match.objectLike({
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
   it('generate the admin key, and the webhook signing key next to the operator-given URL', () => {
     stateful.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },

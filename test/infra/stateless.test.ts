@@ -106,6 +106,7 @@ describe('every Governor function', () => {
         GOVERNOR_IDEMPOTENCY_HOURS: '72',
         GOVERNOR_KEY_CACHE_TTL_MS: '30000',
         GOVERNOR_DEFAULT_RATE_LIMIT: '100',
+        GOVERNOR_RELEASE_INTERVAL_S: '60',
       });
     }
   });
@@ -129,16 +130,27 @@ describe('every Governor function', () => {
         /^GOVERNOR_(TABLE_NAME|DELIVERY_QUEUE_URL|DLQ_URL|\w+_SECRET_ARN)$/.test(name),
       );
 
-    expect(bound('Send').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_TABLE_NAME']);
-    expect(bound('Preview')).toEqual(['GOVERNOR_TABLE_NAME']);
+    expect(bound('Send').sort()).toEqual([
+      'GOVERNOR_DELIVERY_QUEUE_URL',
+      'GOVERNOR_HASH_SECRET_ARN',
+      'GOVERNOR_TABLE_NAME',
+    ]);
+    expect(bound('Preview').sort()).toEqual(['GOVERNOR_HASH_SECRET_ARN', 'GOVERNOR_TABLE_NAME']);
+    expect(bound('Preferences').sort()).toEqual(['GOVERNOR_HASH_SECRET_ARN', 'GOVERNOR_TABLE_NAME']);
+    expect(bound('Events')).toEqual(['GOVERNOR_TABLE_NAME']);
     expect(bound('Authorizer').sort()).toEqual(['GOVERNOR_ADMIN_KEY_SECRET_ARN', 'GOVERNOR_TABLE_NAME']);
     expect(bound('Delivery/Dispatch').sort()).toEqual([
       'GOVERNOR_DELIVERY_QUEUE_URL',
       'GOVERNOR_DLQ_URL',
+      'GOVERNOR_HASH_SECRET_ARN',
       'GOVERNOR_TABLE_NAME',
       'GOVERNOR_WEBHOOK_SECRET_ARN',
     ]);
-    expect(bound('Delivery/Release').sort()).toEqual(['GOVERNOR_DELIVERY_QUEUE_URL', 'GOVERNOR_TABLE_NAME']);
+    expect(bound('Delivery/Release').sort()).toEqual([
+      'GOVERNOR_DELIVERY_QUEUE_URL',
+      'GOVERNOR_HASH_SECRET_ARN',
+      'GOVERNOR_TABLE_NAME',
+    ]);
     expect(bound('Health')).toEqual([]);
     // The table only for the rate limit's shared counts.
     expect(bound('Queues').sort()).toEqual([
@@ -170,10 +182,10 @@ describe('least privilege', () => {
   const scanAndRW = allow([...TABLE_ACTIONS.RW, 'dynamodb:Scan'], 'Table');
 
   it.each([
-    ['Send', [table('RW'), sendTo('DeliveryQueue')]],
-    ['Preview', [table('R'), rateCounts]],
+    ['Send', [table('RW'), sendTo('DeliveryQueue'), readSecret('HashSecret')]],
+    ['Preview', [table('R'), rateCounts, readSecret('HashSecret')]],
     ['Policy', [table('RW')]],
-    ['Preferences', [table('RW')]],
+    ['Preferences', [table('RW'), readSecret('HashSecret')]],
     ['Events', [table('RW')]],
     ['Reports', [scanAndRW]],
     ['Keys', [table('RW')]],
@@ -184,9 +196,15 @@ describe('least privilege', () => {
     ['Authorizer', [table('R'), readSecret('AdminKey')]],
     [
       'Delivery/Dispatch',
-      [table('RW'), consume('DeliveryQueue'), sendTo('DeadLetterQueue'), readSecret('Webhook')],
+      [
+        table('RW'),
+        consume('DeliveryQueue'),
+        sendTo('DeadLetterQueue'),
+        readSecret('Webhook'),
+        readSecret('HashSecret'),
+      ],
     ],
-    ['Delivery/Release', [table('RW', 'Table/index/due'), sendTo('DeliveryQueue')]],
+    ['Delivery/Release', [table('RW', 'Table/index/due'), sendTo('DeliveryQueue'), readSecret('HashSecret')]],
   ] as const)('grants %s only its own logs, X-Ray and what its code uses', (name, grants) => {
     expect(statementsOf(today, todayNames, name)).toEqual(sortStatements([logs(name), xray, ...grants]));
   });
@@ -228,6 +246,7 @@ describe('least privilege', () => {
         consume('DeliveryQueue'),
         sendTo('DeadLetterQueue'),
         readSecret('Webhook'),
+        readSecret('HashSecret'),
         allow(
           ['ses:SendEmail'],
           'arn:AWS::Partition:ses:AWS::Region:AWS::AccountId:identity/news@mail.example.com',

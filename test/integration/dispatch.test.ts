@@ -72,6 +72,7 @@ beforeAll(async () => {
   Object.assign(process.env, engines.env, {
     GOVERNOR_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`,
     GOVERNOR_WEBHOOK_SECRET: SECRET,
+    GOVERNOR_HASH_SECRET: 'dispatch-test-hash-secret-0123456789abcdef',
     GOVERNOR_RETRY_BASE_MS: '60000',
     GOVERNOR_RETRY_MAX_S: '600',
     GOVERNOR_DELIVERY_MAX_RECEIVES: '15',

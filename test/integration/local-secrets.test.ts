@@ -4,11 +4,11 @@
  * of a stack ask at the same moment.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ensureLocalSecret } from '#local/secrets.ts';
+import { ensureLocalSecret, localSecretFile } from '#local/secrets.ts';
 
 let dataDir: string;
 
@@ -59,5 +59,21 @@ describe('ensureLocalSecret', () => {
     expect(new Set(values).size).toBe(1);
     expect(await ensureLocalSecret(dataDir, 'admin-key')).toBe(values[0]);
     expect(await readdir(join(dataDir, 'secrets'))).toEqual(['admin-key']);
+  });
+
+  it('makes a file others could read readable by its owner only', async () => {
+    await ensureLocalSecret(dataDir, 'hash-secret');
+    await writeFile(localSecretFile(dataDir, 'hash-secret'), 'x'.repeat(40));
+    await chmod(localSecretFile(dataDir, 'hash-secret'), 0o644);
+
+    expect(await ensureLocalSecret(dataDir, 'hash-secret')).toBe('x'.repeat(40));
+    expect((await stat(localSecretFile(dataDir, 'hash-secret'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a file that holds no secret rather than starting with a weak one', async () => {
+    await ensureLocalSecret(dataDir, 'hash-secret');
+    await writeFile(localSecretFile(dataDir, 'hash-secret'), '\n');
+
+    await expect(ensureLocalSecret(dataDir, 'hash-secret')).rejects.toThrow(/holds no secret/);
   });
 });

@@ -13,9 +13,13 @@ import { type Engines, startEngines } from '#local/engines.ts';
 import { fromDeferredItem } from '#shared/adapters/dynamodb/deferred-store.ts';
 import { customerPk, deferredSk, RELEASE_CURSOR_SK, RELEASE_PK } from '#shared/adapters/dynamodb/keys.ts';
 import { DynamoReleaseCursor } from '#shared/adapters/dynamodb/release-cursor.ts';
-import { messageKey } from '#shared/app/customers.ts';
 import { dispatchRecord, type Provider } from '#shared/app/dispatch.ts';
-import { INITIAL_LOOKBACK_MS, type ReleaseOutcome, releaseDue } from '#shared/app/release.ts';
+import {
+  INITIAL_LOOKBACK_MS,
+  type ReleaseOutcome,
+  releaseDue,
+  releaseMarginMs,
+} from '#shared/app/release.ts';
 import { sendMessages } from '#shared/app/send.ts';
 import { createDeliveryRoot, createRoot, type DeliveryRoot, type Root } from '#shared/composition.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -24,6 +28,7 @@ import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
 import type { Delivery } from '#shared/ports.ts';
 
 const MINUTE = 60_000;
+const HASH_SECRET = 'release-test-hash-secret-0123456789abcdef';
 const HOUR = 60 * MINUTE;
 let dataDir: string;
 let engines: Engines;
@@ -114,7 +119,10 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'governor-release-'));
   engines = await startEngines({ dataDir });
   Object.assign(process.env, engines.env);
-  root = createRoot(loadConfig({ ...engines.env, GOVERNOR_POLICY_TTL_MS: '0' }), clock);
+  root = createRoot(
+    loadConfig({ ...engines.env, GOVERNOR_POLICY_TTL_MS: '0', GOVERNOR_HASH_SECRET: HASH_SECRET }),
+    clock,
+  );
   delivery = createDeliveryRoot(root);
   sqs = new SQSClient({ endpoint: engines.sqsEndpoint, region: 'us-east-1' });
   await root.policyStore.put(policyDocumentSchema.parse(policy), '*', 'test', now);
@@ -177,13 +185,14 @@ describe('releaseDue', () => {
     expect(released).toEqual([expect.objectContaining({ outcome: 'suppressed', reason: 'opted_out' })]);
   });
 
-  it('expires a message whose expiresAt passed before the release ran', async () => {
+  it('expires a message whose expiresAt passed before the release ran, later than its margin', async () => {
+    const margin = releaseMarginMs(root.config.GOVERNOR_RELEASE_INTERVAL_S);
     const { message, releaseAt } = await deferredMessage({
-      expiresAt: new Date(now + HOUR + 30_000).toISOString(),
+      expiresAt: new Date(now + HOUR + margin + 5_000).toISOString(),
     });
     await drainQueue();
 
-    now = releaseAt + 60_000;
+    now = releaseAt + margin + 10_000;
     await releaseDue(releaseDeps());
 
     expect(await drainQueue()).toEqual([]);
@@ -258,12 +267,12 @@ describe('releaseDue', () => {
     now = releaseAt + 1000;
     // The dead run appended its release (accepted) to the log and went no further.
     const policyVersion = (await root.policies.current()).policy.version;
-    const { mine } = await root.customers.append(
+    const appended = await root.customers.append(
       customerId,
-      [{ type: 'release', at: now, policyVersion, key: messageKey(message.messageId), releaseAt }],
+      [root.customers.releaseEntry(message.messageId, releaseAt, now, policyVersion)],
       now,
     );
-    expect(mine[0]).toMatchObject({ stale: false, decided: { verdict: { outcome: 'accepted' } } });
+    expect(appended?.mine[0]).toMatchObject({ stale: false, decided: { verdict: { outcome: 'accepted' } } });
 
     const summary = await releaseDue(releaseDeps());
 
@@ -280,7 +289,7 @@ describe('releaseDue', () => {
     const policyVersion = (await root.policies.current()).policy.version;
     await root.customers.append(
       customerId,
-      [{ type: 'release', at: now, policyVersion, key: messageKey(message.messageId), releaseAt }],
+      [root.customers.releaseEntry(message.messageId, releaseAt, now, policyVersion)],
       now,
     );
 

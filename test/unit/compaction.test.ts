@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock, decodeEntry, encodeBlock, encodeEntry } from '#shared/adapters/dynamodb/entry-codec.ts';
 import {
+  CLOCK_SKEW_MARGIN_MS,
   type CompactionLimits,
   type CustomerBase,
   compact,
@@ -38,7 +39,9 @@ function keysOf(entries: LogEntry[]): string[] {
 describe('compact', () => {
   it.each([
     ['a millisecond inside the longest window', WEEK - 1, true],
-    ['exactly the longest window old', WEEK, false],
+    ['exactly the longest window old, for a writer whose clock is behind', WEEK, true],
+    ['the longest window and the skew margin old, less a millisecond', WEEK + CLOCK_SKEW_MARGIN_MS - 1, true],
+    ['the longest window and the skew margin old', WEEK + CLOCK_SKEW_MARGIN_MS, false],
     ['older than the longest window', WEEK + HOUR, false],
   ])('a send %s (%i ms old) is kept, as it can still count: %s', (_, age, kept) => {
     // Prepare
@@ -128,8 +131,15 @@ describe('compact', () => {
     expect(results.at(-1)).toEqual({
       type: 'message',
       key: 'a',
-      decided: { verdict: { outcome: 'accepted', channel: 'email' }, policyVersion: 1, at: T0 },
+      decided: {
+        verdict: { outcome: 'accepted', channel: 'email' },
+        policyVersion: 1,
+        at: T0,
+        channel: 'email',
+        kind: 'marketing',
+      },
       duplicate: true,
+      conflict: false,
     });
   });
 
@@ -357,6 +367,124 @@ describe('compact', () => {
         ]),
       );
       expect(dropped).toBeGreaterThan(0);
+    });
+  });
+
+  describe('bounds, whatever a customer is sent', () => {
+    const twoAWeekAnHourApart = aPolicy(
+      {
+        caps: [
+          { id: 'weekly', limit: 2, window: 'P7D' },
+          { id: 'gap', minGap: 'PT1H' },
+        ],
+      },
+      1,
+    );
+    const rules = policies(twoAWeekAnHourApart);
+    const compiledRules = [compilePolicy(twoAWeekAnHourApart)];
+
+    it('keeps, per count rule, the most recent `limit` matching sends, and decides the next message alike', () => {
+      // Prepare: six sends over six days, older than the idempotency window but the last
+      const log = Array.from({ length: 6 }, (_, i) => ({
+        type: 'settled' as const,
+        key: `s${i}`,
+        at: T0 + i * DAY,
+        policyVersion: 1,
+        first: { outcome: 'accepted' as const, channel: 'email' as Channel },
+        send: { key: `s${i}`, at: T0 + i * DAY, channel: 'email' as Channel, kind: 'marketing' as const },
+      }));
+      const now = T0 + 6 * DAY;
+      const { state } = replay(emptyBase(), log, rules);
+
+      // Act
+      const { entries } = compact(state, now, { ...limits, policies: compiledRules, sendBudget: 2 });
+      const next = messageEntry(now + HOUR, { key: 'n', expiresAt: now + 10 * DAY });
+
+      // Assess: the two most recent stay, and the next message waits as long as with all six (until the
+      // older of the two frees its slot)
+      expect(keysOf(entries)).toEqual(['s4', 's5']);
+      const whole = replay(emptyBase(), [...log, next], rules).results.at(-1);
+      expect(replay(emptyBase(), [...entries, next], rules).results.at(-1)).toEqual(whole);
+      expect(whole).toMatchObject({
+        decided: { verdict: { outcome: 'deferred', releaseAt: T0 + 11 * DAY } },
+      });
+    });
+
+    it('remembers the last decisions that hold nothing, and counts by day those it has to forget', () => {
+      // Prepare: ten refusals today
+      const log = [
+        preferencesEntry(T0, { maxPerWeek: 0 }),
+        ...Array.from({ length: 10 }, (_, i) => messageEntry(T0 + i * MINUTE, { key: `r${i}` })),
+      ];
+      const { state } = replay(emptyBase(), log, rules);
+
+      // Act
+      const { base, entries } = compact(state, T0 + HOUR, { ...limits, maxRemembered: 3 });
+
+      // Assess
+      expect(keysOf(entries)).toEqual(['r7', 'r8', 'r9']);
+      expect(base.forgotten).toEqual({ [new Date(T0).toISOString().slice(0, 10)]: 7 });
+    });
+
+    it('never lets a message through that exact windows would hold back, once it folds sends past its budget', () => {
+      const generous = aPolicy(
+        {
+          caps: [
+            { id: 'daily-sms', limit: 3, window: 'P1D', match: { channel: 'sms' } },
+            { id: 'weekly-promo', limit: 6, window: 'P7D', match: { category: 'promotions' } },
+            { id: 'gap', minGap: 'PT2H', match: { campaignId: 'spring' } },
+          ],
+        },
+        1,
+      );
+      const versions = policies(generous);
+      const channels: Channel[] = ['email', 'sms', 'push'];
+      let folds = 0;
+      for (let seed = 1; seed <= 60; seed++) {
+        // Prepare: a random fortnight of sends, then a compaction with room for two
+        const r = seeded(seed);
+        const log: LogEntry[] = [];
+        let t = T0;
+        for (let i = 0; i < 30; i++) {
+          t += r.pick([10 * MINUTE, HOUR, 3 * HOUR, 9 * HOUR, DAY]);
+          log.push(
+            messageEntry(t, {
+              key: `m${i}`,
+              channel: r.pick(channels),
+              category: r.pick([undefined, 'promotions']),
+              campaignId: r.pick([undefined, 'spring']),
+              expiresAt: t + r.pick([HOUR, DAY]),
+            }),
+          );
+        }
+        const { state } = replay(emptyBase(), log, versions);
+        const compacted = compact(state, t, {
+          horizonMs: WEEK,
+          idempotencyMs: HOUR,
+          policies: [compilePolicy(generous)],
+          sendBudget: 2,
+        });
+        if (compacted.entries.some((e) => e.type === 'folded')) folds++;
+
+        // Act: the next messages, decided from the compacted log and from the whole one
+        for (let j = 0; j < 10; j++) {
+          const probe = messageEntry(t + r.pick([MINUTE, HOUR, 5 * HOUR, DAY, 3 * DAY, 6 * DAY]), {
+            key: `p${j}`,
+            channel: r.pick(channels),
+            category: r.pick([undefined, 'promotions']),
+            campaignId: r.pick([undefined, 'spring']),
+          });
+          const exact = replay(emptyBase(), [...log, probe], versions).results.at(-1);
+          const bounded = replay(compacted.base, [...compacted.entries, probe], versions).results.at(-1);
+
+          // Assess: accepted from the compacted log only if accepted from the whole one
+          if (bounded?.type === 'message' && bounded.decided.verdict.outcome === 'accepted')
+            expect(exact, `seed ${seed}, probe ${j}`).toMatchObject({
+              decided: { verdict: { outcome: 'accepted' } },
+            });
+        }
+      }
+      expect(folds).toBeGreaterThan(30);
     });
   });
 });

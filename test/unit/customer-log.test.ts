@@ -147,15 +147,50 @@ describe('replay', () => {
       // Assess
       const first = resultOf(results, 0);
       expect(first).toMatchObject({ type: 'message', duplicate: false });
-      for (const i of [1, 2]) {
+      for (const [i, conflict] of [
+        [1, false],
+        [2, true],
+      ] as const) {
         expect(resultOf(results, i)).toEqual({
           type: 'message',
           key: 'a',
           decided: first.type === 'message' ? first.decided : undefined,
           duplicate: true,
+          conflict,
         });
       }
       expect(state.sends).toHaveLength(1);
+    });
+
+    it.each([
+      ['channel', { channel: 'sms' as const }],
+      ['kind', { kind: 'transactional' as const }],
+      ['category', { category: 'news' }],
+      ['campaign', { campaignId: 'spring' }],
+    ])('are a conflict when they name another %s than the first message', (_, other) => {
+      // Prepare
+      const facts = { key: 'a', category: 'promotions', campaignId: 'winter' };
+      const log = [messageEntry(T0, facts), messageEntry(T0 + MINUTE, { ...facts, ...other })];
+
+      // Act
+      const { results } = replay(emptyBase(), log, lookup);
+
+      // Assess
+      expect(resultOf(results, 1)).toMatchObject({ duplicate: true, conflict: true });
+    });
+
+    it('are no conflict when only the relevance or the times differ', () => {
+      // Prepare
+      const log = [
+        messageEntry(T0, { key: 'a', relevance: 0.5, expiresAt: T0 + DAY }),
+        messageEntry(T0 + MINUTE, { key: 'a', relevance: 0.9, expiresAt: T0 + 2 * DAY, notBefore: T0 }),
+      ];
+
+      // Act
+      const { results } = replay(emptyBase(), log, lookup);
+
+      // Assess
+      expect(resultOf(results, 1)).toMatchObject({ duplicate: true, conflict: false });
     });
 
     it('stay suppressed after the cap that suppressed the first has freed', () => {

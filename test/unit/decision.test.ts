@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baseThreshold, capMatches, decide } from '#shared/domain/decision.ts';
+import { baseThreshold, capMatches, decide, MAX_DEFERRED } from '#shared/domain/decision.ts';
 import type { Channel } from '#shared/domain/schemas.ts';
 import { aPolicy, aSend, at, aView, compiled, DAY, facts, HOUR, MINUTE, T0, WEEK } from './builders.ts';
 
@@ -444,6 +444,110 @@ describe('decide', () => {
 
       // Assess
       expect(verdict).toMatchObject({ outcome: 'suppressed', reason: 'expired' });
+    });
+  });
+
+  describe('the release margin', () => {
+    const daily = compiled({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }] });
+    const view = aView({ sends: [aSend(T0 - 20 * HOUR)] }); // the slot frees at T0 + 4h
+    const margin = 90_000;
+
+    it.each([
+      ['exactly at the slot and the margin', T0 + 4 * HOUR + margin, 'suppressed'],
+      ['a millisecond after the slot and the margin', T0 + 4 * HOUR + margin + 1, 'deferred'],
+      ['inside the margin after the slot', T0 + 4 * HOUR + margin / 2, 'suppressed'],
+    ] as const)(
+      'defers a message expiring %s only when the release has its margin: %s',
+      (_, expiresAt, outcome) => {
+        // Act
+        const verdict = decide(view, facts({ expiresAt }), daily, T0, { releaseMarginMs: margin });
+
+        // Assess
+        expect(verdict.outcome).toBe(outcome);
+        if (outcome === 'suppressed')
+          expect(verdict).toMatchObject({ reason: 'frequency_cap', rule: 'daily' });
+      },
+    );
+
+    it('still accepts now a message expiring within the margin', () => {
+      expect(decide(aView(), facts({ expiresAt: T0 + 1 }), daily, T0, { releaseMarginMs: margin })).toEqual({
+        outcome: 'accepted',
+        channel: 'email',
+      });
+    });
+
+    it('counts the margin from when a late release runs, for a message it defers again', () => {
+      // Prepare: decided again at its reserved moment T0 - 2h by a release running at T0; a slot frees
+      // at T0 - 1h, before the release runs, and the message expires 45 s after the release
+      const reserved = T0 - 2 * HOUR;
+      const busy = aView({ sends: [aSend(reserved - 23 * HOUR)] });
+      const message = facts({ expiresAt: T0 + margin / 2 });
+
+      // Act
+      const asIfOnTime = decide(busy, message, daily, reserved, { releaseMarginMs: margin });
+      const fromTheRelease = decide(busy, message, daily, reserved, {
+        releaseMarginMs: margin,
+        releasableFrom: T0,
+      });
+
+      // Assess
+      expect(asIfOnTime).toMatchObject({ outcome: 'deferred', releaseAt: T0 - HOUR });
+      expect(fromTheRelease).toMatchObject({ outcome: 'suppressed', reason: 'frequency_cap' });
+    });
+  });
+
+  describe('the deferrals a customer holds', () => {
+    it('are at most MAX_DEFERRED: past it a message that would wait is suppressed frequency_cap', () => {
+      // Prepare
+      const daily = compiled({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }] });
+      const sends = [aSend(T0 - HOUR)];
+      const message = facts({ expiresAt: T0 + 3 * DAY });
+
+      // Act
+      const under = decide({ ...aView({ sends }), pending: { size: MAX_DEFERRED - 1 } }, message, daily, T0);
+      const full = decide({ ...aView({ sends }), pending: { size: MAX_DEFERRED } }, message, daily, T0);
+
+      // Assess
+      expect(under).toMatchObject({ outcome: 'deferred' });
+      expect(full).toEqual({
+        outcome: 'suppressed',
+        channel: 'email',
+        reason: 'frequency_cap',
+        rule: 'maxDeferred',
+      });
+    });
+  });
+
+  describe('folded sends', () => {
+    const weekly = compiled({
+      caps: [{ id: 'weekly-promo', limit: 5, window: 'P7D', match: { category: 'promotions' } }],
+    });
+    const folded = { ...aSend(T0 - 2 * DAY), key: '', since: T0 - 6 * DAY, count: 5, category: undefined };
+
+    it('count wholly, whatever their category, in every window their span meets', () => {
+      // Act
+      const now = decide(aView({ sends: [folded] }), facts({ category: 'promotions' }), weekly, T0);
+      const afterSpan = decide(
+        aView({ sends: [folded] }),
+        facts({ category: 'promotions' }),
+        weekly,
+        T0 + 5 * DAY,
+      );
+
+      // Assess: held until the span's end leaves the window, not its start
+      expect(now).toMatchObject({ outcome: 'suppressed', reason: 'frequency_cap', rule: 'weekly-promo' });
+      expect(afterSpan).toEqual({ outcome: 'accepted', channel: 'email' });
+    });
+
+    it('keep a minimum gap from every moment of their span', () => {
+      const gap = compiled({ caps: [{ id: 'gap', minGap: 'PT4H' }] });
+      const span = { ...aSend(T0 + HOUR), key: '', since: T0 - HOUR, count: 2 };
+
+      expect(decide(aView({ sends: [span] }), facts({ expiresAt: T0 + DAY }), gap, T0)).toMatchObject({
+        outcome: 'deferred',
+        releaseAt: T0 + 5 * HOUR,
+        reason: 'min_gap',
+      });
     });
   });
 

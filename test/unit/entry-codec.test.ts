@@ -52,6 +52,20 @@ const entries: [string, LogEntry][] = [
   ['a feedback', { type: 'feedback', at: T0, channel: 'sms', feedback: 'bounced_hard' }],
   ['a release', { type: 'release', at: T0, policyVersion: 4, key: 'k~2', releaseAt: T0 + 5 }],
   [
+    'a message decided under a release margin of its own',
+    {
+      type: 'message',
+      at: T0,
+      policyVersion: 1,
+      facts: { key: 'k6', channel: 'push', kind: 'marketing' },
+      releaseMarginMs: 31_000,
+    },
+  ],
+  [
+    'a release decided under a release margin of its own',
+    { type: 'release', at: T0, policyVersion: 4, key: 'k7', releaseAt: T0 + 5, releaseMarginMs: 7_000 },
+  ],
+  [
     'a settled accepted send',
     {
       type: 'settled',
@@ -112,6 +126,8 @@ const entries: [string, LogEntry][] = [
   ],
 ];
 
+const entryNamed = (name: string) => entries.find(([n]) => n === name)?.[1];
+
 describe('the log entry codec', () => {
   it.each(entries)('round-trips %s', (_, entry) => {
     expect(decodeEntry(encodeEntry(entry))).toEqual(entry);
@@ -125,22 +141,54 @@ describe('the log entry codec', () => {
 
   it('writes a long category or campaign once per item, however many entries name it', () => {
     const words = new Dictionary();
-    const settled = entries[5]?.[1] as Extract<LogEntry, { type: 'settled' }>;
+    const settled = entryNamed('a settled accepted send') as Extract<LogEntry, { type: 'settled' }>;
     const long = { ...settled, category: 'promotions-autumn', campaignId: 'black-friday-2026' };
     const texts = Array.from({ length: 20 }, (_, i) => encodeEntry({ ...long, key: `key${i}` }, words));
     expect(words.words).toEqual(['promotions-autumn', 'black-friday-2026']);
     for (const text of texts) expect(text).not.toContain('black-friday');
   });
 
-  it('round-trips a block of every kind of entry, times going back and forth, and a base', () => {
+  it('round-trips a block of every kind of settled entry and a folded send, times going back and forth, and a base', () => {
     const base = {
       preferences: { channels: {}, topics: { 'new|s': false } },
       suppressions: { sms: 'complained' as const },
+      forgotten: { '2026-03-02': 12 },
     };
-    const all = entries.map(([, e], i) => ({ ...e, at: e.at + (i % 3 === 0 ? -1 : 7_200_000) * i }));
+    const settled = entries.flatMap(([, e]) => (e.type === 'settled' ? [e] : []));
+    const asked = [
+      { channel: 'push' as const, kind: 'marketing' as const },
+      { channel: 'sms' as const, kind: 'marketing' as const },
+      { channel: 'sms' as const, kind: 'transactional' as const },
+      { channel: undefined, kind: undefined },
+    ];
+    const all: LogEntry[] = [
+      ...settled.flatMap((e, i) =>
+        asked.map((a, j) => {
+          const key = `${e.key}-${j}`;
+          const at = e.at + (j % 2 ? -1 : 7_200_000) * i;
+          const send = e.send && { ...e.send, key, at: e.send.at === e.at ? at : e.send.at };
+          const entry: LogEntry = { ...e, key, at, send };
+          if (a.channel) Object.assign(entry, a);
+          return entry;
+        }),
+      ),
+      {
+        type: 'folded',
+        at: T0 + 5,
+        send: { key: '', at: T0 + 5, since: T0 - 9, count: 140, channel: 'sms', kind: 'transactional' },
+      },
+    ];
     const block = encodeBlock(base, all) as string;
     expect(isBlock(block)).toBe(true);
     expect(decodeBlock(block)).toEqual({ base, entries: all });
+  });
+
+  it('still reads a block in the first format', () => {
+    const settled = entries.flatMap(([, e]) => (e.type === 'settled' ? [e] : []));
+    const words = new Dictionary([], true);
+    const lines = settled.map((e) => encodeEntry(e, words));
+    const block = [`@${words.words.join('|')}`, '', ...lines].join('\n');
+    expect(decodeBlock(block)).toEqual({ base: emptyBase(), entries: settled });
   });
 
   it('writes nothing for an empty block, and a block for a base alone', () => {
@@ -150,26 +198,36 @@ describe('the log entry codec', () => {
     expect(decodeBlock(encodeBlock(base, []) as string)).toEqual({ base, entries: [] });
   });
 
-  it('writes a settled send in a few bytes: relative time, repeated version left out, `+` for the send', () => {
-    const settled = entries[5]?.[1] as Extract<LogEntry, { type: 'settled' }>;
+  it('writes a settled send in a few bytes: relative time, repeated version left out, the send in the verdict', () => {
+    const settled = entryNamed('a settled accepted send') as Extract<LogEntry, { type: 'settled' }>;
     const sends = [0, 1, 2].map((i) => {
       const at = T0 + i * 8 * 3_600_000;
-      return { ...settled, key: `key${i}`, at, send: { ...(settled.send as Send), key: `key${i}`, at } };
+      const send = { ...(settled.send as Send), key: `key${i}`, at };
+      return { ...settled, key: `key${i}`, at, send, channel: 'push' as const, kind: 'marketing' as const };
     });
     const lines = (encodeBlock(emptyBase(), sends) as string).split('\n');
     expect(lines.slice(2)).toEqual([
-      `s|${T0.toString(36)}|2|key0|ap|#0~c1|+`,
-      `s|${(8 * 3_600_000).toString(36)}||key1|ap|#0~c1|+`,
-      `s|${(8 * 3_600_000).toString(36)}||key2|ap|#0~c1|+`,
+      `${T0.toString(36)}|2|key0|Ap|#0~c1`,
+      `${(8 * 3_600_000).toString(36)}||key1|Ap|#0~c1`,
+      `${(8 * 3_600_000).toString(36)}||key2|Ap|#0~c1`,
     ]);
   });
 
   it('escapes the block separators in words and ids', () => {
-    const settled = entries[5]?.[1] as Extract<LogEntry, { type: 'settled' }>;
+    const settled = entryNamed('a settled accepted send') as Extract<LogEntry, { type: 'settled' }>;
     const subject = { key: 'a\nb', category: 'line\nbreak|pipe', campaignId: '@at' };
     const odd = { ...settled, ...subject, send: { ...(settled.send as Send), ...subject } };
     const block = encodeBlock(emptyBase(), [odd]) as string;
     expect(block.split('\n')).toHaveLength(3);
+    expect(decodeBlock(block).entries).toEqual([odd]);
+  });
+
+  it('writes the words of a block as they are, however many separators they hold', () => {
+    const settled = entryNamed('a settled accepted send') as Extract<LogEntry, { type: 'settled' }>;
+    const category = '|'.repeat(100);
+    const odd = { ...settled, category, send: { ...(settled.send as Send), category } };
+    const block = encodeBlock(emptyBase(), [odd]) as string;
+    expect(block.length).toBeLessThan(100 + 60);
     expect(decodeBlock(block).entries).toEqual([odd]);
   });
 

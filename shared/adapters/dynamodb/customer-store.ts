@@ -1,20 +1,35 @@
 /**
  * Customer state in one item per customer: `l` the ordered log (first the block compaction wrote, with
  * the base of preferences and hard suppressions and the settled entries, then the entries appended
- * since), `n` the write counter, `x` the TTL, `k` the TTL of a customer whose consent is kept. A
- * decision is one conditional-free atomic UpdateItem (list_append plus counter, ALL_NEW); compaction is
- * an UpdateItem conditional on the counter, so it never loses an append.
+ * since, a long one split over several elements), `n` the write counter, `s` the life (a random id set
+ * when the item is created), `x` the TTL, `k` the TTL of a customer whose consent is kept.
+ *
+ * A decision is one atomic UpdateItem (list_append plus counter, ALL_NEW) conditional only on the log
+ * having room: at most MAX_ELEMENTS elements, so that however many writers append at once, the entries
+ * between two compactions are bounded. A refused append is followed by a compaction (conditional on the
+ * counter and the life: while the log is full nobody can append, so one compactor wins) that writes the
+ * refused entries with it. Compaction writes the block and the entries appended with it at once.
  */
+import { randomBytes } from 'node:crypto';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CustomerBase, LogEntry } from '../../domain/customer-log.ts';
-import type { CustomerRecord, CustomerStore, DeferredMessage } from '../../ports.ts';
+import {
+  type AppendCondition,
+  AppendRefusedError,
+  type CustomerRecord,
+  type CustomerStore,
+  type DeferredMessage,
+  LEGACY_LIFE,
+  type PartitionItem,
+} from '../../ports.ts';
 import type { DynamoClients } from './client.ts';
 import { batchWrite, fromDeferredItem } from './deferred-store.ts';
 import {
@@ -27,7 +42,7 @@ import {
   isBlock,
 } from './entry-codec.ts';
 import { itemSize, wireItemSize } from './item-size.ts';
-import { customerPk, DEFERRED_PREFIX, STATE_SK } from './keys.ts';
+import { customerPk, DEFERRED_PREFIX, deferredSk, STATE_SK } from './keys.ts';
 import { queryPages, scanPages } from './pages.ts';
 
 /** Customer state expires this long after its last write unless it holds preferences. */
@@ -35,12 +50,40 @@ const STATE_TTL_S = 100 * 24 * 3600;
 /** Far-future TTL for customers with preferences or suppressions: consent is kept until erased. */
 const KEEP = 32_503_680_000; // 3000-01-01
 
+/**
+ * The most list elements a log takes: the block and the raw entries after it. Each element holds at
+ * most CHUNK characters (a longer entry, such as a preference change naming a hundred long topics,
+ * continues over several), so the raw entries between two compactions weigh at most about 63 KB
+ * whatever the traffic.
+ */
+export const MAX_ELEMENTS = 64;
+/** The characters of one element of a raw entry; the rest continues in the next, marked CONTINUED. */
+export const CHUNK = 1024;
+const CONTINUED = '+';
+
+/** A raw entry's text as list elements. */
+function elementsOf(entry: LogEntry): string[] {
+  const text = encodeEntry(entry);
+  if (text.length <= CHUNK) return [text];
+  const out: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(text.length, i + (i === 0 ? CHUNK : CHUNK - 1));
+    // Never between the two halves of a surrogate pair.
+    const code = text.charCodeAt(end - 1);
+    if (end < text.length && code >= 0xd800 && code <= 0xdbff) end--;
+    out.push(i === 0 ? text.slice(i, end) : CONTINUED + text.slice(i, end));
+    i = end;
+  }
+  return out;
+}
+
 /** The attributes of a customer item that make its record, however the item was read. */
 interface StateAttributes {
   log: string[];
   words: string[];
   base: string | undefined;
   version: number;
+  life: string | undefined;
 }
 
 function toRecord(a: StateAttributes, itemBytes: number): CustomerRecord {
@@ -48,14 +91,18 @@ function toRecord(a: StateAttributes, itemBytes: number): CustomerRecord {
   let base = decodeBase(a.base);
   const words = new Dictionary(a.words);
   const entries: LogEntry[] = [];
+  const texts: string[] = [];
   a.log.forEach((text, i) => {
     if (i === 0 && isBlock(text)) {
       const block = decodeBlock(text);
       base = block.base;
       entries.push(...block.entries);
-    } else entries.push(decodeEntry(text, words));
+    } else if (text.startsWith(CONTINUED) && texts.length > 0) {
+      texts[texts.length - 1] += text.slice(CONTINUED.length);
+    } else texts.push(text);
   });
-  return { base, entries, version: a.version, itemBytes };
+  for (const text of texts) entries.push(decodeEntry(text, words));
+  return { base, entries, version: a.version, itemBytes, life: a.life, elements: a.log.length };
 }
 
 const strings = (v: AttributeValue | undefined) => (v?.L ?? []).map((e) => e.S ?? '');
@@ -63,7 +110,13 @@ const strings = (v: AttributeValue | undefined) => (v?.L ?? []).map((e) => e.S ?
 /** From the wire format, as the decision path reads it. */
 const fromWire = (item: Record<string, AttributeValue>) =>
   toRecord(
-    { log: strings(item.l), words: strings(item.d), base: item.b?.S, version: Number(item.n?.N ?? 0) },
+    {
+      log: strings(item.l),
+      words: strings(item.d),
+      base: item.b?.S,
+      version: Number(item.n?.N ?? 0),
+      life: item.s?.S,
+    },
     wireItemSize(item),
   );
 
@@ -75,6 +128,7 @@ const fromDocument = (item: Record<string, unknown>) =>
       words: (item.d as string[] | undefined) ?? [],
       base: item.b as string | undefined,
       version: Number(item.n ?? 0),
+      life: item.s as string | undefined,
     },
     itemSize(item),
   );
@@ -82,24 +136,70 @@ const fromDocument = (item: Record<string, unknown>) =>
 const wireKey = (customerId: string) => ({ pk: { S: customerPk(customerId) }, sk: { S: STATE_SK } });
 const wireNumber = (n: number) => ({ N: String(n) });
 
+/** Random bytes drawn a few kilobytes at a time: an append offers a new life every time. */
+let pool = Buffer.alloc(0);
+let drawn = 0;
+
+/** A new record's life: 48 random bits, enough to tell the lives of one customer apart. */
+export function newLife(): string {
+  if (drawn + 6 > pool.length) {
+    pool = randomBytes(6 * 1024);
+    drawn = 0;
+  }
+  drawn += 6;
+  return pool.toString('base64url', drawn - 6, drawn);
+}
+
+/** The condition that the record has `life` (a record from before lives has none). */
+const lifeCondition = (life: string) => (life === LEGACY_LIFE ? 'attribute_not_exists(s)' : 's = :life');
+
 /** The UpdateItem input of an append, in the wire format. */
-function appendCommandInput(table: string, customerId: string, entries: LogEntry[], now: number) {
+export function appendCommandInput(
+  table: string,
+  customerId: string,
+  entries: LogEntry[],
+  now: number,
+  condition: AppendCondition = {},
+) {
   const keepsConsent = entries.some((e) => e.type === 'preferences' || e.type === 'feedback');
+  const elements = entries.flatMap(elementsOf);
+  if (elements.length > MAX_ELEMENTS - 1) throw new RangeError(`${elements.length} elements in one append`);
   const values: Record<string, AttributeValue> = {
     ':empty': { L: [] },
-    ':entries': { L: entries.map((e) => ({ S: encodeEntry(e) })) },
+    ':entries': { L: elements.map((S) => ({ S })) },
     ':zero': wireNumber(0),
     ':one': wireNumber(1),
     ':ttl': wireNumber(Math.floor(now / 1000) + STATE_TTL_S),
+    ':room': wireNumber(MAX_ELEMENTS - elements.length),
+    ':new': { S: newLife() },
   };
   if (keepsConsent) values[':keep'] = wireNumber(KEEP);
+  // Without parentheses: dynalite's expression parser takes five times as long over them (0.5 ms a
+  // request). A record that exists always has its log (compaction writes an empty list, not none).
+  let conditionExpression = 'attribute_not_exists(l) OR size(l) <= :room';
+  if (condition.mustExist || condition.life !== undefined) {
+    conditionExpression = 'attribute_exists(n) AND size(l) <= :room';
+    if (condition.life !== undefined) {
+      conditionExpression += ` AND ${lifeCondition(condition.life)}`;
+      if (condition.life !== LEGACY_LIFE) values[':life'] = { S: condition.life };
+    }
+  }
   return {
     TableName: table,
     Key: wireKey(customerId),
-    UpdateExpression: `SET l = list_append(if_not_exists(l, :empty), :entries), n = if_not_exists(n, :zero) + :one, x = if_not_exists(k, :ttl)${keepsConsent ? ', k = :keep' : ''}`,
+    UpdateExpression: `SET l = list_append(if_not_exists(l, :empty), :entries), n = if_not_exists(n, :zero) + :one, x = if_not_exists(k, :ttl), s = if_not_exists(s, :new)${keepsConsent ? ', k = :keep' : ''}`,
+    ConditionExpression: conditionExpression,
     ExpressionAttributeValues: values,
     ReturnValues: 'ALL_NEW' as const,
+    // DynamoDB answers a refusal with the item as it is (saves a read); dynalite does not.
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
   };
+}
+
+/** The record an item read after a refused write, when the error carries it. */
+function refusedItem(error: unknown): CustomerRecord | undefined {
+  const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+  return item && Object.keys(item).length > 0 ? fromWire(item) : undefined;
 }
 
 export class DynamoCustomerStore implements CustomerStore {
@@ -114,11 +214,27 @@ export class DynamoCustomerStore implements CustomerStore {
     this.db = clients.db;
   }
 
-  async append(customerId: string, entries: LogEntry[], now: number): Promise<CustomerRecord> {
-    const out = await this.client.send(
-      new UpdateItemCommand(appendCommandInput(this.table, customerId, entries, now)),
-    );
-    return fromWire(out.Attributes ?? {});
+  async append(
+    customerId: string,
+    entries: LogEntry[],
+    now: number,
+    condition?: AppendCondition,
+  ): Promise<CustomerRecord> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand(appendCommandInput(this.table, customerId, entries, now, condition)),
+      );
+      return fromWire(out.Attributes ?? {});
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new AppendRefusedError(refusedItem(error));
+      throw error;
+    }
+  }
+
+  fits(record: CustomerRecord, entries: LogEntry[]): boolean {
+    let elements = record.elements;
+    for (const e of entries) elements += elementsOf(e).length;
+    return elements <= MAX_ELEMENTS;
   }
 
   async read(customerId: string): Promise<CustomerRecord | undefined> {
@@ -130,47 +246,60 @@ export class DynamoCustomerStore implements CustomerStore {
 
   async replace(
     customerId: string,
-    version: number,
+    record: CustomerRecord,
     base: CustomerBase,
     entries: LogEntry[],
     now: number,
-  ): Promise<boolean> {
+    tail: LogEntry[] = [],
+  ): Promise<CustomerRecord | undefined> {
     const block = encodeBlock(base, entries);
-    const values: Record<string, unknown> = {
-      ':l': block === undefined ? [] : [block],
-      ':one': 1,
-      ':n': version,
-      ':ttl': Math.floor(now / 1000) + STATE_TTL_S,
+    const elements = [...(block === undefined ? [] : [block]), ...tail.flatMap(elementsOf)];
+    const life = record.life ?? LEGACY_LIFE;
+    const values: Record<string, AttributeValue> = {
+      ':l': { L: elements.map((S) => ({ S })) },
+      ':one': wireNumber(1),
+      ':n': wireNumber(record.version),
+      ':ttl': wireNumber(Math.floor(now / 1000) + STATE_TTL_S),
     };
+    if (life !== LEGACY_LIFE) values[':life'] = { S: life };
+    const keepsConsent = tail.some((e) => e.type === 'preferences' || e.type === 'feedback');
+    if (keepsConsent) values[':keep'] = wireNumber(KEEP);
     try {
-      await this.db.send(
-        new UpdateCommand({
+      const out = await this.client.send(
+        new UpdateItemCommand({
           TableName: this.table,
-          Key: { pk: customerPk(customerId), sk: STATE_SK },
+          Key: wireKey(customerId),
           // b and d held the base and the words before blocks did.
-          UpdateExpression: 'SET l = :l, n = n + :one, x = if_not_exists(k, :ttl) REMOVE b, d',
-          ConditionExpression: 'n = :n',
+          UpdateExpression: `SET l = :l, n = n + :one, x = if_not_exists(k, :ttl)${keepsConsent ? ', k = :keep' : ''} REMOVE b, d`,
+          // The life too: an erased record's counter starts again from zero in its next life.
+          ConditionExpression: `n = :n AND ${lifeCondition(life)}`,
           ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return fromWire(out.Attributes ?? {});
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }
 
-  /** The customer's whole partition in one query: the state item's record and the deferred messages. */
-  async held(customerId: string): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[] }> {
+  /** The customer's whole partition in one query: the record, the deferred messages, the rest. */
+  async held(
+    customerId: string,
+  ): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[]; others: PartitionItem[] }> {
     let record: CustomerRecord | undefined;
     const deferred: DeferredMessage[] = [];
+    const others: PartitionItem[] = [];
     for await (const items of this.partitionPages(customerId)) {
       for (const item of items) {
-        if (item.sk === STATE_SK) record = fromDocument(item);
-        else if (String(item.sk).startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
+        const sk = String(item.sk);
+        if (sk === STATE_SK) record = fromDocument(item);
+        else if (sk.startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
+        else others.push({ sk, life: item.lf === undefined ? undefined : String(item.lf) });
       }
     }
-    return record ? { record, deferred } : { deferred };
+    return record ? { record, deferred, others } : { deferred, others };
   }
 
   private partitionPages(customerId: string) {
@@ -194,18 +323,49 @@ export class DynamoCustomerStore implements CustomerStore {
     }
   }
 
-  /** Deletes everything in the customer's partition (state and deferred messages), idempotently. */
-  async erase(customerId: string): Promise<DeferredMessage[]> {
-    const deferred: DeferredMessage[] = [];
-    for await (const items of this.partitionPages(customerId)) {
-      for (const item of items)
-        if (String(item.sk).startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
-      await batchWrite(
-        this.db,
-        this.table,
-        items.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })),
+  async deleteRecord(customerId: string, life: string): Promise<CustomerRecord | undefined> {
+    try {
+      const out = await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: wireKey(customerId),
+          ConditionExpression: `attribute_exists(n) AND ${lifeCondition(life)}`,
+          ...(life === LEGACY_LIFE ? {} : { ExpressionAttributeValues: { ':life': { S: life } } }),
+          ReturnValues: 'ALL_OLD',
+        }),
       );
+      return out.Attributes ? fromWire(out.Attributes) : undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
     }
-    return deferred;
+  }
+
+  async deleteDeferred(d: DeferredMessage): Promise<boolean> {
+    const life = d.life ?? LEGACY_LIFE;
+    try {
+      const out = await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { pk: { S: customerPk(d.message.customerId) }, sk: { S: deferredSk(d.message.messageId) } },
+          ConditionExpression:
+            life === LEGACY_LIFE ? 'attribute_exists(pk) AND attribute_not_exists(lf)' : 'lf = :life',
+          ...(life === LEGACY_LIFE ? {} : { ExpressionAttributeValues: { ':life': { S: life } } }),
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return out.Attributes !== undefined;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async deleteItems(customerId: string, sks: string[]): Promise<void> {
+    await batchWrite(
+      this.db,
+      this.table,
+      sks.map((sk) => ({ DeleteRequest: { Key: { pk: customerPk(customerId), sk } } })),
+    );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Deferred messages, payload included, in the customer's partition (so erasure finds them) and in the
  * sparse `due` index by release minute and shard (so the release function reads only what is due and
- * never scans).
+ * never scans). `lf` is the life of the customer's record the message was deferred in.
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Message } from '../../domain/schemas.ts';
@@ -34,15 +34,18 @@ export function deferredItem(d: DeferredMessage, now = Number.NEGATIVE_INFINITY)
     r: d.releaseAt,
     v: d.policyVersion,
     m: JSON.stringify(d.message),
+    ...(d.life === undefined ? {} : { lf: d.life }),
   };
 }
 
 export function fromDeferredItem(item: Record<string, unknown>): DeferredMessage {
-  return {
+  const d: DeferredMessage = {
     message: JSON.parse(String(item.m)) as Message,
     releaseAt: Number(item.r),
     policyVersion: Number(item.v),
   };
+  if (item.lf !== undefined) d.life = String(item.lf);
+  return d;
 }
 
 export async function batchWrite(

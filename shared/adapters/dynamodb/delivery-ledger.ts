@@ -1,7 +1,7 @@
 /**
  * The delivery ledger: one item per queued message, in the customer's partition (`C#<customerId>`,
  * `L#<messageId>`), so that erasing a customer erases it too and two customers' messages never share an
- * entry. `st` is the status (sending | retrying | delivered | dead), `lu` the lease's end while sending
+ * entry. `lf` is the life of the customer's record the message was decided in. `st` is the status (sending | retrying | delivered | dead), `lu` the lease's end while sending
  * (epoch ms), `a` the attempts, `r` the last failure reason, `p` the provider, `x` the TTL (30 days:
  * longer than SQS keeps a message, so a redelivery always finds its entry).
  *
@@ -42,21 +42,25 @@ function toEntry(item: Record<string, unknown>): LedgerEntry {
   };
 }
 
-/** The claim's UpdateItem input: pure, so that its condition can be checked without a table. */
+/**
+ * The claim's UpdateItem input: pure, so that its condition can be checked without a table. The entry
+ * records the life of the customer's record the message was decided in (`lf`), so that an erasure finds
+ * the entries of the life it erases, and a message of a new life is never taken for one delivered in an
+ * erased life under the same messageId.
+ */
 export function claimCommandInput(
   table: string,
-  delivery: Ref,
+  delivery: Ref & Pick<Delivery, 'life'>,
   provider: string,
   now: number,
   leaseUntil: number,
 ) {
+  const life = delivery.life;
   return {
     TableName: table,
     Key: keyOf(delivery),
-    UpdateExpression:
-      'SET st = :sending, lu = :lease, a = if_not_exists(a, :zero) + :one, p = :p, t = :now, x = :ttl',
-    ConditionExpression:
-      'attribute_not_exists(st) OR st = :retrying OR st = :dead OR (st = :sending AND lu < :now)',
+    UpdateExpression: `SET st = :sending, lu = :lease, a = if_not_exists(a, :zero) + :one, p = :p, t = :now, x = :ttl${life === undefined ? '' : ', lf = :lf'}`,
+    ConditionExpression: `attribute_not_exists(st) OR st = :retrying OR st = :dead OR (st = :sending AND lu < :now)${life === undefined ? '' : ' OR (attribute_exists(lf) AND lf <> :lf)'}`,
     ExpressionAttributeValues: {
       ':sending': 'sending',
       ':retrying': 'retrying',
@@ -67,6 +71,7 @@ export function claimCommandInput(
       ':p': provider,
       ':now': now,
       ':ttl': Math.floor(now / 1000) + LEDGER_TTL_S,
+      ...(life === undefined ? {} : { ':lf': life }),
     },
     ReturnValues: 'ALL_NEW' as const,
   };

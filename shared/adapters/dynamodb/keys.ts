@@ -13,6 +13,21 @@ export const DEFERRED_PREFIX = 'D#';
 export const ledgerSk = (messageId: string) => `L#${messageId}`;
 export const LEDGER_PREFIX = 'L#';
 
+/**
+ * An erasure's sweep, in the customer's partition (`E#<life>`), filed in the `due` index under the
+ * minute it is due and shards of their own (`S0`…`S7`, so that a wave of erasures makes no hot key),
+ * so that the release function finds it as it finds deferred messages, and only sweeps are read for it.
+ */
+export const sweepSk = (life: string) => `E#${life}`;
+export const SWEEP_PREFIX = 'E#';
+export const sweepDuePk = (instant: number, shard: number) => `DUE#${minuteBucket(instant)}#S${shard}`;
+
+/**
+ * Erasure markers: one item per erased life of a customer, `ERASED#<keyed hash of the customer id>` /
+ * `<life>`, which dispatch reads (BatchGetItem, once per SQS batch) before delivering.
+ */
+export const erasedPk = (ref: string) => `ERASED#${ref}`;
+
 /** The release function's cursor: one item. */
 export const RELEASE_PK = 'RELEASE';
 export const RELEASE_CURSOR_SK = 'CURSOR';

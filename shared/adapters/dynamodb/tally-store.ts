@@ -3,18 +3,29 @@
  * replaces itself instead of counting twice; reports sum the day's items across its shards. Kinds keep
  * apart live counts, anonymous archives of erased customers, and reconciliation corrections.
  */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DayCounts } from '../../domain/tally.ts';
 import { TALLY_SHARDS, tallyPk } from './keys.ts';
 import { queryPages } from './pages.ts';
 
-export type TallyKind = 'live' | 'archive' | 'correction';
+/**
+ * `forgotten`: how many decisions of a day erased customers' logs had forgotten (past the number a log
+ * remembers), one count a day under the group key FORGOTTEN.
+ */
+export type TallyKind = 'live' | 'archive' | 'correction' | 'forgotten';
 
 /** What reports count: live counts and corrections. Archives only serve reconciliation. */
 export const COUNTED: readonly TallyKind[] = ['live', 'correction'];
+export const FORGOTTEN = 'forgotten';
 
 export interface TallyStore {
-  put(flushId: string, kind: TallyKind, counts: DayCounts): Promise<void>;
+  /**
+   * Writes the counts of one flush (replacing what an earlier attempt of it wrote); with `version`, only
+   * if what is there was written with an older or the same version (an erasure's archive, rewritten
+   * from a later read of the log).
+   */
+  put(flushId: string, kind: TallyKind, counts: DayCounts, version?: number): Promise<void>;
   read(days: string[], kinds?: readonly TallyKind[]): Promise<DayCounts>;
 }
 
@@ -30,22 +41,33 @@ export class DynamoTallyStore implements TallyStore {
     private readonly table: string,
   ) {}
 
-  async put(flushId: string, kind: TallyKind, counts: DayCounts): Promise<void> {
+  async put(flushId: string, kind: TallyKind, counts: DayCounts, version?: number): Promise<void> {
     const shard = shardFor(flushId);
     await Promise.all(
-      [...counts].map(([day, groups]) =>
-        this.db.send(
-          new PutCommand({
-            TableName: this.table,
-            Item: {
-              pk: tallyPk(day, shard),
-              sk: `${kind}#${flushId}`,
-              k: kind,
-              g: Object.fromEntries(groups),
-            },
-          }),
-        ),
-      ),
+      [...counts].map(async ([day, groups]) => {
+        try {
+          await this.db.send(
+            new PutCommand({
+              TableName: this.table,
+              Item: {
+                pk: tallyPk(day, shard),
+                sk: `${kind}#${flushId}`,
+                k: kind,
+                g: Object.fromEntries(groups),
+                ...(version === undefined ? {} : { v: version }),
+              },
+              ...(version === undefined
+                ? {}
+                : {
+                    ConditionExpression: 'attribute_not_exists(v) OR v <= :v',
+                    ExpressionAttributeValues: { ':v': version },
+                  }),
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
     );
   }
 

@@ -1,0 +1,107 @@
+/**
+ * Keyed hashes of identifiers: HMAC-SHA-256 under the deployment's secret (GOVERNOR_HASH_SECRET, or the
+ * Secrets Manager secret GOVERNOR_HASH_SECRET_ARN names, read once at cold start), one purpose label per
+ * use, `HMAC(secret, purpose + "\0" + id)`, so that a value derived for one use says nothing about
+ * another. Without the secret nobody can compute them: a dictionary of customer ids does not reverse an
+ * audit reference, and colliding message ids cannot be searched for offline.
+ *
+ * Message keys are 66 bits (11 base64url characters). A messageId is unique per customer (the key
+ * lives in that customer's log only), so a collision needs two messages of one customer while both are
+ * remembered. A log remembers at most M = 263 messages (the last 100, the 100 sends it keeps, the 63 raw
+ * entries before a compaction; README: the idempotency guarantee), so a new message meets one of their
+ * keys with probability at most M / 2^66 ≈ 3.6e-18. At 10 M customers and 1,400 decisions a second all
+ * year (4.4e10 decisions), the expected number of collisions in a year is at most 4.4e10 × 3.6e-18 ≈
+ * 1.6e-7 — one in six million years — and with the ordinary customer's thirty-odd remembered messages
+ * eight times less. Without the secret, nobody can search for colliding ids (a 48-bit unkeyed prefix
+ * falls to a birthday search in a minute).
+ */
+import { hash } from 'node:crypto';
+
+/** What a keyed hash is for: each purpose gives unrelated values for the same input. */
+export type HashPurpose =
+  /** The idempotency key of a message in its customer's log. */
+  | 'message'
+  /** How the audit trail names a customer (kept 400 days). */
+  | 'audit'
+  /** The ids of the anonymous counts an erasure leaves (tally items). */
+  | 'archive'
+  /** The erasure marker dispatch reads before delivering. */
+  | 'erasure';
+
+/** The secret itself, a function that fetches it (once), or nothing (refused at `ready`). */
+export type SecretSource = string | (() => Promise<string | undefined>) | undefined;
+
+export const MIN_SECRET_LENGTH = 32;
+/** 11 base64url characters: 66 bits. */
+export const MESSAGE_KEY_LENGTH = 11;
+
+export class MissingSecretError extends Error {
+  override readonly name = 'MissingSecretError';
+}
+
+/** SHA-256's block: HMAC pads its key to it. */
+const BLOCK = 64;
+
+/**
+ * HMAC-SHA-256 as RFC 2104 defines it, H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)), with the padded keys
+ * computed once: two one-shot hashes a call instead of an HMAC object (it runs for every decision).
+ */
+class Hmac {
+  private readonly inner: Buffer;
+  private readonly outer: Buffer;
+  constructor(secret: Buffer) {
+    const key = secret.length > BLOCK ? hash('sha256', secret, 'buffer') : secret;
+    this.inner = Buffer.alloc(BLOCK, 0x36);
+    this.outer = Buffer.alloc(BLOCK, 0x5c);
+    for (let i = 0; i < key.length; i++) {
+      this.inner[i] = (this.inner[i] as number) ^ (key[i] as number);
+      this.outer[i] = (this.outer[i] as number) ^ (key[i] as number);
+    }
+  }
+  digest(text: string): string {
+    const inner = hash('sha256', Buffer.concat([this.inner, Buffer.from(text, 'utf8')]), 'buffer');
+    return hash('sha256', Buffer.concat([this.outer, inner]), 'base64url');
+  }
+}
+
+export class KeyedHash {
+  private secret: Hmac | undefined;
+  private loading: Promise<this> | undefined;
+
+  constructor(private readonly source: SecretSource) {
+    if (typeof source === 'string') this.secret = new Hmac(KeyedHash.check(source));
+  }
+
+  private static check(secret: string | undefined): Buffer {
+    if (secret === undefined || secret.length < MIN_SECRET_LENGTH) {
+      throw new MissingSecretError(
+        `the hash secret is ${secret === undefined ? 'not set' : 'too short'}: set GOVERNOR_HASH_SECRET ` +
+          `(${MIN_SECRET_LENGTH}+ characters) or GOVERNOR_HASH_SECRET_ARN (a Secrets Manager secret); every ` +
+          'idempotency key, audit reference and erasure record is keyed by it',
+      );
+    }
+    return Buffer.from(secret, 'utf8');
+  }
+
+  /** Loads the secret (once); rejects with a clear message when there is none. */
+  ready(): Promise<this> {
+    if (this.secret) return Promise.resolve(this);
+    this.loading ??= (async () => {
+      const source = this.source;
+      this.secret = new Hmac(KeyedHash.check(typeof source === 'function' ? await source() : source));
+      return this;
+    })();
+    return this.loading;
+  }
+
+  /** HMAC-SHA-256(secret, purpose + "\0" + text), base64url, `chars` long (at most 43). */
+  of(purpose: HashPurpose, text: string, chars = 22): string {
+    if (!this.secret) throw new MissingSecretError('the hash secret is not loaded yet: await ready() first');
+    return this.secret.digest(`${purpose}\0${text}`).slice(0, chars);
+  }
+
+  /** A message's idempotency key in its customer's log. */
+  messageKey(messageId: string): string {
+    return this.of('message', messageId, MESSAGE_KEY_LENGTH);
+  }
+}
