@@ -127,7 +127,10 @@ if (values.reconcile) {
   const result = JSON.parse(await call('POST', '/v1/reports/reconcile', { days }));
   print(
     `Reconciled ${result.days.join(', ')} over ${result.customers} customers: ${result.inLogs} decisions in the logs, ` +
-      `${result.counted} counted before, ${result.corrected} corrected.`,
+      `${result.counted} counted before, ${result.corrected} corrected.` +
+      (result.forgotten > 0
+        ? ` ${result.forgotten} decisions of flooded customers are no longer in their logs: their counts cannot be rebuilt.`
+        : ''),
   );
 } else if (values.summary) {
   const s = JSON.parse(await call('GET', `/v1/reports/summary?month=${encodeURIComponent(values.summary)}`));

@@ -35,6 +35,7 @@ import {
   ConflictError,
   ForbiddenError,
   GovernorError,
+  IdempotencyConflictError,
   NotFoundError,
   PayloadTooLargeError,
   PreconditionFailedError,
@@ -129,6 +130,17 @@ function problem(description: string, error: GovernorError, path: string, header
     },
   };
 }
+
+/** A retry of a messageId naming another channel, kind, category or campaign than its first message. */
+const idempotencyConflict = (path: string) =>
+  problem(
+    'The messageId was first used for another message (another channel, kind, category or campaign)',
+    new IdempotencyConflictError(
+      'messageId m1 was already used for a message with another channel, kind, category or campaign: a ' +
+        'retry must repeat the message, a new message needs a new messageId',
+    ),
+    path,
+  );
 
 /**
  * The problems every route can answer (authenticated routes add 401, 429 and, unless any valid key may
@@ -359,7 +371,11 @@ export function openApiDocument(now: number) {
               },
             },
           }),
-          responses: { '200': ok(ref('Decision'), accepted), ...problems('/v1/messages', { body: true }) },
+          responses: {
+            '200': ok(ref('Decision'), accepted),
+            '409': idempotencyConflict('/v1/messages'),
+            ...problems('/v1/messages', { body: true }),
+          },
         },
       },
       '/v1/messages/batch': {
@@ -505,6 +521,7 @@ export function openApiDocument(now: number) {
                 },
               },
             },
+            '409': idempotencyConflict('/v1/decisions/preview'),
             ...problems('/v1/decisions/preview', { body: true }),
           },
         },

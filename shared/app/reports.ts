@@ -67,6 +67,10 @@ export const reconcileResultSchema = z.object({
   inLogs: z.int().meta({ description: "decisions of those days in the customers' logs and archives" }),
   counted: z.int().meta({ description: 'decisions of those days counted before this run' }),
   corrected: z.int().meta({ description: 'counts added or removed by the correction (0: none missing)' }),
+  forgotten: z.int().meta({
+    description:
+      "decisions of those days that flooded customers' logs no longer remember: their counts cannot be rebuilt",
+  }),
 });
 
 export interface ReportDeps {

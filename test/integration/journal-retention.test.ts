@@ -72,6 +72,6 @@ describe('journalRetention', () => {
     })([erased, other]);
 
     expect([...kept.keys()]).toEqual([other]);
-    expect(asked).toEqual([['to-erased', 'to-other']]);
+    expect(asked).toEqual([['m-to-erased', 'm-to-other']]);
   });
 });

@@ -1409,6 +1409,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The messageId was first used for another message (another channel, kind, category or campaign) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is over 1 MiB */
             413: {
                 headers: {
@@ -2036,6 +2045,15 @@ export interface operations {
             };
             /** @description The key lacks the scope */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The messageId was first used for another message (another channel, kind, category or campaign) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2767,6 +2785,8 @@ export interface operations {
                         counted: number;
                         customers: number;
                         days: string[];
+                        /** @description decisions of those days that flooded customers' logs no longer remember: their counts cannot be rebuilt */
+                        forgotten: number;
                         /** @description decisions of those days in the customers' logs and archives */
                         inLogs: number;
                     };
