@@ -86,7 +86,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   }
   const over = built.gzipBytes > GZIP_BUDGET_BYTES;
   console.log(
-    `Console: ${kB(built.gzipBytes)} gzip (budget ${kB(GZIP_BUDGET_BYTES)}) in ${relative(process.cwd(), built.outdir) || '.'}`,
+    `Console built: ${kB(built.gzipBytes)} gzip (budget ${kB(GZIP_BUDGET_BYTES)}) in ${relative(process.cwd(), built.outdir) || '.'}`,
   );
   if (over) {
     console.error('The console is over its size budget.');
