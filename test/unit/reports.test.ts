@@ -5,8 +5,11 @@ import {
   monthlySummary,
   previousMonth,
   type ReportDeps,
+  reconcileBody,
   type SuppressedRow,
+  summaryQuery,
   suppressedCsv,
+  suppressedQuery,
   suppressedReport,
   toCsv,
 } from '#shared/app/reports.ts';
@@ -429,5 +432,80 @@ describe('suppressedCsv', () => {
         ],
       ),
     ).toBe('a,b\r\n1,2\r\n,z\r\n');
+  });
+});
+
+describe('the report queries', () => {
+  it('groups by day, reason and channel unless told otherwise, and reads a list with spaces and gaps', () => {
+    expect(suppressedQuery.parse({ from: '2026-11-01', to: '2026-11-30' }).groupBy).toEqual([
+      'day',
+      'reason',
+      'channel',
+    ]);
+    expect(
+      suppressedQuery.parse({ from: '2026-11-01', to: '2026-11-30', groupBy: ' campaign, ,category ' })
+        .groupBy,
+    ).toEqual(['campaign', 'category']);
+    expect(suppressedQuery.parse({ from: '2026-11-01', to: '2026-11-01', groupBy: '' }).groupBy).toEqual([]);
+  });
+
+  it.each([
+    ['a grouping it does not know', { groupBy: 'customer' }, 'groupBy.0'],
+    ['more groupings than there are', { groupBy: 'day,reason,channel,campaign,category,day' }, 'groupBy'],
+    ['from after to', { from: '2026-11-02', to: '2026-11-01' }, 'from'],
+    ['a period of 367 days', { from: '2025-11-01', to: '2026-11-02' }, 'to'],
+    ['a day that is not a date', { from: '2026-11-31' }, 'from'],
+    ['a format it does not write', { format: 'xlsx' }, 'format'],
+  ])('refuses a suppressed report with %s', (_, change, path) => {
+    const result = suppressedQuery.safeParse({ from: '2026-11-01', to: '2026-11-30', ...change });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+
+  it.each([
+    [{ from: '2026-11-01', to: '2026-11-01' }, 'one day'],
+    [{ from: '2025-11-01', to: '2026-11-01' }, '366 days'],
+  ])('takes a suppressed report over %j (%s)', (period) => {
+    expect(suppressedQuery.safeParse(period).success).toBe(true);
+  });
+
+  it.each([
+    [{ month: '2026-01' }, true],
+    [{ month: '2026-12' }, true],
+    [{ day: '2026-12-31' }, true],
+    [{ month: '2026-13' }, false],
+    [{ month: '2026-00' }, false],
+    [{ month: '2026-1' }, false],
+    [{ month: 'x2026-01' }, false],
+    [{ month: '2026-01x' }, false],
+    [{ month: 'abcd-01' }, false],
+    [{ month: '2026-01', day: '2026-01-02' }, false],
+    [{}, false],
+  ])('reads the summary query %j as valid: %s', (query, valid) => {
+    expect(summaryQuery.safeParse(query).success).toBe(valid);
+  });
+
+  it.each([
+    [[], false],
+    [['2026-11-01'], true],
+    [
+      ['2026-11-01', '2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05', '2026-11-06', '2026-11-07'],
+      true,
+    ],
+    [
+      [
+        '2026-11-01',
+        '2026-11-02',
+        '2026-11-03',
+        '2026-11-04',
+        '2026-11-05',
+        '2026-11-06',
+        '2026-11-07',
+        '2026-11-08',
+      ],
+      false,
+    ],
+  ])('reconciles the days %j: %s (one to seven days)', (days, valid) => {
+    expect(reconcileBody.safeParse({ days }).success).toBe(valid);
   });
 });
