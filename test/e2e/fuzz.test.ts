@@ -919,11 +919,13 @@ describe(`hostile input: ${RUNS_PER_ROUTE} generated requests per route`, () => 
   });
 
   it('met every kind of answer', () => {
-    // What the generators reached, per route: a coverage table in the test output.
-    const table = [...outcome.byRoute].map(
-      ([route, byStatus]) =>
-        `${route} ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`,
-    );
+    // What the generators reached, per route: the share of successes and the statuses, in the test output.
+    const table = [...outcome.byRoute].map(([route, byStatus]) => {
+      const all = [...byStatus.values()].reduce((a, b) => a + b, 0);
+      const ok = [...byStatus].filter(([status]) => status < 300).reduce((n, [, count]) => n + count, 0);
+      const share = `${((100 * ok) / all).toFixed(1)}% successful`;
+      return `${route} ${share} ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`;
+    });
     console.info(table.join('\n'));
     const seen = [...outcome.statuses.keys()];
     // Refusals of each kind, and successes: the generators reach past validation too.
