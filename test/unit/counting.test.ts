@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { TallyKind, TallyStore } from '#shared/adapters/dynamodb/tally-store.ts';
 import { DecisionCounter, ErasureCounts } from '#shared/app/counting.ts';
+import type { Replayed } from '#shared/app/customers.ts';
+import { emptyBase, replay } from '#shared/domain/customer-log.ts';
 import type { Counted, DayCounts } from '#shared/domain/tally.ts';
 import type { DeferredMessage } from '#shared/ports.ts';
-import { at, MINUTE, SECOND, T0 } from './builders.ts';
+import { aPolicy, at, MINUTE, messageEntry, policies, preferencesEntry, SECOND, T0 } from './builders.ts';
 
 /** The tally store's contract in memory: each put replaces what the same flush id and kind wrote. */
 class MemoryTallies implements TallyStore {
@@ -170,5 +172,47 @@ describe('ErasureCounts', () => {
       'promotions',
       3,
     ]);
+  });
+});
+
+describe('ErasureCounts.archive', () => {
+  /** A customer's replayed log: one accepted message, one suppressed (maxPerWeek 1), and forgotten days. */
+  function replayed(version: number, forgotten?: Record<string, number>): Replayed {
+    const log = [
+      preferencesEntry(T0, { maxPerWeek: 1 }),
+      messageEntry(T0, { key: 'a' }),
+      messageEntry(T0 + MINUTE, { key: 'b', campaignId: 'spring' }),
+    ];
+    const { state, results } = replay({ ...emptyBase(), forgotten }, log, policies(aPolicy({}, 1)));
+    return { record: { version } as Replayed['record'], state, results };
+  }
+
+  it('archives the decisions the log held, with the record version, and no forgotten item when none', async () => {
+    // Prepare
+    const store = new MemoryTallies();
+
+    // Act
+    await new ErasureCounts(store).archive('c-1', replayed(7));
+
+    // Assess
+    expect(store.writes.map((w) => [w.flushId, w.kind, w.version])).toEqual([['erase-c-1', 'archive', 7]]);
+    const groups = store.writes[0]?.counts.get('2026-03-02') ?? new Map<string, number>();
+    expect(Object.fromEntries(groups)).toEqual({
+      '["decision","accepted","","email","","",1]': 1,
+      '["decision","suppressed","frequency_cap","email","spring","",1]': 1,
+    });
+  });
+
+  it('archives how many decisions the log had forgotten, by day', async () => {
+    // Prepare
+    const store = new MemoryTallies();
+
+    // Act
+    await new ErasureCounts(store).archive('c-1', replayed(8, { '2026-03-01': 120 }));
+
+    // Assess
+    const forgotten = store.writes.find((w) => w.kind === 'forgotten');
+    expect(forgotten).toMatchObject({ flushId: 'erase-c-1', version: 8 });
+    expect(Object.fromEntries(forgotten?.counts.get('2026-03-01') ?? [])).toEqual({ forgotten: 120 });
   });
 });
