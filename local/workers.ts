@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type DeliveryLedger, type LedgerEntry, ledgerKey } from '#shared/app/dispatch.ts';
+import type { ReleaseSummary } from '#shared/app/release.ts';
 import type { Delivery } from '#shared/ports.ts';
 import type { EngineEndpoints } from './engines.ts';
 import { createLambdaContext } from './http-server.ts';
@@ -54,11 +55,16 @@ export interface DeliveryWorkersOptions {
   /** Turn parts off (tests of one part). */
   dispatch?: boolean;
   release?: boolean;
+  /**
+   * Called after each run of the release timer, with what it released and when it started: a signal
+   * a test can wait on instead of a delay (the deployed schedule has no such hook).
+   */
+  onRelease?: (run: { startedAt: number; summary: ReleaseSummary }) => void;
   log?: (message: string) => void;
 }
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
-type ReleaseHandler = (event: unknown, context: Context) => Promise<unknown>;
+type ReleaseHandler = (event: unknown, context: Context) => Promise<ReleaseSummary>;
 
 const DISPATCH_TIMEOUT_MS = 30_000;
 const RELEASE_TIMEOUT_MS = 50_000;
@@ -209,11 +215,14 @@ export function deliveryWorkers(options: DeliveryWorkersOptions = {}): StartHook
         stoppers.push(
           sweepEvery(
             intervalMs,
-            () =>
-              handler(
+            async () => {
+              const startedAt = Date.now();
+              const summary = await handler(
                 { source: 'local.release-timer' },
                 createLambdaContext('governor-release', RELEASE_TIMEOUT_MS),
-              ),
+              );
+              options.onRelease?.({ startedAt, summary });
+            },
             { immediately: true },
           ),
         );

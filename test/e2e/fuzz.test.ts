@@ -23,6 +23,7 @@ import { loadConfig } from '#shared/config.ts';
 import { CONSOLE_CSP } from '#shared/console.ts';
 import { CHANNELS, EVENT_TYPES } from '#shared/domain/schemas.ts';
 import { buildConsole } from '../../console/build.ts';
+import { capViolations, policyRules, type SendFacts } from '../oracle/decision-oracle.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 /** Requests per route; CI runs the same number. */
@@ -44,6 +45,36 @@ const SQS_UNSAFE = /[\uD800-\uDFFF\uFFFE\uFFFF]/;
 let sqsUnsafeAnswered = 0;
 
 let stack: TestStack;
+
+/**
+ * The sends the fuzzed messages were accepted or deferred for, by customer (first answer per message):
+ * an accepted one at the moment its request left (never later than the server decided it, so that a
+ * deferral to the moment it frees a slot is not taken for a breach), a deferred one at its releaseAt.
+ */
+const granted = new Map<string, Map<string, SendFacts>>();
+function grant(request: unknown, answer: unknown, sentAt: number): void {
+  const m = request as { customerId: string; messageId: string; kind?: 'marketing' | 'transactional' };
+  const a = answer as {
+    decision?: string;
+    messageId?: string;
+    channel?: SendFacts['channel'];
+    releaseAt?: string;
+  };
+  if ((a.decision !== 'accepted' && a.decision !== 'deferred') || a.messageId !== m.messageId || !a.channel)
+    return;
+  const sends = granted.get(m.customerId) ?? new Map<string, SendFacts>();
+  granted.set(m.customerId, sends);
+  if (sends.has(m.messageId)) return;
+  const { category, campaignId } = m as { category?: string; campaignId?: string };
+  sends.set(m.messageId, {
+    key: m.messageId,
+    at: a.decision === 'deferred' ? Date.parse(a.releaseAt ?? '') : sentAt,
+    channel: a.channel,
+    kind: m.kind ?? 'marketing',
+    category,
+    campaignId,
+  });
+}
 
 // ------------------------------------------------------------------------------------------ tracking
 
@@ -317,7 +348,11 @@ const iso = fc
   .integer({ min: Date.parse('2020-01-01'), max: Date.parse('2030-01-01') })
   .map((t) => new Date(t).toISOString());
 const timestamp = fc.oneof({ weight: 4, arbitrary: iso }, { weight: 1, arbitrary: anyString });
-const fuzzCustomer = fc.integer({ min: 0, max: 999_999 }).map((i) => `fz-${i}`);
+/** Mostly fresh customers; a few that many messages name, so that their caps fill up. */
+const fuzzCustomer = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 999_999 }).map((i) => `fz-${i}`) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 4 }).map((i) => `fz-hot-${i}`) },
+);
 const channel = fc.oneof(
   { weight: 9, arbitrary: fc.constantFrom(...CHANNELS) },
   { weight: 1, arbitrary: anyString },
@@ -671,8 +706,15 @@ function send(request: FuzzRequest): Promise<Answer> {
   });
 }
 
+/** The JSON a request carried (a 200 answers only a well-formed body). */
+const bodyJson = (request: FuzzRequest): unknown =>
+  JSON.parse(
+    typeof request.body === 'string' ? request.body : Buffer.from(request.body ?? '{}').toString('utf8'),
+  );
+
 /** Sends one request and checks what every answer must be; records what it may have changed. */
 async function check(routeKey: string, request: FuzzRequest): Promise<void> {
+  const sentAt = Date.now();
   const response = await send(request);
   const where = `${routeKey} ${request.path.slice(0, 120)} → ${response.status} ${response.text.slice(0, 300)}`;
   const sqsUnsafe = typeof request.body === 'string' && SQS_UNSAFE.test(request.body);
@@ -697,9 +739,12 @@ async function check(routeKey: string, request: FuzzRequest): Promise<void> {
   }
   for (const customer of request.customers) outcome.touchedCustomers.add(customer);
   if (routeKey === 'POST /v1/messages/batch') {
-    for (const item of JSON.parse(response.text).results as { status?: number }[])
-      expect(item.status ?? 200, where).toBeLessThan(500);
+    const results = JSON.parse(response.text).results as { status?: number }[];
+    for (const item of results) expect(item.status ?? 200, where).toBeLessThan(500);
+    const messages = (bodyJson(request) as { messages: unknown[] }).messages;
+    for (const [i, item] of results.entries()) grant(messages[i], item, sentAt);
   }
+  if (routeKey === 'POST /v1/messages') grant(bodyJson(request), JSON.parse(response.text), sentAt);
   if (sqsUnsafe && routeKey.startsWith('POST /v1/messages')) sqsUnsafeAnswered++;
   if (typeof request.body === 'string') {
     try {
@@ -765,7 +810,11 @@ beforeAll(async () => {
   // Version 1 is current: no If-Match the generators send ("0", "999999", …) names it.
   const put = await stack.request('PUT', '/v1/policy', {
     body: {
-      caps: [{ id: 'weekly', limit: 3, window: 'P7D' }],
+      // Half the fuzzed messages are transactional: a cap of their own, so that the caps fill up.
+      caps: [
+        { id: 'weekly', limit: 3, window: 'P7D' },
+        { id: 'transactional', limit: 2, window: 'PT1H', match: { kind: 'transactional' } },
+      ],
       relevance: { default: 0.2, byCategory: { newsletter: 0.5 } },
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
     },
@@ -836,6 +885,28 @@ describe(`hostile input: ${RUNS_PER_ROUTE} generated requests per route`, () => 
     for (const customer of refusedOnly) expect(await store.read(customer), customer).toBeUndefined();
   });
 
+  it('accepted or deferred no message past a cap of the policy in force', async () => {
+    // Prepare: the policy every fuzzed message was decided under (no PUT replaced it)
+    const policy = (await stack.request('GET', '/v1/policy')).json();
+    const rules = policyRules(policy);
+
+    // Assess
+    let sends = 0;
+    let most = 0;
+    for (const [customer, ofCustomer] of granted) {
+      const all = [...ofCustomer.values()];
+      sends += all.length;
+      most = Math.max(most, all.length);
+      expect(capViolations(rules, all), customer).toEqual([]);
+    }
+    console.info(
+      `sends granted to fuzzed messages, checked against the caps: ${sends} for ${granted.size} customers, at most ${most} for one`,
+    );
+    // Enough sends, and customers whose caps filled up (where a breach could show).
+    expect(sends).toBeGreaterThan(RUNS_PER_ROUTE / 100);
+    expect(most).toBeGreaterThanOrEqual(2);
+  });
+
   it('polluted no prototype and logged no payload', () => {
     expect(prototypeKeys()).toEqual(prototypeBefore);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -848,11 +919,13 @@ describe(`hostile input: ${RUNS_PER_ROUTE} generated requests per route`, () => 
   });
 
   it('met every kind of answer', () => {
-    // What the generators reached, per route: a coverage table in the test output.
-    const table = [...outcome.byRoute].map(
-      ([route, byStatus]) =>
-        `${route} ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`,
-    );
+    // What the generators reached, per route: the share of successes and the statuses, in the test output.
+    const table = [...outcome.byRoute].map(([route, byStatus]) => {
+      const all = [...byStatus.values()].reduce((a, b) => a + b, 0);
+      const ok = [...byStatus].filter(([status]) => status < 300).reduce((n, [, count]) => n + count, 0);
+      const share = `${((100 * ok) / all).toFixed(1)}% successful`;
+      return `${route} ${share} ${JSON.stringify(Object.fromEntries([...byStatus].sort((a, b) => a[0] - b[0])))}`;
+    });
     console.info(table.join('\n'));
     const seen = [...outcome.statuses.keys()];
     // Refusals of each kind, and successes: the generators reach past validation too.

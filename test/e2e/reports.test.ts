@@ -6,6 +6,7 @@
 import { DeleteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
+import { daysBetween, type MonthlySummary } from '#shared/app/reports.ts';
 import { loadConfig } from '#shared/config.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { seeded } from '../unit/builders.ts';
@@ -32,6 +33,15 @@ type Decision = { messageId: string; decision: string; reason?: string; channel:
 type Sent = { message: Record<string, unknown>; first: Decision };
 
 const today = () => new Date().toISOString().slice(0, 10);
+/**
+ * The UTC days the workload's counts can fall on: from the day it started to the day it is when asked,
+ * read from the clock the in-process server uses, so that a run across midnight UTC (or a month's end)
+ * still finds every count.
+ */
+let firstDay = today();
+const period = () => ({ from: firstDay, to: today() });
+const span = () => `from=${period().from}&to=${period().to}`;
+const spanDays = () => daysBetween(firstDay, today());
 
 async function workload(prefix: string, count: number, seed: number): Promise<Sent[]> {
   const rand = random(seed);
@@ -106,6 +116,7 @@ describe('GET /v1/reports/suppressed', () => {
   let sent: Sent[];
 
   beforeAll(async () => {
+    firstDay = today();
     sent = await workload('fin', 5000, 47);
   }, 240_000);
 
@@ -125,10 +136,7 @@ describe('GET /v1/reports/suppressed', () => {
   });
 
   it('counts what the API returned, reason by reason and campaign by campaign', async () => {
-    const response = await stack.request(
-      'GET',
-      `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason,campaign`,
-    );
+    const response = await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=reason,campaign`);
     expect(response.status).toBe(200);
     const report = response.json();
     const expected = expectedCounts(sent, (s) => `${s.first.reason}|${s.message.campaignId}`);
@@ -140,15 +148,12 @@ describe('GET /v1/reports/suppressed', () => {
     );
     expect(actual).toEqual(expected);
     expect(report.totals.count).toBe([...expected.values()].reduce((a, b) => a + b, 0));
-    expect(report).toMatchObject({ currency: 'EUR', period: { from: today(), to: today() } });
+    expect(report).toMatchObject({ currency: 'EUR', period: { from: firstDay } });
     expect(report.policyVersions).toEqual([1]);
   });
 
   it('prices avoided cost at count × unit cost for each channel, to the cent', async () => {
-    const response = await stack.request(
-      'GET',
-      `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=channel`,
-    );
+    const response = await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=channel`);
     const report = response.json();
     const counts = expectedCounts(sent, (s) => s.first.channel);
     expect(report.rows).toHaveLength(counts.size);
@@ -161,13 +166,9 @@ describe('GET /v1/reports/suppressed', () => {
   });
 
   it('answers CSV with a header row when asked', async () => {
-    const response = await stack.request(
-      'GET',
-      `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason`,
-      {
-        headers: { accept: 'text/csv' },
-      },
-    );
+    const response = await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=reason`, {
+      headers: { accept: 'text/csv' },
+    });
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = response.text.split('\r\n').filter(Boolean);
     expect(lines[0]).toBe('reason,count,avoidedCost,currency');
@@ -175,32 +176,45 @@ describe('GET /v1/reports/suppressed', () => {
     expect(total).toBe(sent.filter((s) => s.first.decision === 'suppressed').length);
   });
 
-  it('summarises the month for a finance review', async () => {
-    const month = today().slice(0, 7);
-    const response = await stack.request('GET', `/v1/reports/summary?month=${month}`);
-    expect(response.status).toBe(200);
-    const summary = response.json();
+  it('summarises the month for a finance review, its avoided cost priced from the traffic sent', async () => {
+    // The months the workload's days fall in (two when it ran across a month's end), summed.
+    const months = [...new Set(spanDays().map((d) => d.slice(0, 7)))];
+    const summaries: MonthlySummary[] = [];
+    for (const month of months) {
+      const response = await stack.request('GET', `/v1/reports/summary?month=${month}`);
+      expect(response.status).toBe(200);
+      summaries.push(response.json());
+    }
+    const total = (field: 'requested' | 'accepted' | 'deferred' | 'suppressed' | 'avoidedCost') =>
+      summaries.reduce((n, summary) => n + summary[field], 0);
     const count = (d: string) => sent.filter((s) => s.first.decision === d).length;
-    expect(summary).toMatchObject({
-      month,
+    const suppressed = sent.filter((s) => s.first.decision === 'suppressed');
+    const micros = suppressed.reduce(
+      (n, s) => n + Math.round(costs[s.first.channel as (typeof CHANNELS)[number]] * 1_000_000),
+      0,
+    );
+    expect({
+      requested: total('requested'),
+      accepted: total('accepted'),
+      deferred: total('deferred'),
+      suppressed: total('suppressed'),
+    }).toEqual({
       requested: sent.length,
       accepted: count('accepted'),
       deferred: count('deferred'),
       suppressed: count('suppressed'),
-      currency: 'EUR',
     });
-    expect(summary.suppressionRate).toBeCloseTo(count('suppressed') / sent.length, 9);
+    expect(total('avoidedCost')).toBeCloseTo(micros / 1_000_000, 6);
+    expect(summaries[0]).toMatchObject({ month: months[0], currency: 'EUR' });
+    if (months.length === 1)
+      expect(summaries[0]?.suppressionRate).toBeCloseTo(count('suppressed') / sent.length, 9);
   });
 
   it('keeps the counts of an erased customer', async () => {
-    const before = (
-      await stack.request('GET', `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason`)
-    ).json();
+    const before = (await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=reason`)).json();
     const victim = sent.find((s) => s.first.decision === 'suppressed')?.message.customerId as string;
     expect((await stack.request('DELETE', `/v1/customers/${victim}`)).status).toBe(200);
-    const after = (
-      await stack.request('GET', `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason`)
-    ).json();
+    const after = (await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=reason`)).json();
     // Its counts stay; its deferred messages are now suppressed as erased.
     const held = sent.filter(
       (s) => s.message.customerId === victim && s.first.decision === 'deferred',
@@ -208,33 +222,31 @@ describe('GET /v1/reports/suppressed', () => {
     expect(after.rows.filter((r: { reason: string }) => r.reason !== 'erased')).toEqual(before.rows);
     expect(after.rows.find((r: { reason: string }) => r.reason === 'erased')?.count ?? 0).toBe(held);
     const reconciled = (
-      await stack.request('POST', '/v1/reports/reconcile', { body: { days: [today()] } })
+      await stack.request('POST', '/v1/reports/reconcile', { body: { days: spanDays() } })
     ).json();
     expect(reconciled).toMatchObject({ inLogs: sent.length, counted: sent.length, corrected: 0 });
   });
 
   it('restores counts lost between decision and count with the reconciliation', async () => {
     const expected = (
-      await stack.request(
-        'GET',
-        `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason,campaign`,
-      )
+      await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=reason,campaign`)
     ).json();
     // Lose some counts, as a process dying after its decisions and before its count would.
     const db = createDocumentClient(
       loadConfig({ ...process.env, GOVERNOR_DYNAMODB_ENDPOINT: stack.engines.dynamoEndpoint }),
     );
     const items = [];
-    for (let shard = 0; shard < 8; shard++) {
-      const page = await db.send(
-        new QueryCommand({
-          TableName: 'governor',
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `TALLY#${today()}#${shard}` },
-        }),
-      );
-      items.push(...(page.Items ?? []));
-    }
+    for (const day of spanDays())
+      for (let shard = 0; shard < 8; shard++) {
+        const page = await db.send(
+          new QueryCommand({
+            TableName: 'governor',
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': `TALLY#${day}#${shard}` },
+          }),
+        );
+        items.push(...(page.Items ?? []));
+      }
     // (counts of decisions, with suppressions among them; erasures and releases have their own jobs)
     const live = items
       .filter((i) => i.k === 'live' && !String(i.sk).startsWith('live#erased-'))
@@ -244,26 +256,20 @@ describe('GET /v1/reports/suppressed', () => {
     for (const item of live)
       await db.send(new DeleteCommand({ TableName: 'governor', Key: { pk: item.pk, sk: item.sk } }));
     const damaged = (
-      await stack.request(
-        'GET',
-        `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason,campaign`,
-      )
+      await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=reason,campaign`)
     ).json();
     expect(damaged.totals.count).toBeLessThan(expected.totals.count);
 
     const first = (
-      await stack.request('POST', '/v1/reports/reconcile', { body: { days: [today()] } })
+      await stack.request('POST', '/v1/reports/reconcile', { body: { days: spanDays() } })
     ).json();
     expect(first.corrected).toBeGreaterThan(0);
     const repaired = (
-      await stack.request(
-        'GET',
-        `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason,campaign`,
-      )
+      await stack.request('GET', `/v1/reports/suppressed?${span()}&groupBy=reason,campaign`)
     ).json();
     expect(repaired.rows).toEqual(expected.rows);
     const again = (
-      await stack.request('POST', '/v1/reports/reconcile', { body: { days: [today()] } })
+      await stack.request('POST', '/v1/reports/reconcile', { body: { days: spanDays() } })
     ).json();
     expect(again.corrected).toBe(0);
   });

@@ -642,6 +642,93 @@ describe('decide', () => {
       expect(at).toEqual({ outcome: 'accepted', channel: 'email' });
     });
 
+    it.each([
+      ['first', ['daily', 'weekly', 'sms']],
+      ['second', ['weekly', 'daily', 'sms']],
+      ['last', ['weekly', 'sms', 'daily']],
+    ])('takes the pressure of the fullest applicable cap when it is listed %s', (_, order) => {
+      // Prepare: daily half full, weekly a tenth full, the sms cap (full) does not apply to email
+      const caps = {
+        daily: { id: 'daily', limit: 2, window: 'P1D' },
+        weekly: { id: 'weekly', limit: 10, window: 'P7D' },
+        sms: { id: 'sms', limit: 1, window: 'P7D', match: { channel: 'sms' as const } },
+      };
+      const policy = compiled({
+        caps: order.map((id) => caps[id as keyof typeof caps]),
+        relevance: { default: 0.2, pressureSlope: 0.5 },
+      });
+      const view = aView({ sends: [aSend(T0 - HOUR), aSend(T0 - 2 * DAY, { channel: 'sms' })] });
+
+      // Act: threshold 0.2 + 0.5 × 0.5 = 0.45
+      const below = decide(view, facts({ relevance: 0.44 }), policy, T0);
+      const atThreshold = decide(view, facts({ relevance: 0.45 }), policy, T0);
+
+      // Assess
+      expect(below).toMatchObject({ outcome: 'suppressed', reason: 'relevance_below_threshold' });
+      expect(atThreshold).toEqual({ outcome: 'accepted', channel: 'email' });
+    });
+
+    it('counts the customer’s own maximum per week in the pressure', () => {
+      // Prepare: the policy's weekly cap is a tenth full, the customer's maximum of 2 half full
+      const policy = compiled({
+        caps: [{ id: 'weekly', limit: 10, window: 'P7D' }],
+        relevance: { default: 0.2, pressureSlope: 0.5 },
+      });
+      const view = aView({ preferences: { maxPerWeek: 2 }, sends: [aSend(T0 - 2 * DAY)] });
+
+      // Act: threshold 0.2 + 0.5 × 0.5 = 0.45
+      const below = decide(view, facts({ relevance: 0.44 }), policy, T0);
+      const atThreshold = decide(view, facts({ relevance: 0.45 }), policy, T0);
+
+      // Assess
+      expect(below).toMatchObject({ outcome: 'suppressed', reason: 'relevance_below_threshold' });
+      expect(atThreshold).toEqual({ outcome: 'accepted', channel: 'email' });
+    });
+
+    it('leaves the customer’s maximum per week out of the pressure on a transactional message', () => {
+      // Prepare: the customer's maximum is full; transactional messages do not count against it
+      const policy = compiled({ relevance: { default: 0.2, pressureSlope: 1 } });
+      const view = aView({ preferences: { maxPerWeek: 1 }, sends: [aSend(T0 - DAY)] });
+
+      // Act
+      const verdict = decide(view, facts({ kind: 'transactional', relevance: 0.1 }), policy, T0);
+
+      // Assess
+      expect(verdict).toEqual({ outcome: 'accepted', channel: 'email' });
+    });
+
+    it('measures pressure at notBefore, when a send that counts now has left the window by then', () => {
+      // Prepare: the daily cap is full now; its send leaves the window at T0 + 4 h
+      const policy = compiled({
+        caps: [{ id: 'daily', limit: 1, window: 'P1D' }],
+        relevance: { default: 0.2, pressureSlope: 0.5 },
+      });
+      const view = aView({ sends: [aSend(T0 - 20 * HOUR)] });
+
+      // Act: at notBefore the pressure is 0, so the threshold is 0.2 (it would be 0.7 now)
+      const verdict = decide(view, facts({ relevance: 0.3, notBefore: T0 + 5 * HOUR }), policy, T0);
+
+      // Assess
+      expect(verdict).toMatchObject({ outcome: 'deferred', releaseAt: T0 + 5 * HOUR });
+    });
+
+    it('measures pressure at notBefore, when a send reserved before it counts by then', () => {
+      // Prepare: a send reserved at T0 + 3 h fills half the daily cap from then on
+      const policy = compiled({
+        caps: [{ id: 'daily', limit: 2, window: 'P1D' }],
+        relevance: { default: 0.2, pressureSlope: 0.5 },
+      });
+      const view = aView({ sends: [aSend(T0 + 3 * HOUR)] });
+
+      // Act: threshold 0.2 + 0.5 × 0.5 = 0.45 at notBefore (0.2 now)
+      const below = decide(view, facts({ relevance: 0.44, notBefore: T0 + 4 * HOUR }), policy, T0);
+      const atThreshold = decide(view, facts({ relevance: 0.45, notBefore: T0 + 4 * HOUR }), policy, T0);
+
+      // Assess
+      expect(below).toMatchObject({ outcome: 'suppressed', reason: 'relevance_below_threshold' });
+      expect(atThreshold).toMatchObject({ outcome: 'deferred', releaseAt: T0 + 4 * HOUR });
+    });
+
     it('never asks for more than a relevance of 1', () => {
       // Prepare: a full cap would put the threshold at 0.8 + 1 × 1
       const policy = compiled({

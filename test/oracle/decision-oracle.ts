@@ -1,0 +1,372 @@
+/**
+ * The decision oracle: the rules of the design written down as plainly as possible, independently of
+ * the engine (it imports nothing from the decision or the customer log but their types). It keeps the
+ * customer's whole history and answers each message by brute force: every rolling window is counted
+ * from scratch, every candidate moment is tried in order, quiet hours are read with Intl in the local
+ * time of the customer. It is slow and meant to be: it is the specification the fuzzed engine is held to.
+ */
+import type { Channel, Kind, Policy, Reason } from '#shared/domain/schemas.ts';
+
+const MINUTE = 60_000;
+const WEEK = 7 * 24 * 3600_000;
+/** A customer holds at most this many deferred messages (the design's bound on held payloads). */
+const MAX_DEFERRED = 50;
+
+export interface OracleMessage {
+  key: string;
+  channel: Channel;
+  kind: Kind;
+  category?: string | undefined;
+  campaignId?: string | undefined;
+  relevance?: number | undefined;
+  notBefore?: number | undefined;
+  expiresAt?: number | undefined;
+  alternateChannels?: Channel[] | undefined;
+}
+
+export interface OraclePreferences {
+  channels: Partial<Record<Channel, { optIn: boolean }>>;
+  topics: Record<string, boolean>;
+  preferredChannels?: Channel[] | undefined;
+  maxPerWeek?: number | undefined;
+  quietHours?: { start: string; end: string } | undefined;
+  timezone?: string | undefined;
+  pausedUntil?: string | undefined;
+}
+
+/** What the oracle expects: the outcome and channel exactly, the reason among those it allows. */
+export interface Expected {
+  outcome: 'accepted' | 'deferred' | 'suppressed';
+  channel: Channel;
+  releaseAt?: number;
+  /** The reasons a correct engine may give (a deferral's reason is the last rule it waited for). */
+  reasons: Set<Reason>;
+  /** A retry of a key already decided: the first decision, and whether its facts differ. */
+  retryOf?: string;
+  conflict?: boolean;
+}
+
+/** A message counted against the caps, at the moment it was sent or reserved for. */
+interface Counted {
+  key: string;
+  at: number;
+  channel: Channel;
+  kind: Kind;
+  category?: string | undefined;
+  campaignId?: string | undefined;
+}
+
+interface Rule {
+  id: string;
+  limit?: number;
+  windowMs?: number;
+  gapMs?: number;
+  match: { kind?: Kind; channel?: Channel; category?: string; campaignId?: string };
+}
+
+/** ISO 8601 durations of days, hours, minutes and seconds, read digit by digit. */
+export function oracleDuration(iso: string): number {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(iso);
+  if (!m) throw new RangeError(`the oracle reads only PnDTnHnMnS durations: ${iso}`);
+  const [, d, h, min, s] = m.map((x) => Number(x ?? 0)) as [number, number, number, number, number];
+  return ((d * 24 + h) * 60 + min) * MINUTE + s * 1000;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The local minute of the day (0 to 1439) at `instant` in `timeZone`, from Intl alone. */
+function localMinute(instant: number, timeZone: string): number {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    formatters.set(timeZone, f);
+  }
+  const parts = f.formatToParts(new Date(instant));
+  const hour = Number(parts.find((p) => p.type === 'hour')?.value);
+  const minute = Number(parts.find((p) => p.type === 'minute')?.value);
+  return hour * 60 + minute;
+}
+
+const hhmm = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3, 5));
+
+export class DecisionOracle {
+  private preferences: OraclePreferences = { channels: {}, topics: {} };
+  private suppressions: Partial<Record<Channel, 'hard_bounce' | 'complained'>> = {};
+  private counted: Counted[] = [];
+  private decided = new Map<string, { expected: Expected; message: OracleMessage }>();
+  private deferredCount = 0;
+
+  constructor(private readonly policies: (version: number) => Policy) {}
+
+  /** Every send and reservation the oracle counted (for the invariants). */
+  get sends(): readonly Counted[] {
+    return this.counted;
+  }
+
+  setPreferences(preferences: OraclePreferences): void {
+    this.preferences = preferences;
+    for (const [channel, consent] of Object.entries(preferences.channels)) {
+      if (consent?.optIn === true) delete this.suppressions[channel as Channel];
+    }
+  }
+
+  feedback(channel: Channel, type: 'unsubscribed' | 'complained' | 'bounced_hard'): void {
+    this.preferences = {
+      ...this.preferences,
+      channels: { ...this.preferences.channels, [channel]: { optIn: false } },
+    };
+    if (type === 'complained') this.suppressions[channel] = 'complained';
+    if (type === 'bounced_hard') this.suppressions[channel] = 'hard_bounce';
+  }
+
+  /** The decision for `message` written at `now` under policy `version`, recorded as the engine would. */
+  message(message: OracleMessage, now: number, version: number, releaseMarginMs: number): Expected {
+    const first = this.decided.get(message.key);
+    if (first) {
+      const f = first.message;
+      const conflict =
+        f.channel !== message.channel ||
+        f.kind !== message.kind ||
+        f.category !== message.category ||
+        f.campaignId !== message.campaignId;
+      return { ...first.expected, retryOf: message.key, conflict };
+    }
+    const expected = this.decide(message, now, this.policies(version), releaseMarginMs);
+    this.decided.set(message.key, { expected, message });
+    if (expected.outcome !== 'suppressed') {
+      this.counted.push({
+        key: message.key,
+        at: expected.outcome === 'deferred' ? (expected.releaseAt as number) : now,
+        channel: expected.channel,
+        kind: message.kind,
+        category: message.category,
+        campaignId: message.campaignId,
+      });
+    }
+    if (expected.outcome === 'deferred') this.deferredCount++;
+    return expected;
+  }
+
+  /** The rules (caps, gaps, the customer's weekly maximum) that apply to the message on `channel`. */
+  rulesFor(policy: Policy, message: OracleMessage, channel: Channel): Rule[] {
+    const own = message.kind === 'marketing' ? this.preferences.maxPerWeek : undefined;
+    return policyRules(policy, own).filter((r) => matches(r, { ...message, channel }));
+  }
+
+  /** The customer's own weekly maximum in force. */
+  get maxPerWeek(): number | undefined {
+    return this.preferences.maxPerWeek;
+  }
+
+  /** The sends a rule counts. */
+  countedBy(rule: Rule): Counted[] {
+    return this.counted.filter((s) => matches(rule, s));
+  }
+
+  private decide(m: OracleMessage, now: number, policy: Policy, margin: number): Expected {
+    const suppressed = (reason: Reason): Expected => ({
+      outcome: 'suppressed',
+      channel: m.channel,
+      reasons: new Set([reason]),
+    });
+    if (m.expiresAt !== undefined && m.expiresAt <= now) return suppressed('expired');
+    const marketing = m.kind === 'marketing';
+    const paused = this.preferences.pausedUntil;
+    if (marketing && paused !== undefined && Date.parse(paused) > now) return suppressed('paused');
+    if (marketing && m.category !== undefined && this.preferences.topics[m.category] === false)
+      return suppressed('topic_opted_out');
+
+    let channels: Channel[] = [m.channel];
+    if (m.alternateChannels !== undefined) {
+      channels = [...new Set([m.channel, ...m.alternateChannels])];
+      const order = this.preferences.preferredChannels;
+      if (order) {
+        const rank = (c: Channel) => (order.includes(c) ? order.indexOf(c) : order.length);
+        channels.sort((a, b) => rank(a) - rank(b));
+      }
+    }
+    let deferral: Expected | undefined;
+    let ruleRefusal: Expected | undefined;
+    let consentRefusal: Expected | undefined;
+    for (const channel of channels) {
+      const hard = this.suppressions[channel];
+      if (hard) {
+        consentRefusal ??= { outcome: 'suppressed', channel, reasons: new Set([hard]) };
+        continue;
+      }
+      if (marketing && this.preferences.channels[channel]?.optIn === false) {
+        consentRefusal ??= { outcome: 'suppressed', channel, reasons: new Set(['opted_out']) };
+        continue;
+      }
+      const verdict = this.onChannel(m, channel, now, policy, margin);
+      if (verdict.outcome === 'accepted') return verdict;
+      if (verdict.outcome === 'deferred') {
+        if (!deferral || (verdict.releaseAt as number) < (deferral.releaseAt as number)) deferral = verdict;
+      } else ruleRefusal ??= verdict;
+    }
+    if (deferral && this.deferredCount >= MAX_DEFERRED)
+      return { outcome: 'suppressed', channel: deferral.channel, reasons: new Set(['frequency_cap']) };
+    return deferral ?? ruleRefusal ?? consentRefusal ?? suppressed('opted_out');
+  }
+
+  private onChannel(
+    m: OracleMessage,
+    channel: Channel,
+    now: number,
+    policy: Policy,
+    margin: number,
+  ): Expected {
+    const rules = this.rulesFor(policy, m, channel).map((rule) => ({ rule, sends: this.countedBy(rule) }));
+    const start = Math.max(now, m.notBefore ?? now);
+
+    if (m.kind === 'marketing' && m.relevance !== undefined) {
+      // The stricter of the channel's and the category's threshold, else the default; plus the slope
+      // times the fullest applicable window at the moment the message could go.
+      const byChannel = policy.relevance.byChannel?.[channel];
+      const categories = policy.relevance.byCategory ?? {};
+      const byCategory =
+        m.category !== undefined && Object.hasOwn(categories, m.category)
+          ? categories[m.category]
+          : undefined;
+      const base =
+        byChannel === undefined && byCategory === undefined
+          ? policy.relevance.default
+          : Math.max(byChannel ?? 0, byCategory ?? 0);
+      let fullest = 0;
+      for (const { rule, sends } of rules) {
+        if (rule.limit === undefined || rule.windowMs === undefined) continue;
+        const w = rule.windowMs;
+        const used = sends.filter((s) => s.at > start - w && s.at <= start).length;
+        fullest = Math.max(fullest, rule.limit === 0 ? 1 : Math.min(1, used / rule.limit));
+      }
+      const required = Math.min(1, base + policy.relevance.pressureSlope * fullest);
+      if (m.relevance < required)
+        return { outcome: 'suppressed', channel, reasons: new Set(['relevance_below_threshold']) };
+    }
+
+    const quiet = m.kind === 'marketing' ? (this.preferences.quietHours ?? policy.quietHours) : undefined;
+    const zone = this.preferences.timezone ?? policy.quietHours?.defaultTimezone ?? 'UTC';
+    const isQuiet = (t: number) => {
+      if (!quiet) return false;
+      const [s, e, local] = [hhmm(quiet.start), hhmm(quiet.end), localMinute(t, zone)];
+      if (s === e) return false;
+      return s < e ? local >= s && local < e : local >= s || local < e;
+    };
+    /** What forbids one more send at t: each rule checked on every window that would contain it. */
+    const blockers = (t: number): Set<Reason> => {
+      const out = new Set<Reason>();
+      if (isQuiet(t)) out.add('quiet_hours_expired');
+      for (const { rule, sends } of rules) {
+        if (rule.limit !== undefined && rule.windowMs !== undefined) {
+          const w = rule.windowMs;
+          // Windows (u - w, u] containing t end in [t, t + w); the count only rises where a send is.
+          const ends = [t, ...sends.filter((s) => s.at > t && s.at < t + w).map((s) => s.at)];
+          for (const u of ends) {
+            const inWindow = sends.filter((s) => s.at > u - w && s.at <= u).length;
+            if (inWindow + 1 > rule.limit) out.add('frequency_cap');
+          }
+        }
+        if (rule.gapMs !== undefined) {
+          const g = rule.gapMs;
+          if (sends.some((s) => Math.abs(t - s.at) < g)) out.add('min_gap');
+        }
+      }
+      return out;
+    };
+
+    // Every moment a blocker can end: each minute (quiet hours end on a local minute), and when a send
+    // leaves a window or a gap. Tried in order from the moment the message could go.
+    const horizon = m.expiresAt ?? start + 3 * 24 * 3600_000;
+    const candidates = new Set<number>([start]);
+    if (quiet) for (let t = Math.ceil(start / MINUTE) * MINUTE; t <= horizon; t += MINUTE) candidates.add(t);
+    for (const { rule, sends } of rules) {
+      for (const s of sends) {
+        if (rule.windowMs !== undefined) candidates.add(s.at + rule.windowMs);
+        if (rule.gapMs !== undefined) candidates.add(s.at + rule.gapMs);
+      }
+    }
+    const order = [...candidates].filter((t) => t >= start && t <= horizon).sort((a, b) => a - b);
+
+    const seen = new Set<Reason>();
+    for (const t of order) {
+      // It must go before it expires, and a deferral's release, up to the margin late, too.
+      if (m.expiresAt !== undefined && (t === now ? t : t + margin) >= m.expiresAt) break;
+      const blocked = blockers(t);
+      if (blocked.size === 0) {
+        if (t === now) return { outcome: 'accepted', channel, reasons: new Set() };
+        return {
+          outcome: 'deferred',
+          channel,
+          releaseAt: t,
+          reasons: seen.size > 0 ? seen : new Set(['expired']),
+        };
+      }
+      for (const r of blocked) seen.add(r);
+      // Without an expiry, a message is held only for quiet hours (and notBefore), never for a cap.
+      if (m.expiresAt === undefined && !blocked.has('quiet_hours_expired')) break;
+    }
+    return { outcome: 'suppressed', channel, reasons: seen.size > 0 ? seen : new Set(['expired']) };
+  }
+}
+
+function matches(rule: Rule, m: Pick<Counted, 'kind' | 'channel' | 'category' | 'campaignId'>): boolean {
+  const { kind, channel, category, campaignId } = rule.match;
+  return (
+    (kind ?? 'marketing') === m.kind &&
+    (channel === undefined || channel === m.channel) &&
+    (category === undefined || category === m.category) &&
+    (campaignId === undefined || campaignId === m.campaignId)
+  );
+}
+
+/** A send as the invariant reads it. */
+export type SendFacts = Pick<Counted, 'key' | 'at' | 'kind' | 'channel' | 'category' | 'campaignId'>;
+
+/**
+ * The invariant every history must keep, whatever decided it: no rolling window of a rule holds more
+ * sends than its limit, no two sends a gap rule counts are closer than its gap. With `focus`, only the
+ * windows and gaps that contain that send (the ones its decision was responsible for).
+ */
+export function capViolations(
+  rules: readonly Rule[],
+  sends: readonly SendFacts[],
+  focus?: SendFacts,
+): string[] {
+  const out: string[] = [];
+  for (const rule of rules) {
+    const mine = sends.filter((s) => matches(rule, s));
+    if (focus && !matches(rule, focus)) continue;
+    if (rule.limit !== undefined && rule.windowMs !== undefined) {
+      const w = rule.windowMs;
+      // A window holds the most sends when it ends at one of them: try each.
+      for (const end of mine) {
+        if (focus && !(end.at >= focus.at && end.at < focus.at + w)) continue;
+        const n = mine.filter((o) => o.at > end.at - w && o.at <= end.at).length;
+        if (n > rule.limit) out.push(`${rule.id}: ${n} sends in the window ending at ${end.key} (${end.at})`);
+      }
+    }
+    if (rule.gapMs !== undefined) {
+      const g = rule.gapMs;
+      for (const a of focus ? [focus] : mine)
+        for (const b of mine)
+          if (a.key !== b.key && Math.abs(a.at - b.at) < g)
+            out.push(`${rule.id}: ${a.key} and ${b.key} closer than ${g} ms`);
+    }
+  }
+  return out;
+}
+
+/** The policy's rules as the invariant reads them. */
+export function policyRules(policy: Policy, maxPerWeek?: number): Rule[] {
+  const rules = policy.caps.map((cap) => {
+    const rule: Rule = { id: cap.id, match: cap.match };
+    if (cap.limit !== undefined && cap.window !== undefined) {
+      rule.limit = cap.limit;
+      rule.windowMs = oracleDuration(cap.window);
+    }
+    if (cap.minGap !== undefined) rule.gapMs = oracleDuration(cap.minGap);
+    return rule;
+  });
+  if (maxPerWeek !== undefined)
+    rules.push({ id: 'customer.maxPerWeek', limit: maxPerWeek, windowMs: WEEK, match: {} });
+  return rules;
+}
