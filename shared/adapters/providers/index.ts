@@ -6,10 +6,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { MAX_PACED_TIMEOUT_MS, type Provider } from '../../app/dispatch.ts';
 import { type Config, outboxFile, type ProviderName, providerOf } from '../../config.ts';
 import { CHANNELS, type Channel } from '../../domain/schemas.ts';
-import type { Clock } from '../../ports.ts';
+import { type Clock, MAX_PACED_TIMEOUT_MS, type Provider } from '../../ports.ts';
 import { OutboxProvider } from './outbox.ts';
 import { SesEmailProvider } from './ses.ts';
 import { SnsSmsProvider } from './sns-sms.ts';
