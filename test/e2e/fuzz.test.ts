@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '#functions/http.ts';
 import { routes } from '#local/routes.ts';
 import { createDynamoClients } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from '#shared/adapters/dynamodb/customer-store.ts';
@@ -22,6 +21,7 @@ import { SCOPES } from '#shared/app/auth.ts';
 import { loadConfig } from '#shared/config.ts';
 import { CONSOLE_CSP } from '#shared/console.ts';
 import { CHANNELS, EVENT_TYPES } from '#shared/domain/schemas.ts';
+import { SECURITY_HEADERS } from '#shared/security-headers.ts';
 import { buildConsole } from '../../console/build.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 

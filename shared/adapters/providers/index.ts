@@ -8,6 +8,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type Config, outboxFile, type ProviderName, providerOf } from '../../config.ts';
 import { CHANNELS, type Channel } from '../../domain/schemas.ts';
+import { GovernorError } from '../../errors.ts';
 import { type Clock, MAX_PACED_TIMEOUT_MS, type Provider } from '../../ports.ts';
 import { OutboxProvider } from './outbox.ts';
 import { SesEmailProvider } from './ses.ts';
@@ -24,9 +25,8 @@ export interface Providers {
   close(): Promise<void>;
 }
 
-export class ProviderConfigError extends Error {
-  override name = 'ProviderConfigError';
-}
+/** The deployment configures a provider it cannot build (a 500 if a request ever meets it). */
+export class ProviderConfigError extends GovernorError {}
 
 function webhookTarget(config: Config): () => Promise<WebhookTarget> {
   const url = config.GOVERNOR_WEBHOOK_URL;
