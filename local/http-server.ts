@@ -178,7 +178,7 @@ export function createHttpServer({
   };
 }
 
-/** A Lambda-like invocation context (for the HTTP server and, later, the local pollers and timers). */
+/** A Lambda-like invocation context, for the HTTP server and the local workers (local/workers.ts). */
 export function createLambdaContext(functionName = 'governor-local', timeoutMs = TIMEOUT_MS): Context {
   const deadline = Date.now() + timeoutMs;
   const region = process.env.AWS_REGION ?? 'us-east-1';
