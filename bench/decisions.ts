@@ -37,6 +37,7 @@ import {
 import { RateLimiterDynamo, RateLimiterRes } from 'rate-limiter-flexible';
 // Only modules without side effects are imported statically; Governor's application modules load after
 // the floor and rate-limiter-flexible lines (see below).
+import { blockParts, decodeBlock, decodeEntry, isBlock } from '#shared/adapters/dynamodb/entry-codec.ts';
 import { wireItemSize } from '#shared/adapters/dynamodb/item-size.ts';
 import { customerPk, STATE_SK } from '#shared/adapters/dynamodb/keys.ts';
 import type { SendDeps } from '#shared/app/send.ts';
@@ -730,17 +731,19 @@ try {
     const storedBytes = stored.Item ? wireItemSize(stored.Item) : 0;
     // The log: the compacted block (words, base, then a settled entry a line) and the entries since.
     const elements = (stored.Item?.l?.L ?? []).map((v) => v.S ?? '');
-    const [block, ...appended] = /^[@!]/.test(elements[0] ?? '') ? elements : ['', ...elements];
-    const [header = '', , ...settledLines] = (block ?? '').split('\n');
+    const block = isBlock(elements[0] ?? '') ? elements[0] : undefined;
+    const appended = block === undefined ? elements : elements.slice(1);
+    const parts = block === undefined ? undefined : blockParts(block);
+    const header = block === undefined ? '' : (block.split('\n', 1)[0] ?? '');
+    const settledLines = parts?.lines ?? [];
     const log = [...settledLines, ...appended];
+    const entries = [
+      ...(block === undefined ? [] : decodeBlock(block).entries),
+      ...appended.map(decodeEntry),
+    ];
     const kinds = new Map<string, number>();
-    // In a `!` block every line is settled but folded sends (`*`); raw entries start with their type.
-    const kindOf = (entry: string, settled: boolean) =>
-      settled && !entry.startsWith('s|') && !entry.startsWith('*') ? 's' : (entry[0] ?? '?');
-    for (const [i, entry] of log.entries()) {
-      const kind = kindOf(entry, i < settledLines.length);
-      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
-    }
+    const letter = { settled: 's', folded: '*', message: 'm', preferences: 'p', feedback: 'f', release: 'r' };
+    for (const entry of entries) kinds.set(letter[entry.type], (kinds.get(letter[entry.type]) ?? 0) + 1);
     const logBytes = elements.reduce((n, s) => n + 1 + Buffer.byteLength(s), 3);
     const lineBytes = settledLines.reduce((n, s) => n + 1 + Buffer.byteLength(s), 0);
     const attributes = Object.entries(stored.Item ?? {})

@@ -28,11 +28,11 @@ import {
   MalformedBodyError,
   PayloadTooLargeError,
   TooManyRequestsError,
-  UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '#shared/errors.ts';
 import { logger } from '#shared/observability/index.ts';
+import { problemHeaders, problemOf } from '#shared/problems.ts';
 import { SECURITY_HEADERS } from '#shared/security-headers.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -59,8 +59,6 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   }
   return false;
 }
-
-export { SECURITY_HEADERS };
 
 export interface HttpRequest {
   event: APIGatewayProxyEventV2;
@@ -93,22 +91,8 @@ export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what =
 }
 
 export function problem(error: unknown, instance: string): APIGatewayProxyStructuredResultV2 {
-  const known = error instanceof GovernorError ? error : undefined;
-  const status = known?.status ?? 500;
-  const body: Record<string, unknown> = {
-    type: known?.type ?? 'about:blank',
-    title: known?.title ?? 'Internal error',
-    status,
-    // A 5xx never echoes internals.
-    detail: known && status < 500 ? known.message : 'The request could not be completed; retry later.',
-    instance,
-  };
-  if (error instanceof ValidationError) body.errors = error.errors;
-  const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-type': 'application/problem+json' };
-  if (error instanceof TooManyRequestsError) headers['retry-after'] = String(error.retryAfterSeconds);
-  // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
-  if (error instanceof UnauthorizedError) headers['www-authenticate'] = 'Bearer';
-  return { statusCode: status, headers, body: JSON.stringify(body) };
+  const body = problemOf(error, { instance });
+  return { statusCode: body.status, headers: problemHeaders(error), body: JSON.stringify(body) };
 }
 
 function decodeBody(event: APIGatewayProxyEventV2): unknown {

@@ -1,6 +1,6 @@
 /**
  * The functions of the deployment: each handler module, the HTTP routes it serves (the same routes and
- * modules as local/routes.ts — a test holds the two lists together) and exactly what it may reach.
+ * modules the local server runs: local/routes.ts derives its table from this one) and exactly what it may reach.
  * Adding a function is adding one entry here.
  */
 import type { TableAccess } from './constructs/governor-function.ts';

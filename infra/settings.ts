@@ -4,6 +4,7 @@
  */
 import type { Node } from 'constructs';
 import * as z from 'zod';
+import { pairs, providerMisfit, sesSenderSchema } from '#shared/config.ts';
 import { CHANNELS } from '#shared/domain/schemas.ts';
 
 /**
@@ -25,17 +26,6 @@ const list = z.preprocess(
   z.array(z.string().min(1)),
 );
 
-/** `email=ses,sms=sns` on the command line, `{"email":"ses"}` in cdk.json. */
-const pairs = (value: unknown) =>
-  typeof value === 'string'
-    ? Object.fromEntries(
-        value
-          .split(',')
-          .filter((pair) => pair.trim() !== '')
-          .map((pair) => pair.split('=').map((part) => part.trim())),
-      )
-    : value;
-
 const providerMap = z.preprocess(pairs, z.partialRecord(z.enum(CHANNELS), z.enum(PROVIDERS)));
 
 const origin = z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'an origin: https://host[:port], or *');
@@ -51,10 +41,7 @@ export const settingsSchema = z.strictObject({
    * The ses provider's sender (GOVERNOR_SES_FROM), `news@mail.example.com` or `Brand <news@…>`; its
    * address or its domain must be a verified SES identity. Required when email uses ses.
    */
-  sesFrom: z
-    .string()
-    .regex(/^(?:[^<>]*<)?[^@<>\s]+@[^@<>\s]+\.[^@<>\s]+>?$/, 'an address, or Name <address>')
-    .optional(),
+  sesFrom: sesSenderSchema.optional(),
   /** GOVERNOR_SES_CONFIGURATION_SET: the SES configuration set (event publishing) of every email. */
   sesConfigurationSet: z.string().min(1).optional(),
   /** GOVERNOR_SNS_SENDER_ID and GOVERNOR_SNS_ORIGINATION_NUMBER, where the destination country needs them. */
@@ -113,12 +100,11 @@ export function settingsFrom(node: Node): GovernorSettings {
   }
   const settings = parsed.data;
   const { providers } = settings;
-  const misused = Object.entries(providers).find(
-    ([channel, provider]) =>
-      (provider === 'ses' && channel !== 'email') || (provider === 'sns' && channel !== 'sms'),
-  );
-  if (misused)
-    throw new Error(`invalid governor context: providers: ${misused[1]} cannot deliver ${misused[0]}`);
+  for (const channel of CHANNELS) {
+    const provider = providers[channel];
+    const misfit = provider && providerMisfit(provider, channel);
+    if (misfit) throw new Error(`invalid governor context: providers: ${misfit}`);
+  }
   if (providers.email === 'ses' && !settings.sesFrom) {
     throw new Error('invalid governor context: sesFrom is required when email uses the ses provider');
   }

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { GovernorError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError } from '#shared/errors.ts';
-import { SECURITY_HEADERS } from '#shared/security-headers.ts';
+import { problemHeaders, problemOf } from '#shared/problems.ts';
 import type { Handler, Route } from './routes.ts';
 
 export interface HttpServerOptions {
@@ -117,7 +117,11 @@ export function createHttpServer({
         routeKey: event.routeKey,
         requestId: event.requestContext.requestId,
       });
-      return sendProblem(res, new GovernorError('The server could not handle the request.'));
+      return sendProblem(
+        res,
+        new GovernorError('handler failed'),
+        'The server could not handle the request.',
+      );
     }
   }
 
@@ -133,7 +137,8 @@ export function createHttpServer({
       },
       (error: unknown) => {
         // Only reading the request can fail here (the client went away): nobody is left to answer.
-        if (!res.headersSent && !res.destroyed) sendProblem(res, new GovernorError('Request failed'));
+        if (!res.headersSent && !res.destroyed)
+          sendProblem(res, new GovernorError('request failed'), 'Request failed');
         if (!(error instanceof Error && 'code' in error && error.code === 'ECONNRESET')) {
           logError('request failed', error, { method: req.method, url: req.url });
         }
@@ -173,7 +178,7 @@ export function createHttpServer({
   };
 }
 
-/** A Lambda-like invocation context (for the HTTP server and, later, the local pollers and timers). */
+/** A Lambda-like invocation context, for the HTTP server and the local workers (local/workers.ts). */
 export function createLambdaContext(functionName = 'governor-local', timeoutMs = TIMEOUT_MS): Context {
   const deadline = Date.now() + timeoutMs;
   const region = process.env.AWS_REGION ?? 'us-east-1';
@@ -363,18 +368,12 @@ function sendResult(res: ServerResponse, result: APIGatewayProxyStructuredResult
   return status;
 }
 
-function sendProblem(res: ServerResponse, error: GovernorError): number {
-  const body = JSON.stringify({
-    type: error.type,
-    title: error.title,
-    status: error.status,
-    detail: error.message,
-  });
-  res.statusCode = error.status;
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
-  res.setHeader('content-type', 'application/problem+json');
-  res.end(body);
-  return error.status;
+function sendProblem(res: ServerResponse, error: GovernorError, internalDetail?: string): number {
+  const body = problemOf(error, { internalDetail });
+  res.statusCode = body.status;
+  for (const [name, value] of Object.entries(problemHeaders(error))) res.setHeader(name, value);
+  res.end(JSON.stringify(body));
+  return body.status;
 }
 
 function logError(message: string, error: unknown, context: Record<string, unknown>): void {

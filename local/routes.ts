@@ -1,9 +1,12 @@
 /**
- * The routes of the HTTP API and the handler module behind each: the same modules the deployed API
- * Gateway routes to (infra reads this list too), loaded lazily so that each reads its configuration
- * after the local stack has set it.
+ * The routes of the HTTP API and the handler module behind each, derived from the deployment's list
+ * (infra/routes.ts): the local server serves exactly the routes API Gateway does, with the same modules.
+ * Each module is loaded lazily, so that it reads its configuration after the local stack has set it.
  */
+import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { PROJECT_ROOT } from '../infra/paths.ts';
+import { httpFunctions, type RouteKey } from '../infra/routes.ts';
 
 export type Handler = (
   event: APIGatewayProxyEventV2,
@@ -13,48 +16,17 @@ export type Handler = (
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
+  /** The same function for every route of one module (the server loads each module once). */
   load: () => Promise<Handler>;
 }
 
-const send = () => import('../functions/send/handler.ts').then((m) => m.handler as unknown as Handler);
-const preview = () => import('../functions/preview/handler.ts').then((m) => m.handler as unknown as Handler);
-const policy = () => import('../functions/policy/handler.ts').then((m) => m.handler as unknown as Handler);
-const preferences = () =>
-  import('../functions/preferences/handler.ts').then((m) => m.handler as unknown as Handler);
-const events = () => import('../functions/events/handler.ts').then((m) => m.handler as unknown as Handler);
-const reports = () => import('../functions/reports/handler.ts').then((m) => m.handler as unknown as Handler);
-const keys = () => import('../functions/keys/handler.ts').then((m) => m.handler as unknown as Handler);
-const audit = () => import('../functions/audit/handler.ts').then((m) => m.handler as unknown as Handler);
-const health = () => import('../functions/health/handler.ts').then((m) => m.handler as unknown as Handler);
-const consoleFiles = () =>
-  import('../functions/console/handler.ts').then((m) => m.handler as unknown as Handler);
-const operations = () =>
-  import('../functions/operations/handler.ts').then((m) => m.handler as unknown as Handler);
+const split = (key: RouteKey) => {
+  const space = key.indexOf(' ');
+  return { method: key.slice(0, space) as Route['method'], path: key.slice(space + 1) };
+};
 
-export const routes: Route[] = [
-  { method: 'POST', path: '/v1/messages', load: send },
-  { method: 'POST', path: '/v1/messages/batch', load: send },
-  { method: 'POST', path: '/v1/decisions/preview', load: preview },
-  { method: 'GET', path: '/v1/policy', load: policy },
-  { method: 'PUT', path: '/v1/policy', load: policy },
-  { method: 'GET', path: '/v1/policy/versions', load: policy },
-  { method: 'GET', path: '/v1/policy/versions/{version}', load: policy },
-  { method: 'GET', path: '/v1/customers/{customerId}/preferences', load: preferences },
-  { method: 'PUT', path: '/v1/customers/{customerId}/preferences', load: preferences },
-  { method: 'DELETE', path: '/v1/customers/{customerId}', load: preferences },
-  { method: 'POST', path: '/v1/events', load: events },
-  { method: 'GET', path: '/v1/reports/suppressed', load: reports },
-  { method: 'GET', path: '/v1/reports/summary', load: reports },
-  { method: 'POST', path: '/v1/reports/reconcile', load: reports },
-  { method: 'POST', path: '/v1/keys', load: keys },
-  { method: 'GET', path: '/v1/keys', load: keys },
-  { method: 'DELETE', path: '/v1/keys/{id}', load: keys },
-  { method: 'GET', path: '/v1/me', load: keys },
-  { method: 'GET', path: '/v1/audit', load: audit },
-  { method: 'GET', path: '/health', load: health },
-  { method: 'GET', path: '/openapi.json', load: health },
-  // The console (static files, public) and the queue depths its overview shows.
-  { method: 'GET', path: '/console', load: consoleFiles },
-  { method: 'GET', path: '/console/{proxy+}', load: consoleFiles },
-  { method: 'GET', path: '/v1/operations/queues', load: operations },
-];
+export const routes: Route[] = httpFunctions.flatMap((spec) => {
+  const load = () =>
+    import(join(PROJECT_ROOT, spec.entry)).then((m: { handler: unknown }) => m.handler as Handler);
+  return spec.routes.map((key) => ({ ...split(key), load }));
+});

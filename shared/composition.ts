@@ -3,6 +3,7 @@
  * process at cold start and reused by every invocation. Lambda functions and the local server build the
  * same root; only the endpoints differ.
  */
+
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
 import { createDynamoClients } from './adapters/dynamodb/client.ts';
@@ -20,11 +21,13 @@ import { DeliveryJournal, JournaledDeliveryQueue } from './adapters/sqs/delivery
 import { createSqsClient, SqsDeliveryQueue } from './adapters/sqs/delivery-queue.ts';
 import { SqsQueueInspector } from './adapters/sqs/queue-depths.ts';
 import { SqsRedelivery } from './adapters/sqs/redelivery.ts';
+import { StaticSite } from './adapters/static-site.ts';
 import { AuditLog } from './app/audit.ts';
 import { type AdminKeySource, createAuthenticator } from './app/auth.ts';
+import { TokenBucketLimiter } from './app/channel-rate-limit.ts';
 import { DecisionCounter, ErasureCounts } from './app/counting.ts';
 import { CustomerLog } from './app/customers.ts';
-import { type DispatchDeps, TokenBucketLimiter } from './app/dispatch.ts';
+import type { DispatchDeps } from './app/dispatch.ts';
 import { Erasures } from './app/erasure.ts';
 import { KeyedHash, type SecretSource } from './app/keyed-hash.ts';
 import { ApiKeys } from './app/keys.ts';
@@ -33,6 +36,9 @@ import { RateLimiter } from './app/rate-limit.ts';
 import { type ReleaseDeps, releaseMarginMs } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
 import { type Clock, systemClock } from './ports.ts';
+
+/** The console's built files in `dir`, as the console function serves them. */
+export const consoleSite = (dir: string) => new StaticSite(dir);
 
 export function createRoot(config: Config, clock: Clock = systemClock) {
   const dynamo = createDynamoClients(config);

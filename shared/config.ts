@@ -4,16 +4,33 @@
  * app and the local server set exactly these names.
  */
 import * as z from 'zod';
+import { CHANNELS, type Channel } from './domain/schemas.ts';
 
 const optionalUrl = z.url().optional();
 
 export const PROVIDERS = ['webhook', 'outbox', 'ses', 'sns'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
-const CHANNEL_NAMES = ['email', 'sms', 'push', 'whatsapp'] as const;
-type ChannelName = (typeof CHANNEL_NAMES)[number];
+/** The one channel a channel-specific provider delivers; the others deliver every channel. */
+const ONLY_CHANNEL: Partial<Record<ProviderName, Channel>> = { ses: 'email', sns: 'sms' };
 
-/** `email=ses,sms=sns` or JSON `{"email":"ses"}` (what the CDK app sets) into a map. */
-const pairs = (value: unknown) => {
+/** Why `provider` cannot deliver `channel`, or undefined when it can. */
+export function providerMisfit(provider: ProviderName, channel: Channel): string | undefined {
+  const only = ONLY_CHANNEL[provider];
+  return only === undefined || only === channel
+    ? undefined
+    : `${provider} cannot deliver ${channel}: ${provider} delivers ${only} only`;
+}
+
+/** The ses provider's sender: `news@mail.example.com` or `Brand <news@…>`. */
+export const sesSenderSchema = z
+  .string()
+  .regex(/^(?:[^<>]*<)?[^@<>\s]+@[^@<>\s]+\.[^@<>\s]+>?$/, 'an address, or Name <address>');
+
+/**
+ * `email=ses,sms=sns`, or JSON `{"email":"ses"}` (what the CDK app sets), into a map; an object (a
+ * cdk.json value) as it is. The environment here and the CDK context (infra/settings.ts) read it alike.
+ */
+export const pairs = (value: unknown) => {
   if (typeof value !== 'string') return value;
   const text = value.trim();
   if (text.startsWith('{')) {
@@ -36,9 +53,7 @@ const pairs = (value: unknown) => {
  * its entry in GOVERNOR_PROVIDERS, else the webhook when one is configured, else the local outbox file.
  */
 const deliverySettings = {
-  GOVERNOR_PROVIDERS: z
-    .preprocess(pairs, z.partialRecord(z.enum(CHANNEL_NAMES), z.enum(PROVIDERS)))
-    .default({}),
+  GOVERNOR_PROVIDERS: z.preprocess(pairs, z.partialRecord(z.enum(CHANNELS), z.enum(PROVIDERS))).default({}),
   GOVERNOR_PROVIDER_EMAIL: z.enum(PROVIDERS).optional(),
   GOVERNOR_PROVIDER_SMS: z.enum(PROVIDERS).optional(),
   GOVERNOR_PROVIDER_PUSH: z.enum(PROVIDERS).optional(),
@@ -56,7 +71,7 @@ const deliverySettings = {
   GOVERNOR_DATA_DIR: z.string().min(1).default('.governor'),
   GOVERNOR_OUTBOX_FILE: z.string().min(1).optional(),
   /** The ses provider's verified sender (`Name <news@example.com>`) and optional configuration set. */
-  GOVERNOR_SES_FROM: z.string().min(3).optional(),
+  GOVERNOR_SES_FROM: sesSenderSchema.optional(),
   GOVERNOR_SES_CONFIGURATION_SET: z.string().min(1).optional(),
   /** The sns (SMS) provider's sender id and origination number, where the destination country needs them. */
   GOVERNOR_SNS_SENDER_ID: z
@@ -69,7 +84,7 @@ const deliverySettings = {
     .optional(),
   /** Sends per second per channel and per dispatch process: `sms=50,email=500`. None by default. */
   GOVERNOR_RATE_LIMITS: z
-    .preprocess(pairs, z.partialRecord(z.enum(CHANNEL_NAMES), z.coerce.number().positive().max(100_000)))
+    .preprocess(pairs, z.partialRecord(z.enum(CHANNELS), z.coerce.number().positive().max(100_000)))
     .default({}),
   /** The receive on which a transient failure dead-letters a delivery: the queue's maxReceiveCount. */
   GOVERNOR_DELIVERY_MAX_RECEIVES: z.coerce.number().int().min(1).max(1000).default(15),
@@ -86,7 +101,7 @@ const deliverySettings = {
 };
 
 /** The provider a channel is delivered by. */
-export function providerOf(config: Config, channel: ChannelName): ProviderName {
+export function providerOf(config: Config, channel: Channel): ProviderName {
   const own = {
     email: config.GOVERNOR_PROVIDER_EMAIL,
     sms: config.GOVERNOR_PROVIDER_SMS,

@@ -1,6 +1,6 @@
 /**
  * Typed errors. Each carries the HTTP status and RFC 9457 problem type it maps to; the mapping to a
- * response happens in exactly one place (functions/http.ts).
+ * response (or a batch item's error) happens in exactly one place (shared/problems.ts).
  */
 export interface FieldError {
   path: string;

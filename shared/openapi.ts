@@ -6,10 +6,9 @@
  * proxy), and its problem examples are built by the very code that answers them.
  */
 import * as z from 'zod';
-import { AUDIT_ACTIONS, auditEntrySchema, auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
+import { auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
 import { keyInfoSchema, SCOPES } from './app/auth.ts';
 import { createKeySchema } from './app/keys.ts';
-import { queueDepthsSchema } from './app/operations.ts';
 import {
   dayFiguresSchema,
   monthlySummarySchema,
@@ -23,6 +22,8 @@ import {
 import { DEFAULT_POLICY } from './domain/default-policy.ts';
 import { previewSchema } from './domain/explain.ts';
 import {
+  AUDIT_ACTIONS,
+  auditEntrySchema,
   decisionSchema,
   eventsSchema,
   MAX_BATCH,
@@ -30,6 +31,7 @@ import {
   policyEditSchema,
   policySchema,
   preferencesSchema,
+  queueDepthsSchema,
 } from './domain/schemas.ts';
 import {
   ConflictError,

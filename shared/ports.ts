@@ -1,9 +1,21 @@
 /**
- * The small interfaces the application services need from the outside world. The DynamoDB and SQS
- * adapters implement them in production and locally; tests may use the same adapters on local engines.
+ * The small interfaces the application services need from the outside world, all of them here: the
+ * clock and timers, the stores (customer logs, policies, deferred messages, erasures, counts, keys, the
+ * audit trail, the release cursor, the rate counter), the delivery queue and what dispatch needs of it,
+ * the providers. The DynamoDB, SQS and provider adapters implement them in production and locally;
+ * tests may use the same adapters on local engines. Nothing here imports an adapter or a use case.
  */
 import type { CustomerBase, LogEntry } from './domain/customer-log.ts';
-import type { Channel, Kind, Message, Policy, PolicyDocument } from './domain/schemas.ts';
+import type {
+  AuditEntry,
+  Channel,
+  Kind,
+  Message,
+  Policy,
+  PolicyDocument,
+  QueueDepths,
+} from './domain/schemas.ts';
+import type { DayCounts } from './domain/tally.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -11,6 +23,18 @@ export interface Clock {
 }
 
 export const systemClock: Clock = { now: () => Date.now() };
+
+/** Runs `run` once, `ms` from now on the limiter's clock. */
+export interface Timers {
+  set(run: () => void, ms: number): void;
+}
+
+/** Node's timers, which never keep the process alive (a frozen Lambda runs them when it thaws). */
+export const systemTimers: Timers = {
+  set: (run, ms) => {
+    setTimeout(run, ms).unref();
+  },
+};
 
 /**
  * A customer's log as stored: the base, the entries in order, the write counter, and the life: a random
@@ -178,4 +202,185 @@ export interface ErasureStore {
   /** Sweeps due in [from, until]. */
   due(from: number, until: number): Promise<Sweep[]>;
   done(sweep: Sweep): Promise<void>;
+}
+
+// ------------------------------------------------------------------------------------------- counts
+
+/**
+ * `forgotten`: how many decisions of a day erased customers' logs had forgotten (past the number a log
+ * remembers), one count a day under the group key FORGOTTEN.
+ */
+export type TallyKind = 'live' | 'archive' | 'correction' | 'forgotten';
+
+/** What reports count: live counts and corrections. Archives only serve reconciliation. */
+export const COUNTED: readonly TallyKind[] = ['live', 'correction'];
+export const FORGOTTEN = 'forgotten';
+
+export interface TallyStore {
+  /**
+   * Writes the counts of one flush (replacing what an earlier attempt of it wrote); with `version`, only
+   * if what is there was written with an older or the same version (an erasure's archive, rewritten
+   * from a later read of the log).
+   */
+  put(flushId: string, kind: TallyKind, counts: DayCounts, version?: number): Promise<void>;
+  read(days: string[], kinds?: readonly TallyKind[]): Promise<DayCounts>;
+}
+
+// ------------------------------------------------------------------------------------------ release
+
+/** Where the release of deferred messages has got to (see shared/app/release.ts). */
+export interface CursorState {
+  /** The oldest minute (epoch ms, start of minute) that may still hold due messages. */
+  minute: number;
+  version: number;
+}
+
+export interface ReleaseCursor {
+  read(): Promise<CursorState | undefined>;
+  /** Moves the cursor to `minute` if nobody wrote it since `read`, or if that lowers it; false if not. */
+  write(minute: number, read: CursorState | undefined): Promise<boolean>;
+}
+
+// ----------------------------------------------------------------------------------------- dispatch
+
+/** What a provider answers for one send. Providers do not throw: every failure is classified. */
+export type SendResult =
+  | { ok: true; providerMessageId?: string | undefined }
+  | {
+      ok: false;
+      /** A permanent failure will fail again: no retry, straight to the DLQ. */
+      permanent: boolean;
+      /** Machine-readable and short (`http_503`, `timeout`, `MessageRejected`); never payload data. */
+      reason: string;
+      /** The provider asked to wait this long (Retry-After). */
+      retryAfterMs?: number | undefined;
+      /** The provider did not answer within the timeout (it may still have processed the send). */
+      timedOut?: boolean | undefined;
+      /** With `timedOut`: the timeout it did not answer within (dispatch fills it in). */
+      timeoutMs?: number | undefined;
+    };
+
+/** A send provider (webhook, outbox file, SES, SNS…): one small port for every channel. */
+export interface Provider {
+  readonly name: string;
+  /** How long one send may take by default (its timeout): dispatch may allow it longer (see ProviderPace). */
+  readonly timeoutMs: number;
+  /** `timeoutMs`: this send's timeout, when dispatch gives a slow provider more time than its default. */
+  send(delivery: Delivery, options?: { timeoutMs?: number }): Promise<SendResult>;
+}
+
+export type DeliveryStatus = 'sending' | 'retrying' | 'delivered' | 'dead';
+
+export interface LedgerEntry {
+  status: DeliveryStatus;
+  /** While `sending`: the lease's end (epoch ms). */
+  leaseUntil?: number | undefined;
+  attempts: number;
+  reason?: string | undefined;
+}
+
+export type Claim = { claimed: true; attempts: number } | { claimed: false; entry: LedgerEntry | undefined };
+
+/** One item per delivered message: the idempotency of dispatch. */
+export interface DeliveryLedger {
+  /**
+   * Takes the message for sending until `leaseUntil` unless it is delivered, or being sent by somebody
+   * whose lease has not run out.
+   */
+  claim(delivery: Delivery, provider: string, now: number, leaseUntil: number): Promise<Claim>;
+  delivered(delivery: Delivery, now: number, providerMessageId?: string): Promise<void>;
+  /** Gives the lease back after a transient failure (a no-op if somebody else took it meanwhile). */
+  release(delivery: Delivery, attempts: number, now: number, reason: string): Promise<void>;
+  dead(delivery: Delivery, now: number, reason: string): Promise<void>;
+  /** The entries of many messages at once (missing ones are absent from the map); key `customerId messageId`. */
+  entries(keys: { customerId: string; messageId: string }[]): Promise<Map<string, LedgerEntry>>;
+}
+
+export const ledgerKey = (k: { customerId: string; messageId: string }) => `${k.customerId} ${k.messageId}`;
+
+export interface DeadLetter {
+  /** The SQS body as received (so that a redrive sends exactly it again). */
+  body: string;
+  reason: string;
+  receiveCount: number;
+  messageId?: string | undefined;
+  channel?: string | undefined;
+}
+
+/** The delivery queue as dispatch sees it: retry a received message later, or dead-letter it. */
+export interface Redelivery {
+  /** Makes a received message visible again in `seconds` (its receive counts towards the DLQ bound). */
+  retryLater(receiptHandle: string, seconds: number): Promise<void>;
+  deadLetter(letter: DeadLetter): Promise<void>;
+}
+
+/** Waits, when a channel has a send rate limit, until the next send on it is allowed. */
+export interface SendRateLimiter {
+  acquire(channel: Channel): Promise<void>;
+}
+
+/**
+ * Under the delivery queue's 30 s visibility timeout, so that a receive still holds its message when its
+ * send ends (and the lease, two of them plus 2 s, stays within a minute).
+ */
+export const MAX_PACED_TIMEOUT_MS = 25_000;
+
+// ------------------------------------------------------------------------------ keys and the audit trail
+
+/** A key as stored: everything but the key itself. */
+export interface StoredKey {
+  id: string;
+  name: string;
+  scopes: string[];
+  rateLimit?: number | undefined;
+  /** SHA-256 of the key, hex. */
+  hash: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt?: string | undefined;
+  revokedBy?: string | undefined;
+}
+
+export interface KeyStore {
+  /** Stores a new key; false when the id is taken. */
+  create(key: StoredKey): Promise<boolean>;
+  get(id: string): Promise<StoredKey | undefined>;
+  list(): Promise<StoredKey[]>;
+  /** Marks the key revoked; 'missing' when there is no such key, 'already' when it was revoked. */
+  revoke(id: string, at: string, by: string, expiresAt: number): Promise<'revoked' | 'already' | 'missing'>;
+}
+
+/** Where a page of the trail ends: the day and the sort key of its last entry. */
+export interface AuditPosition {
+  day: string;
+  after: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next?: AuditPosition | undefined;
+}
+
+export interface AuditStore {
+  put(entry: AuditEntry, expiresAt: number): Promise<void>;
+  /** Entries of days [fromDay, toDay] in time order, after `start` if given, at most `limit`. */
+  list(fromDay: string, toDay: string, limit: number, start?: AuditPosition): Promise<AuditPage>;
+}
+
+// ------------------------------------------------------------------------------------- rate limits
+
+/** The count every instance adds to: shared by the instances of every function, per key. */
+export interface RateCounter {
+  /**
+   * Adds `delta` requests to the key's shared count and returns the count after it, every instance's
+   * additions included. A delta of 0 only reads it.
+   */
+  add(keyId: string, delta: number, now: number): Promise<number>;
+}
+
+// -------------------------------------------------------------------------------------- operations
+
+/** The depths of the delivery queue and its DLQ. */
+export interface QueueInspector {
+  depths(): Promise<QueueDepths>;
 }

@@ -5,16 +5,13 @@
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StaticSite } from '#shared/adapters/static-site.ts';
-import { getRoot } from '#shared/composition.ts';
+import { consoleSite, getRoot } from '#shared/composition.ts';
 import { CONSOLE_CSP } from '#shared/console.ts';
 import { NotFoundError, UnavailableError } from '#shared/errors.ts';
 import { httpFunction, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
-const site = new StaticSite(
-  resolve(dirname(fileURLToPath(import.meta.url)), root.config.GOVERNOR_CONSOLE_DIR),
-);
+const site = consoleSite(resolve(dirname(fileURLToPath(import.meta.url)), root.config.GOVERNOR_CONSOLE_DIR));
 
 export const consoleFile: RouteHandler = async ({ event }) => {
   const name = event.pathParameters?.proxy ?? 'index.html';

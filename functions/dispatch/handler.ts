@@ -10,12 +10,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { type DeliveryOutcome, type DispatchDeps, dispatchRecord } from '#shared/app/dispatch.ts';
 import { droppedAsErased } from '#shared/app/erasure.ts';
 import { getDeliveryRoot, getRoot } from '#shared/composition.ts';
+import { GovernorError } from '#shared/errors.ts';
 import { logger, MetricUnit, metrics } from '#shared/observability/index.ts';
 
 /** A record to try again later; the message is already scheduled to come back. */
-class RetryLater extends Error {
-  override name = 'RetryLater';
-}
+class RetryLater extends GovernorError {}
 
 /** One business metric per outcome, published once per invocation. */
 function countOutcomes(outcomes: DeliveryOutcome[]): void {

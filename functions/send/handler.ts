@@ -4,6 +4,7 @@ import { getRoot } from '#shared/composition.ts';
 import { batchSchema, type DecisionResponse, type Message, messageSchema } from '#shared/domain/schemas.ts';
 import { GovernorError, ValidationError } from '#shared/errors.ts';
 import { countDecisions } from '#shared/observability/index.ts';
+import { problemOf } from '#shared/problems.ts';
 import { fieldErrors, httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
@@ -18,13 +19,7 @@ function itemError(error: GovernorError, messageId: unknown) {
   return {
     ...(typeof messageId === 'string' ? { messageId } : {}),
     status: error.status,
-    error: {
-      type: error.type,
-      title: error.title,
-      status: error.status,
-      detail: error.status < 500 ? error.message : 'The message could not be decided; retry it.',
-      ...(error instanceof ValidationError ? { errors: error.errors } : {}),
-    },
+    error: problemOf(error, { internalDetail: 'The message could not be decided; retry it.' }),
   };
 }
 

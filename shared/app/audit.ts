@@ -6,52 +6,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
-import type { Preferences } from '../domain/schemas.ts';
+import type { AuditAction, AuditEntry, Preferences } from '../domain/schemas.ts';
 import { ValidationError } from '../errors.ts';
-import type { Clock } from '../ports.ts';
+import type { AuditPosition, AuditStore, Clock } from '../ports.ts';
 import type { KeyedHash } from './keyed-hash.ts';
 
 export const AUDIT_RETENTION_DAYS = 400;
 /** At most this many days per `GET /v1/audit` call. */
 export const MAX_AUDIT_DAYS = 31;
-
-export const AUDIT_ACTIONS = [
-  'policy.replaced',
-  'preferences.changed',
-  'customer.erased',
-  'key.created',
-  'key.revoked',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-
-export const auditEntrySchema = z.object({
-  id: z.string(),
-  at: z.iso.datetime(),
-  /** The key id of the caller (`admin` for the bootstrap key). */
-  actor: z.string(),
-  action: z.enum(AUDIT_ACTIONS),
-  /** What was acted on: `policy:<version>`, `key:<id>`, `customer:<customerRef>`. */
-  target: z.string(),
-  details: z.record(z.string(), z.unknown()).optional(),
-});
-export type AuditEntry = z.infer<typeof auditEntrySchema>;
-
-/** Where a page of the trail ends: the day and the sort key of its last entry. */
-export interface AuditPosition {
-  day: string;
-  after: string;
-}
-
-export interface AuditPage {
-  entries: AuditEntry[];
-  next?: AuditPosition | undefined;
-}
-
-export interface AuditStore {
-  put(entry: AuditEntry, expiresAt: number): Promise<void>;
-  /** Entries of days [fromDay, toDay] in time order, after `start` if given, at most `limit`. */
-  list(fromDay: string, toDay: string, limit: number, start?: AuditPosition): Promise<AuditPage>;
-}
 
 /** What the application services record through. */
 export interface AuditRecorder {

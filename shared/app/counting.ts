@@ -6,10 +6,9 @@
  * SDK or caller retry never counts twice. Counts a crashed process held are restored by reconcile.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { FORGOTTEN, type TallyStore } from '../adapters/dynamodb/tally-store.ts';
 import { type Counted, type DayCounts, tally } from '../domain/tally.ts';
 import { logger } from '../observability/index.ts';
-import type { Clock, DeferredMessage } from '../ports.ts';
+import { type Clock, type DeferredMessage, FORGOTTEN, type TallyStore } from '../ports.ts';
 import type { Replayed } from './customers.ts';
 import { decisionsOf } from './reconcile.ts';
 

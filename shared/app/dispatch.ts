@@ -9,85 +9,16 @@
 import * as z from 'zod';
 import { CHANNELS, type Channel, kindSchema } from '../domain/schemas.ts';
 import { logger, MetricUnit, metrics } from '../observability/index.ts';
-import type { Clock, Delivery } from '../ports.ts';
-
-// ------------------------------------------------------------------------------------------------ ports
-
-/** What a provider answers for one send. Providers do not throw: every failure is classified. */
-export type SendResult =
-  | { ok: true; providerMessageId?: string | undefined }
-  | {
-      ok: false;
-      /** A permanent failure will fail again: no retry, straight to the DLQ. */
-      permanent: boolean;
-      /** Machine-readable and short (`http_503`, `timeout`, `MessageRejected`); never payload data. */
-      reason: string;
-      /** The provider asked to wait this long (Retry-After). */
-      retryAfterMs?: number | undefined;
-      /** The provider did not answer within the timeout (it may still have processed the send). */
-      timedOut?: boolean | undefined;
-      /** With `timedOut`: the timeout it did not answer within (dispatch fills it in). */
-      timeoutMs?: number | undefined;
-    };
-
-/** A send provider (webhook, outbox file, SES, SNS…): one small port for every channel. */
-export interface Provider {
-  readonly name: string;
-  /** How long one send may take by default (its timeout): dispatch may allow it longer (see ProviderPace). */
-  readonly timeoutMs: number;
-  /** `timeoutMs`: this send's timeout, when dispatch gives a slow provider more time than its default. */
-  send(delivery: Delivery, options?: { timeoutMs?: number }): Promise<SendResult>;
-}
-
-export type DeliveryStatus = 'sending' | 'retrying' | 'delivered' | 'dead';
-
-export interface LedgerEntry {
-  status: DeliveryStatus;
-  /** While `sending`: the lease's end (epoch ms). */
-  leaseUntil?: number | undefined;
-  attempts: number;
-  reason?: string | undefined;
-}
-
-export type Claim = { claimed: true; attempts: number } | { claimed: false; entry: LedgerEntry | undefined };
-
-/** One item per delivered message: the idempotency of dispatch. */
-export interface DeliveryLedger {
-  /**
-   * Takes the message for sending until `leaseUntil` unless it is delivered, or being sent by somebody
-   * whose lease has not run out.
-   */
-  claim(delivery: Delivery, provider: string, now: number, leaseUntil: number): Promise<Claim>;
-  delivered(delivery: Delivery, now: number, providerMessageId?: string): Promise<void>;
-  /** Gives the lease back after a transient failure (a no-op if somebody else took it meanwhile). */
-  release(delivery: Delivery, attempts: number, now: number, reason: string): Promise<void>;
-  dead(delivery: Delivery, now: number, reason: string): Promise<void>;
-  /** The entries of many messages at once (missing ones are absent from the map); key `customerId messageId`. */
-  entries(keys: { customerId: string; messageId: string }[]): Promise<Map<string, LedgerEntry>>;
-}
-
-export const ledgerKey = (k: { customerId: string; messageId: string }) => `${k.customerId} ${k.messageId}`;
-
-export interface DeadLetter {
-  /** The SQS body as received (so that a redrive sends exactly it again). */
-  body: string;
-  reason: string;
-  receiveCount: number;
-  messageId?: string | undefined;
-  channel?: string | undefined;
-}
-
-/** The delivery queue as dispatch sees it: retry a received message later, or dead-letter it. */
-export interface Redelivery {
-  /** Makes a received message visible again in `seconds` (its receive counts towards the DLQ bound). */
-  retryLater(receiptHandle: string, seconds: number): Promise<void>;
-  deadLetter(letter: DeadLetter): Promise<void>;
-}
-
-/** Waits, when a channel has a send rate limit, until the next send on it is allowed. */
-export interface SendRateLimiter {
-  acquire(channel: Channel): Promise<void>;
-}
+import {
+  type Clock,
+  type Delivery,
+  type DeliveryLedger,
+  MAX_PACED_TIMEOUT_MS,
+  type Provider,
+  type Redelivery,
+  type SendRateLimiter,
+  type SendResult,
+} from '../ports.ts';
 
 // ------------------------------------------------------------------------------------------- the record
 
@@ -166,12 +97,6 @@ const MAX_VISIBILITY_S = 43_200;
 export const leaseMs = (provider: Provider, timeoutMs = provider.timeoutMs) => 2 * timeoutMs + 2000;
 
 // ------------------------------------------------------------------------------------- slow providers
-
-/**
- * Under the delivery queue's 30 s visibility timeout, so that a receive still holds its message when its
- * send ends (and the lease, two of them plus 2 s, stays within a minute).
- */
-export const MAX_PACED_TIMEOUT_MS = 25_000;
 
 /**
  * A provider that does not answer within its timeout may well have done the work (a receiver that
@@ -424,35 +349,5 @@ function safeJson(text: string): unknown {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-// ----------------------------------------------------------------------------------------- rate limits
-
-/**
- * Per-channel send rate limits of one process (a token bucket per channel, one second of burst): a
- * send waits for its token instead of failing, so a limit slows the queue down (back-pressure) without
- * using up receives. On Lambda each concurrent dispatch instance has its own buckets.
- */
-export class TokenBucketLimiter implements SendRateLimiter {
-  private readonly buckets = new Map<Channel, { tokens: number; at: number }>();
-
-  constructor(
-    private readonly perSecond: Partial<Record<Channel, number>>,
-    private readonly clock: Clock,
-    private readonly sleep: (ms: number) => Promise<void> = defaultSleep,
-  ) {}
-
-  async acquire(channel: Channel): Promise<void> {
-    const rate = this.perSecond[channel];
-    if (!rate) return;
-    const burst = Math.max(1, rate);
-    const now = this.clock.now();
-    const bucket = this.buckets.get(channel) ?? { tokens: burst, at: now };
-    // Refill, then take a token now; a negative balance is a queue of waiting sends.
-    bucket.tokens = Math.min(burst, bucket.tokens + ((now - bucket.at) * rate) / 1000) - 1;
-    bucket.at = now;
-    this.buckets.set(channel, bucket);
-    if (bucket.tokens < 0) await this.sleep((-bucket.tokens * 1000) / rate);
   }
 }

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import * as z from 'zod';
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { Clock } from '../ports.ts';
+import type { Clock, KeyStore, StoredKey } from '../ports.ts';
 import type { AuditRecorder } from './audit.ts';
 import { digest, type KeyResolver, type Principal, SCOPES, sameDigest } from './auth.ts';
 
@@ -38,31 +38,8 @@ export const createKeySchema = z.strictObject({
 });
 export type CreateKey = z.infer<typeof createKeySchema>;
 
-/** A key as stored: everything but the key itself. */
-export interface StoredKey {
-  id: string;
-  name: string;
-  scopes: string[];
-  rateLimit?: number | undefined;
-  /** SHA-256 of the key, hex. */
-  hash: string;
-  createdAt: string;
-  createdBy: string;
-  revokedAt?: string | undefined;
-  revokedBy?: string | undefined;
-}
-
 /** A key as listed: never its hash. */
 export type KeySummary = Omit<StoredKey, 'hash'>;
-
-export interface KeyStore {
-  /** Stores a new key; false when the id is taken. */
-  create(key: StoredKey): Promise<boolean>;
-  get(id: string): Promise<StoredKey | undefined>;
-  list(): Promise<StoredKey[]>;
-  /** Marks the key revoked; 'missing' when there is no such key, 'already' when it was revoked. */
-  revoke(id: string, at: string, by: string, expiresAt: number): Promise<'revoked' | 'already' | 'missing'>;
-}
 
 export function generateKey(): { id: string; key: string } {
   const id = randomBytes(8).toString('hex');

@@ -21,28 +21,7 @@
  * limit) and says so once in the log; what it admitted meanwhile is added at the next sync that works.
  */
 import { logger } from '../observability/index.ts';
-import { type Clock, systemClock } from '../ports.ts';
-
-/** The count every instance adds to: shared by the instances of every function, per key. */
-export interface RateCounter {
-  /**
-   * Adds `delta` requests to the key's shared count and returns the count after it, every instance's
-   * additions included. A delta of 0 only reads it.
-   */
-  add(keyId: string, delta: number, now: number): Promise<number>;
-}
-
-/** Runs `run` once, `ms` from now on the limiter's clock. */
-export interface Timers {
-  set(run: () => void, ms: number): void;
-}
-
-/** Node's timers, which never keep the process alive (a frozen Lambda runs them when it thaws). */
-export const systemTimers: Timers = {
-  set: (run, ms) => {
-    setTimeout(run, ms).unref();
-  },
-};
+import { type Clock, type RateCounter, systemClock, systemTimers, type Timers } from '../ports.ts';
 
 export const BURST_FACTOR = 2;
 export const SYNC_INTERVAL_MS = 1000;

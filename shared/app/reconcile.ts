@@ -13,11 +13,10 @@
  * many per day. For such a day the correction only adds what the logs show missing (it may then miss
  * counts lost for forgotten decisions, never invent any); it never subtracts what they cannot see.
  */
-import { FORGOTTEN, type TallyStore } from '../adapters/dynamodb/tally-store.ts';
 import type { Counted, DayCounts } from '../domain/tally.ts';
 import { dayOf, difference, parseGroupKey, sum, tally } from '../domain/tally.ts';
 import { ValidationError } from '../errors.ts';
-import type { Clock } from '../ports.ts';
+import { type Clock, FORGOTTEN, type TallyStore } from '../ports.ts';
 import type { CustomerLog, Replayed } from './customers.ts';
 
 export interface ReconcileDeps {

@@ -25,23 +25,12 @@ import {
   type Delivery,
   type DeliveryQueue,
   LEGACY_LIFE,
+  type ReleaseCursor,
 } from '../ports.ts';
 import type { Appended, CustomerLog } from './customers.ts';
 import type { Erasures } from './erasure.ts';
 import type { PolicyCache } from './policy-cache.ts';
 import { mapLimit, toDelivery } from './send.ts';
-
-export interface CursorState {
-  /** The oldest minute (epoch ms, start of minute) that may still hold due messages. */
-  minute: number;
-  version: number;
-}
-
-export interface ReleaseCursor {
-  read(): Promise<CursorState | undefined>;
-  /** Moves the cursor to `minute` if nobody wrote it since `read`, or if that lowers it; false if not. */
-  write(minute: number, read: CursorState | undefined): Promise<boolean>;
-}
 
 export interface ReleaseOutcome {
   messageId: string;

@@ -232,3 +232,44 @@ export const eventSchema = z.strictObject({
 });
 export type CustomerEvent = z.infer<typeof eventSchema>;
 export const eventsSchema = z.array(eventSchema).min(1).max(500);
+
+// ------------------------------------------------------------------------- what else the API answers
+
+/** The audit trail's actions. */
+export const AUDIT_ACTIONS = [
+  'policy.replaced',
+  'preferences.changed',
+  'customer.erased',
+  'key.created',
+  'key.revoked',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const auditEntrySchema = z.object({
+  id: z.string(),
+  at: z.iso.datetime(),
+  /** The key id of the caller (`admin` for the bootstrap key). */
+  actor: z.string(),
+  action: z.enum(AUDIT_ACTIONS),
+  /** What was acted on: `policy:<version>`, `key:<id>`, `customer:<customerRef>`. */
+  target: z.string(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+/**
+ * The delivery pipeline as an operator (and the console's overview) sees it: how many messages wait in
+ * the delivery queue, are being delivered or wait out a retry delay, and how many were dead-lettered.
+ * SQS's approximate counts: exact once the queue is idle, a few seconds behind under load.
+ */
+const queueCount = z.int().min(0);
+
+export const queueDepthsSchema = z.object({
+  delivery: z.object({
+    visible: queueCount.describe('waiting to be delivered'),
+    inFlight: queueCount.describe('received by dispatch, being delivered'),
+    delayed: queueCount.describe('waiting out a retry delay'),
+  }),
+  deadLetter: z.object({ visible: queueCount.describe('dead-lettered deliveries waiting for an operator') }),
+});
+export type QueueDepths = z.infer<typeof queueDepthsSchema>;

@@ -1,7 +1,8 @@
 /**
  * One logger and one metrics per process (Powertools). Logs are structured and carry opaque ids only —
- * never payloads or customer data. Locally and in tests, metrics are switched off by
- * POWERTOOLS_METRICS_DISABLED. Tracing is Lambda's active X-Ray tracing (set by the CDK app); the
+ * never payloads or customer data. Metrics are CloudWatch EMF lines on stdout: the tests switch them
+ * off (POWERTOOLS_METRICS_DISABLED in vitest.config.ts); `npm start` leaves them on, so its console
+ * shows the lines Lambda would publish. Tracing is Lambda's active X-Ray tracing (set by the CDK app); the
  * Powertools tracer is left out because it would add 125 kB and 50 ms of cold start to every function
  * for segments the Lambda service already records.
  */

@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ledgerKey } from '#shared/app/dispatch.ts';
 import { createDeliveryRoot, createRoot } from '#shared/composition.ts';
 import { loadConfig } from '#shared/config.ts';
+import { ledgerKey } from '#shared/ports.ts';
 import { type GovernorProcess, startGovernorProcess } from '../support/governor-process.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 

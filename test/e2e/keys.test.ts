@@ -6,11 +6,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '#functions/http.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
 import { rateCounterKey } from '#shared/adapters/dynamodb/keys.ts';
 import { DynamoRateCounter } from '#shared/adapters/dynamodb/rate-counter.ts';
 import { loadConfig } from '#shared/config.ts';
+import { SECURITY_HEADERS } from '#shared/security-headers.ts';
 import { startTestStack, type TestResponse, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;

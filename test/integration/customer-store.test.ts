@@ -7,13 +7,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
 import { createDynamoClients, type DynamoClients } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from '#shared/adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from '#shared/adapters/dynamodb/deferred-store.ts';
-import { Dictionary, encodeEntry } from '#shared/adapters/dynamodb/entry-codec.ts';
 import { customerPk, STATE_SK } from '#shared/adapters/dynamodb/keys.ts';
 import { loadConfig } from '#shared/config.ts';
 import type { CustomerBase, LogEntry } from '#shared/domain/customer-log.ts';
@@ -105,42 +104,6 @@ describe('the customer store', () => {
     await store.append('c-race', [message('k2', T0 + 1)], T0 + 1);
     expect(await store.replace('c-race', first, base, [settled('k1', T0)], T0 + 1)).toBeUndefined();
     expect((await store.read('c-race'))?.entries).toEqual([message('k1', T0), message('k2', T0 + 1)]);
-  });
-
-  it('reads an item compacted before blocks existed, and turns it into a block at the next compaction', async () => {
-    const words = new Dictionary();
-    const legacySettled = [settled('k1', T0), settled('k2', T0 + HOUR)].map((e) => encodeEntry(e, words));
-    await clients.db.send(
-      new PutCommand({
-        TableName: engines.tableName,
-        Item: {
-          pk: customerPk('c-legacy'),
-          sk: STATE_SK,
-          b: JSON.stringify({ p: base.preferences, s: base.suppressions }),
-          d: words.words,
-          l: [...legacySettled, encodeEntry(message('k3', T0 + 2 * HOUR))],
-          n: 7,
-        },
-      }),
-    );
-    const record = await store.append('c-legacy', [message('k4', T0 + 3 * HOUR)], T0 + 3 * HOUR);
-    expect(record.base).toEqual(base);
-    expect(record.entries).toEqual([
-      settled('k1', T0),
-      settled('k2', T0 + HOUR),
-      message('k3', T0 + 2 * HOUR),
-      message('k4', T0 + 3 * HOUR),
-    ]);
-    expect(await store.replace('c-legacy', record, base, [settled('k2', T0 + HOUR)], T0)).toBeDefined();
-    const rewritten = await store.read('c-legacy');
-    expect(rewritten).toMatchObject({ base, entries: [settled('k2', T0 + HOUR)] });
-    const { Item } = await clients.db.send(
-      new GetCommand({ TableName: engines.tableName, Key: { pk: customerPk('c-legacy'), sk: STATE_SK } }),
-    );
-    expect(Item?.b).toBeUndefined();
-    expect(Item?.d).toBeUndefined();
-    expect(Item?.l).toHaveLength(1);
-    expect(String(Item?.l[0])).toMatch(/^!/);
   });
 });
 

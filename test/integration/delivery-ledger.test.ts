@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
 import { claimCommandInput, DynamoDeliveryLedger } from '#shared/adapters/dynamodb/delivery-ledger.ts';
-import { ledgerKey } from '#shared/app/dispatch.ts';
 import { loadConfig } from '#shared/config.ts';
-import type { Delivery } from '#shared/ports.ts';
+import { type Delivery, ledgerKey } from '#shared/ports.ts';
 
 let dataDir: string;
 let engines: Engines;

@@ -16,17 +16,10 @@ import { createLambdaContext } from '#local/http-server.ts';
 import { toSqsEvent } from '#local/workers.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoDeliveryLedger } from '#shared/adapters/dynamodb/delivery-ledger.ts';
-import {
-  type DeadLetter,
-  type DispatchDeps,
-  dispatchRecord,
-  type Provider,
-  retryDelaySeconds,
-  type SendResult,
-  TokenBucketLimiter,
-} from '#shared/app/dispatch.ts';
+import { TokenBucketLimiter } from '#shared/app/channel-rate-limit.ts';
+import { type DispatchDeps, dispatchRecord, retryDelaySeconds } from '#shared/app/dispatch.ts';
 import { loadConfig } from '#shared/config.ts';
-import type { Delivery } from '#shared/ports.ts';
+import type { DeadLetter, Delivery, Provider, SendResult } from '#shared/ports.ts';
 
 const SECRET = 'dispatch-test-secret-0123456789';
 let dataDir: string;

@@ -13,7 +13,7 @@ import { type Engines, startEngines } from '#local/engines.ts';
 import { fromDeferredItem } from '#shared/adapters/dynamodb/deferred-store.ts';
 import { customerPk, deferredSk, RELEASE_CURSOR_SK, RELEASE_PK } from '#shared/adapters/dynamodb/keys.ts';
 import { DynamoReleaseCursor } from '#shared/adapters/dynamodb/release-cursor.ts';
-import { dispatchRecord, type Provider } from '#shared/app/dispatch.ts';
+import { dispatchRecord } from '#shared/app/dispatch.ts';
 import {
   INITIAL_LOOKBACK_MS,
   type ReleaseOutcome,
@@ -25,7 +25,7 @@ import { createDeliveryRoot, createRoot, type DeliveryRoot, type Root } from '#s
 import { loadConfig } from '#shared/config.ts';
 import type { MessageInput, PolicyDocumentInput } from '#shared/domain/schemas.ts';
 import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
-import type { Delivery } from '#shared/ports.ts';
+import type { Delivery, Provider } from '#shared/ports.ts';
 
 const MINUTE = 60_000;
 const HASH_SECRET = 'release-test-hash-secret-0123456789abcdef';

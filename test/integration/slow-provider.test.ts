@@ -12,15 +12,10 @@ import { type Engines, startEngines } from '#local/engines.ts';
 import { createDocumentClient } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoDeliveryLedger } from '#shared/adapters/dynamodb/delivery-ledger.ts';
 import { WebhookProvider } from '#shared/adapters/providers/webhook.ts';
-import {
-  type DeadLetter,
-  type DispatchDeps,
-  type DispatchResult,
-  dispatchRecord,
-} from '#shared/app/dispatch.ts';
+import { type DispatchDeps, type DispatchResult, dispatchRecord } from '#shared/app/dispatch.ts';
 import { loadConfig } from '#shared/config.ts';
 import { metrics } from '#shared/observability/index.ts';
-import type { Delivery } from '#shared/ports.ts';
+import type { DeadLetter, Delivery } from '#shared/ports.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const SECRET = 'slow-provider-secret-0123456789';

@@ -12,9 +12,10 @@
  */
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { DynamoRateCounter } from '#shared/adapters/dynamodb/rate-counter.ts';
-import { type RateCounter, RateLimiter } from '#shared/app/rate-limit.ts';
+import { RateLimiter } from '#shared/app/rate-limit.ts';
 import { createRoot } from '#shared/composition.ts';
 import { loadConfig } from '#shared/config.ts';
+import type { RateCounter } from '#shared/ports.ts';
 import { httpFunction } from '../../functions/http.ts';
 
 export interface Tick {

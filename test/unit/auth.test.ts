@@ -3,7 +3,6 @@
  * checks, revocation through the cache, and the authorizer's context read back by the functions.
  */
 import { describe, expect, it } from 'vitest';
-import type { AuditEntry, AuditPage, AuditStore } from '#shared/app/audit.ts';
 import { AuditLog } from '#shared/app/audit.ts';
 import {
   bearerToken,
@@ -14,8 +13,10 @@ import {
   SCOPES,
   toAuthorizerContext,
 } from '#shared/app/auth.ts';
-import { ApiKeys, generateKey, type KeyStore, keyIdOf, type StoredKey } from '#shared/app/keys.ts';
+import { ApiKeys, generateKey, keyIdOf } from '#shared/app/keys.ts';
+import type { AuditEntry } from '#shared/domain/schemas.ts';
 import { UnauthorizedError } from '#shared/errors.ts';
+import type { AuditPage, AuditStore, KeyStore, StoredKey } from '#shared/ports.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const ADMIN_KEY = 'bootstrap-admin-key-0123456789';

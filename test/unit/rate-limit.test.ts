@@ -8,12 +8,12 @@ import { describe, expect, it } from 'vitest';
 import {
   merge,
   othersSince,
-  type RateCounter,
   RateLimiter,
   type RateLimiterOptions,
   refill,
   waitSeconds,
 } from '#shared/app/rate-limit.ts';
+import type { RateCounter } from '#shared/ports.ts';
 import { SECOND, T0 } from './builders.ts';
 
 /** A clock and timers the test moves; `advance` runs the timers it passes, in order. */

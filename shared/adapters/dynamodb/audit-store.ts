@@ -4,7 +4,8 @@
  * shards and merges them in time order.
  */
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { AuditEntry, AuditPage, AuditPosition, AuditStore } from '../../app/audit.ts';
+import type { AuditEntry } from '../../domain/schemas.ts';
+import type { AuditPage, AuditPosition, AuditStore } from '../../ports.ts';
 import { AUDIT_SHARDS, auditPk, auditSk, shardOf } from './keys.ts';
 
 const DAY_MS = 86_400_000;

@@ -32,15 +32,7 @@ import {
 } from '../../ports.ts';
 import type { DynamoClients } from './client.ts';
 import { batchWrite, fromDeferredItem } from './deferred-store.ts';
-import {
-  Dictionary,
-  decodeBase,
-  decodeBlock,
-  decodeEntry,
-  encodeBlock,
-  encodeEntry,
-  isBlock,
-} from './entry-codec.ts';
+import { decodeBase, decodeBlock, decodeEntry, encodeBlock, encodeEntry, isBlock } from './entry-codec.ts';
 import { itemSize, wireItemSize } from './item-size.ts';
 import { customerPk, DEFERRED_PREFIX, deferredSk, STATE_SK } from './keys.ts';
 import { queryPages, scanPages } from './pages.ts';
@@ -80,16 +72,12 @@ function elementsOf(entry: LogEntry): string[] {
 /** The attributes of a customer item that make its record, however the item was read. */
 interface StateAttributes {
   log: string[];
-  words: string[];
-  base: string | undefined;
   version: number;
   life: string | undefined;
 }
 
 function toRecord(a: StateAttributes, itemBytes: number): CustomerRecord {
-  // Items compacted before blocks existed keep their base in `b` and their words in `d`.
-  let base = decodeBase(a.base);
-  const words = new Dictionary(a.words);
+  let base = decodeBase(undefined);
   const entries: LogEntry[] = [];
   const texts: string[] = [];
   a.log.forEach((text, i) => {
@@ -101,7 +89,7 @@ function toRecord(a: StateAttributes, itemBytes: number): CustomerRecord {
       texts[texts.length - 1] += text.slice(CONTINUED.length);
     } else texts.push(text);
   });
-  for (const text of texts) entries.push(decodeEntry(text, words));
+  for (const text of texts) entries.push(decodeEntry(text));
   return { base, entries, version: a.version, itemBytes, life: a.life, elements: a.log.length };
 }
 
@@ -112,8 +100,6 @@ const fromWire = (item: Record<string, AttributeValue>) =>
   toRecord(
     {
       log: strings(item.l),
-      words: strings(item.d),
-      base: item.b?.S,
       version: Number(item.n?.N ?? 0),
       life: item.s?.S,
     },
@@ -125,8 +111,6 @@ const fromDocument = (item: Record<string, unknown>) =>
   toRecord(
     {
       log: (item.l as string[] | undefined) ?? [],
-      words: (item.d as string[] | undefined) ?? [],
-      base: item.b as string | undefined,
       version: Number(item.n ?? 0),
       life: item.s as string | undefined,
     },
@@ -269,8 +253,7 @@ export class DynamoCustomerStore implements CustomerStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: wireKey(customerId),
-          // b and d held the base and the words before blocks did.
-          UpdateExpression: `SET l = :l, n = n + :one, x = if_not_exists(k, :ttl)${keepsConsent ? ', k = :keep' : ''} REMOVE b, d`,
+          UpdateExpression: `SET l = :l, n = n + :one, x = if_not_exists(k, :ttl)${keepsConsent ? ', k = :keep' : ''}`,
           // The life too: an erased record's counter starts again from zero in its next life.
           ConditionExpression: `n = :n AND ${lifeCondition(life)}`,
           ExpressionAttributeValues: values,

@@ -7,16 +7,7 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import type { Message } from '../../domain/schemas.ts';
 import type { DeferredMessage, DeferredStore } from '../../ports.ts';
 import { GroupCommit } from '../group-commit.ts';
-import {
-  customerPk,
-  DUE_INDEX,
-  DUE_SHARDS,
-  deferredSk,
-  duePk,
-  dueSk,
-  minuteBucket,
-  shardOf,
-} from './keys.ts';
+import { customerPk, DUE_INDEX, DUE_SHARDS, deferredSk, duePk, dueSk, shardOf } from './keys.ts';
 import { queryPages } from './pages.ts';
 
 const MINUTE = 60_000;
@@ -127,5 +118,3 @@ export class DynamoDeferredStore implements DeferredStore {
     );
   }
 }
-
-export { minuteBucket };

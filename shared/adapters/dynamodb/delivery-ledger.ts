@@ -18,12 +18,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   type Claim,
+  type Delivery,
   type DeliveryLedger,
   type DeliveryStatus,
   type LedgerEntry,
   ledgerKey,
-} from '../../app/dispatch.ts';
-import type { Delivery } from '../../ports.ts';
+} from '../../ports.ts';
 import { customerPk, LEDGER_PREFIX, ledgerSk } from './keys.ts';
 
 /** How long an entry is kept (DynamoDB TTL, epoch seconds in `x`). */

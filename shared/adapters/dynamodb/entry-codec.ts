@@ -1,19 +1,32 @@
 /**
- * The compact text form of a customer's log entries. DynamoDB charges a write unit per KB of item, and
- * every decision rewrites the customer's item, so each entry is one short string: fields separated by
- * `|`, sub-fields by `~`, times in base 36 milliseconds, channels and kinds as one letter. Free-text
- * fields (ids, categories) are escaped so they can hold the separators.
+ * The compact text form of a customer's log. DynamoDB charges a write unit per KB of item, and every
+ * decision rewrites the customer's item, so each entry is one short string. The item's list `l` holds
+ * the block (what compaction kept) first, if there is one, then the raw entries appended since.
  *
- * Compaction writes what it keeps as one block (one string, so one attribute value to send and parse
- * whatever the number of entries): a header naming the item's categories, campaigns and rules once
- * (entries name them `#<index>`), the base, then one entry a line, each entry's time written as the
- * difference from the line before and its policy version left out when it is the line before's.
+ * The grammar, once. `|` separates fields, `~` sub-fields; times are base-36 epoch milliseconds; a
+ * channel is one letter (e s p w), channel+kind two (`em`: email, marketing; `st`: sms, transactional);
+ * free text (ids, categories) is %-escaped so it can hold the separators; trailing empty fields are cut.
  *
- * Blocks come in two formats, both read: `@` (the first) and `!`, which compaction writes now: its lines
- * are all settled entries and say so by their place (no `s|`), write reasons as one letter and rules as
- * words, an accepted send in the verdict itself (`Ae`: accepted on email, sent then, marketing), the
- * channel and kind the message asked for when they are not the verdict's channel and marketing (so a
- * retry that asks for others is known), and folded sends as `*` lines.
+ * | what            | text                                                                             |
+ * | --------------- | -------------------------------------------------------------------------------- |
+ * | raw message     | `m|at|version|facts[|margin s]`                                                   |
+ * | raw preferences | `p|at|escaped preferences JSON`                                                   |
+ * | raw feedback    | `f|at|channel|u c b` (unsubscribed, complained, bounced hard)                     |
+ * | raw release     | `r|at|version|key|releaseAt[|margin s]`                                           |
+ * | folded sends    | `*at~since~count~channel+kind` (raw or in a block)                                |
+ * | facts           | `key~channel+kind~category~campaign~relevance~notBefore~expiresAt~alternates`     |
+ * | block           | `!words` NL `base JSON or empty` NL one line per settled entry or folded send     |
+ * | block words     | the words separated by U+0001 (one holding a control character: U+0002 + URI-encoded) |
+ * | settled line    | `Δat|version or empty if the line before's|key|verdict|category~campaign~asked|send|pending` |
+ * | verdict         | `A<ch>` accepted and sent then on it, marketing; `a<ch>`; `d<ch>~releaseAt~reason~rule`; `x<ch>~reason~rule` |
+ * | asked           | empty: the verdict's channel, marketing; `?`: unknown; else channel+kind           |
+ * | send            | `+` / `+t` at the decision's time on the verdict's channel; else `at or empty~channel+kind` |
+ * | pending         | `releaseAt~version~facts`                                                         |
+ *
+ * In a block, Δat is the difference from the line before (from 0 for the first; `-` when earlier), a
+ * reason is one letter (REASON_CODE), and a category, campaign or rule longer than three characters is
+ * `#<base-36 index>` into the block's words. Words exist only in a block: a settled entry is never
+ * written outside one, so every element of an item reads on its own in any process.
  */
 import type { CustomerBase, LogEntry, Pending } from '../../domain/customer-log.ts';
 import type { MessageFacts, Send, Verdict } from '../../domain/decision.ts';
@@ -53,28 +66,19 @@ const parseTime = (s: string) => Number.parseInt(s, 36);
 const opt = (s: string | undefined) => (s === undefined ? '' : escapeField(s));
 const parseOpt = (s: string | undefined) => (s ? unescapeField(s) : undefined);
 
-/**
- * The words a compacted item writes once: categories and campaigns, named in entries by `#<index>`. In a
- * block it also carries the time and policy version of the line before.
- */
-export class Dictionary {
+/** A block's words: categories, campaigns and rules, named in its lines by `#<index>`. */
+class Words {
   private readonly index = new Map<string, number>();
-  lastAt = 0;
-  lastVersion = Number.NaN;
-  constructor(
-    readonly words: string[] = [],
-    /** Whether settled entries write their time and version relative to the entry before (in a block). */
-    readonly relative = false,
-  ) {
-    for (const [i, w] of words.entries()) this.index.set(w, i);
+  constructor(readonly list: string[] = []) {
+    for (const [i, w] of list.entries()) this.index.set(w, i);
   }
-  /** A word as entries name it: itself when short, else `#<index>`. */
+  /** A word as lines name it: itself when short, else `#<index>`. */
   ref(word: string | undefined): string {
     if (word === undefined) return '';
     if (word.length <= 3) return escapeField(word);
     let i = this.index.get(word);
     if (i === undefined) {
-      i = this.words.push(word) - 1;
+      i = this.list.push(word) - 1;
       this.index.set(word, i);
     }
     return `#${i.toString(36)}`;
@@ -82,12 +86,17 @@ export class Dictionary {
   word(text: string | undefined): string | undefined {
     if (!text) return undefined;
     if (!text.startsWith('#')) return unescapeField(text);
-    const word = this.words[Number.parseInt(text.slice(1), 36)];
+    const word = this.list[Number.parseInt(text.slice(1), 36)];
     if (word === undefined) throw new Error(`corrupt log entry: no word ${text}`);
     return word;
   }
 }
-const NO_WORDS = new Dictionary();
+
+/** The time and policy version of a block's line before, which the next line is written against. */
+interface Cursor {
+  at: number;
+  version: number;
+}
 
 function channel(code: string | undefined): Channel {
   const c = code === undefined ? undefined : CODE_CHANNEL.get(code);
@@ -103,13 +112,13 @@ function trimEnd(fields: string[]): string[] {
   return fields.slice(0, n);
 }
 
-// facts: key ~ channel+kind ~ category ~ campaign ~ relevance ~ notBefore ~ expiresAt ~ alternates
-function encodeFacts(f: MessageFacts, words: Dictionary = NO_WORDS): string {
+/** A message's facts; `words` in a block (a pending message), none in a raw entry. */
+function encodeFacts(f: MessageFacts, words?: Words): string {
   return trimEnd([
     escapeField(f.key),
     CHANNEL_CODE[f.channel] + kindCode(f.kind),
-    words === NO_WORDS ? opt(f.category) : words.ref(f.category),
-    words === NO_WORDS ? opt(f.campaignId) : words.ref(f.campaignId),
+    words ? words.ref(f.category) : opt(f.category),
+    words ? words.ref(f.campaignId) : opt(f.campaignId),
     f.relevance === undefined ? '' : String(f.relevance),
     optTime(f.notBefore),
     optTime(f.expiresAt),
@@ -117,15 +126,15 @@ function encodeFacts(f: MessageFacts, words: Dictionary = NO_WORDS): string {
   ]).join('~');
 }
 
-function decodeFacts(text: string, words: Dictionary = NO_WORDS): MessageFacts {
+function decodeFacts(text: string, words?: Words): MessageFacts {
   const [key, ck, category, campaignId, relevance, notBefore, expiresAt, alternates] = text.split('~');
   const facts: MessageFacts = {
     key: unescapeField(key ?? ''),
     channel: channel(ck?.[0]),
     kind: kind(ck?.[1]),
   };
-  if (category) facts.category = words.word(category);
-  if (campaignId) facts.campaignId = words.word(campaignId);
+  if (category) facts.category = words ? words.word(category) : parseOpt(category);
+  if (campaignId) facts.campaignId = words ? words.word(campaignId) : parseOpt(campaignId);
   if (relevance) facts.relevance = Number(relevance);
   if (notBefore) facts.notBefore = parseTime(notBefore);
   if (expiresAt) facts.expiresAt = parseTime(expiresAt);
@@ -133,28 +142,24 @@ function decodeFacts(text: string, words: Dictionary = NO_WORDS): MessageFacts {
   return facts;
 }
 
-// verdict: a<ch> | d<ch>~releaseAt~reason~rule | x<ch>~reason~rule; in a `!` block, reasons are one
-// letter and rules words, and `A<ch>` is an accepted marketing send at the decision's time.
-function encodeVerdict(v: Verdict, words?: Dictionary): string {
+function encodeVerdict(v: Verdict, words: Words): string {
   const ch = CHANNEL_CODE[v.channel];
   if (v.outcome === 'accepted') return `a${ch}`;
-  const reason = words ? REASON_CODE[v.reason] : v.reason;
-  const rule = words ? words.ref(v.rule) : opt(v.rule);
+  const reason = REASON_CODE[v.reason];
+  const rule = words.ref(v.rule);
   if (v.outcome === 'deferred') return trimEnd([`d${ch}`, time(v.releaseAt), reason, rule]).join('~');
   return trimEnd([`x${ch}`, reason, rule]).join('~');
 }
 
-function decodeVerdict(text: string, words?: Dictionary): Verdict {
+function decodeVerdict(text: string, words: Words): Verdict {
   const [head = '', ...rest] = text.split('~');
   const ch = channel(head[1]);
   if (head[0] === 'a' || head[0] === 'A') return { outcome: 'accepted', channel: ch };
   const reasonOf = (r: string | undefined): Reason => {
-    if (!words) return r as Reason;
     const reason = CODE_REASON.get(r ?? '');
     if (!reason) throw new Error(`corrupt log entry: reason ${r}`);
     return reason;
   };
-  const ruleOf = (r: string | undefined) => (words ? words.word(r) : parseOpt(r));
   if (head[0] === 'd') {
     const [releaseAt = '0', reason, rule] = rest;
     return {
@@ -162,12 +167,12 @@ function decodeVerdict(text: string, words?: Dictionary): Verdict {
       channel: ch,
       releaseAt: parseTime(releaseAt),
       reason: reasonOf(reason),
-      rule: ruleOf(rule),
+      rule: words.word(rule),
     };
   }
   if (head[0] !== 'x') throw new Error(`corrupt log entry: verdict ${text}`);
   const [reason, rule] = rest;
-  return { outcome: 'suppressed', channel: ch, reason: reasonOf(reason), rule: ruleOf(rule) };
+  return { outcome: 'suppressed', channel: ch, reason: reasonOf(reason), rule: words.word(rule) };
 }
 
 // send: `+` (`+t` if transactional) when at the decision's time on the verdict's channel, as an accepted
@@ -206,8 +211,8 @@ function decodeSend(
 const margin = (ms: number | undefined) => (ms === undefined ? [] : [time(Math.ceil(ms / 1000))]);
 const parseMargin = (text: string | undefined) => (text ? parseTime(text) * 1000 : undefined);
 
-/** One entry's text; a settled entry names its categories and campaigns in `words` when given. */
-export function encodeEntry(entry: LogEntry, words: Dictionary = NO_WORDS): string {
+/** A raw entry's text (one element of the item's list): any entry but a settled one. */
+export function encodeEntry(entry: LogEntry): string {
   switch (entry.type) {
     case 'message':
       return [
@@ -232,34 +237,13 @@ export function encodeEntry(entry: LogEntry, words: Dictionary = NO_WORDS): stri
       ].join('|');
     case 'folded':
       return encodeFolded(entry.send);
-    case 'settled': {
-      const pending = entry.pending
-        ? `${time(entry.pending.releaseAt)}~${entry.pending.policyVersion}~${encodeFacts(entry.pending.facts, words)}`
-        : '';
-      let at = time(entry.at);
-      let version = String(entry.policyVersion);
-      if (words.relative) {
-        const delta = entry.at - words.lastAt;
-        at = delta < 0 ? `-${time(-delta)}` : time(delta);
-        if (entry.policyVersion === words.lastVersion) version = '';
-        words.lastAt = entry.at;
-        words.lastVersion = entry.policyVersion;
-      }
-      return trimEnd([
-        's',
-        at,
-        version,
-        escapeField(entry.key),
-        encodeVerdict(entry.first),
-        trimEnd([words.ref(entry.category), words.ref(entry.campaignId)]).join('~'),
-        entry.send ? encodeSend(entry.send, entry.at, entry.first.channel) : '',
-        pending,
-      ]).join('|');
-    }
+    case 'settled':
+      // Its words and its time relative to the line before exist only in a block.
+      throw new Error('a settled entry is written in a block (encodeBlock), never on its own');
   }
 }
 
-export function decodeEntry(text: string, words: Dictionary = NO_WORDS): LogEntry {
+export function decodeEntry(text: string): LogEntry {
   const [type, at = '0', ...rest] = text.split('|');
   switch (type) {
     case 'm':
@@ -294,8 +278,6 @@ export function decodeEntry(text: string, words: Dictionary = NO_WORDS): LogEntr
         },
         rest[3],
       );
-    case 's':
-      return decodeSettled(text.slice(2), words, false);
     default:
       if (text.startsWith(FOLDED)) return decodeFolded(text);
       throw new Error(`corrupt log entry: ${text}`);
@@ -311,13 +293,13 @@ function withMargin<E extends Extract<LogEntry, { type: 'message' | 'release' }>
   return entry;
 }
 
-/** A settled entry in a `!` block: its line (no type: every line is settled but folded sends). */
-function encodeSettled(entry: Extract<LogEntry, { type: 'settled' }>, words: Dictionary): string {
-  const delta = entry.at - words.lastAt;
+/** A settled entry's line in a block (no type: every line is settled but folded sends). */
+function encodeSettled(entry: Extract<LogEntry, { type: 'settled' }>, words: Words, before: Cursor): string {
+  const delta = entry.at - before.at;
   const at = delta < 0 ? `-${time(-delta)}` : time(delta);
-  const version = entry.policyVersion === words.lastVersion ? '' : String(entry.policyVersion);
-  words.lastAt = entry.at;
-  words.lastVersion = entry.policyVersion;
+  const version = entry.policyVersion === before.version ? '' : String(entry.policyVersion);
+  before.at = entry.at;
+  before.version = entry.policyVersion;
   const { first, send } = entry;
   // The common line: accepted, and the send it made then, on that channel, marketing.
   const sentThen =
@@ -348,25 +330,20 @@ function encodeSettled(entry: Extract<LogEntry, { type: 'settled' }>, words: Dic
   ]).join('|');
 }
 
-/** A settled entry's fields after its type: `s|` entries (flat or `@` blocks), or `!` block lines. */
-function decodeSettled(text: string, words: Dictionary, lines: boolean): LogEntry {
+function decodeSettled(text: string, words: Words, before: Cursor): LogEntry {
   const [atText = '0', versionText = '', escapedKey = '', verdictText = '', subject = '', send, pending] =
     text.split('|');
-  let decidedAt = parseTime(atText);
-  let version = Number(versionText);
-  if (words.relative) {
-    const delta = atText.startsWith('-') ? -parseTime(atText.slice(1)) : parseTime(atText);
-    decidedAt = words.lastAt + delta;
-    if (versionText === '') version = words.lastVersion;
-    words.lastAt = decidedAt;
-    words.lastVersion = version;
-  }
+  const delta = atText.startsWith('-') ? -parseTime(atText.slice(1)) : parseTime(atText);
+  const decidedAt = before.at + delta;
+  const version = versionText === '' ? before.version : Number(versionText);
+  before.at = decidedAt;
+  before.version = version;
   if (!Number.isInteger(version)) throw new Error(`corrupt log entry: ${text}`);
   const [categoryRef, campaignRef, asked] = subject.split('~');
   const key = unescapeField(escapedKey);
   const category = words.word(categoryRef);
   const campaignId = words.word(campaignRef);
-  const first = decodeVerdict(verdictText, lines ? words : undefined);
+  const first = decodeVerdict(verdictText, words);
   let decodedPending: Pending | undefined;
   if (pending) {
     const [releaseAt = '0', pendingVersion, ...facts] = pending.split('~');
@@ -391,7 +368,7 @@ function decodeSettled(text: string, words: Dictionary, lines: boolean): LogEntr
     category,
     campaignId,
   };
-  if (lines && asked !== '?') {
+  if (asked !== '?') {
     entry.channel = asked ? channel(asked[0]) : first.channel;
     entry.kind = asked ? kind(asked[1]) : 'marketing';
   }
@@ -445,11 +422,10 @@ export function decodeBase(text: string | undefined): CustomerBase {
   return f ? { preferences: p, suppressions: s, forgotten: f } : { preferences: p, suppressions: s };
 }
 
-/** The first line of a block: its format's mark (`!` written, `@` the first format, still read), then its words. */
+/** The first line of a block starts with BLOCK, then its words. */
 const BLOCK = '!';
-const FIRST_BLOCK = '@';
 /**
- * Words in a `!` header are separated by a control character and written as they are: they are ids,
+ * Words in a block's header are separated by a control character and written as they are: they are ids,
  * categories and rule names, printable by the schemas, so a word full of separators costs its length,
  * not three times it. One with a control character (none passes the schemas) is written URI-encoded
  * after WORD_ENCODED.
@@ -461,7 +437,7 @@ const CONTROL = /[\u0000-\u001f]/;
 const encodeWord = (w: string) => (CONTROL.test(w) ? WORD_ENCODED + encodeURIComponent(w) : w);
 const decodeWord = (w: string) => (w.startsWith(WORD_ENCODED) ? decodeURIComponent(w.slice(1)) : w);
 
-export const isBlock = (text: string) => text.startsWith(BLOCK) || text.startsWith(FIRST_BLOCK);
+export const isBlock = (text: string) => text.startsWith(BLOCK);
 
 /**
  * The compacted part of a log as one string: the words, the base, then the entries, a line each;
@@ -470,31 +446,32 @@ export const isBlock = (text: string) => text.startsWith(BLOCK) || text.startsWi
 export function encodeBlock(base: CustomerBase, entries: LogEntry[]): string | undefined {
   const baseText = encodeBase(base);
   if (entries.length === 0 && baseText === undefined) return undefined;
-  const words = new Dictionary([], true);
+  const words = new Words();
+  const before: Cursor = { at: 0, version: Number.NaN };
   const lines = entries.map((e) => {
-    if (e.type === 'settled') return encodeSettled(e, words);
+    if (e.type === 'settled') return encodeSettled(e, words, before);
     if (e.type === 'folded') return encodeFolded(e.send);
     throw new Error(`a block holds settled entries and folded sends, not ${e.type}`);
   });
-  return [BLOCK + words.words.map(encodeWord).join(WORD_SEPARATOR), baseText ?? '', ...lines].join('\n');
+  return [BLOCK + words.list.map(encodeWord).join(WORD_SEPARATOR), baseText ?? '', ...lines].join('\n');
+}
+
+/** A block's parts as text: its words, its base, its lines (what decodeBlock reads, and reports print). */
+export function blockParts(text: string): { words: string[]; base: string | undefined; lines: string[] } {
+  const [header = '', baseText, ...lines] = text.split('\n');
+  if (!isBlock(header) || baseText === undefined) throw new Error('corrupt log block');
+  const words = header.length <= 1 ? [] : header.slice(1).split(WORD_SEPARATOR).map(decodeWord);
+  return { words, base: baseText || undefined, lines };
 }
 
 export function decodeBlock(text: string): { base: CustomerBase; entries: LogEntry[] } {
-  const [header = '', baseText, ...lines] = text.split('\n');
-  if (!isBlock(header) || baseText === undefined) throw new Error('corrupt log block');
-  const current = header.startsWith(BLOCK);
-  const list =
-    header.length <= 1
-      ? []
-      : current
-        ? header.slice(1).split(WORD_SEPARATOR).map(decodeWord)
-        : header.slice(1).split('|').map(unescapeField);
-  const words = new Dictionary(list, true);
+  const parts = blockParts(text);
+  const words = new Words(parts.words);
+  const before: Cursor = { at: 0, version: Number.NaN };
   return {
-    base: decodeBase(baseText || undefined),
-    entries: lines.map((line) => {
-      if (line.startsWith(FOLDED)) return decodeFolded(line);
-      return current ? decodeSettled(line, words, true) : decodeEntry(line, words);
-    }),
+    base: decodeBase(parts.base),
+    entries: parts.lines.map((line) =>
+      line.startsWith(FOLDED) ? decodeFolded(line) : decodeSettled(line, words, before),
+    ),
   };
 }

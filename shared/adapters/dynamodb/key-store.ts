@@ -5,7 +5,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { KeyStore, StoredKey } from '../../app/keys.ts';
+import type { KeyStore, StoredKey } from '../../ports.ts';
 import { API_KEY_PK, API_KEY_PREFIX, apiKeySk } from './keys.ts';
 import { queryPages } from './pages.ts';
 

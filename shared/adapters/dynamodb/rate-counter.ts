@@ -7,7 +7,7 @@
  * the limiter reads a total below the one it saw last as a count that started again.
  */
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { RateCounter } from '../../app/rate-limit.ts';
+import type { RateCounter } from '../../ports.ts';
 import { rateCounterKey } from './keys.ts';
 
 export const RATE_COUNTER_TTL_S = 24 * 3600;

@@ -6,7 +6,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CursorState, ReleaseCursor } from '../../app/release.ts';
+import type { CursorState, ReleaseCursor } from '../../ports.ts';
 import { RELEASE_CURSOR_SK, RELEASE_PK } from './keys.ts';
 
 const Key = { pk: RELEASE_PK, sk: RELEASE_CURSOR_SK };

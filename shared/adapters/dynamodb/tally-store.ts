@@ -6,28 +6,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DayCounts } from '../../domain/tally.ts';
+import { COUNTED, type TallyKind, type TallyStore } from '../../ports.ts';
 import { TALLY_SHARDS, tallyPk } from './keys.ts';
 import { queryPages } from './pages.ts';
-
-/**
- * `forgotten`: how many decisions of a day erased customers' logs had forgotten (past the number a log
- * remembers), one count a day under the group key FORGOTTEN.
- */
-export type TallyKind = 'live' | 'archive' | 'correction' | 'forgotten';
-
-/** What reports count: live counts and corrections. Archives only serve reconciliation. */
-export const COUNTED: readonly TallyKind[] = ['live', 'correction'];
-export const FORGOTTEN = 'forgotten';
-
-export interface TallyStore {
-  /**
-   * Writes the counts of one flush (replacing what an earlier attempt of it wrote); with `version`, only
-   * if what is there was written with an older or the same version (an erasure's archive, rewritten
-   * from a later read of the log).
-   */
-  put(flushId: string, kind: TallyKind, counts: DayCounts, version?: number): Promise<void>;
-  read(days: string[], kinds?: readonly TallyKind[]): Promise<DayCounts>;
-}
 
 function shardFor(flushId: string): number {
   let h = 0;

@@ -4,7 +4,7 @@
  * network failures are transient; a request the service refuses (bad address, rejected content,
  * unverified identity) is permanent and goes to the DLQ with the error's name as its reason.
  */
-import type { SendResult } from '../../app/dispatch.ts';
+import type { SendResult } from '../../ports.ts';
 
 interface AwsError {
   name?: string;

@@ -6,10 +6,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { MAX_PACED_TIMEOUT_MS, type Provider } from '../../app/dispatch.ts';
-import { type Config, outboxFile, type ProviderName, providerOf } from '../../config.ts';
+import { type Config, outboxFile, type ProviderName, providerMisfit, providerOf } from '../../config.ts';
 import { CHANNELS, type Channel } from '../../domain/schemas.ts';
-import type { Clock } from '../../ports.ts';
+import { GovernorError } from '../../errors.ts';
+import { type Clock, MAX_PACED_TIMEOUT_MS, type Provider } from '../../ports.ts';
 import { OutboxProvider } from './outbox.ts';
 import { SesEmailProvider } from './ses.ts';
 import { SnsSmsProvider } from './sns-sms.ts';
@@ -25,9 +25,8 @@ export interface Providers {
   close(): Promise<void>;
 }
 
-export class ProviderConfigError extends Error {
-  override name = 'ProviderConfigError';
-}
+/** The deployment configures a provider it cannot build (a 500 if a request ever meets it). */
+export class ProviderConfigError extends GovernorError {}
 
 function webhookTarget(config: Config): () => Promise<WebhookTarget> {
   const url = config.GOVERNOR_WEBHOOK_URL;
@@ -68,6 +67,8 @@ export function createProviders(config: Config, clock: Clock): Providers {
   const build = (name: ProviderName, channel: Channel): Provider => {
     const existing = built.get(name);
     if (existing) return existing;
+    const misfit = providerMisfit(name, channel);
+    if (misfit) throw new ProviderConfigError(misfit);
     let provider: Provider;
     switch (name) {
       case 'webhook':
@@ -77,7 +78,6 @@ export function createProviders(config: Config, clock: Clock): Providers {
         provider = new OutboxProvider(outboxFile(config), clock);
         break;
       case 'ses': {
-        if (channel !== 'email') throw new ProviderConfigError(`ses delivers email, not ${channel}`);
         if (!config.GOVERNOR_SES_FROM)
           throw new ProviderConfigError('the ses provider needs GOVERNOR_SES_FROM');
         provider = new SesEmailProvider(new SESv2Client(awsClientConfig), {
@@ -88,7 +88,6 @@ export function createProviders(config: Config, clock: Clock): Providers {
         break;
       }
       case 'sns': {
-        if (channel !== 'sms') throw new ProviderConfigError(`sns delivers sms, not ${channel}`);
         provider = new SnsSmsProvider(new SNSClient(awsClientConfig), {
           senderId: config.GOVERNOR_SNS_SENDER_ID,
           originationNumber: config.GOVERNOR_SNS_ORIGINATION_NUMBER,

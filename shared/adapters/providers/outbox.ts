@@ -5,8 +5,7 @@
  */
 import { mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Provider, SendResult } from '../../app/dispatch.ts';
-import type { Delivery } from '../../ports.ts';
+import type { Delivery, Provider, SendResult } from '../../ports.ts';
 
 export class OutboxProvider implements Provider {
   readonly name = 'outbox';

@@ -11,8 +11,7 @@ import {
   SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
 import * as z from 'zod';
-import type { Provider, SendResult } from '../../app/dispatch.ts';
-import type { Delivery } from '../../ports.ts';
+import type { Delivery, Provider, SendResult } from '../../ports.ts';
 import { sendWithin, tagValue } from './aws-errors.ts';
 
 const addresses = z.union([z.string().min(3), z.array(z.string().min(3)).min(1).max(50)]);

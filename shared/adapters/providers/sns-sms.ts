@@ -6,8 +6,7 @@
  */
 import { type MessageAttributeValue, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import * as z from 'zod';
-import type { Provider, SendResult } from '../../app/dispatch.ts';
-import type { Delivery } from '../../ports.ts';
+import type { Delivery, Provider, SendResult } from '../../ports.ts';
 import { sendWithin } from './aws-errors.ts';
 
 const e164 = z.string().regex(/^\+[1-9]\d{1,14}$/);

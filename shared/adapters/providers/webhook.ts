@@ -9,8 +9,7 @@
  * (4xx, and 3xx: a signed POST is not followed) is permanent.
  */
 import { createHmac } from 'node:crypto';
-import type { Provider, SendResult } from '../../app/dispatch.ts';
-import type { Delivery } from '../../ports.ts';
+import type { Delivery, Provider, SendResult } from '../../ports.ts';
 
 export interface WebhookTarget {
   url: string;

@@ -136,14 +136,15 @@ export class DeliveryJournal {
     await rename(live.path, live.path.replace(/\.live\.jsonl$/, '.jsonl')).catch(ignoreMissing);
   }
 
+  /** The sweep running now (or the last one), which the next waits for. */
+  private sweeping: Promise<unknown> = Promise.resolve();
+
   /**
    * Rewrites the segments a sweep may take: `decide` is called with the distinct deliveries they hold
    * (in chunks) and returns those to keep; kept ones are written to a new closed segment, then the old
-   * segments are deleted. A crash in between leaves both, which the next sweep merges.
+   * segments are deleted. A crash in between leaves both, which the next sweep merges. One sweep at a
+   * time per journal: a second one waits for the first.
    */
-  private sweeping: Promise<unknown> = Promise.resolve();
-
-  /** One sweep at a time per journal: a second one waits for the first. */
   sweep(
     decide: (chunk: Delivery[]) => Promise<Delivery[]>,
     options: SweepOptions = {},

@@ -1,6 +1,7 @@
 /** The approximate depths of the delivery queue and its DLQ (GetQueueAttributes on each). */
 import { GetQueueAttributesCommand, type QueueAttributeName, type SQSClient } from '@aws-sdk/client-sqs';
-import type { QueueDepths, QueueInspector } from '../../app/operations.ts';
+import type { QueueDepths } from '../../domain/schemas.ts';
+import type { QueueInspector } from '../../ports.ts';
 
 const ATTRIBUTES: QueueAttributeName[] = [
   'ApproximateNumberOfMessages',

@@ -11,8 +11,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DeadLetter, Redelivery } from '../../app/dispatch.ts';
-import type { Clock } from '../../ports.ts';
+import type { Clock, DeadLetter, Redelivery } from '../../ports.ts';
 
 export class SqsRedelivery implements Redelivery {
   constructor(
