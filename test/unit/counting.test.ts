@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TallyKind, TallyStore } from '#shared/adapters/dynamodb/tally-store.ts';
+import type { TallyKind, TallyStore } from '#shared/ports.ts';
 import { DecisionCounter, ErasureCounts } from '#shared/app/counting.ts';
 import type { Replayed } from '#shared/app/customers.ts';
 import { emptyBase, replay } from '#shared/domain/customer-log.ts';
