@@ -23,8 +23,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { type Delivery, type DeliveryLedger, type LedgerEntry, ledgerKey } from '#shared/ports.ts';
 import type { ReleaseSummary } from '#shared/app/release.ts';
+import { type Delivery, type DeliveryLedger, type LedgerEntry, ledgerKey } from '#shared/ports.ts';
 import type { EngineEndpoints } from './engines.ts';
 import { createLambdaContext } from './http-server.ts';
 import type { StartHook } from './stack.ts';

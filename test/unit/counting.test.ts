@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { TallyKind, TallyStore } from '#shared/ports.ts';
 import { DecisionCounter, ErasureCounts } from '#shared/app/counting.ts';
 import type { Replayed } from '#shared/app/customers.ts';
 import { emptyBase, replay } from '#shared/domain/customer-log.ts';
 import type { Counted, DayCounts } from '#shared/domain/tally.ts';
-import type { DeferredMessage } from '#shared/ports.ts';
+import type { DeferredMessage, TallyKind, TallyStore } from '#shared/ports.ts';
 import { aPolicy, at, MINUTE, messageEntry, policies, preferencesEntry, SECOND, T0 } from './builders.ts';
 
 /** The tally store's contract in memory: each put replaces what the same flush id and kind wrote. */
