@@ -13,7 +13,7 @@ import {
 import { decide, type Verdict } from '../domain/decision.ts';
 import { explain, type Preview } from '../domain/explain.ts';
 import type { DecisionResponse, Message } from '../domain/schemas.ts';
-import type { Counted } from '../domain/tally.ts';
+import { countedOf } from '../domain/tally.ts';
 import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
 import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
 import type { DecisionCounter } from './counting.ts';
@@ -37,19 +37,6 @@ export interface FirstDecision {
   verdict: Verdict;
   policyVersion: number;
   at: number;
-}
-
-export function counted(d: FirstDecision): Counted {
-  return {
-    at: d.at,
-    stage: 'decision',
-    outcome: d.verdict.outcome,
-    reason: d.verdict.outcome === 'suppressed' ? d.verdict.reason : undefined,
-    channel: d.verdict.channel,
-    campaignId: d.message.campaignId,
-    category: d.message.category,
-    policyVersion: d.policyVersion,
-  };
 }
 
 /** How many customers of one batch are written at once. */
@@ -205,7 +192,11 @@ export async function sendMessages(
   ]);
   deps.onDecided?.(firsts);
   if (deps.counter) {
-    deps.counter.add(firsts.map((d) => counted(d)));
+    deps.counter.add(
+      firsts.map((d) =>
+        countedOf({ ...d, campaignId: d.message.campaignId, category: d.message.category }, 'decision'),
+      ),
+    );
     await deps.counter.flushIfDue();
   }
   return answers;
