@@ -477,7 +477,8 @@ try {
   // alike: an X-Ray SDK (as the Powertools Tracer loads) would enable an async hook on every promise of
   // the process, +25-30% CPU per call; the report says whether one is active.
   const { createRoot } = await import('#shared/composition.ts');
-  const { mapLimit, sendMessages } = await import('#shared/app/send.ts');
+  const { sendMessages } = await import('#shared/app/send.ts');
+  const { mapLimit } = await import('#shared/app/per-customer.ts');
   xrayHook = Object.keys((process as { namespaces?: object }).namespaces ?? {}).includes('AWSXRay');
   const root = createRoot(config);
   meter.attach(root.db, 'dynamodb');

@@ -12,6 +12,7 @@ import {
   releaseDue,
 } from '#shared/app/release.ts';
 import { getDeliveryRoot, getRoot } from '#shared/composition.ts';
+import { countedOf } from '#shared/domain/tally.ts';
 import { logger, MetricUnit, metrics } from '#shared/observability/index.ts';
 
 /** Time left for the last round of a run before the function times out. */
@@ -29,18 +30,7 @@ function countOutcomes(outcomes: ReleaseOutcome[]): void {
       MetricUnit.Count,
       1,
     );
-  counter.add(
-    outcomes.map((o) => ({
-      at: o.at,
-      stage: 'release' as const,
-      outcome: o.outcome,
-      reason: o.reason,
-      channel: o.channel,
-      campaignId: o.campaignId,
-      category: o.category,
-      policyVersion: o.policyVersion,
-    })),
-  );
+  counter.add(outcomes.map((o) => countedOf(o, 'release')));
 }
 
 const deps: ReleaseDeps = { ...getDeliveryRoot().release, onReleased: countOutcomes };

@@ -7,7 +7,7 @@ import type { FeedbackType, LogEntry } from '../domain/customer-log.ts';
 import type { CustomerEvent } from '../domain/schemas.ts';
 import type { Clock } from '../ports.ts';
 import type { CustomerLog } from './customers.ts';
-import { mapLimit } from './send.ts';
+import { mapLimit } from './per-customer.ts';
 
 const FEEDBACK: ReadonlySet<string> = new Set<FeedbackType>(['unsubscribed', 'complained', 'bounced_hard']);
 

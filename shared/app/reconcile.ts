@@ -14,7 +14,7 @@
  * counts lost for forgotten decisions, never invent any); it never subtracts what they cannot see.
  */
 import type { Counted, DayCounts } from '../domain/tally.ts';
-import { dayOf, difference, parseGroupKey, sum, tally } from '../domain/tally.ts';
+import { countedOf, dayOf, difference, parseGroupKey, sum, tally } from '../domain/tally.ts';
 import { ValidationError } from '../errors.ts';
 import { type Clock, FORGOTTEN, type TallyStore } from '../ports.ts';
 import type { CustomerLog, Replayed } from './customers.ts';
@@ -31,17 +31,7 @@ export function decisionsOf(replayed: Pick<Replayed, 'state'>, days?: ReadonlySe
   const counted: Counted[] = [];
   for (const decided of replayed.state.decisions.values()) {
     if (days && !days.has(dayOf(decided.at))) continue;
-    const { verdict } = decided;
-    counted.push({
-      at: decided.at,
-      stage: 'decision',
-      outcome: verdict.outcome,
-      reason: verdict.outcome === 'suppressed' ? verdict.reason : undefined,
-      channel: verdict.channel,
-      campaignId: decided.campaignId,
-      category: decided.category,
-      policyVersion: decided.policyVersion,
-    });
+    counted.push(countedOf(decided, 'decision'));
   }
   return counted;
 }

@@ -29,8 +29,9 @@ import {
 } from '../ports.ts';
 import type { Appended, CustomerLog } from './customers.ts';
 import type { Erasures } from './erasure.ts';
+import { perCustomer } from './per-customer.ts';
 import type { PolicyCache } from './policy-cache.ts';
-import { mapLimit, toDelivery } from './send.ts';
+import { toDelivery } from './send.ts';
 
 export interface ReleaseOutcome {
   messageId: string;
@@ -106,7 +107,6 @@ export const INITIAL_LOOKBACK_MS = 60 * MINUTE;
 /** At most this many minutes are read per run, so that catching up after a long stop is spread out. */
 export const MAX_SPAN_MS = 6 * 60 * MINUTE;
 const MAX_ROUNDS = 50;
-const CUSTOMER_CONCURRENCY = 32;
 
 const minuteOf = (t: number) => t - (((t % MINUTE) + MINUTE) % MINUTE);
 const idOf = (d: DeferredMessage) => `${d.message.customerId} ${d.message.messageId} ${d.releaseAt}`;
@@ -208,36 +208,35 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
   const policy = await deps.policies.current();
   // One write per customer and life: a customer erased and written to again has a deferred message of
   // each life only in the window before the sweep, and the old life's are not the new record's.
-  const byRecord = new Map<string, { customerId: string; life: string; items: DeferredMessage[] }>();
-  for (const d of due) {
-    const id = `${lifeOf(d)} ${d.message.customerId}`;
-    const group = byRecord.get(id);
-    if (group) group.items.push(d);
-    else byRecord.set(id, { customerId: d.message.customerId, life: lifeOf(d), items: [d] });
-  }
-
-  await mapLimit([...byRecord.values()], CUSTOMER_CONCURRENCY, async ({ customerId, life, items }) => {
-    const entries: LogEntry[] = items.map((d) =>
-      deps.customers.releaseEntry(d.message.messageId, d.releaseAt, now, policy.policy.version),
-    );
-    let appended: Appended | undefined;
-    try {
-      // Never creates a record: the customer may have been erased since the message was deferred.
-      appended = await deps.customers.append(customerId, entries, now, { life });
-      if (!appended) {
-        plan.counts.erased += await deps.erasures.dropLeftovers(customerId, items);
+  await perCustomer(
+    due,
+    (d) => `${lifeOf(d)} ${d.message.customerId}`,
+    async (items) => {
+      const first = items[0] as DeferredMessage;
+      const customerId = first.message.customerId;
+      const life = lifeOf(first);
+      const entries: LogEntry[] = items.map((d) =>
+        deps.customers.releaseEntry(d.message.messageId, d.releaseAt, now, policy.policy.version),
+      );
+      let appended: Appended | undefined;
+      try {
+        // Never creates a record: the customer may have been erased since the message was deferred.
+        appended = await deps.customers.append(customerId, entries, now, { life });
+        if (!appended) {
+          plan.counts.erased += await deps.erasures.dropLeftovers(customerId, items);
+          return;
+        }
+      } catch (error) {
+        logger.error('release not recorded; retried next run', { error: error as Error, customerId });
+        plan.failed.push(...items);
         return;
       }
-    } catch (error) {
-      logger.error('release not recorded; retried next run', { error: error as Error, customerId });
-      plan.failed.push(...items);
-      return;
-    }
-    const { mine, state } = appended;
-    items.forEach((d, i) => {
-      planOne(plan, d, mine[i], state, now);
-    });
-  });
+      const { mine, state } = appended;
+      items.forEach((d, i) => {
+        planOne(plan, d, mine[i], state, now);
+      });
+    },
+  );
   return plan;
 }
 

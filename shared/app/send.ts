@@ -13,11 +13,12 @@ import {
 import { decide, type Verdict } from '../domain/decision.ts';
 import { explain, type Preview } from '../domain/explain.ts';
 import type { DecisionResponse, Message } from '../domain/schemas.ts';
-import type { Counted } from '../domain/tally.ts';
+import { countedOf } from '../domain/tally.ts';
 import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
 import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
 import type { DecisionCounter } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
+import { perCustomer } from './per-customer.ts';
 import type { PolicyCache } from './policy-cache.ts';
 
 export interface SendDeps {
@@ -38,22 +39,6 @@ export interface FirstDecision {
   policyVersion: number;
   at: number;
 }
-
-export function counted(d: FirstDecision): Counted {
-  return {
-    at: d.at,
-    stage: 'decision',
-    outcome: d.verdict.outcome,
-    reason: d.verdict.outcome === 'suppressed' ? d.verdict.reason : undefined,
-    channel: d.verdict.channel,
-    campaignId: d.message.campaignId,
-    category: d.message.category,
-    policyVersion: d.policyVersion,
-  };
-}
-
-/** How many customers of one batch are written at once. */
-const CUSTOMER_CONCURRENCY = 32;
 
 export function toResponse(messageId: string, decided: Decided): DecisionResponse {
   const { verdict } = decided;
@@ -101,20 +86,6 @@ const conflictOf = (messageId: string) =>
       'campaign: a retry must repeat the message, a new message needs a new messageId',
   );
 
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  if (items.length === 1) return [await fn(items[0] as T)];
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
  * Decides a batch of valid messages. The answer for each is a decision, or an error for that message
  * alone (the store or the queue failed for it): one customer's trouble does not fail the others.
@@ -125,66 +96,64 @@ export async function sendMessages(
 ): Promise<(DecisionResponse | GovernorError)[]> {
   const now = deps.clock.now();
   const policy = await deps.policies.current();
-  const byCustomer = new Map<string, number[]>();
-  messages.forEach((m, i) => {
-    const indexes = byCustomer.get(m.customerId);
-    if (indexes) indexes.push(i);
-    else byCustomer.set(m.customerId, [i]);
-  });
 
   const answers = new Array<DecisionResponse | GovernorError>(messages.length);
   const deliveries: { index: number; delivery: Delivery }[] = [];
   const deferrals: { index: number; deferred: DeferredMessage }[] = [];
   const firsts: FirstDecision[] = [];
 
-  await mapLimit([...byCustomer], CUSTOMER_CONCURRENCY, async ([customerId, indexes]) => {
-    const entries: LogEntry[] = indexes.map((i) =>
-      deps.customers.messageEntry(messages[i] as Message, now, policy.policy.version),
-    );
-    try {
-      const appended = await deps.customers.append(customerId, entries, now);
-      if (!appended) throw new Error('an unconditional append found no record');
-      const { mine, lives } = appended;
-      indexes.forEach((index, j) => {
-        const result = mine[j];
-        const life = lives[j];
-        const message = messages[index] as Message;
-        if (result?.type !== 'message') throw new Error('replay lost an appended entry');
-        const { decided } = result;
-        if (result.duplicate && result.conflict) {
-          answers[index] = conflictOf(message.messageId);
-          return;
-        }
-        answers[index] = toResponse(message.messageId, decided);
-        if (!result.duplicate)
-          firsts.push({
-            message,
-            verdict: decided.verdict,
-            policyVersion: decided.policyVersion,
-            at: decided.at,
-          });
-        // A retry queues or holds again: the first attempt may have died before doing it, and delivery
-        // and release are idempotent per messageId.
-        if (decided.verdict.outcome === 'accepted') {
-          deliveries.push({ index, delivery: toDelivery(message, decided, decided.at, life) });
-        } else if (decided.verdict.outcome === 'deferred') {
-          const deferred: DeferredMessage = {
-            message,
-            releaseAt: decided.verdict.releaseAt,
-            policyVersion: decided.policyVersion,
-          };
-          if (life !== undefined) deferred.life = life;
-          deferrals.push({ index, deferred });
-        }
-      });
-    } catch (error) {
-      const failure =
-        error instanceof GovernorError
-          ? error
-          : new UnavailableError('decision store failed', { cause: error });
-      for (const index of indexes) answers[index] = failure;
-    }
-  });
+  await perCustomer(
+    messages.map((_, i) => i),
+    (i) => (messages[i] as Message).customerId,
+    async (indexes, customerId) => {
+      const entries: LogEntry[] = indexes.map((i) =>
+        deps.customers.messageEntry(messages[i] as Message, now, policy.policy.version),
+      );
+      try {
+        const appended = await deps.customers.append(customerId, entries, now);
+        if (!appended) throw new Error('an unconditional append found no record');
+        const { mine, lives } = appended;
+        indexes.forEach((index, j) => {
+          const result = mine[j];
+          const life = lives[j];
+          const message = messages[index] as Message;
+          if (result?.type !== 'message') throw new Error('replay lost an appended entry');
+          const { decided } = result;
+          if (result.duplicate && result.conflict) {
+            answers[index] = conflictOf(message.messageId);
+            return;
+          }
+          answers[index] = toResponse(message.messageId, decided);
+          if (!result.duplicate)
+            firsts.push({
+              message,
+              verdict: decided.verdict,
+              policyVersion: decided.policyVersion,
+              at: decided.at,
+            });
+          // A retry queues or holds again: the first attempt may have died before doing it, and delivery
+          // and release are idempotent per messageId.
+          if (decided.verdict.outcome === 'accepted') {
+            deliveries.push({ index, delivery: toDelivery(message, decided, decided.at, life) });
+          } else if (decided.verdict.outcome === 'deferred') {
+            const deferred: DeferredMessage = {
+              message,
+              releaseAt: decided.verdict.releaseAt,
+              policyVersion: decided.policyVersion,
+            };
+            if (life !== undefined) deferred.life = life;
+            deferrals.push({ index, deferred });
+          }
+        });
+      } catch (error) {
+        const failure =
+          error instanceof GovernorError
+            ? error
+            : new UnavailableError('decision store failed', { cause: error });
+        for (const index of indexes) answers[index] = failure;
+      }
+    },
+  );
 
   await Promise.all([
     deliveries.length > 0 &&
@@ -205,7 +174,11 @@ export async function sendMessages(
   ]);
   deps.onDecided?.(firsts);
   if (deps.counter) {
-    deps.counter.add(firsts.map((d) => counted(d)));
+    deps.counter.add(
+      firsts.map((d) =>
+        countedOf({ ...d, campaignId: d.message.campaignId, category: d.message.category }, 'decision'),
+      ),
+    );
     await deps.counter.flushIfDue();
   }
   return answers;

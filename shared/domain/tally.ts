@@ -4,6 +4,7 @@
  * groups and price each at the channel cost of the policy version it was decided under, so a later
  * price change does not rewrite history.
  */
+import type { Verdict } from './decision.ts';
 import type { Channel, Outcome, Policy } from './schemas.ts';
 
 /** Where a count comes from: the send API's decision, the release of a deferred message, an erasure. */
@@ -18,6 +19,39 @@ export interface Counted {
   campaignId?: string | undefined;
   category?: string | undefined;
   policyVersion: number;
+}
+
+/**
+ * A decision as counts see it: a decided message (its verdict) or a release's outcome (already flat),
+ * with its time, policy version, campaign and category.
+ */
+export type Countable = {
+  at: number;
+  policyVersion: number;
+  campaignId?: string | undefined;
+  category?: string | undefined;
+} & ({ verdict: Verdict } | { outcome: Outcome; reason?: string | undefined; channel: Channel });
+
+/** What one decision adds to the counts at `stage`; only a suppression counts its reason. */
+export function countedOf(d: Countable, stage: Stage): Counted {
+  const { outcome, reason, channel } =
+    'verdict' in d
+      ? {
+          outcome: d.verdict.outcome,
+          reason: d.verdict.outcome === 'suppressed' ? d.verdict.reason : undefined,
+          channel: d.verdict.channel,
+        }
+      : d;
+  return {
+    at: d.at,
+    stage,
+    outcome,
+    reason,
+    channel,
+    campaignId: d.campaignId,
+    category: d.category,
+    policyVersion: d.policyVersion,
+  };
 }
 
 export interface Group {

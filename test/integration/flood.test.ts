@@ -12,8 +12,9 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
 import { recordEvents } from '#shared/app/events.ts';
+import { mapLimit } from '#shared/app/per-customer.ts';
 import { eraseCustomer, getPreferences, putPreferences } from '#shared/app/preferences.ts';
-import { mapLimit, type SendDeps, sendMessages } from '#shared/app/send.ts';
+import { type SendDeps, sendMessages } from '#shared/app/send.ts';
 import { createRoot, type Root } from '#shared/composition.ts';
 import { loadConfig } from '#shared/config.ts';
 import {
