@@ -30,6 +30,8 @@ export interface CustomerRecord {
   life?: string | undefined;
   /** The list elements the log takes (the block, then the raw entries, a long one in several). */
   elements: number;
+  /** The archive's pseudonym salt (shared/domain/archive.ts); undefined in a record not appended to since. */
+  salt?: string | undefined;
 }
 
 /** The life of records, deferred messages and deliveries written before lives existed. */
