@@ -5,11 +5,13 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { LocalArchiveReader, LocalArchiveSink } from './adapters/archive/local.ts';
+import { WorkerThreadRunner } from './adapters/archive/worker-runner.ts';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
 import { createDynamoClients } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
 import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
+import { DynamoDryRunStore } from './adapters/dynamodb/dry-run-store.ts';
 import { DynamoErasureStore } from './adapters/dynamodb/erasure-store.ts';
 import { DynamoKeyStore } from './adapters/dynamodb/key-store.ts';
 import { DynamoPolicyStore } from './adapters/dynamodb/policy-store.ts';
@@ -34,7 +36,8 @@ import { PolicyCache } from './app/policy-cache.ts';
 import { RateLimiter } from './app/rate-limit.ts';
 import { type ReleaseDeps, releaseMarginMs } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
-import { type Clock, systemClock } from './ports.ts';
+import { UnavailableError } from './errors.ts';
+import { type Clock, type DryRunRunner, systemClock } from './ports.ts';
 
 export function createRoot(config: Config, clock: Clock = systemClock) {
   const dynamo = createDynamoClients(config);
@@ -192,4 +195,30 @@ let deliveryRoot: DeliveryRoot | undefined;
 export function getDeliveryRoot(): DeliveryRoot {
   deliveryRoot ??= createDeliveryRoot(getRoot());
   return deliveryRoot;
+}
+
+/**
+ * What the dry-run function adds to the root: the job store and the runner (locally, worker threads
+ * over the archive's files; on AWS the Step Functions runner, given as `runner`).
+ */
+export function createDryRunRoot(base: Root, runner?: DryRunRunner) {
+  const { config, clock, db } = base;
+  const store = new DynamoDryRunStore(db, config.GOVERNOR_TABLE_NAME);
+  const dir = config.GOVERNOR_ARCHIVE_DIR;
+  const reader = base.archiveReader;
+  const chosen =
+    runner ??
+    (dir !== undefined && reader !== undefined
+      ? new WorkerThreadRunner({ dir, reader, store, policies: base.policyStore })
+      : undefined);
+  if (!chosen) throw new UnavailableError('no dry-run runner is configured (GOVERNOR_ARCHIVE_DIR locally)');
+  return { store, runner: chosen, clock, reader };
+}
+export type DryRunRoot = ReturnType<typeof createDryRunRoot>;
+
+let dryRunRoot: DryRunRoot | undefined;
+
+export function getDryRunRoot(): DryRunRoot {
+  dryRunRoot ??= createDryRunRoot(getRoot());
+  return dryRunRoot;
 }
