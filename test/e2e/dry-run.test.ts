@@ -7,6 +7,10 @@
  * - a dry-run of an invalid draft is a 400 problem listing the errors;
  * - an erased customer's archived events carry a pseudonym that no longer resolves.
  */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pseudonymOf } from '#shared/app/archive.ts';
 import { createRoot, type Root } from '#shared/composition.ts';
@@ -187,6 +191,44 @@ describe('POST /v1/policy/dry-runs', () => {
     });
     expect(response.status).toBe(400);
     expect(response.json().errors.map((e: { path: string }) => e.path)).toContain('to');
+  });
+});
+
+describe('npm run dry-run', () => {
+  it('prints the before/after table, and the result as JSON with --json', async () => {
+    // Prepare
+    const file = join(stack.dataDir, 'draft.json');
+    await writeFile(file, JSON.stringify(policyOf(1)));
+    const cli = (extra: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'scripts/dry-run.ts',
+          '--policy',
+          file,
+          '--url',
+          stack.url,
+          '--key',
+          stack.adminKey,
+          ...extra,
+        ],
+        { cwd: process.cwd(), timeout: 60_000 },
+      );
+
+    // Act
+    const asJson = await cli(['--json']);
+    const asTable = await cli([]);
+
+    // Assess
+    const result = JSON.parse(asJson.stdout) as DryRunResult;
+    expect({ current: result.current.accepted, draft: result.draft.accepted }).toEqual({
+      current: 135,
+      draft: 45,
+    });
+    expect(asTable.stdout).toMatch(/accepted\s+135\s+45\s+-90/);
+    expect(asTable.stdout).toMatch(/frequency_cap\s+45\s+135\s+\+90/);
   });
 });
 
