@@ -193,6 +193,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 Object.assign(process.env, engine.ready.env);
 // The keyed hashes' secret of this run's roots (the HTTP process's stack makes its own).
 process.env.GOVERNOR_HASH_SECRET ??= randomBytes(32).toString('base64url');
+// Governor's lines archive their decisions as `npm start` does: to files in the run's data folder.
+process.env.GOVERNOR_ARCHIVE_DIR ??= join(dataDir, 'archive');
 const config = loadConfig(process.env);
 const region = config.AWS_REGION;
 const endpoint = engine.ready.dynamoEndpoint;

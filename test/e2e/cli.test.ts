@@ -40,6 +40,7 @@ const tsx = (script: string, args: string[], env?: Record<string, string>) =>
 
 const COMMANDS = [
   ['report', 'scripts/report.ts'],
+  ['dry-run', 'scripts/dry-run.ts'],
   ['simulate', 'bench/simulate.ts'],
   ['bench', 'bench/decisions.ts'],
   ['bench:delivery', 'bench/delivery.ts'],

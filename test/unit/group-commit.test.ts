@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { GroupCommit, type GroupCommitOptions } from '#shared/adapters/group-commit.ts';
+import { GroupCommit, type GroupCommitOptions } from '#shared/group-commit.ts';
 
 /** A batch API whose requests the test completes by hand. */
 function fakeApi(options: Partial<GroupCommitOptions<string>> = {}) {

@@ -5,8 +5,8 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Message } from '../../domain/schemas.ts';
+import { GroupCommit } from '../../group-commit.ts';
 import type { DeferredMessage, DeferredStore } from '../../ports.ts';
-import { GroupCommit } from '../group-commit.ts';
 import { customerPk, DUE_INDEX, DUE_SHARDS, deferredSk, duePk, dueSk, shardOf } from './keys.ts';
 import { queryPages } from './pages.ts';
 

@@ -7,8 +7,8 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../../config.ts';
 import { UnavailableError } from '../../errors.ts';
+import { GroupCommit } from '../../group-commit.ts';
 import type { Delivery, DeliveryQueue } from '../../ports.ts';
-import { GroupCommit } from '../group-commit.ts';
 
 export function createSqsClient(config: Config): SQSClient {
   return new SQSClient({
