@@ -31,7 +31,7 @@ const sink = (options: { maxRecordBytes?: number; maxAttempts?: number } = {}) =
 const lines = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ t: i, o: 'accepted' }));
 const inputs = () =>
   firehose.commandCalls(PutRecordBatchCommand).map((c) => c.args[0].input as PutRecordBatchCommandInput);
-const dataOf = (input: PutRecordBatchCommandInput) =>
+const dataOf = (input: Partial<PutRecordBatchCommandInput>) =>
   (input.Records ?? []).map((r) => Buffer.from(r.Data ?? new Uint8Array()).toString('utf8'));
 /** A PutRecordBatch answer refusing the records at `refused` of `count`. */
 const answer = (count: number, refused: number[] = []) => ({
