@@ -4,6 +4,7 @@
  * same root; only the endpoints differ.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { LocalArchiveReader, LocalArchiveSink } from './adapters/archive/local.ts';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
 import { createDynamoClients } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
@@ -20,6 +21,7 @@ import { DeliveryJournal, JournaledDeliveryQueue } from './adapters/sqs/delivery
 import { createSqsClient, SqsDeliveryQueue } from './adapters/sqs/delivery-queue.ts';
 import { SqsQueueInspector } from './adapters/sqs/queue-depths.ts';
 import { SqsRedelivery } from './adapters/sqs/redelivery.ts';
+import { Archive } from './app/archive.ts';
 import { AuditLog } from './app/audit.ts';
 import { type AdminKeySource, createAuthenticator } from './app/auth.ts';
 import { DecisionCounter, ErasureCounts } from './app/counting.ts';
@@ -53,6 +55,8 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   const tallies = new DynamoTallyStore(db, table);
   // Ready at once with GOVERNOR_HASH_SECRET; with the ARN, the functions that use it await `ready()`.
   const hashes = new KeyedHash(hashSecretOf(config));
+  const archiveDir = config.GOVERNOR_ARCHIVE_DIR;
+  const archive = archiveDir ? new Archive(new LocalArchiveSink(archiveDir), hashes) : undefined;
   const customers = new CustomerLog({
     store: customerStore,
     policies,
@@ -68,6 +72,7 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     counts: new ErasureCounts(tallies),
     hashes,
     clock,
+    archive,
   });
   const sqsQueue = new SqsDeliveryQueue(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL);
   // Local mode: the in-memory queue is backed by a journal in the data folder (see delivery-journal.ts).
@@ -85,6 +90,9 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     hashes,
     customers,
     erasures,
+    /** The decision archive (undefined when none is configured) and what reads it back. */
+    archive,
+    archiveReader: archiveDir ? new LocalArchiveReader(archiveDir) : undefined,
     queue: journal ? new JournaledDeliveryQueue(sqsQueue, journal) : sqsQueue,
     /** The queue itself, without the local journal: for re-enqueueing what the journal already holds. */
     sqsQueue,
@@ -173,6 +181,7 @@ export function createDeliveryRoot(base: Root) {
     cursor: new DynamoReleaseCursor(db, table),
     erasures: base.erasures,
     clock,
+    archive: base.archive,
   };
   return { providers, ledger, redelivery, dispatch, release };
 }
