@@ -10,7 +10,12 @@ import {
 } from '@aws-sdk/client-firehose';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FirehoseLineSink } from '#shared/adapters/archive/firehose-sink.ts';
+import {
+  ArchiveRecordsNotTaken,
+  FirehoseArchiveSink,
+  FirehoseLineSink,
+} from '#shared/adapters/archive/firehose-sink.ts';
+import { type ArchiveRecord, archiveRecordSchema } from '#shared/domain/archive.ts';
 
 const firehose = mockClient(FirehoseClient);
 afterEach(() => firehose.reset());
@@ -127,5 +132,52 @@ describe('FirehoseLineSink', () => {
   it('makes no call for no line', async () => {
     expect(await sink().put([])).toEqual({ archived: 0, lost: 0 });
     expect(inputs()).toEqual([]);
+  });
+});
+
+const record = (write: number): ArchiveRecord => ({
+  v: 1,
+  at: '2026-12-01T10:00:00.123Z',
+  pseudonym: 'Qm9uam91ci1sZS1tb25kZQ',
+  write,
+  index: 0,
+  shard: 7,
+  type: 'decision',
+  ref: `ref-${write}`,
+  channel: 'email',
+  kind: 'marketing',
+  policyVersion: 2,
+  outcome: 'accepted',
+  outcomeChannel: 'email',
+});
+const archiveSink = () =>
+  new FirehoseArchiveSink(new FirehoseClient({ region: 'eu-west-1' }), {
+    streamName: 'governor-archive',
+    maxAttempts: 2,
+    sleep: async () => {},
+  });
+
+describe('FirehoseArchiveSink', () => {
+  it('sends the batch as JSON lines that parse back to the same records', async () => {
+    firehose
+      .on(PutRecordBatchCommand)
+      .callsFake((input: PutRecordBatchCommandInput) => answer(input.Records?.length ?? 0));
+    const records = [record(1), record(2), record(3)];
+
+    await archiveSink().put(records);
+
+    const sent = inputs().flatMap(dataOf).join('').split('\n').filter(Boolean);
+    expect(sent.map((line) => archiveRecordSchema.parse(JSON.parse(line)))).toEqual(records);
+  });
+
+  it('rejects, naming how many records were lost, when Firehose keeps refusing some', async () => {
+    firehose
+      .on(PutRecordBatchCommand)
+      .rejects(new ServiceUnavailableException({ message: 'down', $metadata: { httpStatusCode: 503 } }));
+
+    const put = archiveSink().put([record(1), record(2)]);
+
+    await expect(put).rejects.toBeInstanceOf(ArchiveRecordsNotTaken);
+    await expect(put).rejects.toMatchObject({ lost: 2, archived: 0 });
   });
 });
