@@ -10,11 +10,13 @@
  * both after `archiveDays` (GOVERNOR_ARCHIVE_DAYS).
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { CfnDeliveryStream } from 'aws-cdk-lib/aws-kinesisfirehose';
 import { LogGroup, LogStream, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { ARCHIVE_SHARDS } from '#shared/domain/archive.ts';
 
 export const ARCHIVE_STREAM_NAME = 'governor-archive';
 /** Where the archive's objects are, and those Firehose could not partition. */
@@ -23,6 +25,44 @@ export const ARCHIVE_ERROR_PREFIX = 'archive-errors/';
 const ACCESS_LOG_PREFIX = 'archive-bucket/';
 /** The shard as two digits, as the local archive names its folders (shard=07). */
 export const SHARD_QUERY = '(if .shard < 10 then "0" else "" end) + (.shard | tostring)';
+
+export const ARCHIVE_DATABASE = 'governor';
+export const ARCHIVE_TABLE = 'decision_archive';
+/** The first day the partition projection knows (Athena lists days from it to today). */
+export const ARCHIVE_FIRST_DAY = '2026-01-01';
+
+/**
+ * The record's fields as Glue columns (shared/domain/archive.ts, archiveRecordSchema): the fields of every
+ * record type, absent ones read as NULL. `day` and `shard` are the partitions (the record's `shard` field
+ * is the partition's value). The OpenX JSON SerDe matches names without regard to case (campaignId).
+ */
+export const ARCHIVE_COLUMNS: readonly { name: string; type: string }[] = [
+  { name: 'v', type: 'int' },
+  { name: 'at', type: 'string' },
+  { name: 'pseudonym', type: 'string' },
+  { name: 'write', type: 'bigint' },
+  { name: 'index', type: 'int' },
+  { name: 'type', type: 'string' },
+  { name: 'ref', type: 'string' },
+  { name: 'channel', type: 'string' },
+  { name: 'kind', type: 'string' },
+  { name: 'category', type: 'string' },
+  { name: 'campaignid', type: 'string' },
+  { name: 'relevance', type: 'double' },
+  { name: 'notbefore', type: 'string' },
+  { name: 'expiresat', type: 'string' },
+  { name: 'alternatechannels', type: 'array<string>' },
+  { name: 'releasemarginms', type: 'bigint' },
+  { name: 'policyversion', type: 'int' },
+  { name: 'outcome', type: 'string' },
+  { name: 'outcomechannel', type: 'string' },
+  { name: 'reason', type: 'string' },
+  { name: 'rule', type: 'string' },
+  { name: 'releaseat', type: 'string' },
+  { name: 'reservedat', type: 'string' },
+  { name: 'preferences', type: 'string' },
+  { name: 'feedback', type: 'string' },
+];
 
 export interface DecisionArchiveProps {
   /** Days an archive object is kept (GOVERNOR_ARCHIVE_DAYS). */
@@ -35,6 +75,7 @@ export class DecisionArchive extends Construct {
   readonly stream: CfnDeliveryStream;
   readonly streamArn: string;
   readonly streamName = ARCHIVE_STREAM_NAME;
+  readonly table: CfnTable;
 
   constructor(scope: Construct, id: string, props: DecisionArchiveProps) {
     super(scope, id);
@@ -178,5 +219,52 @@ export class DecisionArchive extends Construct {
         'that prefix of this bucket, beside archive/, and carries no read or delete.',
     });
     this.streamArn = this.stream.attrArn;
+
+    // Athena over the archive: a Glue table of the JSON lines, its partitions projected (no crawler, no
+    // MSCK REPAIR): every day since ARCHIVE_FIRST_DAY, every shard.
+    const account = Stack.of(this).account;
+    const database = new CfnDatabase(this, 'Database', {
+      catalogId: account,
+      databaseInput: { name: ARCHIVE_DATABASE, description: 'Governor: the anonymous decision archive' },
+    });
+    const location = `s3://${this.bucket.bucketName}/${ARCHIVE_PREFIX}`;
+    this.table = new CfnTable(this, 'Table', {
+      catalogId: account,
+      databaseName: ARCHIVE_DATABASE,
+      tableInput: {
+        name: ARCHIVE_TABLE,
+        description: 'Anonymous decision events (shared/domain/archive.ts), one JSON line each',
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          classification: 'json',
+          compressionType: 'gzip',
+          'projection.enabled': 'true',
+          'projection.day.type': 'date',
+          'projection.day.format': 'yyyy-MM-dd',
+          'projection.day.range': `${ARCHIVE_FIRST_DAY},NOW`,
+          'projection.day.interval': '1',
+          'projection.day.interval.unit': 'DAYS',
+          'projection.shard.type': 'integer',
+          'projection.shard.range': `0,${ARCHIVE_SHARDS - 1}`,
+          'projection.shard.digits': '2',
+          'storage.location.template': `${location}day=\${day}/shard=\${shard}/`,
+        },
+        partitionKeys: [
+          { name: 'day', type: 'string' },
+          { name: 'shard', type: 'string' },
+        ],
+        storageDescriptor: {
+          location,
+          columns: [...ARCHIVE_COLUMNS],
+          inputFormat: 'org.apache.hadoop.mapred.TextInputFormat',
+          outputFormat: 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat',
+          serdeInfo: {
+            serializationLibrary: 'org.openx.data.jsonserde.JsonSerDe',
+            parameters: { 'ignore.malformed.json': 'true' },
+          },
+        },
+      },
+    });
+    this.table.addDependency(database);
   }
 }

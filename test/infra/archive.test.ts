@@ -4,6 +4,7 @@
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ARCHIVE_SHARDS, archiveRecordSchema } from '#shared/domain/archive.ts';
 import { ARCHIVE_STREAM_NAME, SHARD_QUERY } from '../../infra/constructs/decision-archive.ts';
 import { buildGovernor, label, resourceNames, Template } from './support.ts';
 
@@ -145,6 +146,36 @@ describe('the archive stream', () => {
       },
       { actions: ['logs:PutLogEvents'], resources: ['Archive/DeliveryLogs'] },
     ]);
+  });
+});
+
+describe('the Glue table', () => {
+  it('reads the archive objects as JSON lines, its day and shard partitions projected, every field a column', () => {
+    const tables = Object.values(stateful.findResources('AWS::Glue::Table'));
+    expect(tables).toHaveLength(1);
+    const input = tables[0]!.Properties.TableInput;
+
+    expect(input.Name).toBe('decision_archive');
+    expect(input.PartitionKeys.map((k: { Name: string }) => k.Name)).toEqual(['day', 'shard']);
+    expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toBe('org.openx.data.jsonserde.JsonSerDe');
+    expect(input.Parameters).toMatchObject({
+      'projection.enabled': 'true',
+      'projection.day.type': 'date',
+      'projection.day.format': 'yyyy-MM-dd',
+      'projection.shard.type': 'integer',
+      'projection.shard.range': `0,${ARCHIVE_SHARDS - 1}`,
+      'projection.shard.digits': '2',
+    });
+    expect(JSON.stringify(input.Parameters['storage.location.template'])).toContain(
+      ['/archive/day=', '{day}/shard=', '{shard}/'].join('$'),
+    );
+    // Every field any record type has is a column, but the partition: nothing an analyst needs is missing.
+    const fields = new Set(
+      archiveRecordSchema.options.flatMap((option) => Object.keys(option.shape).map((k) => k.toLowerCase())),
+    );
+    fields.delete('shard');
+    const columns = input.StorageDescriptor.Columns.map((c: { Name: string }) => c.Name);
+    expect([...columns].sort()).toEqual([...fields].sort());
   });
 });
 
