@@ -265,6 +265,6 @@ export class DecisionArchive extends Construct {
         },
       },
     });
-    this.table.addDependency(database);
+    this.table.node.addDependency(database);
   }
 }
