@@ -52,6 +52,7 @@ import {
 import { GovernorError } from '#shared/errors.ts';
 import { parseCli, usageError } from '../scripts/cli.ts';
 import { startChild } from './lib/child.ts';
+import { costTable, formatCostTable, type Measured } from './lib/cost.ts';
 import { type JsonClient, jsonClient } from './lib/http-client.ts';
 import { addSnapshots, CallMeter, type MeterSnapshot } from './lib/meter.ts';
 import { type StackProcess, startNpmStart } from './lib/npm-start.ts';
@@ -382,6 +383,15 @@ let policyVersion = 0;
 let xrayHook = false;
 let itemReport: string[] = [];
 let twentySendUnits: number | undefined;
+/** What the governor line's suppressions would have cost to send (the policy's channel costs). */
+const avoided = { amount: 0, decisions: 0 };
+const channelCosts = parsePolicy(BENCH_POLICY).channelCosts;
+/** The body of a batch request of --batch-size messages of the workload, for the API's billed requests. */
+const batchRequestBytes = Buffer.byteLength(
+  JSON.stringify({
+    messages: Array.from({ length: batchSize }, (_, i) => load.message('cost', i % decisions, Date.now())),
+  }),
+);
 
 try {
   process.stderr.write(
@@ -527,7 +537,14 @@ try {
   };
   // As functions/send/handler.ts wires it (less its metrics): the root's queue, deferred store, counter.
   const handlerDeps: SendDeps = { ...root };
-  if (runs('governor')) await inProcess('governor', 'g', 'governor in-process, as wired', handlerDeps);
+  if (runs('governor'))
+    await inProcess('governor', 'g', 'governor in-process, as wired', handlerDeps, async (message) => {
+      const [answer] = await sendMessages(handlerDeps, [message]);
+      avoided.decisions++;
+      if (answer && !(answer instanceof GovernorError) && answer.decision === 'suppressed')
+        avoided.amount += channelCosts[answer.channel];
+      return decisionOf(answer);
+    });
   if (runs('uncounted'))
     await inProcess('uncounted', 'u', 'governor in-process, counting off', {
       ...handlerDeps,
@@ -930,6 +947,30 @@ console.log(
 );
 for (const line of itemReport) console.log(line);
 console.log('');
+
+const governorLine = lines.find((l) => l.id === 'governor');
+if (governorLine) {
+  const d = governorLine.result.decisions;
+  const measured: Measured = {
+    label: `measured on the '${governorLine.label}' line`,
+    writeUnits: governorLine.meter.writeUnits / d,
+    readUnits: governorLine.meter.readUnits / d,
+    sqsRequests: governorLine.meter.sqsBilledRequests / d,
+    cpuMs: governorLine.cpu.here / d / 1000,
+    acceptedShare: (governorLine.result.outcomes.get('accepted') ?? 0) / d,
+    archiveDays: 90,
+    batchRequestBytes,
+    batchSize,
+  };
+  const perMillion = avoided.decisions > 0 ? (avoided.amount / avoided.decisions) * 1e6 : undefined;
+  for (const line of formatCostTable(
+    measured,
+    costTable(measured),
+    perMillion === undefined ? undefined : `${channelCosts.currency} ${fmt(perMillion, 0)}`,
+  ))
+    console.log(line);
+  console.log('');
+}
 
 const target = (name: string, value: number | undefined, goal: number, unit: string, atMost = false) => {
   if (value === undefined) return console.log(`target ${name}: not measured`);

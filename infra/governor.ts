@@ -40,7 +40,8 @@ export function addGovernor(app: App, options: GovernorOptions = {}) {
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const stateful = new StatefulStack(app, 'GovernorStateful', {
     env,
-    description: 'Governor: table, delivery queue and DLQ, secrets (retained)',
+    description: 'Governor: table, delivery queue and DLQ, secrets, decision archive (retained)',
+    archiveDays: settings.archiveDays,
     ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
   });
   const stateless = new StatelessStack(app, 'GovernorStateless', {

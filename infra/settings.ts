@@ -75,6 +75,8 @@ export const settingsSchema = z.strictObject({
   apiBurstLimit: z.coerce.number().int().min(1).default(4000),
   /** At most this many dispatch functions run at once: the providers' rate is the limit, not Lambda's. */
   dispatchMaxConcurrency: z.coerce.number().int().min(2).max(1000).default(20),
+  /** GOVERNOR_ARCHIVE_DAYS: days the decision archive's objects are kept in S3 before they expire. */
+  archiveDays: z.coerce.number().int().min(1).max(3650).default(90),
   /** The send API's p99 latency (ms) above which the latency alarm fires. */
   sendP99Ms: z.coerce.number().int().min(50).default(1000),
 });

@@ -14,6 +14,15 @@ export interface MeterSnapshot {
   /** Write units DynamoDB would bill (on-demand: 1 per KB of the larger of the item before and after). */
   writeUnits: number;
   writeUnitsByCall: Record<string, number>;
+  /**
+   * Read units DynamoDB would bill (on demand: per 4 KB of the items read, rounded up per item for
+   * GetItem and BatchGetItem and over the whole page for Query; half as many for an eventually
+   * consistent read).
+   */
+  readUnits: number;
+  readUnitsByCall: Record<string, number>;
+  /** SQS requests as billed: each 64 KB of a request's message bodies is one request. */
+  sqsBilledRequests: number;
   /** Items returned by UpdateItem (ReturnValues ALL_NEW): the customer item as each decision wrote it. */
   itemBytesSum: number;
   itemCount: number;
@@ -27,6 +36,9 @@ export const emptySnapshot = (): MeterSnapshot => ({
   sqsCalls: 0,
   writeUnits: 0,
   writeUnitsByCall: {},
+  readUnits: 0,
+  readUnitsByCall: {},
+  sqsBilledRequests: 0,
   itemBytesSum: 0,
   itemCount: 0,
   itemBytesMax: 0,
@@ -49,6 +61,17 @@ type AddFinalize = {
 
 const KB = 1024;
 const units = (bytes: number) => Math.max(1, Math.ceil(bytes / KB));
+/** A strongly consistent read unit: 4 KB of item, at least one (even for an item not found). */
+const readUnitsOf = (bytes: number) => Math.max(1, Math.ceil(bytes / (4 * KB)));
+const SQS_CHUNK = 64 * KB;
+
+/** The requests SQS bills for one call: one per 64 KB of its message bodies (at least one). */
+function sqsRequestsBilled(input: Record<string, unknown>): number {
+  const entries = (input.Entries as { MessageBody?: string }[] | undefined) ?? [];
+  const body = typeof input.MessageBody === 'string' ? Buffer.byteLength(input.MessageBody) : 0;
+  const bytes = entries.reduce((n, e) => n + Buffer.byteLength(e.MessageBody ?? ''), body);
+  return Math.max(1, Math.ceil(bytes / SQS_CHUNK));
+}
 type WireItem = Record<string, AttributeValue>;
 
 export class CallMeter {
@@ -61,7 +84,12 @@ export class CallMeter {
   }
 
   snapshot(): MeterSnapshot {
-    return { ...this.s, calls: { ...this.s.calls }, writeUnitsByCall: { ...this.s.writeUnitsByCall } };
+    return {
+      ...this.s,
+      calls: { ...this.s.calls },
+      writeUnitsByCall: { ...this.s.writeUnitsByCall },
+      readUnitsByCall: { ...this.s.readUnitsByCall },
+    };
   }
 
   attach(client: Meterable, service: 'dynamodb' | 'sqs'): void {
@@ -70,6 +98,7 @@ export class CallMeter {
       this.s.calls[name] = (this.s.calls[name] ?? 0) + 1;
       if (service === 'sqs') {
         this.s.sqsCalls++;
+        this.s.sqsBilledRequests += sqsRequestsBilled(args.input as Record<string, unknown>);
         return next(args);
       }
       this.s.dynamoCalls++;
@@ -97,8 +126,32 @@ export class CallMeter {
     this.s.writeUnitsByCall[name] = (this.s.writeUnitsByCall[name] ?? 0) + writeUnits;
   }
 
+  private read(name: string, readUnits: number): void {
+    this.s.readUnits += readUnits;
+    this.s.readUnitsByCall[name] = (this.s.readUnitsByCall[name] ?? 0) + readUnits;
+  }
+
   private observe(name: string, input: Record<string, unknown>, output: Record<string, unknown>): void {
+    const consistency = input.ConsistentRead === true ? 1 : 0.5;
     switch (name) {
+      case 'GetItemCommand':
+        this.read(name, consistency * readUnitsOf(output.Item ? wireItemSize(output.Item as WireItem) : 0));
+        break;
+      case 'QueryCommand':
+      case 'ScanCommand': {
+        const items = (output.Items ?? []) as WireItem[];
+        this.read(name, consistency * readUnitsOf(items.reduce((n, item) => n + wireItemSize(item), 0)));
+        break;
+      }
+      case 'BatchGetItemCommand': {
+        const tables = (output.Responses ?? {}) as Record<string, WireItem[]>;
+        const requested = (input.RequestItems ?? {}) as Record<string, { ConsistentRead?: boolean }>;
+        for (const [table, items] of Object.entries(tables)) {
+          const factor = requested[table]?.ConsistentRead === true ? 1 : 0.5;
+          for (const item of items) this.read(name, factor * readUnitsOf(wireItemSize(item)));
+        }
+        break;
+      }
       case 'UpdateItemCommand': {
         const key = keyOf(input);
         const attributes = output.Attributes as WireItem | undefined;
@@ -150,6 +203,9 @@ export function addSnapshots(a: MeterSnapshot, b: MeterSnapshot): MeterSnapshot 
   return {
     calls: sum(a.calls, b.calls),
     writeUnitsByCall: sum(a.writeUnitsByCall, b.writeUnitsByCall),
+    readUnits: a.readUnits + b.readUnits,
+    readUnitsByCall: sum(a.readUnitsByCall, b.readUnitsByCall),
+    sqsBilledRequests: a.sqsBilledRequests + b.sqsBilledRequests,
     dynamoCalls: a.dynamoCalls + b.dynamoCalls,
     sqsCalls: a.sqsCalls + b.sqsCalls,
     writeUnits: a.writeUnits + b.writeUnits,

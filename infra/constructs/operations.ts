@@ -50,6 +50,16 @@ function sumOf(metricName: string, dimension: string, value: string): Metric {
 
 export const decisionsMetric = (outcome: string) => sumOf('Decisions', 'outcome', outcome);
 export const suppressedMetric = (reason: string) => sumOf('Suppressed', 'reason', reason);
+/** Archive records a function could not deliver (shared/app/archive.ts): decisions = archived + lost. */
+export const ARCHIVE_LOST_METRIC = 'ArchiveRecordsLost';
+export const archiveLostMetric = () =>
+  new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: ARCHIVE_LOST_METRIC,
+    dimensionsMap: { service: SERVICE_NAME },
+    statistic: 'Sum',
+    period: FIVE_MINUTES,
+  });
 
 export interface GovernorOperationsProps {
   readonly api: GovernorApi;
@@ -129,6 +139,13 @@ export class GovernorOperations extends Construct {
       metric: this.routeLatency(props.sendRoute, 'p99'),
       threshold: props.sendP99Ms,
       evaluationPeriods: 3,
+    });
+    this.alarm('ArchiveRecordsLost', {
+      description:
+        'Decision archive records were lost (Firehose refused them after retries): the archive and the dry-runs over it miss decisions.',
+      metric: archiveLostMetric(),
+      threshold: 0,
+      evaluationPeriods: 1,
     });
     for (const [name, fn] of props.functions) {
       this.alarm(`${name}Throttles`, {

@@ -8,6 +8,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
+import { DecisionArchive } from '../constructs/decision-archive.ts';
 import { DISPATCH_TIMEOUT } from '../constructs/delivery-pipeline.ts';
 
 export const DELIVERY_QUEUE_NAME = 'governor-delivery';
@@ -24,6 +25,8 @@ export const TTL_ATTRIBUTE = 'x';
 export interface StatefulStackProps extends StackProps {
   /** The webhook URL stored in the webhook secret at creation; the operator may change it later. */
   readonly webhookUrl?: string;
+  /** Days the decision archive keeps its objects (GOVERNOR_ARCHIVE_DAYS). @default 90 */
+  readonly archiveDays?: number;
 }
 
 export class StatefulStack extends Stack {
@@ -36,6 +39,8 @@ export class StatefulStack extends Stack {
   readonly webhook: Secret;
   /** The key of every keyed hash: idempotency keys, audit references, erasure markers. */
   readonly hashSecret: Secret;
+  /** The decision archive: its Firehose stream and S3 bucket (retained). */
+  readonly archive: DecisionArchive;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps = {}) {
     super(scope, id, props);
@@ -121,11 +126,14 @@ export class StatefulStack extends Stack {
         'is never shown to callers, only read by the functions that compute the hashes, and is not rotated.',
     });
 
+    this.archive = new DecisionArchive(this, 'Archive', { archiveDays: props.archiveDays ?? 90 });
+
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'AdminKeySecretArn', {
       value: this.adminKey.secretArn,
       description: 'aws secretsmanager get-secret-value --secret-id <this> --query SecretString',
     });
+    new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName });
     new CfnOutput(this, 'WebhookSecretArn', {
       value: this.webhook.secretArn,
       description: 'Set {"url","secret"} with aws secretsmanager put-secret-value',
