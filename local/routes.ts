@@ -41,6 +41,7 @@ export const routes: Route[] = [
   { method: 'GET', path: '/v1/policy/versions/{version}', load: policy },
   { method: 'GET', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'PUT', path: '/v1/customers/{customerId}/preferences', load: preferences },
+  { method: 'GET', path: '/v1/customers/{customerId}', load: preferences },
   { method: 'DELETE', path: '/v1/customers/{customerId}', load: preferences },
   { method: 'POST', path: '/v1/events', load: events },
   { method: 'GET', path: '/v1/reports/suppressed', load: reports },

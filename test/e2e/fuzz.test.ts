@@ -586,6 +586,15 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   'PUT /v1/customers/{customerId}/preferences': fc
     .tuple(fuzzCustomer, segment(fuzzCustomer), bodyOf(preferencesModel))
     .map(([c, s, body]) => ({ path: `/v1/customers/${s.encoded}/preferences`, body, customers: [c, s.raw] })),
+  'GET /v1/customers/{customerId}': fc
+    .tuple(
+      segment(fuzzCustomer),
+      fc.oneof(
+        queryOf,
+        fuzzCustomer.map((m) => `messageId=${encodeURIComponent(m)}`),
+      ),
+    )
+    .map(([s, query]) => ({ path: `/v1/customers/${s.encoded}`, query, customers: [s.raw] })),
   'DELETE /v1/customers/{customerId}': segment(fuzzCustomer).map((s) => ({
     path: `/v1/customers/${s.encoded}`,
   })),

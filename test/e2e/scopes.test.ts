@@ -29,6 +29,7 @@ const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
   'GET /v1/policy/versions/{version}': 'policy:read',
   'GET /v1/customers/{customerId}/preferences': 'preferences:read',
   'PUT /v1/customers/{customerId}/preferences': 'preferences:write',
+  'GET /v1/customers/{customerId}': 'preferences:read',
   'DELETE /v1/customers/{customerId}': 'preferences:write',
   'POST /v1/events': 'events:write',
   'GET /v1/reports/suppressed': 'reports:read',

@@ -31,3 +31,9 @@ export type QueueDepths = JsonOf<'/v1/operations/queues'>;
 export type KeySummary = JsonOf<'/v1/keys'>;
 
 export const CHANNELS: readonly Channel[] = ['email', 'sms', 'push', 'whatsapp'];
+
+/** What GET /v1/customers/{customerId} answers: what Governor holds about one customer. */
+export type CustomerLookup = JsonOf<'/v1/customers/{customerId}'>;
+export type CustomerDecision = CustomerLookup['decisions'][number];
+export type DeferredSummary = CustomerLookup['deferred'][number];
+export type Preferences = CustomerLookup['preferences'];
