@@ -518,13 +518,104 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
   });
 
+  describe('the customers page', () => {
+    it("shows a customer's deferred message, an opt-out's source and the decisions' reasons; erasure empties the page", async () => {
+      // Prepare: an SMS opt-out from the preference centre, then a push that the min-gap defers
+      await baseline();
+      const customer = id('support');
+      const preferences = await stack.request('PUT', `/v1/customers/${customer}/preferences`, {
+        body: { channels: { sms: { optIn: false, source: 'preference-centre' } } },
+      });
+      expect(preferences.status).toBe(200);
+      await send({
+        messageId: `${customer}-bf-email`,
+        customerId: customer,
+        channel: 'email',
+        campaignId: 'black-friday',
+      });
+      await send({
+        messageId: `${customer}-bf-sms`,
+        customerId: customer,
+        channel: 'sms',
+        campaignId: 'black-friday',
+      });
+      await send({ messageId: `${customer}-push-1`, customerId: customer, channel: 'push' });
+      const deferred = await send({
+        messageId: `${customer}-push-2`,
+        expiresAt: new Date(Date.now() + 24 * 3_600_000).toISOString(),
+        customerId: customer,
+        channel: 'push',
+      });
+      expect(deferred).toMatchObject({ decision: 'deferred', rule: 'min-gap' });
+      const key = await keyWith(['preferences:read', 'preferences:write']);
+      const { page, context, problems } = await openPage(browser);
+      await signIn(page, key);
+      await page.getByRole('link', { name: 'Customers' }).click();
+
+      // Act
+      await page.getByLabel('Customer id').fill(customer);
+      await page.getByRole('button', { name: 'Look up' }).click();
+
+      // Assess: the deferred message, the opt-out's source, the SMS suppression in words
+      const waiting = page.getByRole('table', { name: 'Deferred messages, soonest release first' });
+      await visible(waiting.getByRole('row', { name: new RegExp(`${customer}-push-2`) }));
+      await expect(
+        waiting.getByRole('row', { name: new RegExp(`${customer}-push-2`) }).textContent(),
+      ).resolves.toContain('a free slot under the cap “min-gap”');
+      const consents = page.getByRole('table', { name: 'Consents by channel and topic' });
+      await expect(consents.getByRole('row', { name: /SMS/ }).textContent()).resolves.toMatch(
+        /Opted out.*“preference-centre”/,
+      );
+      const decisions = page.getByRole('table', { name: 'Recent decisions, newest first' });
+      await expect(decisions.getByRole('row').count()).resolves.toBe(5);
+      await page.getByLabel('Campaign').selectOption('black-friday');
+      await page.getByLabel('Outcome').selectOption('suppressed');
+      await eventually(() => decisions.getByRole('row').count()).toBe(2);
+      await expect(decisions.getByRole('row').nth(1).textContent()).resolves.toContain(
+        'Suppressed, not sent: the customer opted out of SMS.',
+      );
+      await screenshot(page, 'customers', { docs: true });
+
+      // Act: what became of one message, by its id
+      await page.getByLabel('Message id (optional)').fill(`${customer}-bf-sms`);
+      await page.getByRole('button', { name: 'Look up' }).click();
+      await visible(page.getByRole('status').filter({ hasText: `Message “${customer}-bf-sms”` }));
+      await expect(
+        page
+          .getByRole('status')
+          .filter({ hasText: `Message “${customer}-bf-sms”` })
+          .textContent(),
+      ).resolves.toContain('the customer opted out of SMS');
+
+      // Act: erase, after a confirmation naming the consequences
+      await page.getByRole('button', { name: `Erase “${customer}”…` }).click();
+      const dialog = page.getByRole('dialog', { name: /Erase the customer/ });
+      await visible(dialog);
+      await expect(description(dialog)).resolves.toMatch(
+        /1 deferred message.*will not be delivered.*cannot be undone/s,
+      );
+      await screenshot(page, 'customers-erase', { fullPage: false });
+      await dialog.getByRole('button', { name: 'Erase for good' }).click();
+
+      // Assess: the page is empty, and Governor holds nothing more
+      await visible(page.getByText(`Governor no longer holds anything about “${customer}”`));
+      await expect(page.getByRole('table').count()).resolves.toBe(0);
+      await expect(page.getByLabel('Customer id').inputValue()).resolves.toBe('');
+      const after = (await stack.request('GET', `/v1/customers/${customer}`)).json();
+      expect(after).toMatchObject({ known: false, deferred: [], decisions: [] });
+      await screenshot(page, 'customers-erased');
+      expect(problems).toEqual([]);
+      await context.close();
+    });
+  });
+
   describe('accessibility', () => {
     it('passes the WCAG 2.1 A and AA checks of axe-core on every page, dialog open included', async () => {
       const { page, context } = await openPage(browser);
       await page.goto(`${stack.url}/console`);
       const found: Record<string, unknown> = { signin: await accessibilityViolations(page) };
       await signIn(page, stack.adminKey);
-      for (const route of ['overview', 'policy', 'finance']) {
+      for (const route of ['overview', 'policy', 'finance', 'customers']) {
         await page.goto(`${stack.url}/console#/${route}`);
         await page.getByRole('heading', { level: 1 }).waitFor();
         await page.waitForLoadState('networkidle');
@@ -534,14 +625,35 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       await page.getByRole('button', { name: 'Add a cap' }).click();
       found.dialog = await accessibilityViolations(page);
 
-      expect(found).toEqual({ signin: [], overview: [], policy: [], finance: [], dialog: [] });
+      await page.keyboard.press('Escape');
+      const customer = id('axe');
+      await send({ messageId: `${customer}-m`, customerId: customer, channel: 'email' });
+      await page.goto(`${stack.url}/console#/customers`);
+      await page.getByLabel('Customer id').fill(customer);
+      await page.getByRole('button', { name: 'Look up' }).click();
+      await page.getByRole('table', { name: 'Recent decisions, newest first' }).waitFor();
+      found.customer = await accessibilityViolations(page);
+      await page.getByRole('button', { name: `Erase “${customer}”…` }).click();
+      await page.getByRole('dialog').waitFor();
+      found.erasure = await accessibilityViolations(page);
+
+      expect(found).toEqual({
+        signin: [],
+        overview: [],
+        policy: [],
+        finance: [],
+        customers: [],
+        dialog: [],
+        customer: [],
+        erasure: [],
+      });
       await context.close();
     });
 
     it('is usable at a small laptop width without horizontal scrolling', async () => {
       const { page, context } = await openPage(browser, { width: 1024, height: 700 });
       await signIn(page, stack.adminKey);
-      for (const route of ['overview', 'policy', 'finance']) {
+      for (const route of ['overview', 'policy', 'customers', 'finance']) {
         await page.goto(`${stack.url}/console#/${route}`);
         await page.getByRole('heading', { level: 1 }).waitFor();
         await page.waitForLoadState('networkidle');
