@@ -96,6 +96,13 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     timeoutSeconds: 29,
   },
   {
+    name: 'DryRuns',
+    entry: 'functions/dry-runs/handler.ts',
+    routes: ['POST /v1/policy/dry-runs', 'GET /v1/policy/dry-runs/{id}'],
+    // The job items; the runner that replays the archive is the AWS side's (Step Functions).
+    table: 'RW',
+  },
+  {
     name: 'Keys',
     entry: 'functions/keys/handler.ts',
     routes: ['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/{id}', 'GET /v1/me'],

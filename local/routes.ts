@@ -28,6 +28,7 @@ const audit = () => import('../functions/audit/handler.ts').then((m) => m.handle
 const health = () => import('../functions/health/handler.ts').then((m) => m.handler as unknown as Handler);
 const consoleFiles = () =>
   import('../functions/console/handler.ts').then((m) => m.handler as unknown as Handler);
+const dryRuns = () => import('../functions/dry-runs/handler.ts').then((m) => m.handler as unknown as Handler);
 const operations = () =>
   import('../functions/operations/handler.ts').then((m) => m.handler as unknown as Handler);
 
@@ -39,6 +40,8 @@ export const routes: Route[] = [
   { method: 'PUT', path: '/v1/policy', load: policy },
   { method: 'GET', path: '/v1/policy/versions', load: policy },
   { method: 'GET', path: '/v1/policy/versions/{version}', load: policy },
+  { method: 'POST', path: '/v1/policy/dry-runs', load: dryRuns },
+  { method: 'GET', path: '/v1/policy/dry-runs/{id}', load: dryRuns },
   { method: 'GET', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'PUT', path: '/v1/customers/{customerId}/preferences', load: preferences },
   { method: 'GET', path: '/v1/customers/{customerId}', load: preferences },

@@ -52,7 +52,11 @@ export async function localEnvironment(
     env.GOVERNOR_HASH_SECRET ??
     (process.env.GOVERNOR_HASH_SECRET || (await ensureLocalSecret(dataDir, 'hash-secret')));
   // The data folder holds the outbox file and the journal that makes the in-memory queue durable.
-  const local = { GOVERNOR_DATA_DIR: dataDir, GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal') };
+  const local = {
+    GOVERNOR_DATA_DIR: dataDir,
+    GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal'),
+    GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive'),
+  };
   Object.assign(process.env, engines.env, local, env, {
     GOVERNOR_ADMIN_KEY: adminKey,
     GOVERNOR_HASH_SECRET: hashSecret,

@@ -4,11 +4,14 @@
  * same root; only the endpoints differ.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { LocalArchiveReader, LocalArchiveSink } from './adapters/archive/local.ts';
+import { WorkerThreadRunner } from './adapters/archive/worker-runner.ts';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
 import { createDynamoClients } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
 import { DynamoDeliveryLedger } from './adapters/dynamodb/delivery-ledger.ts';
+import { DynamoDryRunStore } from './adapters/dynamodb/dry-run-store.ts';
 import { DynamoErasureStore } from './adapters/dynamodb/erasure-store.ts';
 import { DynamoKeyStore } from './adapters/dynamodb/key-store.ts';
 import { DynamoPolicyStore } from './adapters/dynamodb/policy-store.ts';
@@ -20,6 +23,7 @@ import { DeliveryJournal, JournaledDeliveryQueue } from './adapters/sqs/delivery
 import { createSqsClient, SqsDeliveryQueue } from './adapters/sqs/delivery-queue.ts';
 import { SqsQueueInspector } from './adapters/sqs/queue-depths.ts';
 import { SqsRedelivery } from './adapters/sqs/redelivery.ts';
+import { Archive } from './app/archive.ts';
 import { AuditLog } from './app/audit.ts';
 import { type AdminKeySource, createAuthenticator } from './app/auth.ts';
 import { DecisionCounter, ErasureCounts } from './app/counting.ts';
@@ -32,7 +36,8 @@ import { PolicyCache } from './app/policy-cache.ts';
 import { RateLimiter } from './app/rate-limit.ts';
 import { type ReleaseDeps, releaseMarginMs } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
-import { type Clock, systemClock } from './ports.ts';
+import { UnavailableError } from './errors.ts';
+import { type Clock, type DryRunRunner, systemClock } from './ports.ts';
 
 export function createRoot(config: Config, clock: Clock = systemClock) {
   const dynamo = createDynamoClients(config);
@@ -53,6 +58,8 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   const tallies = new DynamoTallyStore(db, table);
   // Ready at once with GOVERNOR_HASH_SECRET; with the ARN, the functions that use it await `ready()`.
   const hashes = new KeyedHash(hashSecretOf(config));
+  const archiveDir = config.GOVERNOR_ARCHIVE_DIR;
+  const archive = archiveDir ? new Archive(new LocalArchiveSink(archiveDir), hashes) : undefined;
   const customers = new CustomerLog({
     store: customerStore,
     policies,
@@ -68,6 +75,7 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     counts: new ErasureCounts(tallies),
     hashes,
     clock,
+    archive,
   });
   const sqsQueue = new SqsDeliveryQueue(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL);
   // Local mode: the in-memory queue is backed by a journal in the data folder (see delivery-journal.ts).
@@ -85,6 +93,9 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     hashes,
     customers,
     erasures,
+    /** The decision archive (undefined when none is configured) and what reads it back. */
+    archive,
+    archiveReader: archiveDir ? new LocalArchiveReader(archiveDir) : undefined,
     queue: journal ? new JournaledDeliveryQueue(sqsQueue, journal) : sqsQueue,
     /** The queue itself, without the local journal: for re-enqueueing what the journal already holds. */
     sqsQueue,
@@ -173,6 +184,7 @@ export function createDeliveryRoot(base: Root) {
     cursor: new DynamoReleaseCursor(db, table),
     erasures: base.erasures,
     clock,
+    archive: base.archive,
   };
   return { providers, ledger, redelivery, dispatch, release };
 }
@@ -183,4 +195,30 @@ let deliveryRoot: DeliveryRoot | undefined;
 export function getDeliveryRoot(): DeliveryRoot {
   deliveryRoot ??= createDeliveryRoot(getRoot());
   return deliveryRoot;
+}
+
+/**
+ * What the dry-run function adds to the root: the job store and the runner (locally, worker threads
+ * over the archive's files; on AWS the Step Functions runner, given as `runner`).
+ */
+export function createDryRunRoot(base: Root, runner?: DryRunRunner) {
+  const { config, clock, db } = base;
+  const store = new DynamoDryRunStore(db, config.GOVERNOR_TABLE_NAME);
+  const dir = config.GOVERNOR_ARCHIVE_DIR;
+  const reader = base.archiveReader;
+  const chosen =
+    runner ??
+    (dir !== undefined && reader !== undefined
+      ? new WorkerThreadRunner({ dir, reader, store, policies: base.policyStore })
+      : undefined);
+  if (!chosen) throw new UnavailableError('no dry-run runner is configured (GOVERNOR_ARCHIVE_DIR locally)');
+  return { store, runner: chosen, clock, reader };
+}
+export type DryRunRoot = ReturnType<typeof createDryRunRoot>;
+
+let dryRunRoot: DryRunRoot | undefined;
+
+export function getDryRunRoot(): DryRunRoot {
+  dryRunRoot ??= createDryRunRoot(getRoot());
+  return dryRunRoot;
 }

@@ -81,6 +81,11 @@ const deliverySettings = {
    * in-memory SQS engine, so that a restart re-enqueues what a crash lost. Unset on AWS.
    */
   GOVERNOR_DELIVERY_JOURNAL: z.string().min(1).optional(),
+  /**
+   * Local mode: the folder of the decision archive (JSON-lines files by day and shard; `npm start` sets
+   * `<data folder>/archive`). Without it (and without a stream on AWS) nothing is archived.
+   */
+  GOVERNOR_ARCHIVE_DIR: z.string().min(1).optional(),
   /** Local mode: how often the release timer runs (the deployed schedule runs every minute). */
   GOVERNOR_RELEASE_INTERVAL_S: z.coerce.number().min(0.05).max(3600).default(5),
 };

@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { AUDIT_ACTIONS, auditEntrySchema, auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
 import { keyInfoSchema, SCOPES } from './app/auth.ts';
 import { customerLookupQuery, customerLookupSchema } from './app/customer-lookup.ts';
+import { dryRunAcceptedSchema, dryRunRequestSchema, dryRunSchema, MAX_DRY_RUN_DAYS } from './app/dry-runs.ts';
 import { createKeySchema } from './app/keys.ts';
 import { queueDepthsSchema } from './app/operations.ts';
 import {
@@ -264,6 +265,43 @@ const monthExample = (
   avoidedCost: suppressed * 0.001,
   currency: 'EUR',
 });
+
+/** A finished dry-run, as GET answers it. */
+function dryRunExample(now: number) {
+  const from = `${day(now)}T00:00:00.000Z`;
+  const to = new Date(Date.parse(from) + 86_400_000).toISOString();
+  const side = (accepted: number, suppressed: number, cap: number) => ({
+    accepted,
+    deferred: 5,
+    suppressed,
+    byReason: { frequency_cap: cap, opted_out: 20 },
+    byChannel: { email: { accepted, deferred: 5, suppressed } },
+    byCampaign: { spring: { accepted, deferred: 5, suppressed } },
+    avoidedCost: Math.round(suppressed * 0.001 * 1e6) / 1e6,
+    currency: 'EUR',
+    meanRelevanceDelivered: 0.9,
+    perCustomerPerWeek: { p50: accepted > 50 ? 21 : 7, p90: accepted > 50 ? 21 : 7, p99: 21, max: 21 },
+  });
+  return {
+    id: 'o3C1mBq0yZr5TgXa',
+    status: 'done',
+    progress: { events: 225, totalEvents: 225 },
+    result: {
+      from,
+      to,
+      events: 225,
+      current: side(135, 65, 45),
+      draft: side(45, 155, 135),
+      mostAffected: [
+        {
+          pseudonym: 'Qm9uam91ci1sZS1tb25kZQ',
+          before: { accepted: 3, deferred: 0, suppressed: 1 },
+          after: { accepted: 1, deferred: 0, suppressed: 3 },
+        },
+      ],
+    },
+  };
+}
 
 /**
  * The document. Its examples are dated from `now` (today's reports, a message expiring in two days), so
@@ -639,6 +677,61 @@ export function openApiDocument(now: number) {
               '/v1/policy/versions/7',
             ),
             ...problems('/v1/policy/versions/{version}'),
+          },
+        },
+      },
+      '/v1/policy/dry-runs': {
+        post: {
+          operationId: 'startDryRun',
+          tags: ['policy'],
+          summary: `What a draft policy would have done: the archived traffic of a period (at most ${MAX_DRY_RUN_DAYS} days) replayed by the real engine under the versions in force (current) and under the draft`,
+          requestBody: body(json(dryRunRequestSchema), {
+            oneCap: {
+              summary: 'One marketing message a week, over today',
+              value: {
+                policy: { ...aPolicy, caps: [{ id: 'weekly', limit: 1, window: 'P7D' }] },
+                from: today,
+                to: today,
+              },
+            },
+          }),
+          responses: {
+            '202': {
+              description: 'Started: follow Location for its progress and result',
+              headers: { Location: header('the dry-run: /v1/policy/dry-runs/{id}') },
+              content: {
+                'application/json': {
+                  schema: json(dryRunAcceptedSchema, 'output'),
+                  example: { id: 'o3C1mBq0yZr5TgXa', status: 'queued' },
+                },
+              },
+            },
+            ...problems('/v1/policy/dry-runs', { body: true }),
+          },
+        },
+      },
+      '/v1/policy/dry-runs/{id}': {
+        get: {
+          operationId: 'getDryRun',
+          tags: ['policy'],
+          summary: "A dry-run's status, progress (archived records replayed) and, once done, its result",
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+              example: 'o3C1mBq0yZr5TgXa',
+            },
+          ],
+          responses: {
+            '200': ok(json(dryRunSchema, 'output'), dryRunExample(now)),
+            '404': problem(
+              'No such dry-run',
+              new NotFoundError('no dry-run o3C1mBq0yZr5TgXa'),
+              '/v1/policy/dry-runs/o3C1mBq0yZr5TgXa',
+            ),
+            ...problems('/v1/policy/dry-runs/{id}'),
           },
         },
       },

@@ -2,7 +2,9 @@
  * The small interfaces the application services need from the outside world. The DynamoDB and SQS
  * adapters implement them in production and locally; tests may use the same adapters on local engines.
  */
+import type { ArchiveRecord } from './domain/archive.ts';
 import type { CustomerBase, LogEntry } from './domain/customer-log.ts';
+import type { DryRunResult } from './domain/dry-run-result.ts';
 import type { Channel, Kind, Message, Policy, PolicyDocument } from './domain/schemas.ts';
 
 export interface Clock {
@@ -28,6 +30,8 @@ export interface CustomerRecord {
   life?: string | undefined;
   /** The list elements the log takes (the block, then the raw entries, a long one in several). */
   elements: number;
+  /** The archive's pseudonym salt (shared/domain/archive.ts); undefined in a record not appended to since. */
+  salt?: string | undefined;
 }
 
 /** The life of records, deferred messages and deliveries written before lives existed. */
@@ -178,4 +182,75 @@ export interface ErasureStore {
   /** Sweeps due in [from, until]. */
   due(from: number, until: number): Promise<Sweep[]>;
   done(sweep: Sweep): Promise<void>;
+}
+
+// ---- The decision archive and the dry-run (see shared/domain/archive.ts, shared/app/dry-runs.ts) ----
+
+/**
+ * Where archive records go, a batch at a time: Firehose PutRecordBatch on AWS (at most 500 records and
+ * 4 MiB a call), JSON-lines files under `<dataDir>/archive/day=YYYY-MM-DD/shard=NN/` locally. Rejects
+ * when any record of the batch was not taken; the caller counts those as lost (never failing a decision).
+ */
+export interface ArchiveSink {
+  put(records: ArchiveRecord[]): Promise<void>;
+}
+
+/** A part of the archive one worker replays: every record of the pseudonyms of one shard. */
+export interface ArchiveShard {
+  /** The shard number (ArchiveRecord.shard). */
+  shard: number;
+  /** Where its records are (local: file paths; S3: object keys), every day up to the period's end. */
+  parts: string[];
+  /** Bytes, when known (to show progress before counting records). */
+  bytes?: number | undefined;
+}
+
+export interface ArchiveReader {
+  /**
+   * The shards holding the records to replay for a period ending at `to` (epoch ms, exclusive): every
+   * day partition up to `to`'s day, from the earliest archived (the retention bounds it), so that a
+   * customer's state at the period's start (preferences, sends inside the caps' windows, deferrals) is
+   * rebuilt by replay.
+   */
+  shards(to: number): Promise<ArchiveShard[]>;
+  /** A shard's records (any order: replayShard sorts each pseudonym's by write and index). */
+  read(shard: ArchiveShard): Promise<ArchiveRecord[]>;
+}
+
+export type DryRunStatus = 'queued' | 'running' | 'done' | 'failed';
+
+/** A dry-run job as the store keeps it. */
+export interface DryRunJob {
+  id: string;
+  status: DryRunStatus;
+  /** The period, epoch ms, [from, to). */
+  from: number;
+  to: number;
+  /** The draft policy, validated (a whole document with a version number of its own, DRAFT_VERSION). */
+  draft: Policy;
+  createdAt: number;
+  author: string;
+  progress: { events: number; totalEvents: number };
+  result?: DryRunResult | undefined;
+  /** Why it failed (no internals). */
+  error?: string | undefined;
+}
+
+export interface DryRunStore {
+  create(job: DryRunJob): Promise<void>;
+  get(id: string): Promise<DryRunJob | undefined>;
+  /** Marks it running with the number of records to replay. */
+  start(id: string, totalEvents: number): Promise<void>;
+  /** Adds replayed records to the progress (an atomic ADD: several workers report at once). */
+  advance(id: string, events: number): Promise<void>;
+  finish(id: string, result: DryRunResult): Promise<void>;
+  fail(id: string, error: string): Promise<void>;
+}
+
+/**
+ * Runs a dry-run job: reads the shards, replays each (replayShard), reports progress to the store,
+ * merges (mergeShards) and stores the result. Returns once the job is started (not finished).
+ */
+export interface DryRunRunner {
+  start(job: DryRunJob): Promise<void>;
 }

@@ -15,8 +15,9 @@
  *   deliver to that customer can have more relevance.
  */
 
-import { type CustomerBase, compact, type LogEntry, replay } from '#shared/domain/customer-log.ts';
+import type { LogEntry } from '#shared/domain/customer-log.ts';
 import type { CompiledPolicy } from '#shared/domain/decision.ts';
+import { DueQueue, EngineRun } from '#shared/domain/engine-run.ts';
 import type { Channel, EVENT_TYPES } from '#shared/domain/schemas.ts';
 import type { SimMessage } from './campaigns.ts';
 import { CustomerReactions, ENGAGEMENT, type Reaction } from './engagement.ts';
@@ -132,18 +133,6 @@ export function runNoGovernor(
 
 type Queued = { kind: 'release'; at: number; key: string } | { kind: 'event'; at: number; event: SimEvent };
 
-/** Inserts after everything due at the same moment or earlier: what was queued first runs first. */
-function enqueue(queue: Queued[], item: Queued): void {
-  let lo = 0;
-  let hi = queue.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((queue[mid]?.at ?? 0) <= item.at) lo = mid + 1;
-    else hi = mid;
-  }
-  queue.splice(lo, 0, item);
-}
-
 const bump = (counts: Record<string, number>, reason: string) => {
   counts[reason] = (counts[reason] ?? 0) + 1;
 };
@@ -163,18 +152,16 @@ export function runThroughEngine(
   const indexOf = new Map(messages.map((m, i) => [m.facts.key, i]));
   const run = emptyRun();
   const reactions = new CustomerReactions(customer, draws);
-  let base: CustomerBase = { preferences: customer.preferences, suppressions: {} };
-  let log: LogEntry[] = [];
-  const queue: Queued[] = [];
+  const engine = new EngineRun(
+    { preferences: customer.preferences, suppressions: {} },
+    policies,
+    compiled.horizonMs,
+  );
+  const queue = new DueQueue<Queued>();
   const wasDeferred = new Set<string>();
   let next = 0;
 
-  const append = (entries: LogEntry[], now: number) => {
-    const all = [...log, ...entries];
-    const { state, results } = replay(base, all, policies);
-    ({ base, entries: log } = compact(state, now, { horizonMs: compiled.horizonMs, idempotencyMs: 0 }));
-    return results.slice(all.length - entries.length);
-  };
+  const append = (entries: LogEntry[], now: number) => engine.append(entries, now);
   const deliver = (key: string, at: number, channel: Channel) => {
     const index = indexOf.get(key);
     const m = index === undefined ? undefined : messages[index];
@@ -186,12 +173,12 @@ export function runThroughEngine(
       run.deferralWaitMs += at - m.at;
     }
     for (const event of feedback(run, reactions.react(index, channel, d.relevance, at), d, key))
-      enqueue(queue, { kind: 'event', at: event.at, event });
+      queue.push({ kind: 'event', at: event.at, event });
   };
 
   while (next < messages.length || queue.length > 0) {
     const message = messages[next];
-    const queued = queue[0];
+    const queued = queue.peek();
     // Whatever is queued for the moment a new message comes runs first: a release's slot was reserved
     // earlier, and an event happened before the message was sent.
     if (queued && (!message || queued.at <= message.at)) {
@@ -210,7 +197,7 @@ export function runThroughEngine(
       const { verdict } = result.decided;
       if (verdict.outcome === 'accepted') deliver(queued.key, queued.at, verdict.channel);
       else if (verdict.outcome === 'deferred')
-        enqueue(queue, { kind: 'release', at: verdict.releaseAt, key: queued.key });
+        queue.push({ kind: 'release', at: verdict.releaseAt, key: queued.key });
       else {
         bump(run.suppressedByReason, verdict.reason);
         bump(run.suppressedAtReleaseByReason, verdict.reason);
@@ -229,7 +216,7 @@ export function runThroughEngine(
     else if (verdict.outcome === 'deferred') {
       run.deferred++;
       wasDeferred.add(message.facts.key);
-      enqueue(queue, { kind: 'release', at: verdict.releaseAt, key: message.facts.key });
+      queue.push({ kind: 'release', at: verdict.releaseAt, key: message.facts.key });
     } else bump(run.suppressedByReason, verdict.reason);
   }
   return run;

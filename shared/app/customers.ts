@@ -60,6 +60,11 @@ export interface Appended extends Replayed {
    * several appends and the customer was erased between two of them.
    */
   lives: (string | undefined)[];
+  /**
+   * Where each entry sits in the log, in order: the write counter after the write that appended it and
+   * its index in that write (the archive orders a customer's records by them), and the record's salt.
+   */
+  positions: { write: number; index: number; salt: string | undefined }[];
 }
 
 export interface AppendOptions {
@@ -172,14 +177,16 @@ export class CustomerLog {
     if (entries.length <= APPEND_ENTRIES) return this.appendOnce(customerId, entries, now, options);
     const mine: EntryResult[] = [];
     const lives: (string | undefined)[] = [];
+    const positions: Appended['positions'] = [];
     let last: Appended | undefined;
     for (let i = 0; i < entries.length; i += APPEND_ENTRIES) {
       last = await this.appendOnce(customerId, entries.slice(i, i + APPEND_ENTRIES), now, options);
       if (!last) return undefined;
       mine.push(...last.mine);
       lives.push(...last.lives);
+      positions.push(...last.positions);
     }
-    return last && { ...last, mine, lives };
+    return last && { ...last, mine, lives, positions };
   }
 
   private async appendOnce(
@@ -223,7 +230,8 @@ export class CustomerLog {
 
   private appended({ record, state, results }: Replayed, count: number): Appended {
     const lives = new Array<string | undefined>(count).fill(record.life);
-    return { record, state, results, mine: results.slice(results.length - count), lives };
+    const positions = lives.map((_, index) => ({ write: record.version, index, salt: record.salt }));
+    return { record, state, results, mine: results.slice(results.length - count), lives, positions };
   }
 
   async read(customerId: string): Promise<Replayed | undefined> {

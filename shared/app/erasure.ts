@@ -34,6 +34,7 @@ import {
   type PartitionItem,
   type Sweep,
 } from '../ports.ts';
+import type { Archive } from './archive.ts';
 import type { ErasureCounts } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
 import type { KeyedHash } from './keyed-hash.ts';
@@ -51,6 +52,8 @@ export interface ErasureDeps {
   counts: ErasureCounts;
   hashes: KeyedHash;
   clock: Clock;
+  /** Archives the erasure (its customer's stream ends there: see archive.ts). */
+  archive?: Archive | undefined;
 }
 
 const lifeOf = (item: { life?: string | undefined }) => item.life ?? LEGACY_LIFE;
@@ -86,6 +89,9 @@ export class Erasures {
     const main = life ?? [...lives].find((l) => l !== LEGACY_LIFE) ?? LEGACY_LIFE;
     const at = Math.max(now, erasedAt[main] ?? now) + SWEEP_DELAY_MS;
     await erasures.schedule({ customerId, life: main, erasedAt, at });
+    const salt = held.record?.salt;
+    if (salt !== undefined)
+      await this.deps.archive?.emit([this.deps.archive.erasureRecord(customerId, salt, now)]);
     return this.clear(customerId, erasedAt, held.record);
   }
 

@@ -6,13 +6,14 @@
 import type { FeedbackType, LogEntry } from '../domain/customer-log.ts';
 import type { CustomerEvent } from '../domain/schemas.ts';
 import type { Clock } from '../ports.ts';
+import type { Archive } from './archive.ts';
 import type { CustomerLog } from './customers.ts';
 import { mapLimit } from './send.ts';
 
 const FEEDBACK: ReadonlySet<string> = new Set<FeedbackType>(['unsubscribed', 'complained', 'bounced_hard']);
 
 export async function recordEvents(
-  deps: { customers: CustomerLog; clock: Clock },
+  deps: { customers: CustomerLog; clock: Clock; archive?: Archive | undefined },
   events: CustomerEvent[],
 ): Promise<{ received: number; applied: number }> {
   const now = deps.clock.now();
@@ -28,8 +29,15 @@ export async function recordEvents(
     });
     byCustomer.set(event.customerId, entries);
   }
-  await mapLimit([...byCustomer], 16, ([customerId, entries]) =>
-    deps.customers.append(customerId, entries, now),
-  );
+  await mapLimit([...byCustomer], 16, async ([customerId, entries]) => {
+    const appended = await deps.customers.append(customerId, entries, now);
+    const positions = appended?.positions ?? [];
+    await deps.archive?.add(
+      entries.flatMap((entry, i) => {
+        const position = positions[i];
+        return position ? [{ customerId, entry, position }] : [];
+      }),
+    );
+  });
   return { received: events.length, applied: [...byCustomer.values()].reduce((n, e) => n + e.length, 0) };
 }

@@ -26,7 +26,11 @@ export type HashPurpose =
   /** The ids of the anonymous counts an erasure leaves (tally items). */
   | 'archive'
   /** The erasure marker dispatch reads before delivering. */
-  | 'erasure';
+  | 'erasure'
+  /** The decision archive's pseudonym of a customer (with the salt of its record). */
+  | 'pseudonym'
+  /** The decision archive's reference of a message (with the salt of its customer's record). */
+  | 'archive-ref';
 
 /** The secret itself, a function that fetches it (once), or nothing (refused at `ready`). */
 export type SecretSource = string | (() => Promise<string | undefined>) | undefined;

@@ -3,9 +3,10 @@
  * customer's ordered log like a message, so concurrent decisions stay consistent with it. Each channel
  * consent keeps its source and time.
  */
-import { emptyBase } from '../domain/customer-log.ts';
+import { emptyBase, type LogEntry } from '../domain/customer-log.ts';
 import type { Preferences } from '../domain/schemas.ts';
 import type { Clock } from '../ports.ts';
+import type { Archive } from './archive.ts';
 import { type AuditRecorder, customerRef, preferencesChange } from './audit.ts';
 import type { CustomerLog } from './customers.ts';
 import type { Erasures } from './erasure.ts';
@@ -15,6 +16,8 @@ export interface PreferencesDeps {
   customers: CustomerLog;
   clock: Clock;
   hashes: KeyedHash;
+  /** Archives the change (see archive.ts). */
+  archive?: Archive | undefined;
 }
 
 export async function getPreferences(deps: PreferencesDeps, customerId: string): Promise<Preferences> {
@@ -46,13 +49,12 @@ export async function putPreferences(
       };
   }
   const stamped: Preferences = { ...preferences, channels };
-  const appended = await deps.customers.append(
-    customerId,
-    [{ type: 'preferences', at: now, preferences: stamped }],
-    now,
-  );
+  const entry: LogEntry = { type: 'preferences', at: now, preferences: stamped };
+  const appended = await deps.customers.append(customerId, [entry], now);
   if (!appended) throw new Error('an unconditional append found no record');
-  const { state } = appended;
+  const { state, positions } = appended;
+  const position = positions[0];
+  if (position) await deps.archive?.add([{ customerId, entry, position }]);
   await deps.audit.record(actor, 'preferences.changed', customerRef(deps.hashes, customerId), {
     source,
     ...preferencesChange(before, state.preferences),

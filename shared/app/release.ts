@@ -26,6 +26,7 @@ import {
   type DeliveryQueue,
   LEGACY_LIFE,
 } from '../ports.ts';
+import type { Archivable, Archive } from './archive.ts';
 import type { Appended, CustomerLog } from './customers.ts';
 import type { Erasures } from './erasure.ts';
 import type { PolicyCache } from './policy-cache.ts';
@@ -69,6 +70,8 @@ export interface ReleaseDeps {
   clock: Clock;
   /** Called once per run with the releases decided for the first time: accepted, or suppressed. */
   onReleased?: (outcomes: ReleaseOutcome[]) => void;
+  /** Archives every release decided (not the stale ones, which change nothing): see archive.ts. */
+  archive?: Archive | undefined;
 }
 
 export interface ReleaseOptions {
@@ -130,6 +133,7 @@ interface Plan {
   remove: DeferredMessage[];
   outcomes: ReleaseOutcome[];
   failed: DeferredMessage[];
+  archivable: Archivable[];
   counts: { accepted: number; deferred: number; suppressed: number; repaired: number; erased: number };
 }
 
@@ -168,7 +172,7 @@ export async function releaseDue(deps: ReleaseDeps, options: ReleaseOptions = {}
     for (const d of fresh) handled.add(idOf(d));
     summary.due += fresh.length;
     const plan = await decideReleases(deps, fresh, now);
-    await carryOut(deps, plan);
+    await Promise.all([carryOut(deps, plan), deps.archive?.add(plan.archivable)]);
     deps.onReleased?.(plan.outcomes);
     summary.accepted += plan.counts.accepted;
     summary.deferred += plan.counts.deferred;
@@ -214,6 +218,7 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
     remove: [],
     outcomes: [],
     failed: [],
+    archivable: [],
     counts: { accepted: 0, deferred: 0, suppressed: 0, repaired: 0, erased: 0 },
   };
   const policy = await deps.policies.current();
@@ -244,9 +249,20 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
       plan.failed.push(...items);
       return;
     }
-    const { mine, state } = appended;
+    const { mine, state, positions } = appended;
     items.forEach((d, i) => {
-      planOne(plan, d, mine[i], state, now);
+      const result = mine[i];
+      const position = positions[i];
+      const entry = entries[i];
+      if (result?.type === 'release' && !result.stale && position && entry)
+        plan.archivable.push({
+          customerId,
+          entry: { ...entry, at: result.decided.at },
+          position,
+          key: result.key,
+          verdict: result.decided.verdict,
+        });
+      planOne(plan, d, result, state, now);
     });
   });
   return plan;

@@ -16,6 +16,7 @@ import type { DecisionResponse, Message } from '../domain/schemas.ts';
 import type { Counted } from '../domain/tally.ts';
 import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
 import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
+import type { Archivable, Archive } from './archive.ts';
 import type { DecisionCounter } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
 import type { PolicyCache } from './policy-cache.ts';
@@ -30,6 +31,8 @@ export interface SendDeps {
   counter?: DecisionCounter;
   /** Called with every decision taken for the first time, e.g. for metrics. */
   onDecided?: (decisions: FirstDecision[]) => void;
+  /** Archives every decision taken for the first time (anonymously: see archive.ts). */
+  archive?: Archive | undefined;
 }
 
 export interface FirstDecision {
@@ -136,6 +139,7 @@ export async function sendMessages(
   const deliveries: { index: number; delivery: Delivery }[] = [];
   const deferrals: { index: number; deferred: DeferredMessage }[] = [];
   const firsts: FirstDecision[] = [];
+  const archivable: Archivable[] = [];
 
   await mapLimit([...byCustomer], CUSTOMER_CONCURRENCY, async ([customerId, indexes]) => {
     const entries: LogEntry[] = indexes.map((i) =>
@@ -144,7 +148,7 @@ export async function sendMessages(
     try {
       const appended = await deps.customers.append(customerId, entries, now);
       if (!appended) throw new Error('an unconditional append found no record');
-      const { mine, lives } = appended;
+      const { mine, lives, positions } = appended;
       indexes.forEach((index, j) => {
         const result = mine[j];
         const life = lives[j];
@@ -156,13 +160,25 @@ export async function sendMessages(
           return;
         }
         answers[index] = toResponse(message.messageId, decided);
-        if (!result.duplicate)
+        if (!result.duplicate) {
           firsts.push({
             message,
             verdict: decided.verdict,
             policyVersion: decided.policyVersion,
             at: decided.at,
           });
+          const position = positions[j];
+          // The entry as written: a refused append writes it again, stamped later.
+          const entry = entries[j];
+          if (position && entry)
+            archivable.push({
+              customerId,
+              entry: { ...entry, at: decided.at },
+              position,
+              key: result.key,
+              verdict: decided.verdict,
+            });
+        }
         // A retry queues or holds again: the first attempt may have died before doing it, and delivery
         // and release are idempotent per messageId.
         if (decided.verdict.outcome === 'accepted') {
@@ -187,6 +203,7 @@ export async function sendMessages(
   });
 
   await Promise.all([
+    deps.archive?.add(archivable),
     deliveries.length > 0 &&
       deps.queue.enqueue(deliveries.map((d) => d.delivery)).catch((error: unknown) => {
         const failure = new UnavailableError('delivery queue failed', { cause: error });

@@ -34,3 +34,8 @@ export function countDecisions(outcomes: { outcome: string; reason?: string | un
 }
 
 export { MetricUnit };
+
+/** Archive records lost with a failed batch (the archive's alarm watches it). */
+export function countArchiveLost(records: number): void {
+  metrics.singleMetric().addMetric('ArchiveRecordsLost', MetricUnit.Count, records);
+}

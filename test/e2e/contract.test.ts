@@ -143,6 +143,7 @@ describe('the served OpenAPI document', () => {
         const exchange = await call(operation.operationId, { method, path: resolved, query, headers, body });
         exchanges.push(exchange);
         if (operation.operationId === 'createKey') learned.id = JSON.parse(exchange.body).id;
+        if (operation.operationId === 'startDryRun') learned.id = JSON.parse(exchange.body).id;
       }
     }
 
@@ -209,6 +210,7 @@ describe('the served OpenAPI document', () => {
     });
     await probe(404, 'getPolicyVersion', { method: 'get', path: '/v1/policy/versions/999' });
     await probe(404, 'revokeKey', { method: 'delete', path: '/v1/keys/0123456789abcdef' });
+    await probe(404, 'getDryRun', { method: 'get', path: '/v1/policy/dry-runs/0123456789abcdef' });
     // Ten at once on a key allowed one a second (a burst of two): some of them are over its rate.
     const burst = await Promise.all(
       Array.from({ length: 10 }, () =>

@@ -74,6 +74,7 @@ describe('the item of a customer with 20 recent sends', () => {
     expect(written.itemBytesMax).toBeGreaterThan(600);
     expect(written.itemBytesMax).toBeLessThanOrEqual(1024);
     expect(written.writeUnits).toBe(1);
+    console.info(`customer item: ${written.itemBytesMax} bytes written`);
     const stored = await root.customerStore.read('cus_item_000000');
     expect(stored?.itemBytes).toBe(written.itemBytesMax);
   });

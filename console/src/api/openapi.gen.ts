@@ -275,6 +275,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/policy/dry-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** What a draft policy would have done: the archived traffic of a period (at most 31 days) replayed by the real engine under the versions in force (current) and under the draft */
+        post: operations["startDryRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policy/dry-runs/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A dry-run's status, progress (archived records replayed) and, once done, its result */
+        get: operations["getDryRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/policy/versions": {
         parameters: {
             query?: never;
@@ -2732,6 +2766,375 @@ export interface operations {
             };
             /** @description If-Match is missing */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key's rate limit */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (DynamoDB, SQS) failed or timed out: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    startDryRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the period’s start: a UTC day (from its start) or an instant */
+                    from: string;
+                    /** @description the draft: a whole policy document, as PUT /v1/policy takes */
+                    policy: {
+                        /** @description ignored: the server numbers, dates and signs each version (accepted for a round trip) */
+                        author?: string;
+                        /** @default [] */
+                        caps?: {
+                            id: string;
+                            limit?: number;
+                            /** @default {} */
+                            match?: {
+                                campaignId?: string;
+                                category?: string;
+                                /** @enum {string} */
+                                channel?: "email" | "sms" | "push" | "whatsapp";
+                                /** @enum {string} */
+                                kind?: "marketing" | "transactional";
+                            };
+                            minGap?: string;
+                            window?: string;
+                        }[];
+                        channelCosts: {
+                            currency: string;
+                            email: number;
+                            push: number;
+                            sms: number;
+                            whatsapp: number;
+                        };
+                        /**
+                         * Format: date-time
+                         * @description ignored: the server numbers, dates and signs each version (accepted for a round trip)
+                         */
+                        createdAt?: string;
+                        quietHours?: {
+                            /** @default UTC */
+                            defaultTimezone?: string;
+                            end: string;
+                            start: string;
+                        };
+                        /**
+                         * @default {
+                         *       "default": 0,
+                         *       "pressureSlope": 0
+                         *     }
+                         */
+                        relevance?: {
+                            byCategory?: {
+                                [key: string]: number;
+                            };
+                            byChannel?: {
+                                [key: string]: number;
+                            };
+                            default: number;
+                            /** @default 0 */
+                            pressureSlope?: number;
+                        };
+                        /** @description ignored: the server numbers, dates and signs each version (accepted for a round trip) */
+                        version?: number;
+                    };
+                    /** @description the period’s end: a UTC day (to its end, inclusive) or an instant (exclusive) */
+                    to: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Started: follow Location for its progress and result */
+            202: {
+                headers: {
+                    /** @description the dry-run: /v1/policy/dry-runs/{id} */
+                    Location: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        status: "queued" | "running" | "done" | "failed";
+                    };
+                };
+            };
+            /** @description Invalid request: a query parameter the route does not take, a malformed body or a field in error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key */
+            401: {
+                headers: {
+                    /** @description the accepted scheme */
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key's rate limit */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (DynamoDB, SQS) failed or timed out: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDryRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description why it failed */
+                        error?: string;
+                        id: string;
+                        progress: {
+                            events: number;
+                            totalEvents: number;
+                        };
+                        /** @description once done */
+                        result?: {
+                            current: {
+                                accepted: number;
+                                avoidedCost: number;
+                                byCampaign: {
+                                    [key: string]: {
+                                        accepted: number;
+                                        deferred: number;
+                                        suppressed: number;
+                                    };
+                                };
+                                byChannel: {
+                                    [key: string]: {
+                                        accepted: number;
+                                        deferred: number;
+                                        suppressed: number;
+                                    };
+                                };
+                                byReason: {
+                                    [key: string]: number;
+                                };
+                                currency: string;
+                                deferred: number;
+                                meanRelevanceDelivered: number | null;
+                                perCustomerPerWeek: {
+                                    max: number;
+                                    p50: number;
+                                    p90: number;
+                                    p99: number;
+                                };
+                                suppressed: number;
+                            };
+                            draft: {
+                                accepted: number;
+                                avoidedCost: number;
+                                byCampaign: {
+                                    [key: string]: {
+                                        accepted: number;
+                                        deferred: number;
+                                        suppressed: number;
+                                    };
+                                };
+                                byChannel: {
+                                    [key: string]: {
+                                        accepted: number;
+                                        deferred: number;
+                                        suppressed: number;
+                                    };
+                                };
+                                byReason: {
+                                    [key: string]: number;
+                                };
+                                currency: string;
+                                deferred: number;
+                                meanRelevanceDelivered: number | null;
+                                perCustomerPerWeek: {
+                                    max: number;
+                                    p50: number;
+                                    p90: number;
+                                    p99: number;
+                                };
+                                suppressed: number;
+                            };
+                            events: number;
+                            /** Format: date-time */
+                            from: string;
+                            mostAffected: {
+                                after: {
+                                    accepted: number;
+                                    deferred: number;
+                                    suppressed: number;
+                                };
+                                before: {
+                                    accepted: number;
+                                    deferred: number;
+                                    suppressed: number;
+                                };
+                                pseudonym: string;
+                            }[];
+                            /** Format: date-time */
+                            to: string;
+                        };
+                        /** @enum {string} */
+                        status: "queued" | "running" | "done" | "failed";
+                    };
+                };
+            };
+            /** @description Invalid request: a query parameter the route does not take, a malformed body or a field in error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key */
+            401: {
+                headers: {
+                    /** @description the accepted scheme */
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such dry-run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent that is not application/json (this route takes none) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

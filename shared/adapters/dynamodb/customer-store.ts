@@ -2,7 +2,9 @@
  * Customer state in one item per customer: `l` the ordered log (first the block compaction wrote, with
  * the base of preferences and hard suppressions and the settled entries, then the entries appended
  * since, a long one split over several elements), `n` the write counter, `s` the life (a random id set
- * when the item is created), `x` the TTL, `k` the TTL of a customer whose consent is kept.
+ * when the item is created), `p` the archive's pseudonym salt (another random value set with it, see
+ * shared/domain/archive.ts: deleted with the item, never kept by an erasure marker), `x` the TTL, `k`
+ * the TTL of a customer whose consent is kept.
  *
  * A decision is one atomic UpdateItem (list_append plus counter, ALL_NEW) conditional only on the log
  * having room: at most MAX_ELEMENTS elements, so that however many writers append at once, the entries
@@ -84,6 +86,7 @@ interface StateAttributes {
   base: string | undefined;
   version: number;
   life: string | undefined;
+  salt: string | undefined;
 }
 
 function toRecord(a: StateAttributes, itemBytes: number): CustomerRecord {
@@ -102,7 +105,16 @@ function toRecord(a: StateAttributes, itemBytes: number): CustomerRecord {
     } else texts.push(text);
   });
   for (const text of texts) entries.push(decodeEntry(text, words));
-  return { base, entries, version: a.version, itemBytes, life: a.life, elements: a.log.length };
+  const record: CustomerRecord = {
+    base,
+    entries,
+    version: a.version,
+    itemBytes,
+    life: a.life,
+    elements: a.log.length,
+  };
+  if (a.salt !== undefined) record.salt = a.salt;
+  return record;
 }
 
 const strings = (v: AttributeValue | undefined) => (v?.L ?? []).map((e) => e.S ?? '');
@@ -116,6 +128,7 @@ const fromWire = (item: Record<string, AttributeValue>) =>
       base: item.b?.S,
       version: Number(item.n?.N ?? 0),
       life: item.s?.S,
+      salt: saltText(item.p?.B),
     },
     wireItemSize(item),
   );
@@ -129,6 +142,7 @@ const fromDocument = (item: Record<string, unknown>) =>
       base: item.b as string | undefined,
       version: Number(item.n ?? 0),
       life: item.s as string | undefined,
+      salt: saltText(item.p as Uint8Array | undefined),
     },
     itemSize(item),
   );
@@ -140,15 +154,26 @@ const wireNumber = (n: number) => ({ N: String(n) });
 let pool = Buffer.alloc(0);
 let drawn = 0;
 
-/** A new record's life: 48 random bits, enough to tell the lives of one customer apart. */
-export function newLife(): string {
-  if (drawn + 6 > pool.length) {
+function draw(bytes: number): Buffer {
+  if (drawn + bytes > pool.length) {
     pool = randomBytes(6 * 1024);
     drawn = 0;
   }
-  drawn += 6;
-  return pool.toString('base64url', drawn - 6, drawn);
+  drawn += bytes;
+  return pool.subarray(drawn - bytes, drawn);
 }
+
+/** A new record's life: 48 random bits, enough to tell the lives of one customer apart. */
+export const newLife = () => draw(6).toString('base64url');
+
+/**
+ * A new record's pseudonym salt: 48 random bits, stored as a binary attribute (7 bytes with its name:
+ * what the ordinary customer's item can spare under 1 KB). Nothing kept after an erasure derives it.
+ */
+export const newSalt = () => Uint8Array.from(draw(6));
+
+const saltText = (salt: Uint8Array | undefined) =>
+  salt === undefined ? undefined : Buffer.from(salt).toString('base64url');
 
 /** The condition that the record has `life` (a record from before lives has none). */
 const lifeCondition = (life: string) => (life === LEGACY_LIFE ? 'attribute_not_exists(s)' : 's = :life');
@@ -172,6 +197,7 @@ export function appendCommandInput(
     ':ttl': wireNumber(Math.floor(now / 1000) + STATE_TTL_S),
     ':room': wireNumber(MAX_ELEMENTS - elements.length),
     ':new': { S: newLife() },
+    ':salt': { B: newSalt() },
   };
   if (keepsConsent) values[':keep'] = wireNumber(KEEP);
   // Without parentheses: dynalite's expression parser takes five times as long over them (0.5 ms a
@@ -187,7 +213,7 @@ export function appendCommandInput(
   return {
     TableName: table,
     Key: wireKey(customerId),
-    UpdateExpression: `SET l = list_append(if_not_exists(l, :empty), :entries), n = if_not_exists(n, :zero) + :one, x = if_not_exists(k, :ttl), s = if_not_exists(s, :new)${keepsConsent ? ', k = :keep' : ''}`,
+    UpdateExpression: `SET l = list_append(if_not_exists(l, :empty), :entries), n = if_not_exists(n, :zero) + :one, x = if_not_exists(k, :ttl), s = if_not_exists(s, :new), p = if_not_exists(p, :salt)${keepsConsent ? ', k = :keep' : ''}`,
     ConditionExpression: conditionExpression,
     ExpressionAttributeValues: values,
     ReturnValues: 'ALL_NEW' as const,

@@ -80,3 +80,7 @@ export const auditSk = (at: string, id: string) => `${at}#${id}`;
  */
 export const RATE_COUNTER_PREFIX = 'RATE#';
 export const rateCounterKey = (keyId: string) => ({ pk: `${RATE_COUNTER_PREFIX}${keyId}`, sk: 'N' });
+
+/** Dry-run jobs: one item each, `DRYRUN#<id>` / `JOB`. */
+export const dryRunPk = (id: string) => `DRYRUN#${id}`;
+export const DRYRUN_SK = 'JOB';

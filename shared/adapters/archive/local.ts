@@ -1,0 +1,89 @@
+/**
+ * The local archive: JSON-lines files under `<dir>/day=YYYY-MM-DD/shard=NN/`, one file per process and
+ * partition (several processes write at once without sharing a file), appended to a batch at a time.
+ * The same record format as the S3 archive, the same partitions.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ArchiveRecord, archiveDayOf, archiveRecordSchema } from '../../domain/archive.ts';
+import type { ArchiveReader, ArchiveShard, ArchiveSink } from '../../ports.ts';
+
+const partitionOf = (day: string, shard: number) =>
+  join(`day=${day}`, `shard=${String(shard).padStart(2, '0')}`);
+
+export class LocalArchiveSink implements ArchiveSink {
+  /** This process's file name in every partition. */
+  private readonly file = `${process.pid}-${randomBytes(4).toString('hex')}.jsonl`;
+  private readonly made = new Set<string>();
+
+  constructor(private readonly dir: string) {}
+
+  async put(records: ArchiveRecord[]): Promise<void> {
+    const byPartition = new Map<string, string[]>();
+    for (const record of records) {
+      const partition = partitionOf(archiveDayOf(record), record.shard);
+      const lines = byPartition.get(partition) ?? [];
+      lines.push(JSON.stringify(record));
+      byPartition.set(partition, lines);
+    }
+    await Promise.all(
+      [...byPartition].map(async ([partition, lines]) => {
+        const folder = join(this.dir, partition);
+        if (!this.made.has(folder)) {
+          await mkdir(folder, { recursive: true });
+          this.made.add(folder);
+        }
+        await appendFile(join(folder, this.file), `${lines.join('\n')}\n`);
+      }),
+    );
+  }
+}
+
+export class LocalArchiveReader implements ArchiveReader {
+  constructor(private readonly dir: string) {}
+
+  async shards(to: number): Promise<ArchiveShard[]> {
+    const last = new Date(to - 1).toISOString().slice(0, 10);
+    const byShard = new Map<number, ArchiveShard>();
+    const days = (await readdir(this.dir).catch(() => [] as string[]))
+      .filter((d) => /^day=\d{4}-\d{2}-\d{2}$/.test(d) && d.slice(4) <= last)
+      .sort();
+    for (const day of days) {
+      for (const folder of await readdir(join(this.dir, day))) {
+        const match = /^shard=(\d+)$/.exec(folder);
+        if (!match) continue;
+        const shard = Number(match[1]);
+        const entry = byShard.get(shard) ?? { shard, parts: [], bytes: 0 };
+        for (const file of await readdir(join(this.dir, day, folder))) {
+          if (!file.endsWith('.jsonl')) continue;
+          const path = join(this.dir, day, folder, file);
+          entry.parts.push(path);
+          entry.bytes = (entry.bytes ?? 0) + (await stat(path)).size;
+        }
+        byShard.set(shard, entry);
+      }
+    }
+    return [...byShard.values()].sort((a, b) => a.shard - b.shard);
+  }
+
+  async read(shard: ArchiveShard): Promise<ArchiveRecord[]> {
+    const records: ArchiveRecord[] = [];
+    for (const path of shard.parts) {
+      const text = await readFile(path, 'utf8');
+      for (const line of text.split('\n')) {
+        if (line.trim() === '') continue;
+        // A line half-written by a process killed mid-append is skipped, not fatal.
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(line);
+        } catch {
+          continue;
+        }
+        const record = archiveRecordSchema.safeParse(parsed);
+        if (record.success) records.push(record.data);
+      }
+    }
+    return records;
+  }
+}

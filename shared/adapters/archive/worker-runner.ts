@@ -1,0 +1,122 @@
+/**
+ * The local dry-run runner: the archive's shards replayed in worker threads (the API process goes on
+ * answering meanwhile), progress written to the job store as each shard finishes, the results merged.
+ * The AWS runner does the same with Step Functions and Lambda workers over the S3 partitions.
+ */
+import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { finishJob, policiesInForce, type ShardInput } from '../../app/dry-runs.ts';
+import type { ShardResult } from '../../domain/dry-run-result.ts';
+import { logger } from '../../observability/index.ts';
+import type {
+  ArchiveReader,
+  ArchiveShard,
+  DryRunJob,
+  DryRunRunner,
+  DryRunStore,
+  PolicyStore,
+} from '../../ports.ts';
+import type { ShardTask } from './dry-run-worker.ts';
+
+export interface WorkerRunnerOptions {
+  dir: string;
+  reader: ArchiveReader;
+  store: DryRunStore;
+  policies: PolicyStore;
+  /** Worker threads (default: the cores less one, at least one, at most four). */
+  threads?: number;
+}
+
+/** A worker thread running dry-run-worker (from source through tsx, or bundled). */
+function startWorker(): Worker {
+  const module = new URL(
+    `./dry-run-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`,
+    import.meta.url,
+  );
+  return new Worker(new URL('./dry-run-worker-boot.mjs', import.meta.url), {
+    workerData: { module: module.href },
+  });
+}
+
+/** The records a shard holds: its lines, counted without parsing. */
+async function countRecords(shard: ArchiveShard): Promise<number> {
+  let n = 0;
+  for (const path of shard.parts) {
+    for await (const chunk of createReadStream(path)) {
+      const buffer = chunk as Buffer;
+      for (let i = buffer.indexOf(10); i !== -1; i = buffer.indexOf(10, i + 1)) n++;
+    }
+  }
+  return n;
+}
+
+export class WorkerThreadRunner implements DryRunRunner {
+  private readonly threads: number;
+
+  constructor(private readonly options: WorkerRunnerOptions) {
+    this.threads = options.threads ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+  }
+
+  /** Starts the job in the background; its failure is recorded on the job. */
+  async start(job: DryRunJob): Promise<void> {
+    void this.run(job).catch(async (error: unknown) => {
+      logger.error('dry-run failed', { error: error as Error, dryRun: job.id });
+      await this.options.store.fail(job.id, 'the dry-run failed; see the logs').catch(() => undefined);
+    });
+  }
+
+  private async run(job: DryRunJob): Promise<void> {
+    const { reader, store, policies } = this.options;
+    const shards = await reader.shards(job.to);
+    const counts = await Promise.all(shards.map(countRecords));
+    await store.start(
+      job.id,
+      counts.reduce((a, b) => a + b, 0),
+    );
+    const input: ShardInput = {
+      from: job.from,
+      to: job.to,
+      policies: await policiesInForce(policies),
+      draft: job.draft,
+    };
+    const results = await this.replayAll(job.id, shards, input);
+    await finishJob(store, job, input, results);
+  }
+
+  private async replayAll(jobId: string, shards: ArchiveShard[], input: ShardInput): Promise<ShardResult[]> {
+    const results: ShardResult[] = new Array(shards.length);
+    const workers = Array.from({ length: Math.min(this.threads, shards.length) }, startWorker);
+    let next = 0;
+    try {
+      await Promise.all(
+        workers.map(async (worker) => {
+          while (next < shards.length) {
+            const task = next++;
+            const shard = shards[task] as ArchiveShard;
+            results[task] = await this.replayIn(worker, { task, dir: this.options.dir, shard, input });
+            await this.options.store.advance(jobId, results[task].events);
+          }
+        }),
+      );
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+    return results;
+  }
+
+  private replayIn(worker: Worker, task: ShardTask): Promise<ShardResult> {
+    return new Promise((resolve, reject) => {
+      const onMessage = (answer: { task: number; result?: ShardResult; error?: string }) => {
+        if (answer.task !== task.task) return;
+        worker.off('message', onMessage);
+        worker.off('error', reject);
+        if (answer.result) resolve(answer.result);
+        else reject(new Error(answer.error ?? 'the shard failed'));
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+      worker.postMessage(task);
+    });
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Dry-runs: `POST /v1/policy/dry-runs {policy, from, to}` stores a job and has the runner start it;
+ * `GET /v1/policy/dry-runs/{id}` reads its status, progress and result. A runner (local: worker threads;
+ * AWS: Step Functions) replays each shard of the archive with `runShard` and merges with `finishJob`.
+ */
+import { randomBytes } from 'node:crypto';
+import * as z from 'zod';
+import { DEFAULT_POLICY } from '../domain/default-policy.ts';
+import { DRAFT_VERSION, mergeShards, replayShard } from '../domain/dry-run.ts';
+import { dryRunResultSchema, type ShardResult } from '../domain/dry-run-result.ts';
+import { type Policy, policyEditSchema } from '../domain/schemas.ts';
+import { NotFoundError } from '../errors.ts';
+import type {
+  ArchiveReader,
+  ArchiveShard,
+  Clock,
+  DryRunJob,
+  DryRunRunner,
+  DryRunStore,
+  PolicyStore,
+} from '../ports.ts';
+
+/** The longest period a dry-run replays. */
+export const MAX_DRY_RUN_DAYS = 31;
+const DAY = 86_400_000;
+
+/** A day (`2026-12-01`: its start for `from`, its end for `to`, as the finance report reads days) or an instant. */
+const bound = z.union([z.iso.date(), z.iso.datetime({ offset: true })]);
+
+export const dryRunRequestSchema = z
+  .strictObject({
+    policy: policyEditSchema.meta({
+      description: 'the draft: a whole policy document, as PUT /v1/policy takes',
+    }),
+    from: bound.meta({ description: 'the period’s start: a UTC day (from its start) or an instant' }),
+    to: bound.meta({
+      description: 'the period’s end: a UTC day (to its end, inclusive) or an instant (exclusive)',
+    }),
+  })
+  .transform((r) => ({
+    policy: r.policy,
+    from: Date.parse(r.from.length === 10 ? `${r.from}T00:00:00Z` : r.from),
+    to: r.to.length === 10 ? Date.parse(`${r.to}T00:00:00Z`) + DAY : Date.parse(r.to),
+  }))
+  .refine((r) => r.from < r.to, { message: 'from must be before to', path: ['from'] })
+  .refine((r) => r.to - r.from <= MAX_DRY_RUN_DAYS * DAY, {
+    message: `the period is at most ${MAX_DRY_RUN_DAYS} days`,
+    path: ['to'],
+  });
+export type DryRunRequest = z.output<typeof dryRunRequestSchema>;
+
+export const DRY_RUN_STATUSES = ['queued', 'running', 'done', 'failed'] as const;
+
+export const dryRunAcceptedSchema = z.object({ id: z.string(), status: z.enum(DRY_RUN_STATUSES) });
+
+export const dryRunSchema = z.object({
+  id: z.string(),
+  status: z.enum(DRY_RUN_STATUSES),
+  progress: z.object({ events: z.number().int(), totalEvents: z.number().int() }),
+  result: dryRunResultSchema.optional().meta({ description: 'once done' }),
+  error: z.string().optional().meta({ description: 'why it failed' }),
+});
+export type DryRunView = z.infer<typeof dryRunSchema>;
+
+export interface DryRunDeps {
+  store: DryRunStore;
+  runner: DryRunRunner;
+  clock: Clock;
+}
+
+export async function startDryRun(
+  deps: DryRunDeps,
+  request: DryRunRequest,
+  author: string,
+): Promise<DryRunJob> {
+  const { version: _v, createdAt: _c, author: _a, ...document } = request.policy;
+  const now = deps.clock.now();
+  const draft: Policy = { ...document, version: 0, createdAt: new Date(now).toISOString(), author };
+  const job: DryRunJob = {
+    id: randomBytes(12).toString('base64url'),
+    status: 'queued',
+    from: request.from,
+    to: request.to,
+    draft,
+    createdAt: now,
+    author,
+    progress: { events: 0, totalEvents: 0 },
+  };
+  await deps.store.create(job);
+  await deps.runner.start(job);
+  return job;
+}
+
+export async function getDryRun(deps: Pick<DryRunDeps, 'store'>, id: string): Promise<DryRunView> {
+  const job = await deps.store.get(id);
+  if (!job) throw new NotFoundError(`no dry-run ${id}`);
+  const view: DryRunView = { id: job.id, status: job.status, progress: job.progress };
+  if (job.result) view.result = job.result;
+  if (job.error) view.error = job.error;
+  return view;
+}
+
+/** Every policy version the archive's records may name: the stored ones and the default (0). */
+export async function policiesInForce(policies: PolicyStore): Promise<Policy[]> {
+  const versions = await policies.versions();
+  const stored = await Promise.all(versions.map((v) => policies.get(v.version)));
+  return [DEFAULT_POLICY, ...stored.filter((p): p is Policy => p !== undefined)];
+}
+
+/** What a shard's replay needs besides its records (JSON-serialisable: it crosses threads and Lambdas). */
+export interface ShardInput {
+  from: number;
+  to: number;
+  policies: Policy[];
+  draft: Policy;
+}
+
+/** One shard: read, replay through the real engine, report its records as progress. */
+export async function runShard(
+  deps: { reader: ArchiveReader; store?: DryRunStore | undefined },
+  jobId: string,
+  shard: ArchiveShard,
+  input: ShardInput,
+): Promise<ShardResult> {
+  const records = await deps.reader.read(shard);
+  const result = replayShard(records, input);
+  await deps.store?.advance(jobId, result.events);
+  return result;
+}
+
+/** Merges the shards' results and stores them: the job is done. */
+export async function finishJob(
+  store: DryRunStore,
+  job: DryRunJob,
+  input: ShardInput,
+  results: ShardResult[],
+): Promise<void> {
+  const latest = input.policies.reduce((a, b) => (b.version > a.version ? b : a), DEFAULT_POLICY);
+  const result = mergeShards(results, {
+    from: job.from,
+    to: job.to,
+    currency: { current: latest.channelCosts.currency, draft: input.draft.channelCosts.currency },
+  });
+  await store.finish(job.id, result);
+}
+
+export { DRAFT_VERSION };
