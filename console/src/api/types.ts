@@ -37,3 +37,6 @@ export type CustomerLookup = JsonOf<'/v1/customers/{customerId}'>;
 export type CustomerDecision = CustomerLookup['decisions'][number];
 export type DeferredSummary = CustomerLookup['deferred'][number];
 export type Preferences = CustomerLookup['preferences'];
+
+/** What GET /v1/policy/dry-runs/{id} answers: a dry-run's status, progress and, once done, its result. */
+export type DryRun = JsonOf<'/v1/policy/dry-runs/{id}'>;

@@ -39,6 +39,9 @@ const today = () => new Date().toISOString().slice(0, 10);
 /** Retries the read until the assertion holds: the page loads and updates on its own time. */
 const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const en = new Intl.NumberFormat('en-US');
+type Counts = { accepted: number; deferred: number; suppressed: number };
+type DryRunSideOf = Counts & { byReason: Record<string, number>; byCampaign: Record<string, Counts> };
+type DryRunResultOf = { current: DryRunSideOf; draft: DryRunSideOf };
 
 describe.skipIf(!runs)('the console in Chromium', () => {
   let stack: TestStack;
@@ -222,8 +225,21 @@ describe.skipIf(!runs)('the console in Chromium', () => {
   });
 
   describe('the policy page', () => {
-    it('edits a cap, saves it, shows the new version in the history, and the next send follows it', async () => {
+    it('edits a cap, previews it, saves it, shows the new version in the history, and the next send follows it', async () => {
+      // Prepare: ten customers who each got 3 messages of one campaign under "3 per 7 days"
       const before = await baseline();
+      const campaign = id('preview');
+      const customers = Array.from({ length: 10 }, (_, i) => `${campaign}-c${i}`);
+      for (const customerId of customers)
+        for (let n = 0; n < 3; n++)
+          expect(
+            await send({
+              messageId: `${customerId}-${n}`,
+              customerId,
+              channel: 'email',
+              campaignId: campaign,
+            }),
+          ).toMatchObject({ decision: 'accepted' });
       const { page, context, problems } = await openPage(browser);
       await signIn(page, stack.adminKey);
       await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Policy' }).click();
@@ -245,6 +261,39 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       );
       await visible(page.getByText('1 unsaved change to version'));
       await screenshot(page, 'policy-draft');
+
+      // Act: preview the draft on the last 7 days
+      const preview = page.getByRole('region', { name: 'Impact preview' });
+      const answers: { status: string; result?: DryRunResultOf }[] = [];
+      page.on('response', async (response) => {
+        if (/\/v1\/policy\/dry-runs\/[^/]+$/.test(new URL(response.url()).pathname))
+          answers.push(await response.json());
+      });
+      await preview.getByLabel('Traffic of').selectOption('7');
+      await preview.getByRole('button', { name: 'Preview the draft' }).click();
+      const comparison = preview.getByRole('table', {
+        name: 'The policy in force and the draft on the same traffic',
+      });
+      await visible(comparison);
+
+      // Assess: the draft lets each of these customers 1 message, the cap suppresses the 2 others
+      const done = answers.find((a) => a.status === 'done')?.result;
+      expect(done?.current.byCampaign[campaign]).toEqual({ accepted: 30, deferred: 0, suppressed: 0 });
+      expect(done?.draft.byCampaign[campaign]).toEqual({ accepted: 10, deferred: 0, suppressed: 20 });
+      if (!done) throw new Error('no finished dry-run answered');
+      const delivered = comparison.getByRole('row', { name: /^Delivered/ });
+      await expect(delivered.getByRole('cell').allTextContents()).resolves.toEqual([
+        en.format(done.current.accepted),
+        en.format(done.draft.accepted),
+        `−${en.format(done.current.accepted - done.draft.accepted)}`,
+      ]);
+      expect(done.current.accepted - done.draft.accepted).toBeGreaterThanOrEqual(20);
+      const capped = comparison.getByRole('row', { name: new RegExp(`^${REASON_LABELS.frequency_cap}`) });
+      await expect(capped.getByRole('cell').nth(1).textContent()).resolves.toBe(
+        en.format(done.draft.byReason.frequency_cap ?? 0),
+      );
+      await visible(preview.getByText(/^The draft would deliver [\d,]+ fewer messages/));
+      await screenshot(page, 'policy-preview');
       await page.getByRole('button', { name: `Save as version ${before + 1}` }).click();
 
       // Assess: saved, in the history with its author, the diff says what changed.
