@@ -27,6 +27,8 @@ const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
   'PUT /v1/policy': 'policy:write',
   'GET /v1/policy/versions': 'policy:read',
   'GET /v1/policy/versions/{version}': 'policy:read',
+  'POST /v1/policy/dry-runs': 'policy:read',
+  'GET /v1/policy/dry-runs/{id}': 'policy:read',
   'GET /v1/customers/{customerId}/preferences': 'preferences:read',
   'PUT /v1/customers/{customerId}/preferences': 'preferences:write',
   'GET /v1/customers/{customerId}': 'preferences:read',
