@@ -67,6 +67,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     routes: [
       'GET /v1/customers/{customerId}/preferences',
       'PUT /v1/customers/{customerId}/preferences',
+      'GET /v1/customers/{customerId}',
       'DELETE /v1/customers/{customerId}',
     ],
     table: 'RW',

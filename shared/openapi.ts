@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
 import { keyInfoSchema, SCOPES } from './app/auth.ts';
+import { customerLookupQuery, customerLookupSchema } from './app/customer-lookup.ts';
 import { dryRunAcceptedSchema, dryRunRequestSchema, dryRunSchema, MAX_DRY_RUN_DAYS } from './app/dry-runs.ts';
 import { createKeySchema } from './app/keys.ts';
 import {
@@ -781,6 +782,58 @@ export function openApiDocument(now: number) {
         },
       },
       '/v1/customers/{customerId}': {
+        get: {
+          operationId: 'lookUpCustomer',
+          tags: ['preferences'],
+          summary:
+            'What Governor holds about a customer, for support: preferences and consents, hard ' +
+            'suppressions, deferred messages and the decisions its log still remembers (scope preferences:read)',
+          description:
+            'The log keeps a keyed hash of each messageId, not the id: pass messageId to find what became ' +
+            'of one message. A customer Governor does not know (or erased) answers known: false and nothing else.',
+          parameters: [customerId, ...queryParameters(customerLookupQuery, { messageId: 'bf-2026-000123' })],
+          responses: {
+            '200': ok(json(customerLookupSchema, 'output'), {
+              customerId: 'c-8f2a',
+              known: true,
+              preferences: {
+                channels: {
+                  sms: { optIn: false, source: 'preference-centre', at: new Date(now).toISOString() },
+                },
+                topics: { promotions: false },
+              },
+              suppressions: [{ channel: 'email', reason: 'hard_bounce' }],
+              deferred: [
+                {
+                  messageId: 'bf-2026-000124',
+                  channel: 'push',
+                  kind: 'marketing',
+                  campaignId: 'black-friday',
+                  releaseAt: new Date(now + 3_600_000).toISOString(),
+                  policyVersion: 0,
+                  rule: 'quietHours',
+                },
+              ],
+              decisions: [
+                {
+                  at: new Date(now).toISOString(),
+                  outcome: 'suppressed',
+                  reason: 'frequency_cap',
+                  rule: 'marketing-weekly',
+                  channel: 'email',
+                  requestedChannel: 'email',
+                  kind: 'marketing',
+                  campaignId: 'black-friday',
+                  messageId: 'bf-2026-000123',
+                  policyVersion: 0,
+                  pending: false,
+                },
+              ],
+              message: { messageId: 'bf-2026-000123', found: true },
+            }),
+            ...problems('/v1/customers/{customerId}'),
+          },
+        },
         delete: {
           operationId: 'eraseCustomer',
           tags: ['preferences'],

@@ -1,11 +1,11 @@
 /**
  * The console's pages: each a module with the scopes it needs. The navigation offers the pages the key
- * may open and names those it may not, with the scope missing. Adding a page (the customer-support page
- * once its read route exists) is adding one entry here.
+ * may open and names those it may not, with the scope missing. Adding a page is adding one entry here.
  */
 import type { ComponentType } from 'preact';
 import type { Scope } from './api/types.ts';
 import type { PageProps } from './context.ts';
+import { CustomersPage } from './pages/customers.tsx';
 import { FinancePage } from './pages/finance.tsx';
 import { OverviewPage } from './pages/overview.tsx';
 import { PolicyPage } from './pages/policy/page.tsx';
@@ -42,6 +42,13 @@ export const PAGES: readonly Page[] = [
     audience: 'finance',
     needs: ['reports:read'],
     component: FinancePage,
+  },
+  {
+    id: 'customers',
+    title: 'Customers',
+    audience: 'support',
+    needs: ['preferences:read'],
+    component: CustomersPage,
   },
 ];
 

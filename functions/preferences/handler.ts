@@ -1,4 +1,8 @@
-/** GET/PUT /v1/customers/{customerId}/preferences and DELETE /v1/customers/{customerId}. */
+/**
+ * GET/PUT /v1/customers/{customerId}/preferences, GET /v1/customers/{customerId} (what Governor holds
+ * about the customer, for support) and DELETE /v1/customers/{customerId}.
+ */
+import { customerLookupQuery, lookUpCustomer } from '#shared/app/customer-lookup.ts';
 import { eraseCustomer, getPreferences, putPreferences } from '#shared/app/preferences.ts';
 import { getRoot } from '#shared/composition.ts';
 import { idSchema, preferencesSchema } from '#shared/domain/schemas.ts';
@@ -23,6 +27,12 @@ export const writePreferences: RouteHandler = async ({ event, body, principal })
   return { status: 200, body: await putPreferences(root, customerId, preferences, source, principal.keyId) };
 };
 
+export const readCustomer: RouteHandler = async ({ event }) => {
+  const customerId = customerIdOf(event.pathParameters);
+  const query = parseWith(customerLookupQuery, event.queryStringParameters ?? {}, 'the query');
+  return { status: 200, body: await lookUpCustomer(root, customerId, query) };
+};
+
 export const erase: RouteHandler = async ({ event, principal }) => {
   const customerId = customerIdOf(event.pathParameters);
   const deferredDropped = await eraseCustomer(root, customerId, principal.keyId);
@@ -32,5 +42,10 @@ export const erase: RouteHandler = async ({ event, principal }) => {
 export const handler = httpFunction(root.authenticate, {
   'GET /v1/customers/{customerId}/preferences': { scope: 'preferences:read', handle: readPreferences },
   'PUT /v1/customers/{customerId}/preferences': { scope: 'preferences:write', handle: writePreferences },
+  'GET /v1/customers/{customerId}': {
+    scope: 'preferences:read',
+    query: Object.keys(customerLookupQuery.shape),
+    handle: readCustomer,
+  },
   'DELETE /v1/customers/{customerId}': { scope: 'preferences:write', handle: erase },
 });

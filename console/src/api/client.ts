@@ -15,13 +15,15 @@ export type PathsWith<M extends Method> = {
 type Operation<P extends Path, M extends Method> = NonNullable<paths[P][M]>;
 
 type JsonContent<R> = R extends { content: { 'application/json': infer T } } ? T : undefined;
-/** The JSON of an operation's success answer (200, else 201, else nothing). */
+/** The JSON of an operation's success answer (200, else 201, else 202, else nothing). */
 export type Answer<O> = O extends { responses: infer R }
   ? R extends { 200: infer S }
     ? JsonContent<S>
     : R extends { 201: infer S }
       ? JsonContent<S>
-      : undefined
+      : R extends { 202: infer S }
+        ? JsonContent<S>
+        : undefined
   : never;
 type Query<O> = O extends { parameters: { query?: infer Q } } ? ([Q] extends [never] ? never : Q) : never;
 type PathParameters<O> = O extends { parameters: { path: infer Q } } ? Q : never;

@@ -79,7 +79,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * What Governor holds about a customer, for support: preferences and consents, hard suppressions, deferred messages and the decisions its log still remembers (scope preferences:read)
+         * @description The log keeps a keyed hash of each messageId, not the id: pass messageId to find what became of one message. A customer Governor does not know (or erased) answers known: false and nothing else.
+         */
+        get: operations["lookUpCustomer"];
         put?: never;
         post?: never;
         /** Erase everything held about a customer (idempotent) */
@@ -1007,6 +1011,227 @@ export interface operations {
                         }[];
                         /** @description pass it as cursor for the next page */
                         nextCursor?: string;
+                    };
+                };
+            };
+            /** @description Invalid request: a query parameter the route does not take, a malformed body or a field in error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key */
+            401: {
+                headers: {
+                    /** @description the accepted scheme */
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent that is not application/json (this route takes none) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key's rate limit */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (DynamoDB, SQS) failed or timed out: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lookUpCustomer: {
+        parameters: {
+            query?: {
+                /** @description a messageId to look for among the decisions (hashed as the log keeps it) */
+                messageId?: string;
+            };
+            header?: never;
+            path: {
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        customerId: string;
+                        /** @description the decisions the log still remembers, newest first: those of the idempotency window (GOVERNOR_IDEMPOTENCY_HOURS), and the older ones that still count against a cap */
+                        decisions: {
+                            /** Format: date-time */
+                            at: string;
+                            campaignId?: string;
+                            category?: string;
+                            /**
+                             * @description the channel decided: an alternate channel when the one asked for was not allowed
+                             * @enum {string}
+                             */
+                            channel: "email" | "sms" | "push" | "whatsapp";
+                            /** @enum {string} */
+                            kind?: "marketing" | "transactional";
+                            /** @description known when it is the messageId asked about, or when the message is still deferred */
+                            messageId?: string;
+                            /** @enum {string} */
+                            outcome: "accepted" | "deferred" | "suppressed";
+                            /** @description a deferred message still waiting for its release */
+                            pending: boolean;
+                            policyVersion: number;
+                            /**
+                             * @description why it was suppressed (suppressed decisions only)
+                             * @enum {string}
+                             */
+                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased";
+                            /** @description what the release of a deferred message decided, while the log still holds it */
+                            release?: {
+                                /** Format: date-time */
+                                at: string;
+                                /**
+                                 * @description the channel decided: an alternate channel when the one asked for was not allowed
+                                 * @enum {string}
+                                 */
+                                channel: "email" | "sms" | "push" | "whatsapp";
+                                /** @enum {string} */
+                                outcome: "accepted" | "deferred" | "suppressed";
+                                policyVersion: number;
+                                /**
+                                 * @description why it was suppressed (suppressed decisions only)
+                                 * @enum {string}
+                                 */
+                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased";
+                                /**
+                                 * Format: date-time
+                                 * @description when a deferred message was to go
+                                 */
+                                releaseAt?: string;
+                                /** @description the rule that suppressed or deferred it: a cap id, quietHours, relevance, expiresAt, notBefore, … */
+                                rule?: string;
+                            };
+                            /**
+                             * Format: date-time
+                             * @description when a deferred message was to go
+                             */
+                            releaseAt?: string;
+                            /**
+                             * @description the channel the message asked for (absent in logs written before it was kept)
+                             * @enum {string}
+                             */
+                            requestedChannel?: "email" | "sms" | "push" | "whatsapp";
+                            /** @description the rule that suppressed or deferred it: a cap id, quietHours, relevance, expiresAt, notBefore, … */
+                            rule?: string;
+                        }[];
+                        /** @description deferred messages, soonest release first */
+                        deferred: {
+                            campaignId?: string;
+                            category?: string;
+                            /** @enum {string} */
+                            channel: "email" | "sms" | "push" | "whatsapp";
+                            /** Format: date-time */
+                            expiresAt?: string;
+                            /** @enum {string} */
+                            kind: "marketing" | "transactional";
+                            messageId: string;
+                            policyVersion: number;
+                            /** Format: date-time */
+                            releaseAt: string;
+                            /** @description what it waits for: quietHours, a cap id, notBefore */
+                            rule?: string;
+                        }[];
+                        /** @description whether Governor holds anything about the customer (false: never seen, or erased) */
+                        known: boolean;
+                        /** @description the messageId asked about, and whether a decision of it is remembered */
+                        message?: {
+                            found: boolean;
+                            messageId: string;
+                        };
+                        preferences: {
+                            /** @default {} */
+                            channels: {
+                                [key: string]: {
+                                    /** Format: date-time */
+                                    at?: string;
+                                    optIn: boolean;
+                                    source?: string;
+                                };
+                            };
+                            maxPerWeek?: number;
+                            /** Format: date-time */
+                            pausedUntil?: string;
+                            preferredChannels?: ("email" | "sms" | "push" | "whatsapp")[];
+                            quietHours?: {
+                                end: string;
+                                start: string;
+                            };
+                            timezone?: string;
+                            /** @default {} */
+                            topics: {
+                                [key: string]: boolean;
+                            };
+                        };
+                        /** @description channels blocked even for transactional messages */
+                        suppressions: {
+                            /** @enum {string} */
+                            channel: "email" | "sms" | "push" | "whatsapp";
+                            /** @enum {string} */
+                            reason: "hard_bounce" | "complained";
+                        }[];
                     };
                 };
             };

@@ -31,3 +31,12 @@ export type QueueDepths = JsonOf<'/v1/operations/queues'>;
 export type KeySummary = JsonOf<'/v1/keys'>;
 
 export const CHANNELS: readonly Channel[] = ['email', 'sms', 'push', 'whatsapp'];
+
+/** What GET /v1/customers/{customerId} answers: what Governor holds about one customer. */
+export type CustomerLookup = JsonOf<'/v1/customers/{customerId}'>;
+export type CustomerDecision = CustomerLookup['decisions'][number];
+export type DeferredSummary = CustomerLookup['deferred'][number];
+export type Preferences = CustomerLookup['preferences'];
+
+/** What GET /v1/policy/dry-runs/{id} answers: a dry-run's status, progress and, once done, its result. */
+export type DryRun = JsonOf<'/v1/policy/dry-runs/{id}'>;

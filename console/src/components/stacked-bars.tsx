@@ -37,11 +37,16 @@ export function StackedBars({
   series,
   format,
   label,
+  xLabel = (day, style) => format.day(day, style),
+  hint = 'Point at a bar to read the day’s figures.',
 }: {
   days: string[];
   series: BarSeries[];
   format: Format;
   label: string;
+  /** How a bar is named, under it (`short`) and under the legend (`long`): a UTC day by default. */
+  xLabel?: (x: string, style: 'short' | 'long') => string;
+  hint?: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
   const [hovered, setHovered] = useState<number | null>(null);
@@ -73,7 +78,7 @@ export function StackedBars({
           grid: { show: false },
           incrs: [1, 2, 7, 14, 28],
           values: (_u, splits) =>
-            splits.map((i) => (Number.isInteger(i) && days[i] ? format.day(days[i]) : '')),
+            splits.map((i) => (Number.isInteger(i) && days[i] ? xLabel(days[i], 'short') : '')),
         },
         {
           stroke: '#374151',
@@ -123,9 +128,7 @@ export function StackedBars({
             </li>
           ))}
         </ul>
-        <p class="muted chart-hint">
-          {day ? `${format.day(day, 'long')}` : 'Point at a bar to read the day’s figures.'}
-        </p>
+        <p class="muted chart-hint">{day ? xLabel(day, 'long') : hint}</p>
       </figcaption>
     </figure>
   );

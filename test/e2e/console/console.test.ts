@@ -39,6 +39,9 @@ const today = () => new Date().toISOString().slice(0, 10);
 /** Retries the read until the assertion holds: the page loads and updates on its own time. */
 const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const en = new Intl.NumberFormat('en-US');
+type Counts = { accepted: number; deferred: number; suppressed: number };
+type DryRunSideOf = Counts & { byReason: Record<string, number>; byCampaign: Record<string, Counts> };
+type DryRunResultOf = { current: DryRunSideOf; draft: DryRunSideOf };
 
 describe.skipIf(!runs)('the console in Chromium', () => {
   let stack: TestStack;
@@ -222,8 +225,21 @@ describe.skipIf(!runs)('the console in Chromium', () => {
   });
 
   describe('the policy page', () => {
-    it('edits a cap, saves it, shows the new version in the history, and the next send follows it', async () => {
+    it('edits a cap, previews it, saves it, shows the new version in the history, and the next send follows it', async () => {
+      // Prepare: ten customers who each got 3 messages of one campaign under "3 per 7 days"
       const before = await baseline();
+      const campaign = id('preview');
+      const customers = Array.from({ length: 10 }, (_, i) => `${campaign}-c${i}`);
+      for (const customerId of customers)
+        for (let n = 0; n < 3; n++)
+          expect(
+            await send({
+              messageId: `${customerId}-${n}`,
+              customerId,
+              channel: 'email',
+              campaignId: campaign,
+            }),
+          ).toMatchObject({ decision: 'accepted' });
       const { page, context, problems } = await openPage(browser);
       await signIn(page, stack.adminKey);
       await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Policy' }).click();
@@ -245,6 +261,39 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       );
       await visible(page.getByText('1 unsaved change to version'));
       await screenshot(page, 'policy-draft');
+
+      // Act: preview the draft on the last 7 days
+      const preview = page.getByRole('region', { name: 'Impact preview' });
+      const answers: { status: string; result?: DryRunResultOf }[] = [];
+      page.on('response', async (response) => {
+        if (/\/v1\/policy\/dry-runs\/[^/]+$/.test(new URL(response.url()).pathname))
+          answers.push(await response.json());
+      });
+      await preview.getByLabel('Traffic of').selectOption('7');
+      await preview.getByRole('button', { name: 'Preview the draft' }).click();
+      const comparison = preview.getByRole('table', {
+        name: 'The policy in force and the draft on the same traffic',
+      });
+      await visible(comparison);
+
+      // Assess: the draft lets each of these customers 1 message, the cap suppresses the 2 others
+      const done = answers.find((a) => a.status === 'done')?.result;
+      expect(done?.current.byCampaign[campaign]).toEqual({ accepted: 30, deferred: 0, suppressed: 0 });
+      expect(done?.draft.byCampaign[campaign]).toEqual({ accepted: 10, deferred: 0, suppressed: 20 });
+      if (!done) throw new Error('no finished dry-run answered');
+      const delivered = comparison.getByRole('row', { name: /^Delivered/ });
+      await expect(delivered.getByRole('cell').allTextContents()).resolves.toEqual([
+        en.format(done.current.accepted),
+        en.format(done.draft.accepted),
+        `−${en.format(done.current.accepted - done.draft.accepted)}`,
+      ]);
+      expect(done.current.accepted - done.draft.accepted).toBeGreaterThanOrEqual(20);
+      const capped = comparison.getByRole('row', { name: new RegExp(`^${REASON_LABELS.frequency_cap}`) });
+      await expect(capped.getByRole('cell').nth(1).textContent()).resolves.toBe(
+        en.format(done.draft.byReason.frequency_cap ?? 0),
+      );
+      await visible(preview.getByText(/^The draft would deliver [\d,]+ fewer messages/));
+      await screenshot(page, 'policy-preview');
       await page.getByRole('button', { name: `Save as version ${before + 1}` }).click();
 
       // Assess: saved, in the history with its author, the diff says what changed.
@@ -518,13 +567,104 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
   });
 
+  describe('the customers page', () => {
+    it("shows a customer's deferred message, an opt-out's source and the decisions' reasons; erasure empties the page", async () => {
+      // Prepare: an SMS opt-out from the preference centre, then a push that the min-gap defers
+      await baseline();
+      const customer = id('support');
+      const preferences = await stack.request('PUT', `/v1/customers/${customer}/preferences`, {
+        body: { channels: { sms: { optIn: false, source: 'preference-centre' } } },
+      });
+      expect(preferences.status).toBe(200);
+      await send({
+        messageId: `${customer}-bf-email`,
+        customerId: customer,
+        channel: 'email',
+        campaignId: 'black-friday',
+      });
+      await send({
+        messageId: `${customer}-bf-sms`,
+        customerId: customer,
+        channel: 'sms',
+        campaignId: 'black-friday',
+      });
+      await send({ messageId: `${customer}-push-1`, customerId: customer, channel: 'push' });
+      const deferred = await send({
+        messageId: `${customer}-push-2`,
+        expiresAt: new Date(Date.now() + 24 * 3_600_000).toISOString(),
+        customerId: customer,
+        channel: 'push',
+      });
+      expect(deferred).toMatchObject({ decision: 'deferred', rule: 'min-gap' });
+      const key = await keyWith(['preferences:read', 'preferences:write']);
+      const { page, context, problems } = await openPage(browser);
+      await signIn(page, key);
+      await page.getByRole('link', { name: 'Customers' }).click();
+
+      // Act
+      await page.getByLabel('Customer id').fill(customer);
+      await page.getByRole('button', { name: 'Look up' }).click();
+
+      // Assess: the deferred message, the opt-out's source, the SMS suppression in words
+      const waiting = page.getByRole('table', { name: 'Deferred messages, soonest release first' });
+      await visible(waiting.getByRole('row', { name: new RegExp(`${customer}-push-2`) }));
+      await expect(
+        waiting.getByRole('row', { name: new RegExp(`${customer}-push-2`) }).textContent(),
+      ).resolves.toContain('a free slot under the cap “min-gap”');
+      const consents = page.getByRole('table', { name: 'Consents by channel and topic' });
+      await expect(consents.getByRole('row', { name: /SMS/ }).textContent()).resolves.toMatch(
+        /Opted out.*“preference-centre”/,
+      );
+      const decisions = page.getByRole('table', { name: 'Recent decisions, newest first' });
+      await expect(decisions.getByRole('row').count()).resolves.toBe(5);
+      await page.getByLabel('Campaign').selectOption('black-friday');
+      await page.getByLabel('Outcome').selectOption('suppressed');
+      await eventually(() => decisions.getByRole('row').count()).toBe(2);
+      await expect(decisions.getByRole('row').nth(1).textContent()).resolves.toContain(
+        'Suppressed, not sent: the customer opted out of SMS.',
+      );
+      await screenshot(page, 'customers', { docs: true });
+
+      // Act: what became of one message, by its id
+      await page.getByLabel('Message id (optional)').fill(`${customer}-bf-sms`);
+      await page.getByRole('button', { name: 'Look up' }).click();
+      await visible(page.getByRole('status').filter({ hasText: `Message “${customer}-bf-sms”` }));
+      await expect(
+        page
+          .getByRole('status')
+          .filter({ hasText: `Message “${customer}-bf-sms”` })
+          .textContent(),
+      ).resolves.toContain('the customer opted out of SMS');
+
+      // Act: erase, after a confirmation naming the consequences
+      await page.getByRole('button', { name: `Erase “${customer}”…` }).click();
+      const dialog = page.getByRole('dialog', { name: /Erase the customer/ });
+      await visible(dialog);
+      await expect(description(dialog)).resolves.toMatch(
+        /1 deferred message.*will not be delivered.*cannot be undone/s,
+      );
+      await screenshot(page, 'customers-erase', { fullPage: false });
+      await dialog.getByRole('button', { name: 'Erase for good' }).click();
+
+      // Assess: the page is empty, and Governor holds nothing more
+      await visible(page.getByText(`Governor no longer holds anything about “${customer}”`));
+      await expect(page.getByRole('table').count()).resolves.toBe(0);
+      await expect(page.getByLabel('Customer id').inputValue()).resolves.toBe('');
+      const after = (await stack.request('GET', `/v1/customers/${customer}`)).json();
+      expect(after).toMatchObject({ known: false, deferred: [], decisions: [] });
+      await screenshot(page, 'customers-erased');
+      expect(problems).toEqual([]);
+      await context.close();
+    });
+  });
+
   describe('accessibility', () => {
     it('passes the WCAG 2.1 A and AA checks of axe-core on every page, dialog open included', async () => {
       const { page, context } = await openPage(browser);
       await page.goto(`${stack.url}/console`);
       const found: Record<string, unknown> = { signin: await accessibilityViolations(page) };
       await signIn(page, stack.adminKey);
-      for (const route of ['overview', 'policy', 'finance']) {
+      for (const route of ['overview', 'policy', 'finance', 'customers']) {
         await page.goto(`${stack.url}/console#/${route}`);
         await page.getByRole('heading', { level: 1 }).waitFor();
         await page.waitForLoadState('networkidle');
@@ -534,14 +674,35 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       await page.getByRole('button', { name: 'Add a cap' }).click();
       found.dialog = await accessibilityViolations(page);
 
-      expect(found).toEqual({ signin: [], overview: [], policy: [], finance: [], dialog: [] });
+      await page.keyboard.press('Escape');
+      const customer = id('axe');
+      await send({ messageId: `${customer}-m`, customerId: customer, channel: 'email' });
+      await page.goto(`${stack.url}/console#/customers`);
+      await page.getByLabel('Customer id').fill(customer);
+      await page.getByRole('button', { name: 'Look up' }).click();
+      await page.getByRole('table', { name: 'Recent decisions, newest first' }).waitFor();
+      found.customer = await accessibilityViolations(page);
+      await page.getByRole('button', { name: `Erase “${customer}”…` }).click();
+      await page.getByRole('dialog').waitFor();
+      found.erasure = await accessibilityViolations(page);
+
+      expect(found).toEqual({
+        signin: [],
+        overview: [],
+        policy: [],
+        finance: [],
+        customers: [],
+        dialog: [],
+        customer: [],
+        erasure: [],
+      });
       await context.close();
     });
 
     it('is usable at a small laptop width without horizontal scrolling', async () => {
       const { page, context } = await openPage(browser, { width: 1024, height: 700 });
       await signIn(page, stack.adminKey);
-      for (const route of ['overview', 'policy', 'finance']) {
+      for (const route of ['overview', 'policy', 'customers', 'finance']) {
         await page.goto(`${stack.url}/console#/${route}`);
         await page.getByRole('heading', { level: 1 }).waitFor();
         await page.waitForLoadState('networkidle');

@@ -54,7 +54,9 @@ function Editor({ initial, readOnly }: { initial: Loaded; readOnly: boolean }) {
 
   const baseDocument = useMemo(() => documentOf(base.policy), [base]);
   const changes = useMemo(() => describeChanges(baseDocument, draft, format), [baseDocument, draft, format]);
-  const errors = outcome?.kind === 'invalid' ? outcome.errors : [];
+  // The API's field errors: of the last save, else of the last preview of the draft.
+  const [previewErrors, setPreviewErrors] = useState<FieldProblem[]>([]);
+  const errors = outcome?.kind === 'invalid' ? outcome.errors : previewErrors;
 
   const versions = useLoad(
     async () => (await api.call('get', '/v1/policy/versions')).data.versions,
@@ -198,7 +200,12 @@ function Editor({ initial, readOnly }: { initial: Loaded; readOnly: boolean }) {
         <RelevanceSection {...sections} />
         <QuietHoursSection {...sections} />
         <CostsSection {...sections} />
-        <ImpactPreview draft={draft} current={base.policy} changed={changes.length > 0} />
+        <ImpactPreview
+          draft={draft}
+          current={base.policy}
+          changed={changes.length > 0}
+          onInvalid={setPreviewErrors}
+        />
 
         {versions.state === 'error' ? (
           <ErrorNotice error={versions.error} retry={versions.reload} />
