@@ -497,6 +497,15 @@ const queryDay = fc.oneof(
   { weight: 2, arbitrary: anyString },
 );
 const reconcileModel = fc.record({ days: fc.array(dayArb, { maxLength: 2 }) }, { requiredKeys: [] });
+// Periods long before the traffic: a dry-run the fuzz starts replays an empty archive.
+const dryRunModel = fc.record(
+  {
+    policy: policyModel,
+    from: fc.constantFrom('2020-01-01', '2020-01-31', '2020-01-01T00:00:00Z', '2020-13-01', 'yesterday'),
+    to: fc.constantFrom('2020-01-01', '2020-01-31', '2020-03-31', '2019-12-31'),
+  },
+  { requiredKeys: [] },
+);
 const batchModel = fc.oneof(
   {
     weight: 20,
@@ -648,6 +657,10 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
     .map(([e, body]) => ({ path: '/v1/events', body, customers: customersOf(e) })),
   'GET /v1/reports/suppressed': queryOf.map((query) => ({ path: '/v1/reports/suppressed', query })),
   'GET /v1/reports/summary': queryOf.map((query) => ({ path: '/v1/reports/summary', query })),
+  'POST /v1/policy/dry-runs': bodyOf(dryRunModel).map((body) => ({ path: '/v1/policy/dry-runs', body })),
+  'GET /v1/policy/dry-runs/{id}': fc
+    .tuple(segment(fc.constantFrom('0123456789abcdef', 'x', '..', '')), queryOf)
+    .map(([s, query]) => ({ path: `/v1/policy/dry-runs/${s.encoded}`, query })),
   'POST /v1/reports/reconcile': bodyOf(reconcileModel).map((body) => ({
     path: '/v1/reports/reconcile',
     body,
