@@ -624,16 +624,6 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   'GET /v1/policy/versions/{version}': fc
     .tuple(segment(fc.integer({ min: 0, max: 3 }).map(String)), queryOf)
     .map(([s, query]) => ({ path: `/v1/policy/versions/${s.encoded}`, query })),
-  'POST /v1/policy/dry-runs': bodyOf(
-    fc.record({
-      policy: policyModel,
-      from: fc.constantFrom('2026-11-24', '2026-11-30T00:00:00Z'),
-      to: fc.constantFrom('2026-11-30', '2026-12-01T00:00:00Z'),
-    }),
-  ).map((body) => ({ path: '/v1/policy/dry-runs', body })),
-  'GET /v1/policy/dry-runs/{id}': fc
-    .tuple(segment(fc.string({ minLength: 1, maxLength: 24 })), queryOf)
-    .map(([s, query]) => ({ path: `/v1/policy/dry-runs/${s.encoded}`, query })),
   'GET /v1/customers/{customerId}/preferences': fc
     .tuple(fuzzCustomer, segment(fuzzCustomer))
     .map(([c, s]) => ({ path: `/v1/customers/${s.encoded}/preferences`, customers: [c, s.raw] })),
