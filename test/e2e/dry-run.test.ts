@@ -84,10 +84,12 @@ beforeAll(async () => {
     await stack.request('PUT', `/v1/customers/${customer(c)}/preferences`, {
       body: { channels: { email: { optIn: false, source: 'preference-centre' } }, topics: {} },
     });
-  // Quiet until the next minute: their messages are deferred to it, then released by the timer.
+  // Quiet until a minute boundary 20 to 80 s away (so that a slow send still falls inside): their
+  // messages are deferred to it, then released by the timer.
+  const quietEnd = now % 60_000 < 40_000 ? now + 60_000 : now + 120_000;
   for (const c of QUIET)
     await stack.request('PUT', `/v1/customers/${customer(c)}/preferences`, {
-      body: { timezone: 'UTC', quietHours: { start: hhmm(now - 3600_000), end: hhmm(now + 60_000) } },
+      body: { timezone: 'UTC', quietHours: { start: hhmm(now - 3600_000), end: hhmm(quietEnd) } },
     });
   const messages = Array.from({ length: CUSTOMERS * 4 }, (_, i) => ({
     messageId: `dry-${run}-m${i}`,
@@ -100,6 +102,9 @@ beforeAll(async () => {
   }));
   const sent = await stack.request('POST', '/v1/messages/batch', { body: { messages } });
   expect(sent.status, sent.text).toBe(200);
+  const results: { decision: string }[] = sent.json().results;
+  const deferred = results.filter((r, i) => r.decision === 'deferred' && QUIET.includes(i % CUSTOMERS));
+  expect(deferred).toHaveLength(QUIET.length * 3);
   // The quiet customers' deferred messages, released by the release timer.
   await until(
     'the releases',
