@@ -6,18 +6,8 @@
  * dry-run, shows its progress, then a before/after table (or the result as JSON with --json).
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseCli, usageError } from './cli.ts';
-
-function localUrl(): string | undefined {
-  const file = join(resolve(process.env.GOVERNOR_DATA_DIR || '.governor/'), 'endpoints.json');
-  try {
-    const { url } = JSON.parse(readFileSync(file, 'utf8')) as { url?: unknown };
-    return typeof url === 'string' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { apiKeyOf, fail, governorApi, serverOptions, table } from './governor-api.ts';
 
 const today = new Date().toISOString().slice(0, 10);
 const { values } = parseCli({
@@ -40,21 +30,10 @@ const { values } = parseCli({
       description: 'last UTC day, or an instant (default: --from)',
     },
     json: { type: 'boolean', default: false, description: 'print the result as JSON' },
-    url: {
-      type: 'string',
-      placeholder: 'URL',
-      default: process.env.GOVERNOR_URL || localUrl() || `http://127.0.0.1:${process.env.PORT || 3000}`,
-      description: 'Governor (GOVERNOR_URL, else the local stack of GOVERNOR_DATA_DIR)',
-    },
-    key: {
-      type: 'string',
-      placeholder: 'KEY',
-      description: 'an API key with policy:read (default: GOVERNOR_API_KEY or GOVERNOR_ADMIN_KEY)',
-    },
+    ...serverOptions('policy:read'),
   },
 });
-const key = values.key ?? process.env.GOVERNOR_API_KEY ?? process.env.GOVERNOR_ADMIN_KEY;
-if (!key) usageError('dry-run', 'set GOVERNOR_API_KEY (a key with policy:read) or pass --key');
+const request = governorApi(values.url, apiKeyOf('dry-run', values.key, 'policy:read'));
 if (!values.policy) usageError('dry-run', 'give the draft policy: --policy FILE');
 let policy: unknown;
 try {
@@ -63,43 +42,14 @@ try {
   usageError('dry-run', `cannot read ${values.policy} as JSON: ${(error as Error).message}`);
 }
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
-}
-
 // biome-ignore lint/suspicious/noExplicitAny: the API's JSON, read field by field below.
 async function call(method: string, path: string, body?: unknown): Promise<{ headers: Headers; json: any }> {
-  const response = await fetch(new URL(path, values.url), {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : null,
-  }).catch((error: Error) => fail(`cannot reach Governor at ${values.url}: ${error.message}`));
-  const text = await response.text();
-  if (!response.ok) {
-    let problem: { title?: string; detail?: string; errors?: { path: string; message: string }[] } = {};
-    try {
-      problem = JSON.parse(text);
-    } catch {
-      // not a problem document: its text is the detail
-    }
-    const details = (problem.errors ?? []).map((e) => `\n  ${e.path}: ${e.message}`).join('');
-    fail(`${response.status} ${problem.title ?? ''}: ${problem.detail ?? text}${details}`);
-  }
-  return { headers: response.headers, json: JSON.parse(text) };
+  const { headers, text } = await request(method, path, body);
+  return { headers, json: JSON.parse(text) };
 }
 
-function table(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [
-    line(cells[0] ?? []),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...cells.slice(1).map(line),
-  ].join('\n');
-}
+/** Text in the first column, figures right-aligned in the others. */
+const figuresRight = (column: number) => column > 0;
 
 const from = values.from ?? today;
 const to = values.to ?? from;
@@ -161,7 +111,7 @@ if (values.json) {
   process.stdout.write(
     `Dry-run ${result.from} … ${result.to}: ${result.events} archived events replayed\n\n`,
   );
-  process.stdout.write(`${table(['', 'current', 'draft', 'change'], rows)}\n`);
+  process.stdout.write(`${table(['', 'current', 'draft', 'change'], rows, figuresRight)}\n`);
   if (result.mostAffected.length > 0) {
     process.stdout.write(
       `\n${table(
@@ -173,6 +123,7 @@ if (values.json) {
             c.after.accepted,
           ],
         ),
+        figuresRight,
       )}\n`,
     );
   }

@@ -7,20 +7,9 @@
  * stack of GOVERNOR_DATA_DIR (the URL `npm start` wrote to `<data dir>/endpoints.json`), else
  * http://127.0.0.1:PORT (3000). The key comes from GOVERNOR_API_KEY or GOVERNOR_ADMIN_KEY (or --key).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseCli, usageError } from './cli.ts';
-
-/** The URL of the local stack that `npm start` wrote in its data folder, if it did. */
-function localUrl(): string | undefined {
-  const file = join(resolve(process.env.GOVERNOR_DATA_DIR || '.governor/'), 'endpoints.json');
-  try {
-    const { url } = JSON.parse(readFileSync(file, 'utf8')) as { url?: unknown };
-    return typeof url === 'string' ? url : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { apiKeyOf, governorApi, serverOptions, table } from './governor-api.ts';
 
 const { values, positionals } = parseCli({
   name: 'report',
@@ -55,21 +44,10 @@ const { values, positionals } = parseCli({
       description: "a month's figures against the month before",
     },
     reconcile: { type: 'string', placeholder: 'YYYY-MM-DD', description: 'reconcile these days (admin key)' },
-    url: {
-      type: 'string',
-      placeholder: 'URL',
-      default: process.env.GOVERNOR_URL || localUrl() || `http://127.0.0.1:${process.env.PORT || 3000}`,
-      description: 'Governor (GOVERNOR_URL, else the local stack of GOVERNOR_DATA_DIR)',
-    },
-    key: {
-      type: 'string',
-      placeholder: 'KEY',
-      description: 'an API key with reports:read (default: GOVERNOR_API_KEY or GOVERNOR_ADMIN_KEY)',
-    },
+    ...serverOptions('reports:read'),
   },
 });
-const key = values.key ?? process.env.GOVERNOR_API_KEY ?? process.env.GOVERNOR_ADMIN_KEY;
-if (!key) usageError('report', 'set GOVERNOR_API_KEY (a key with reports:read) or pass --key');
+const request = governorApi(values.url, apiKeyOf('report', values.key, 'reports:read'));
 if (positionals.length > 0 && !values.reconcile)
   usageError('report', `unexpected argument ${positionals[0]}`);
 
@@ -77,48 +55,8 @@ const output: string[] = [];
 /** A line of the command's output, written once complete: to --out when given, else to standard output. */
 const print = (line: string) => output.push(`${line}\n`);
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(1);
-}
-
-async function call(method: string, path: string, body?: unknown, accept = 'application/json') {
-  const response = await fetch(new URL(path, values.url), {
-    method,
-    headers: {
-      authorization: `Bearer ${key}`,
-      accept,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : null,
-  }).catch((error: Error) => fail(`cannot reach Governor at ${values.url}: ${error.message}`));
-  const text = await response.text();
-  if (!response.ok) {
-    let problem: { title?: string; detail?: string; errors?: { path: string; message: string }[] } = {};
-    try {
-      problem = JSON.parse(text);
-    } catch {
-      // not a problem document: its text is the detail
-    }
-    const details = (problem.errors ?? []).map((e) => `\n  ${e.path}: ${e.message}`).join('');
-    fail(`${response.status} ${problem.title ?? ''}: ${problem.detail ?? text}${details}`);
-  }
-  return text;
-}
-
-/** A plain text table: left-aligned text, right-aligned numbers. */
-function table(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = header.map((_, i) => rows.every((r) => typeof r[i] === 'number'));
-  const line = (r: string[]) =>
-    r.map((c, i) => (numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ');
-  return [
-    line(cells[0] ?? []),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...cells.slice(1).map(line),
-  ].join('\n');
-}
+const call = async (method: string, path: string, body?: unknown, accept?: string) =>
+  (await request(method, path, body, accept)).text;
 
 const today = new Date().toISOString().slice(0, 10);
 
