@@ -177,6 +177,8 @@ export interface RouteSpec {
 export interface HttpFunctionOptions {
   /** Default: the root's, which shares each key's count with every other instance. */
   rateLimiter?: RateLimiter;
+  /** Awaited before every answer. Default: the root's (the archive's records, on Lambda). */
+  settle?: () => Promise<void>;
 }
 
 /** A route any valid key may call, whatever its scopes (`GET /v1/me`). */
@@ -191,7 +193,7 @@ export const ANY_KEY = 'any key';
 export function httpFunction(
   authenticate: Authenticator,
   routes: Record<string, RouteSpec>,
-  { rateLimiter = getRoot().rateLimiter }: HttpFunctionOptions = {},
+  { rateLimiter = getRoot().rateLimiter, settle = getRoot().settle }: HttpFunctionOptions = {},
 ) {
   const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
@@ -209,7 +211,13 @@ export function httpFunction(
     }
     refuseUnknownQuery(event, route.query);
     const body = decodeBody(event);
-    return respond(await route.handle({ event, principal, body }));
+    try {
+      return respond(await route.handle({ event, principal, body }));
+    } finally {
+      // What the handler left in flight (the archive's records) settles before the function answers
+      // and may be frozen, its error included; a local process settles it when it stops instead.
+      await settle();
+    }
   };
   // Never the event in the logs (it holds bodies: payloads, preferences), whatever the environment says.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(base)

@@ -56,6 +56,9 @@ export async function localEnvironment(
     GOVERNOR_DATA_DIR: dataDir,
     GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal'),
     GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive'),
+    // A local API process keeps running after it answers: its archive records follow the answer and
+    // are drained when it stops.
+    GOVERNOR_ARCHIVE_SETTLE: 'after-answer',
   };
   Object.assign(process.env, engines.env, local, env, {
     GOVERNOR_ADMIN_KEY: adminKey,
@@ -102,6 +105,7 @@ export async function startApi(options: ApiOptions = {}): Promise<Api> {
     // The decision counts still in memory, written once no request can add to them.
     clearInterval(countTimer);
     await root.counter.flush().catch((error: unknown) => failures.push(error));
+    await root.archive?.drain();
     await root.journal?.close().catch((error: unknown) => failures.push(error));
     if (failures.length > 0) throw new AggregateError(failures, 'the API did not stop cleanly');
   };

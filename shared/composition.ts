@@ -103,6 +103,12 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     /** The decision archive (undefined when none is configured) and what reads it back. */
     archive,
     archiveReader: archiveDir ? new LocalArchiveReader(archiveDir) : undefined,
+    /**
+     * What an invocation waits for before it answers: the archive records its decisions left in flight
+     * (GOVERNOR_ARCHIVE_SETTLE). Never rejects: a record that failed is counted lost.
+     */
+    settle: (): Promise<void> =>
+      archive && config.GOVERNOR_ARCHIVE_SETTLE === 'before-answer' ? archive.drain() : Promise.resolve(),
     queue: journal ? new JournaledDeliveryQueue(sqsQueue, journal) : sqsQueue,
     /** The queue itself, without the local journal: for re-enqueueing what the journal already holds. */
     sqsQueue,

@@ -101,6 +101,13 @@ const deliverySettings = {
    * `<data folder>/archive`). Without it (and without a stream on AWS) nothing is archived.
    */
   GOVERNOR_ARCHIVE_DIR: z.string().min(1).optional(),
+  /**
+   * When a decision's archive records leave. `before-answer` (the default, and what a Lambda function
+   * needs, since it may be frozen once it has answered): the invocation waits for them, in parallel with
+   * the delivery queue's write. `after-answer` (`npm start`: a process that keeps running): the answer
+   * goes first and the records follow, drained when the process stops.
+   */
+  GOVERNOR_ARCHIVE_SETTLE: z.enum(['before-answer', 'after-answer']).default('before-answer'),
   /** Local mode: how often the release timer runs (the deployed schedule runs every minute). */
   GOVERNOR_RELEASE_INTERVAL_S: z.coerce.number().min(0.05).max(3600).default(5),
 };

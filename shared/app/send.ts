@@ -171,8 +171,10 @@ export async function sendMessages(
     },
   );
 
+  // The archive's records leave beside the queue's write, but the answer does not wait for them: the
+  // caller settles them before its process may stop (see Archive.drain and the root's `settle`).
+  void deps.archive?.add(archivable);
   await Promise.all([
-    deps.archive?.add(archivable),
     deliveries.length > 0 &&
       deps.queue.enqueue(deliveries.map((d) => d.delivery)).catch((error: unknown) => {
         const failure = new UnavailableError('delivery queue failed', { cause: error });

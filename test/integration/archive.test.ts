@@ -70,7 +70,9 @@ const message = (customerId: string, messageId: string, extra: Record<string, un
     ...extra,
   });
 
+/** What is archived once the records in flight have settled (as a function does before it answers). */
 async function archived(): Promise<ArchiveRecord[]> {
+  await root.archive?.drain();
   const reader = new LocalArchiveReader(archiveDir);
   const records: ArchiveRecord[] = [];
   for (const shard of await reader.shards(now + 86_400_000)) records.push(...(await reader.read(shard)));
@@ -155,9 +157,49 @@ describe('the decision archive', () => {
     const answers = await sendMessages(deps, messages);
     await sendMessages(deps, messages.slice(0, 5)); // retries: no new decision, nothing to archive
 
+    await failing.drain();
+
     // Assess: conservation, decisions = archived + lost
     expect(answers.every((a) => 'decision' in a)).toBe(true);
     expect({ archived: failing.archived, lost: failing.lost }).toEqual({ archived: 0, lost: 30 });
+  });
+
+  it('answers before the records have left, and settles them on drain', async () => {
+    // Prepare: an archive whose sink takes its batches only when the test lets it
+    const taken: ArchiveRecord[] = [];
+    let letThrough = () => {};
+    const gate = new Promise<void>((resolve) => {
+      letThrough = resolve;
+    });
+    const gated = new Archive(
+      {
+        put: async (records) => {
+          await gate;
+          taken.push(...records);
+        },
+      },
+      root.hashes,
+    );
+    const deps: SendDeps = { ...root, counter: undefined, archive: gated };
+    now += 5 * MINUTE;
+
+    // Act: the answers come while the sink still holds the batch
+    const answers = await sendMessages(deps, [
+      message('archive-gated', 'gated-a'),
+      message('archive-gated', 'gated-b'),
+    ]);
+    const beforeDrain = { taken: taken.length, archived: gated.archived };
+    letThrough();
+    await gated.drain();
+
+    // Assess
+    expect(answers.map((a) => ('decision' in a ? a.decision : a))).toEqual(['accepted', 'deferred']);
+    expect(beforeDrain).toEqual({ taken: 0, archived: 0 });
+    expect({ taken: taken.length, archived: gated.archived, lost: gated.lost }).toEqual({
+      taken: 2,
+      archived: 2,
+      lost: 0,
+    });
   });
 
   it("leaves an erased customer's events unlinkable: the pseudonym no longer resolves", async () => {
