@@ -12,7 +12,7 @@ import {
 } from '../domain/customer-log.ts';
 import { decide, type Verdict } from '../domain/decision.ts';
 import { explain, type Preview } from '../domain/explain.ts';
-import type { DecisionResponse, Message } from '../domain/schemas.ts';
+import type { Channel, DecisionResponse, Message } from '../domain/schemas.ts';
 import { countedOf } from '../domain/tally.ts';
 import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
 import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
@@ -62,22 +62,25 @@ export function toResponse(messageId: string, decided: Decided): DecisionRespons
   return response;
 }
 
-export function toDelivery(
-  message: Message,
-  decided: Decided,
-  acceptedAt: number,
-  life: string | undefined,
-): Delivery {
+/** What a delivery says of a message's acceptance: on which channel, under which policy, when. */
+export interface Acceptance {
+  channel: Channel;
+  policyVersion: number;
+  acceptedAt: number;
+}
+
+/** The delivery of an accepted message, to the record's `life` it was decided in. */
+export function toDelivery(message: Message, accepted: Acceptance, life: string | undefined): Delivery {
   return {
     messageId: message.messageId,
     customerId: message.customerId,
-    channel: decided.verdict.channel,
+    channel: accepted.channel,
     kind: message.kind,
     category: message.category,
     campaignId: message.campaignId,
     payload: message.payload,
-    acceptedAt: new Date(acceptedAt).toISOString(),
-    policyVersion: decided.policyVersion,
+    acceptedAt: new Date(accepted.acceptedAt).toISOString(),
+    policyVersion: accepted.policyVersion,
     ...(life === undefined ? {} : { life }),
   };
 }
@@ -150,7 +153,9 @@ export async function sendMessages(
           // A retry queues or holds again: the first attempt may have died before doing it, and delivery
           // and release are idempotent per messageId.
           if (decided.verdict.outcome === 'accepted') {
-            deliveries.push({ index, delivery: toDelivery(message, decided, decided.at, life) });
+            const { channel } = decided.verdict;
+            const accepted = { channel, policyVersion: decided.policyVersion, acceptedAt: decided.at };
+            deliveries.push({ index, delivery: toDelivery(message, accepted, life) });
           } else if (decided.verdict.outcome === 'deferred') {
             const deferred: DeferredMessage = {
               message,

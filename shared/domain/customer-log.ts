@@ -132,7 +132,13 @@ export interface CustomerState extends CustomerView {
 export type EntryResult =
   | { type: 'message'; key: string; decided: Decided; duplicate: false }
   | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
-  | { type: 'release'; key: string; decided: Decided; stale: boolean }
+  | { type: 'release'; key: string; decided: Decided; stale: false }
+  /**
+   * A release that found its message no longer pending at that time (released first by another run, or
+   * never deferred): it decides nothing. `decided`: the message's first decision, while the log
+   * remembers it.
+   */
+  | { type: 'release'; key: string; decided: Decided | undefined; stale: true }
   | { type: 'other' };
 
 /** Whether a retry's facts differ from those of the message first decided under its key. */
@@ -264,16 +270,10 @@ export function replay(
       case 'release': {
         const pending = state.pending.get(entry.key);
         if (!pending || pending.releaseAt !== entry.releaseAt) {
-          const decided = state.decisions.get(entry.key);
-          const verdict: Verdict = decided?.verdict ?? {
-            outcome: 'suppressed',
-            channel: 'email',
-            reason: 'expired',
-          };
           results.push({
             type: 'release',
             key: entry.key,
-            decided: { verdict, policyVersion: entry.policyVersion, at: entry.at },
+            decided: state.decisions.get(entry.key),
             stale: true,
           });
           break;
