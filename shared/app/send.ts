@@ -10,7 +10,7 @@ import {
   type Decided,
   type LogEntry,
 } from '../domain/customer-log.ts';
-import { decide, type Verdict } from '../domain/decision.ts';
+import { decide } from '../domain/decision.ts';
 import { explain, type Preview } from '../domain/explain.ts';
 import type { Channel, DecisionResponse, Message } from '../domain/schemas.ts';
 import { countedOf } from '../domain/tally.ts';
@@ -31,16 +31,9 @@ export interface SendDeps {
   /** Counts every decision taken for the first time (never a retry's) for finance. */
   counter?: DecisionCounter;
   /** Called with every decision taken for the first time, e.g. for metrics. */
-  onDecided?: (decisions: FirstDecision[]) => void;
+  onDecided?: (decisions: Decided[]) => void;
   /** Archives every decision taken for the first time (anonymously: see archive.ts). */
   archive?: Archive | undefined;
-}
-
-export interface FirstDecision {
-  message: Message;
-  verdict: Verdict;
-  policyVersion: number;
-  at: number;
 }
 
 export function toResponse(messageId: string, decided: Decided): DecisionResponse {
@@ -106,7 +99,8 @@ export async function sendMessages(
   const answers = new Array<DecisionResponse | GovernorError>(messages.length);
   const deliveries: { index: number; delivery: Delivery }[] = [];
   const deferrals: { index: number; deferred: DeferredMessage }[] = [];
-  const firsts: FirstDecision[] = [];
+  /** The decisions taken for the first time (never a retry's). */
+  const firsts: Decided[] = [];
   const archivable: Archivable[] = [];
 
   await perCustomer(
@@ -132,12 +126,7 @@ export async function sendMessages(
           }
           answers[index] = toResponse(message.messageId, decided);
           if (!result.duplicate) {
-            firsts.push({
-              message,
-              verdict: decided.verdict,
-              policyVersion: decided.policyVersion,
-              at: decided.at,
-            });
+            firsts.push(decided);
             const position = positions[j];
             // The entry as written: a refused append writes it again, stamped later.
             const entry = entries[j];
@@ -196,11 +185,7 @@ export async function sendMessages(
   ]);
   deps.onDecided?.(firsts);
   if (deps.counter) {
-    deps.counter.add(
-      firsts.map((d) =>
-        countedOf({ ...d, campaignId: d.message.campaignId, category: d.message.category }, 'decision'),
-      ),
-    );
+    deps.counter.add(firsts.map((d) => countedOf(d, 'decision')));
     await deps.counter.flushIfDue();
   }
   return answers;
