@@ -281,7 +281,7 @@ export function replay(
         results.push({
           type: 'release',
           key: entry.key,
-          decided: release(state, entry, pending, policies),
+          decided: decideAgain(state, entry, pending, policies),
           stale: false,
         });
         break;
@@ -296,7 +296,7 @@ export function replay(
  * policy of the release, at the moment it had reserved (so the spacing it was given holds); it expires
  * if its expiry came before the release ran or as it ran (like decide, expiresAt itself is too late).
  */
-function release(
+function decideAgain(
   state: CustomerState,
   entry: Extract<LogEntry, { type: 'release' }>,
   pending: Pending,
