@@ -174,7 +174,7 @@ function applyPreferences(state: CustomerState, preferences: Preferences): void 
 }
 
 /** Counts a send for an accepted (at `acceptedAt`) or deferred (at its release) message. */
-function record(
+function applyVerdict(
   state: CustomerState,
   facts: MessageFacts,
   verdict: Verdict,
@@ -263,7 +263,7 @@ export function replay(
           kind: entry.facts.kind,
         };
         state.decisions.set(key, decided);
-        record(state, entry.facts, verdict, entry.policyVersion, entry.at);
+        applyVerdict(state, entry.facts, verdict, entry.policyVersion, entry.at);
         results.push({ type: 'message', key, decided, duplicate: false });
         break;
       }
@@ -319,7 +319,7 @@ function decideAgain(
       { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS, releasableFrom: entry.at },
     );
   }
-  record(state, facts, verdict, entry.policyVersion, entry.releaseAt);
+  applyVerdict(state, facts, verdict, entry.policyVersion, entry.releaseAt);
   return { verdict, policyVersion: entry.policyVersion, at: entry.at };
 }
 
