@@ -112,7 +112,7 @@ export interface CustomerStore {
     tail?: LogEntry[],
   ): Promise<CustomerRecord | undefined>;
   /** The customer's whole partition, read together. */
-  held(
+  partition(
     customerId: string,
   ): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[]; others: PartitionItem[] }>;
   /** Every customer's record, for recovery jobs (a full table scan: never on a request path). */
