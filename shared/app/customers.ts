@@ -55,7 +55,7 @@ export interface Replayed {
 
 export interface Appended extends Replayed {
   /** Replay's results for the appended entries, in order. */
-  mine: EntryResult[];
+  entryResults: EntryResult[];
   /**
    * The life of the record each entry went to, in order: the same for all but when the entries took
    * several appends and the customer was erased between two of them.
@@ -168,18 +168,18 @@ export class CustomerLog {
     options: AppendOptions = {},
   ): Promise<Appended | undefined> {
     if (entries.length <= APPEND_ENTRIES) return this.appendOnce(customerId, entries, now, options);
-    const mine: EntryResult[] = [];
+    const entryResults: EntryResult[] = [];
     const lives: (string | undefined)[] = [];
     const positions: Appended['positions'] = [];
     let last: Appended | undefined;
     for (let i = 0; i < entries.length; i += APPEND_ENTRIES) {
       last = await this.appendOnce(customerId, entries.slice(i, i + APPEND_ENTRIES), now, options);
       if (!last) return undefined;
-      mine.push(...last.mine);
+      entryResults.push(...last.entryResults);
       lives.push(...last.lives);
       positions.push(...last.positions);
     }
-    return last && { ...last, mine, lives, positions };
+    return last && { ...last, entryResults, lives, positions };
   }
 
   private async appendOnce(
@@ -224,7 +224,7 @@ export class CustomerLog {
   private appended({ record, state, results }: Replayed, count: number): Appended {
     const lives = new Array<string | undefined>(count).fill(record.life);
     const positions = lives.map((_, index) => ({ write: record.version, index, salt: record.salt }));
-    return { record, state, results, mine: results.slice(results.length - count), lives, positions };
+    return { record, state, results, entryResults: results.slice(results.length - count), lives, positions };
   }
 
   async read(customerId: string): Promise<Replayed | undefined> {

@@ -236,9 +236,9 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
         plan.failed.push(...items);
         return;
       }
-      const { mine, state, positions } = appended;
+      const { entryResults, state, positions } = appended;
       items.forEach((d, i) => {
-        const result = mine[i];
+        const result = entryResults[i];
         const position = positions[i];
         const entry = entries[i];
         if (result?.type === 'release' && !result.stale && position && entry)

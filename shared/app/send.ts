@@ -113,9 +113,9 @@ export async function sendMessages(
       try {
         const appended = await deps.customers.append(customerId, entries, now);
         if (!appended) throw new Error('an unconditional append found no record');
-        const { mine, lives, positions } = appended;
+        const { entryResults, lives, positions } = appended;
         indexes.forEach((index, j) => {
-          const result = mine[j];
+          const result = entryResults[j];
           const life = lives[j];
           const message = messages[index] as Message;
           if (result?.type !== 'message') throw new Error('replay lost an appended entry');
