@@ -24,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateTableCommand,
@@ -51,12 +51,13 @@ import {
 } from '#shared/domain/schemas.ts';
 import { GovernorError } from '#shared/errors.ts';
 import { parseCli, usageError } from '../scripts/cli.ts';
+import { addLines, LINES, type Line, type LineId } from './decisions/line.ts';
+import { printReport } from './decisions/report.ts';
 import { startChild } from './lib/child.ts';
-import { costTable, formatCostTable, type Measured } from './lib/cost.ts';
 import { type JsonClient, jsonClient } from './lib/http-client.ts';
 import { addSnapshots, CallMeter, type MeterSnapshot } from './lib/meter.ts';
 import { type StackProcess, startNpmStart } from './lib/npm-start.ts';
-import { mergeResults, percentile, type RunResult, runClosedLoop } from './lib/run.ts';
+import { runClosedLoop } from './lib/run.ts';
 import {
   BENCH_POLICY,
   CAMPAIGNS,
@@ -70,20 +71,6 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const LINES = [
-  'floor',
-  'rlf',
-  'governor',
-  'uncounted',
-  'noop',
-  'append',
-  'single',
-  'batch',
-  'start-single',
-  'start-batch',
-  'item',
-] as const;
-type LineId = (typeof LINES)[number];
 /** The lines the issue's figures need; `uncounted`, `noop` and `append` split Governor's cost further. */
 const DEFAULT_LINES: LineId[] = [
   'floor',
@@ -207,33 +194,6 @@ const load = workload(seed, customers, decisions);
 const warm = workload(seed + 1, customers, warmup);
 const preferences = preferencesOf(seed, customers);
 
-/**
- * CPU time (µs) of this process, of the HTTP API process (or `npm start`'s API instances), of the
- * engines process (the bench's, or `npm start`'s own for its lines), of `npm start`'s workers.
- */
-interface Cpu {
-  here: number;
-  api?: number | undefined;
-  engines: number;
-  workers?: number | undefined;
-  /** API processes the line's API CPU time is spread over (the ceiling allows each a core). */
-  apiProcesses?: number | undefined;
-}
-interface Line {
-  id: LineId;
-  label: string;
-  result: RunResult;
-  meter: MeterSnapshot;
-  cpu: Cpu;
-  /** What the latency figures are per. */
-  per: string;
-  /** False when nobody counted the line's calls (`npm start`'s processes have no meter). */
-  metered: boolean;
-  /** Messages `npm start` delivered meanwhile (its outbox), for its lines. */
-  delivered?: number | undefined;
-  /** How long its delivery took to catch up after the line's runs (not part of the line's time). */
-  settleMs?: number | undefined;
-}
 const lines: Line[] = [];
 
 interface RemoteStats {
@@ -355,25 +315,6 @@ async function runLines(): Promise<void> {
     process.stderr.write('\n');
   }
   lines.push(...byId.values());
-}
-
-function addLines(a: Line, b: Line): Line {
-  const sum = (x: number | undefined, y: number | undefined) =>
-    x === undefined || y === undefined ? undefined : x + y;
-  return {
-    ...a,
-    result: mergeResults(a.result, b.result),
-    meter: addSnapshots(a.meter, b.meter),
-    cpu: {
-      here: a.cpu.here + b.cpu.here,
-      api: sum(a.cpu.api, b.cpu.api),
-      engines: a.cpu.engines + b.cpu.engines,
-      workers: sum(a.cpu.workers, b.cpu.workers),
-      apiProcesses: a.cpu.apiProcesses,
-    },
-    delivered: sum(a.delivered, b.delivered),
-    settleMs: sum(a.settleMs, b.settleMs),
-  };
 }
 
 const decisionOf = (answer: DecisionResponse | GovernorError | undefined): string =>
@@ -796,204 +737,27 @@ try {
   await cleanUp();
 }
 
-// ---------------------------------------------------------------------------------------------- report
-
-const fmt = (x: number, digits = 0) =>
-  Number.isFinite(x)
-    ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
-    : '–';
-const c = cpus();
-const loadAtEnd = loadavg()[0] ?? 0;
-const busy = Math.max(loadAtStart, loadAtEnd) > c.length;
-console.log(
-  `Machine: ${c.length} cores (${c[0]?.model.trim() ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`,
-);
-console.log(
-  `Load average (1 min): ${fmt(loadAtStart, 1)} at start, ${fmt(loadAtEnd, 1)} at end` +
-    (busy ? ` — more than ${c.length} cores: other processes competed, rates are understated` : ''),
-);
-console.log(
-  `Parameters: ${fmt(decisions)} decisions, ${fmt(customers)} customers (${preferences.size} with preferences), concurrency ${concurrency}, ` +
-    `batches of ${batchSize} × ${batchConcurrency} in flight, warm-up ${warmup} (≤ ${WARM_LIMIT_MS / 1000} s), ` +
-    `at most ${maxSeconds === 0 ? '∞' : maxSeconds} s per line, seed ${seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines), npm start's own (npm start lines)`,
-);
-console.log(
-  `Governor policy v${policyVersion}: marketing 5/P7D, 2/P1D, sms 1/P7D, min gap PT2H; relevance ≥ 0.3 (sms/whatsapp 0.5) + 0.4 × pressure; no quiet hours. ` +
-    `X-Ray async hook in the bench process after Governor's modules load: ${xrayHook ? 'yes' : 'no'}`,
-);
-console.log('');
-
-const columns: [string, number][] = [
-  ['line', 36],
-  ['decisions/s', 12],
-  ['p50 ms', 8],
-  ['p99 ms', 8],
-  ['DDB calls', 10],
-  ['SQS calls', 10],
-  ['item B', 8],
-  ['WCU', 6],
-  ['CPU µs: bench', 14],
-  ['api', 6],
-  ['engines', 8],
-  ['ceiling/s', 10],
-];
-const row = (cells: string[]) =>
-  cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[i]![1]) : cell.padStart(columns[i]![1]))).join('');
-console.log(row(columns.map(([name]) => name)));
-console.log(`${''.padEnd(36)}${'(all per decision; item B: average customer item written)'.padStart(84)}`);
-console.log('─'.repeat(columns.reduce((n, [, w]) => n + w, 0)));
-const rate = (l: Line) => (l.result.decisions / l.result.elapsedMs) * 1000;
-/**
- * What the line's CPU time allows on this machine's cores when nothing else runs: the decider (this
- * process, or the API process for the HTTP lines; not the load generator) and the engines each use at
- * most one core, and together at most all of them. An estimate that a busy machine does not distort.
- */
-const ceiling = (l: Line) => {
-  const d = l.result.decisions;
-  const decider = (l.cpu.api ?? l.cpu.here) / d;
-  const engines = l.cpu.engines / d;
-  // npm start: its API instances each use at most a core, and its workers' delivery shares the cores.
-  const deciders = Math.min(l.cpu.apiProcesses ?? 1, c.length);
-  const workers = (l.cpu.workers ?? 0) / d;
-  return Math.min(
-    (deciders * 1e6) / decider,
-    1e6 / engines,
-    (c.length * 1e6) / (decider + engines + workers),
-  );
-};
-const metered = (l: Line, value: number, digits = 0) => (l.metered ? fmt(value, digits) : '–');
-for (const l of lines) {
-  const sorted = Float64Array.from(l.result.latencies).sort();
-  const d = l.result.decisions;
-  console.log(
-    row([
-      l.label,
-      fmt(rate(l)),
-      fmt(percentile(sorted, 50), 1),
-      fmt(percentile(sorted, 99), 1),
-      metered(l, l.meter.dynamoCalls / d, 3),
-      metered(l, l.meter.sqsCalls / d, 3),
-      metered(l, l.meter.itemCount ? l.meter.itemBytesSum / l.meter.itemCount : Number.NaN),
-      metered(l, l.meter.writeUnits / d, 2),
-      fmt(l.cpu.here / d),
-      l.cpu.api === undefined ? '–' : fmt(l.cpu.api / d),
-      fmt(l.cpu.engines / d),
-      fmt(ceiling(l)),
-    ]),
-  );
-}
-console.log('');
-for (const l of lines) {
-  const d = l.result.decisions;
-  const perDecision = (m: Record<string, number>) =>
-    Object.entries(m)
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, n]) => `${k.replace(/Command$/, '')} ${fmt(n / d, 3)}`)
-      .join(', ') || '–';
-  const outcomes = [...l.result.outcomes]
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, n]) => `${k} ${fmt((n / d) * 100)}%`)
-    .join(', ');
-  const cut =
-    l.result.tasks < l.result.asked
-      ? `; time limit: ${fmt(d)} decisions in ${fmt(l.result.elapsedMs / 1000, 1)} s (of ${fmt(decisions)})`
-      : '';
-  console.log(`  ${l.label}: ${outcomes}${l.per === 'decision' ? '' : `; latency per ${l.per}`}${cut}`);
-  if (l.metered)
-    console.log(
-      `    calls/decision ${perDecision(l.meter.calls)}; WCU/decision ${perDecision(l.meter.writeUnitsByCall)}` +
-        (l.meter.errors ? `; ${l.meter.errors} calls failed (conditional checks included)` : ''),
-    );
-  else
-    console.log(
-      `    npm start's own processes (calls not counted): CPU µs/decision API ${fmt((l.cpu.api ?? 0) / d)} over ` +
-        `${l.cpu.apiProcesses ?? '?'} instances, engines ${fmt(l.cpu.engines / d)}, workers ${fmt((l.cpu.workers ?? 0) / d)}; ` +
-        `${fmt(l.delivered ?? 0)} messages delivered during the line (${fmt(l.result.outcomes.get('accepted') ?? 0)} accepted), ` +
-        `the rest in ${fmt((l.settleMs ?? 0) / 1000, 1)} s after its runs (not timed)`,
-    );
-}
-console.log('');
-
-const byId = new Map(lines.map((l) => [l.id, rate(l)]));
-const floor = byId.get('floor');
-const rlf = byId.get('rlf');
-const over = (id: LineId, base: number | undefined) => {
-  const v = byId.get(id);
-  return v !== undefined && base ? v / base : undefined;
-};
-const ratio = (id: LineId, base: number | undefined) => {
-  const r = over(id, base);
-  return r === undefined ? 'n/a' : `${r.toFixed(2)}×`;
-};
-console.log(
-  `ratios vs floor: governor in-process ${ratio('governor', floor)} (no queue/counter ${ratio('noop', floor)}, append only ${ratio('append', floor)}), ` +
-    `http batch ${ratio('batch', floor)}, http single ${ratio('single', floor)}, rate-limiter-flexible ${ratio('rlf', floor)}; ` +
-    `governor/rlf ${ratio('governor', rlf)} (no queue/counter ${ratio('noop', rlf)}, http batch ${ratio('batch', rlf)})`,
-);
-console.log(
-  `through npm start (its own processes${values.instances ? `, --instances ${values.instances}` : ''}): ` +
-    `batch ${ratio('start-batch', floor)}, single ${ratio('start-single', floor)} the floor`,
-);
-console.log(`counting on/off (in-process, same run): ${ratio('governor', byId.get('uncounted'))}`);
-const ceilings = new Map(lines.map((l) => [l.id, ceiling(l)]));
-const ceilingRatio = (id: LineId) => {
-  const v = ceilings.get(id);
-  const base = ceilings.get('floor');
-  return v !== undefined && base ? `${(v / base).toFixed(2)}×` : 'n/a';
-};
-console.log(
-  `CPU-bound ceilings vs floor's: governor in-process ${ceilingRatio('governor')} (no queue/counter ${ceilingRatio('noop')}), ` +
-    `http batch ${ceilingRatio('batch')}, http single ${ceilingRatio('single')}, rate-limiter-flexible ${ceilingRatio('rlf')}`,
-);
-for (const line of itemReport) console.log(line);
-console.log('');
-
-const governorLine = lines.find((l) => l.id === 'governor');
-if (governorLine) {
-  const d = governorLine.result.decisions;
-  const measured: Measured = {
-    label: `measured on the '${governorLine.label}' line`,
-    writeUnits: governorLine.meter.writeUnits / d,
-    readUnits: governorLine.meter.readUnits / d,
-    sqsRequests: governorLine.meter.sqsBilledRequests / d,
-    cpuMs: governorLine.cpu.here / d / 1000,
-    acceptedShare: (governorLine.result.outcomes.get('accepted') ?? 0) / d,
-    archiveDays: 90,
-    batchRequestBytes,
-    batchSize,
-  };
-  const perMillion = avoided.decisions > 0 ? (avoided.amount / avoided.decisions) * 1e6 : undefined;
-  for (const line of formatCostTable(
-    measured,
-    costTable(measured),
-    perMillion === undefined ? undefined : `${channelCosts.currency} ${fmt(perMillion, 0)}`,
-  ))
-    console.log(line);
-  console.log('');
-}
-
-const target = (name: string, value: number | undefined, goal: number, unit: string, atMost = false) => {
-  if (value === undefined) return console.log(`target ${name}: not measured`);
-  const met = atMost ? value <= goal : value >= goal;
-  const by = Math.abs(value - goal);
-  console.log(
-    `target ${name}: ${met ? 'MET' : 'MISSED'} — ${fmt(value, 2)}${unit} (goal ${atMost ? '≤' : '≥'} ${goal}${unit}${met ? '' : `, off by ${fmt(by, 2)}${unit}`})`,
-  );
-};
-target('governor in-process ≥ 0.8 × floor', over('governor', floor), 0.8, '×');
-target('http batch ≥ 0.6 × floor', over('batch', floor), 0.6, '×');
-target('npm start batch ≥ 0.7 × floor', over('start-batch', floor), 0.7, '×');
-target('npm start single ≥ 0.4 × floor', over('start-single', floor), 0.4, '×');
-target('governor in-process ≥ 1.5 × rate-limiter-flexible', over('governor', rlf), 1.5, '×');
-target(`≤ 1 write unit per decision with ${sends} recent sends`, twentySendUnits, 1, ' WCU', true);
-const totalS = (performance.now() - benchStarted) / 1000;
-const cutLines = lines.filter((l) => l.result.tasks < l.result.asked).map((l) => l.label);
-console.log(
-  `total ${fmt(totalS, 1)} s` +
-    (totalS > 180
-      ? ' — over the 3-minute budget: the slowest lines set it (--max-seconds N bounds each line)'
-      : '') +
-    (cutLines.length > 0
-      ? `; cut short by --max-seconds, so seeing fewer messages per customer than the others: ${cutLines.join('; ')}`
-      : ''),
-);
+printReport({
+  lines,
+  decisions,
+  customers,
+  preferencesCount: preferences.size,
+  concurrency,
+  batchSize,
+  batchConcurrency,
+  warmup,
+  warmLimitMs: WARM_LIMIT_MS,
+  maxSeconds,
+  seed,
+  sends,
+  instances: values.instances,
+  loadAtStart,
+  benchStarted,
+  policyVersion,
+  xrayHook,
+  itemReport,
+  twentySendUnits,
+  avoided,
+  channelCosts,
+  batchRequestBytes,
+});

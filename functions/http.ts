@@ -17,7 +17,6 @@ import {
   allows,
   type Principal,
   principalFromAuthorizer,
-  type Scope,
 } from '#shared/app/auth.ts';
 import type { RateLimiter } from '#shared/app/rate-limit.ts';
 import { getRoot } from '#shared/composition.ts';
@@ -34,6 +33,7 @@ import {
 import { logger } from '#shared/observability/index.ts';
 import { problemHeaders, problemOf } from '#shared/problems.ts';
 import { SECURITY_HEADERS } from '#shared/security-headers.ts';
+import { ANY_KEY, httpFunctions, type RouteScope } from '../infra/routes.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /**
@@ -166,9 +166,13 @@ export function refuseUnknownQuery(event: APIGatewayProxyEventV2, declared: read
   );
 }
 
-/** One route of a function: the scope it needs (null: public), the query parameters it takes, its code. */
+/** One route of a function: the query parameters it takes, its code. */
 export interface RouteSpec {
-  scope: Scope | typeof ANY_KEY | null;
+  /**
+   * Only for a route the deployment does not serve (a test's probe): a deployed route needs the scope
+   * infra/routes.ts gives it, and declares none here.
+   */
+  scope?: RouteScope;
   /** The query parameters the route reads; any other is refused with a 400. None by default. */
   query?: readonly string[];
   handle: RouteHandler;
@@ -181,32 +185,51 @@ export interface HttpFunctionOptions {
   settle?: () => Promise<void>;
 }
 
-/** A route any valid key may call, whatever its scopes (`GET /v1/me`). */
-export const ANY_KEY = 'any key';
+/** The scope of every route the deployment serves. */
+const DEPLOYED_SCOPES = new Map<string, RouteScope>(
+  httpFunctions.flatMap((spec) => Object.entries(spec.scopes) as [string, RouteScope][]),
+);
+
+/** Each route's scope: infra/routes.ts's for a deployed route, else the one it declares. */
+function scopesOf(routes: Record<string, RouteSpec>): Map<string, RouteScope> {
+  const scopes = new Map<string, RouteScope>();
+  for (const [key, route] of Object.entries(routes)) {
+    const deployed = DEPLOYED_SCOPES.has(key);
+    if (deployed && route.scope !== undefined)
+      throw new Error(`${key}: a deployed route's scope is the one infra/routes.ts gives it`);
+    const scope = deployed ? DEPLOYED_SCOPES.get(key) : route.scope;
+    if (scope === undefined) throw new Error(`${key}: no scope (infra/routes.ts gives each route one)`);
+    scopes.set(key, scope);
+  }
+  return scopes;
+}
 
 /**
  * A Lambda handler for a set of routes (keyed by API Gateway route key, e.g. `POST /v1/messages`), each
- * requiring a scope (null: public; ANY_KEY: any valid key). Returns the wrapped handler; route functions
- * stay plain and testable. In order: 401 without a valid key, 429 over the key's rate, 403 without the
- * scope, then the query parameters (only those the route declares) and the body.
+ * requiring the scope infra/routes.ts gives it (null: public; ANY_KEY: any valid key). Returns the
+ * wrapped handler; route functions stay plain and testable. In order: 401 without a valid key, 429 over
+ * the key's rate, 403 without the scope, then the query parameters (only those the route declares) and
+ * the body.
  */
 export function httpFunction(
   authenticate: Authenticator,
   routes: Record<string, RouteSpec>,
   { rateLimiter = getRoot().rateLimiter, settle = getRoot().settle }: HttpFunctionOptions = {},
 ) {
+  const scopes = scopesOf(routes);
   const base = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const route = Object.hasOwn(routes, event.routeKey) ? routes[event.routeKey] : undefined;
-    if (!route) throw new GovernorError(`no route ${event.routeKey} in this function`);
+    const scope = scopes.get(event.routeKey);
+    if (!route || scope === undefined) throw new GovernorError(`no route ${event.routeKey} in this function`);
     let principal = ANONYMOUS;
-    if (route.scope !== null) {
+    if (scope !== null) {
       principal = await identify(event, authenticate);
       const wait = rateLimiter.take(principal.keyId, principal.rateLimit);
       if (wait > 0) {
         throw new TooManyRequestsError(`this key is over its rate limit; retry in ${wait} s`, wait);
       }
-      if (route.scope !== ANY_KEY && !allows(principal, route.scope)) {
-        throw new ForbiddenError(`this action needs the scope ${route.scope}`);
+      if (scope !== ANY_KEY && !allows(principal, scope)) {
+        throw new ForbiddenError(`this action needs the scope ${scope}`);
       }
     }
     refuseUnknownQuery(event, route.query);

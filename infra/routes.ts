@@ -1,18 +1,29 @@
 /**
- * The functions of the deployment: each handler module, the HTTP routes it serves (the same routes and
- * modules the local server runs: local/routes.ts derives its table from this one) and exactly what it may reach.
+ * The functions of the deployment: each handler module, the HTTP routes it serves with the scope each
+ * needs (the same routes and modules the local server runs: local/routes.ts derives its table from this
+ * one; functions/http.ts checks each route's scope from here) and exactly what it may reach.
  * Adding a function is adding one entry here.
  */
+import type { Scope } from '../shared/app/auth.ts';
 import type { TableAccess } from './constructs/governor-function.ts';
 
 export type RouteKey = `${'GET' | 'POST' | 'PUT' | 'DELETE'} /${string}`;
+
+/** A route any valid key may call, whatever its scopes (`GET /v1/me`). */
+export const ANY_KEY = 'any key';
+
+/** The scope a route needs: a key's scope, ANY_KEY (any valid key), or null (public: no key). */
+export type RouteScope = Scope | typeof ANY_KEY | null;
 
 export interface HttpFunctionSpec {
   /** The construct id: `Send` → the `Send` function. */
   readonly name: string;
   /** The handler module, relative to the project root. */
   readonly entry: `functions/${string}/handler.ts`;
+  /** Its routes, in the order of `scopes`. */
   readonly routes: readonly RouteKey[];
+  /** Each route it serves and the scope that route needs. */
+  readonly scopes: Readonly<Partial<Record<RouteKey, RouteScope>>>;
   /** The table access its code needs; none when absent. */
   readonly table?: TableAccess;
   /** Whether it scans the table (a recovery job: reconciling counts from every customer's log). */
@@ -24,8 +35,8 @@ export interface HttpFunctionSpec {
   /** Whether it computes keyed hashes (message keys, audit references, erasures): reads the hash secret. */
   readonly hashes?: boolean;
   /**
-   * Routes anyone may call: never behind the authorizer. The other routes are behind the Lambda
-   * authorizer, or, in a deployment without one, the function checks the API key itself.
+   * Routes anyone may call (every route's scope null): never behind the authorizer. The other routes are
+   * behind the Lambda authorizer, or, in a deployment without one, the function checks the API key itself.
    */
   readonly public?: boolean;
   /** Whether it reads the depths of the delivery queue and its DLQ (GetQueueAttributes on both). */
@@ -34,100 +45,136 @@ export interface HttpFunctionSpec {
   readonly servesConsole?: boolean;
 }
 
+/** A function's spec with its routes and whether it is public, both read off its routes' scopes. */
+function fn(spec: Omit<HttpFunctionSpec, 'routes' | 'public'>): HttpFunctionSpec {
+  const routes = Object.keys(spec.scopes) as RouteKey[];
+  const open = routes.filter((key) => spec.scopes[key] === null);
+  if (open.length > 0 && open.length < routes.length)
+    throw new Error(`${spec.name}: public and protected routes in one function (${open.join(', ')} public)`);
+  return { ...spec, routes, ...(open.length > 0 ? { public: true } : {}) };
+}
+
 export const httpFunctions: readonly HttpFunctionSpec[] = [
-  {
+  fn({
     name: 'Send',
     entry: 'functions/send/handler.ts',
-    routes: ['POST /v1/messages', 'POST /v1/messages/batch'],
+    scopes: {
+      'POST /v1/messages': 'send',
+      'POST /v1/messages/batch': 'send',
+    },
     table: 'RW',
     sendsDeliveries: true,
     hashes: true,
-  },
-  {
+  }),
+  fn({
     name: 'Preview',
     entry: 'functions/preview/handler.ts',
-    routes: ['POST /v1/decisions/preview'],
+    scopes: {
+      'POST /v1/decisions/preview': 'send',
+    },
     table: 'R',
     hashes: true,
-  },
-  {
+  }),
+  fn({
     name: 'Policy',
     entry: 'functions/policy/handler.ts',
-    routes: [
-      'GET /v1/policy',
-      'PUT /v1/policy',
-      'GET /v1/policy/versions',
-      'GET /v1/policy/versions/{version}',
-    ],
+    scopes: {
+      'GET /v1/policy': 'policy:read',
+      'PUT /v1/policy': 'policy:write',
+      'GET /v1/policy/versions': 'policy:read',
+      'GET /v1/policy/versions/{version}': 'policy:read',
+    },
     table: 'RW',
-  },
-  {
+  }),
+  fn({
     name: 'Preferences',
     entry: 'functions/preferences/handler.ts',
-    routes: [
-      'GET /v1/customers/{customerId}/preferences',
-      'PUT /v1/customers/{customerId}/preferences',
-      'GET /v1/customers/{customerId}',
-      'DELETE /v1/customers/{customerId}',
-    ],
+    scopes: {
+      'GET /v1/customers/{customerId}/preferences': 'preferences:read',
+      'PUT /v1/customers/{customerId}/preferences': 'preferences:write',
+      'GET /v1/customers/{customerId}': 'preferences:read',
+      'DELETE /v1/customers/{customerId}': 'preferences:write',
+    },
     table: 'RW',
     hashes: true,
-  },
-  {
+  }),
+  fn({
     name: 'Events',
     entry: 'functions/events/handler.ts',
-    routes: ['POST /v1/events'],
+    scopes: {
+      'POST /v1/events': 'events:write',
+    },
     table: 'RW',
-  },
-  {
+  }),
+  fn({
     name: 'Health',
     entry: 'functions/health/handler.ts',
-    routes: ['GET /health', 'GET /openapi.json'],
-    public: true,
-  },
-  {
+    scopes: {
+      'GET /health': null,
+      'GET /openapi.json': null,
+    },
+  }),
+  fn({
     name: 'Reports',
     entry: 'functions/reports/handler.ts',
-    routes: ['GET /v1/reports/suppressed', 'GET /v1/reports/summary', 'POST /v1/reports/reconcile'],
+    scopes: {
+      'GET /v1/reports/suppressed': 'reports:read',
+      'GET /v1/reports/summary': 'reports:read',
+      'POST /v1/reports/reconcile': 'admin',
+    },
     // Reports read the tallies; reconcile scans the customers' logs and writes corrections, for as long
     // as the HTTP API waits.
     table: 'RW',
     tableScan: true,
     timeoutSeconds: 29,
-  },
-  {
+  }),
+  fn({
     name: 'DryRuns',
     entry: 'functions/dry-runs/handler.ts',
-    routes: ['POST /v1/policy/dry-runs', 'GET /v1/policy/dry-runs/{id}'],
+    scopes: {
+      'POST /v1/policy/dry-runs': 'policy:read',
+      'GET /v1/policy/dry-runs/{id}': 'policy:read',
+    },
     // The job items; the runner that replays the archive is the AWS side's (Step Functions).
     table: 'RW',
-  },
-  {
+  }),
+  fn({
     name: 'Keys',
     entry: 'functions/keys/handler.ts',
-    routes: ['POST /v1/keys', 'GET /v1/keys', 'DELETE /v1/keys/{id}', 'GET /v1/me'],
+    scopes: {
+      'POST /v1/keys': 'admin',
+      'GET /v1/keys': 'admin',
+      'DELETE /v1/keys/{id}': 'admin',
+      'GET /v1/me': ANY_KEY,
+    },
     table: 'RW',
-  },
-  {
+  }),
+  fn({
     name: 'Audit',
     entry: 'functions/audit/handler.ts',
-    routes: ['GET /v1/audit'],
+    scopes: {
+      'GET /v1/audit': 'admin',
+    },
     table: 'R',
-  },
+  }),
   // The console (static files, public) and the queue depths its overview shows.
-  {
+  fn({
     name: 'Console',
     entry: 'functions/console/handler.ts',
-    routes: ['GET /console', 'GET /console/{proxy+}'],
-    public: true,
+    scopes: {
+      'GET /console': null,
+      'GET /console/{proxy+}': null,
+    },
     servesConsole: true,
-  },
-  {
+  }),
+  fn({
     name: 'Queues',
     entry: 'functions/operations/handler.ts',
-    routes: ['GET /v1/operations/queues'],
+    scopes: {
+      'GET /v1/operations/queues': 'reports:read',
+    },
     inspectsQueues: true,
-  },
+  }),
 ];
 
 /** The delivery pipeline's two functions (see constructs/delivery-pipeline.ts). */

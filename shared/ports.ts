@@ -112,7 +112,7 @@ export interface CustomerStore {
     tail?: LogEntry[],
   ): Promise<CustomerRecord | undefined>;
   /** The customer's whole partition, read together. */
-  held(
+  partition(
     customerId: string,
   ): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[]; others: PartitionItem[] }>;
   /** Every customer's record, for recovery jobs (a full table scan: never on a request path). */
@@ -294,7 +294,7 @@ export interface DeliveryLedger {
   claim(delivery: Delivery, provider: string, now: number, leaseUntil: number): Promise<Claim>;
   delivered(delivery: Delivery, now: number, providerMessageId?: string): Promise<void>;
   /** Gives the lease back after a transient failure (a no-op if somebody else took it meanwhile). */
-  release(delivery: Delivery, attempts: number, now: number, reason: string): Promise<void>;
+  giveBack(delivery: Delivery, attempts: number, now: number, reason: string): Promise<void>;
   dead(delivery: Delivery, now: number, reason: string): Promise<void>;
   /** The entries of many messages at once (missing ones are absent from the map); key `customerId messageId`. */
   entries(keys: { customerId: string; messageId: string }[]): Promise<Map<string, LedgerEntry>>;

@@ -32,6 +32,6 @@ export const consoleFile: RouteHandler = async ({ event }) => {
 };
 
 export const handler = httpFunction(root.authenticate, {
-  'GET /console': { scope: null, handle: consoleFile },
-  'GET /console/{proxy+}': { scope: null, handle: consoleFile },
+  'GET /console': { handle: consoleFile },
+  'GET /console/{proxy+}': { handle: consoleFile },
 });

@@ -23,6 +23,6 @@ export const getOne: RouteHandler = async ({ event }) => ({
 });
 
 export const handler = httpFunction(root.authenticate, {
-  'POST /v1/policy/dry-runs': { scope: 'policy:read', handle: postDryRun },
-  'GET /v1/policy/dry-runs/{id}': { scope: 'policy:read', handle: getOne },
+  'POST /v1/policy/dry-runs': { handle: postDryRun },
+  'GET /v1/policy/dry-runs/{id}': { handle: getOne },
 });

@@ -12,5 +12,5 @@ export const postEvents: RouteHandler = async ({ body }) => ({
 });
 
 export const handler = httpFunction(root.authenticate, {
-  'POST /v1/events': { scope: 'events:write', handle: postEvents },
+  'POST /v1/events': { handle: postEvents },
 });

@@ -11,6 +11,6 @@ export const health: RouteHandler = async () => ({ status: 200, body: { status: 
 export const openapi: RouteHandler = async () => ({ status: 200, body: document });
 
 export const handler = httpFunction(root.authenticate, {
-  'GET /health': { scope: null, handle: health },
-  'GET /openapi.json': { scope: null, handle: openapi },
+  'GET /health': { handle: health },
+  'GET /openapi.json': { handle: openapi },
 });

@@ -5,7 +5,7 @@
 import { keyInfo } from '#shared/app/auth.ts';
 import { createKeySchema, keyIdSchema } from '#shared/app/keys.ts';
 import { getRoot } from '#shared/composition.ts';
-import { ANY_KEY, httpFunction, parseWith, type RouteHandler } from '../http.ts';
+import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
 
@@ -28,8 +28,8 @@ export const revokeKey: RouteHandler = async ({ event, principal }) => {
 export const me: RouteHandler = async ({ principal }) => ({ status: 200, body: keyInfo(principal) });
 
 export const handler = httpFunction(root.authenticate, {
-  'POST /v1/keys': { scope: 'admin', handle: createKey },
-  'GET /v1/keys': { scope: 'admin', handle: listKeys },
-  'DELETE /v1/keys/{id}': { scope: 'admin', handle: revokeKey },
-  'GET /v1/me': { scope: ANY_KEY, handle: me },
+  'POST /v1/keys': { handle: createKey },
+  'GET /v1/keys': { handle: listKeys },
+  'DELETE /v1/keys/{id}': { handle: revokeKey },
+  'GET /v1/me': { handle: me },
 });

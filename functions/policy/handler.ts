@@ -64,8 +64,8 @@ export const getVersion: RouteHandler = async ({ event }) => {
 };
 
 export const handler = httpFunction(root.authenticate, {
-  'GET /v1/policy': { scope: 'policy:read', handle: getPolicy },
-  'PUT /v1/policy': { scope: 'policy:write', handle: putPolicy },
-  'GET /v1/policy/versions': { scope: 'policy:read', handle: listVersions },
-  'GET /v1/policy/versions/{version}': { scope: 'policy:read', handle: getVersion },
+  'GET /v1/policy': { handle: getPolicy },
+  'PUT /v1/policy': { handle: putPolicy },
+  'GET /v1/policy/versions': { handle: listVersions },
+  'GET /v1/policy/versions/{version}': { handle: getVersion },
 });

@@ -40,12 +40,11 @@ export const erase: RouteHandler = async ({ event, principal }) => {
 };
 
 export const handler = httpFunction(root.authenticate, {
-  'GET /v1/customers/{customerId}/preferences': { scope: 'preferences:read', handle: readPreferences },
-  'PUT /v1/customers/{customerId}/preferences': { scope: 'preferences:write', handle: writePreferences },
+  'GET /v1/customers/{customerId}/preferences': { handle: readPreferences },
+  'PUT /v1/customers/{customerId}/preferences': { handle: writePreferences },
   'GET /v1/customers/{customerId}': {
-    scope: 'preferences:read',
     query: Object.keys(customerLookupQuery.shape),
     handle: readCustomer,
   },
-  'DELETE /v1/customers/{customerId}': { scope: 'preferences:write', handle: erase },
+  'DELETE /v1/customers/{customerId}': { handle: erase },
 });

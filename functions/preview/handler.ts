@@ -14,5 +14,5 @@ export const preview: RouteHandler = async ({ body }) => ({
 });
 
 export const handler = httpFunction(root.authenticate, {
-  'POST /v1/decisions/preview': { scope: 'send', handle: preview },
+  'POST /v1/decisions/preview': { handle: preview },
 });

@@ -52,6 +52,6 @@ export const sendBatch: RouteHandler = async ({ body }) => {
 };
 
 export const handler = httpFunction(root.authenticate, {
-  'POST /v1/messages': { scope: 'send', handle: sendOne },
-  'POST /v1/messages/batch': { scope: 'send', handle: sendBatch },
+  'POST /v1/messages': { handle: sendOne },
+  'POST /v1/messages/batch': { handle: sendBatch },
 });

@@ -135,7 +135,7 @@ export async function lookUpCustomer(
   query: CustomerLookupQuery = {},
 ): Promise<CustomerLookup> {
   const { customers } = deps;
-  const held = await deps.customerStore.held(customerId);
+  const held = await deps.customerStore.partition(customerId);
   const record = held.record;
   // Deferred messages of another life are what an erasure left for its sweep: no longer the customer's.
   const deferred: DeferredMessage[] = held.deferred

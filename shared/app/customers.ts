@@ -17,7 +17,8 @@ import {
   type LogEntry,
   replay,
 } from '../domain/customer-log.ts';
-import type { CompiledPolicy, MessageFacts } from '../domain/decision.ts';
+import type { CompiledPolicy } from '../domain/decision.ts';
+import { factsOf, type Hasher, messageKey } from '../domain/message-facts.ts';
 import type { Message } from '../domain/schemas.ts';
 import { UnavailableError } from '../errors.ts';
 import { logger } from '../observability/index.ts';
@@ -54,7 +55,7 @@ export interface Replayed {
 
 export interface Appended extends Replayed {
   /** Replay's results for the appended entries, in order. */
-  mine: EntryResult[];
+  entryResults: EntryResult[];
   /**
    * The life of the record each entry went to, in order: the same for all but when the entries took
    * several appends and the customer was erased between two of them.
@@ -98,7 +99,8 @@ export class CustomerLog {
   private readonly store: CustomerStore;
   private readonly policies: PolicyCache;
   private readonly clock: Clock;
-  private readonly hashes: KeyedHash;
+  /** The keyed hash of message ids (their idempotency keys). */
+  private readonly messageHasher: Hasher;
   private readonly idempotencyMs: number;
   /** Undefined when it is the default (entries then carry none). */
   private readonly releaseMarginMs: number | undefined;
@@ -107,35 +109,26 @@ export class CustomerLog {
     this.store = options.store;
     this.policies = options.policies;
     this.clock = options.clock;
-    this.hashes = options.hashes;
+    this.messageHasher = options.hashes.hasher('message');
     this.idempotencyMs = options.idempotencyMs;
     // Whole seconds (as entries write it), rounded up: a longer margin only defers less.
     const margin = Math.ceil((options.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS) / 1000) * 1000;
     this.releaseMarginMs = margin === DEFAULT_RELEASE_MARGIN_MS ? undefined : margin;
   }
 
-  /** The message's idempotency key: a keyed hash of its id (keyed-hash.ts). */
+  /** The message's idempotency key: a keyed hash of its id (domain/message-facts.ts). */
   messageKey(messageId: string): string {
-    return this.hashes.messageKey(messageId);
-  }
-
-  factsOf(message: Message): MessageFacts {
-    return {
-      key: this.messageKey(message.messageId),
-      channel: message.channel,
-      kind: message.kind,
-      category: message.category,
-      campaignId: message.campaignId,
-      relevance: message.relevance,
-      notBefore: message.notBefore === undefined ? undefined : Date.parse(message.notBefore),
-      expiresAt: message.expiresAt === undefined ? undefined : Date.parse(message.expiresAt),
-      alternateChannels: message.alternateChannels,
-    };
+    return messageKey(messageId, this.messageHasher);
   }
 
   /** A message's entry, decided under this deployment's release margin. */
   messageEntry(message: Message, at: number, policyVersion: number): LogEntry {
-    const entry: LogEntry = { type: 'message', at, policyVersion, facts: this.factsOf(message) };
+    const entry: LogEntry = {
+      type: 'message',
+      at,
+      policyVersion,
+      facts: factsOf(message, this.messageHasher),
+    };
     if (this.releaseMarginMs !== undefined) entry.releaseMarginMs = this.releaseMarginMs;
     return entry;
   }
@@ -175,18 +168,18 @@ export class CustomerLog {
     options: AppendOptions = {},
   ): Promise<Appended | undefined> {
     if (entries.length <= APPEND_ENTRIES) return this.appendOnce(customerId, entries, now, options);
-    const mine: EntryResult[] = [];
+    const entryResults: EntryResult[] = [];
     const lives: (string | undefined)[] = [];
     const positions: Appended['positions'] = [];
     let last: Appended | undefined;
     for (let i = 0; i < entries.length; i += APPEND_ENTRIES) {
       last = await this.appendOnce(customerId, entries.slice(i, i + APPEND_ENTRIES), now, options);
       if (!last) return undefined;
-      mine.push(...last.mine);
+      entryResults.push(...last.entryResults);
       lives.push(...last.lives);
       positions.push(...last.positions);
     }
-    return last && { ...last, mine, lives, positions };
+    return last && { ...last, entryResults, lives, positions };
   }
 
   private async appendOnce(
@@ -231,7 +224,7 @@ export class CustomerLog {
   private appended({ record, state, results }: Replayed, count: number): Appended {
     const lives = new Array<string | undefined>(count).fill(record.life);
     const positions = lives.map((_, index) => ({ write: record.version, index, salt: record.salt }));
-    return { record, state, results, mine: results.slice(results.length - count), lives, positions };
+    return { record, state, results, entryResults: results.slice(results.length - count), lives, positions };
   }
 
   async read(customerId: string): Promise<Replayed | undefined> {

@@ -319,7 +319,7 @@ export async function dispatchRecord(deps: DispatchDeps, record: ReceivedRecord)
   }
 
   await deps.ledger
-    .release(delivery, claim.attempts, deps.clock.now(), result.reason)
+    .giveBack(delivery, claim.attempts, deps.clock.now(), result.reason)
     .catch((error: unknown) => {
       // The lease then simply runs out before the next receive may send.
       logger.warn('ledger lease not released', { error: error as Error, messageId: delivery.messageId });

@@ -77,7 +77,7 @@ export class Erasures {
   async erase(customerId: string): Promise<number> {
     const { store, erasures, clock } = this.deps;
     const now = clock.now();
-    const held = await store.held(customerId);
+    const held = await store.partition(customerId);
     const others = held.others.filter((o) => !isSweep(o));
     if (!held.record && held.deferred.length === 0 && others.length === 0) return 0;
     const life = held.record ? lifeOf(held.record) : undefined;
@@ -142,7 +142,7 @@ export class Erasures {
     const { store } = this.deps;
     const erased = (item: { life?: string | undefined }) => Object.hasOwn(erasedAt, lifeOf(item));
     if (read && erased(read)) await this.deleteRecord(customerId, read);
-    const held = await store.held(customerId);
+    const held = await store.partition(customerId);
     if (held.record && erased(held.record)) await this.deleteRecord(customerId, held.record);
     let dropped = 0;
     for (const d of held.deferred) if (erased(d) && (await this.drop(customerId, d, erasedAt))) dropped++;

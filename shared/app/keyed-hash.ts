@@ -16,6 +16,7 @@
  * falls to a birthday search in a minute).
  */
 import { hash } from 'node:crypto';
+import { type Hasher, messageKey } from '../domain/message-facts.ts';
 
 /** What a keyed hash is for: each purpose gives unrelated values for the same input. */
 export type HashPurpose =
@@ -36,8 +37,6 @@ export type HashPurpose =
 export type SecretSource = string | (() => Promise<string | undefined>) | undefined;
 
 export const MIN_SECRET_LENGTH = 32;
-/** 11 base64url characters: 66 bits. */
-export const MESSAGE_KEY_LENGTH = 11;
 
 export class MissingSecretError extends Error {
   override readonly name = 'MissingSecretError';
@@ -104,8 +103,15 @@ export class KeyedHash {
     return this.secret.digest(`${purpose}\0${text}`).slice(0, chars);
   }
 
-  /** A message's idempotency key in its customer's log. */
-  messageKey(messageId: string): string {
-    return this.of('message', messageId, MESSAGE_KEY_LENGTH);
+  /** The keyed hash of one purpose, as the domain's mappings take it (domain/message-facts.ts). */
+  hasher(purpose: HashPurpose): Hasher {
+    return (text, chars) => this.of(purpose, text, chars);
   }
+
+  /** A message's idempotency key in its customer's log (domain/message-facts.ts). */
+  messageKey(messageId: string): string {
+    return messageKey(messageId, this.messages);
+  }
+
+  private readonly messages = this.hasher('message');
 }

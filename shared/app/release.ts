@@ -236,9 +236,9 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
         plan.failed.push(...items);
         return;
       }
-      const { mine, state, positions } = appended;
+      const { entryResults, state, positions } = appended;
       items.forEach((d, i) => {
-        const result = mine[i];
+        const result = entryResults[i];
         const position = positions[i];
         const entry = entries[i];
         if (result?.type === 'release' && !result.stale && position && entry)
@@ -249,7 +249,7 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
             key: result.key,
             verdict: result.decided.verdict,
           });
-        planOne(plan, d, result, state, now);
+        planOne(plan, d, result, state, policy.policy.version, now);
       });
     },
   );
@@ -261,18 +261,20 @@ function planOne(
   d: DeferredMessage,
   result: EntryResult | undefined,
   state: Appended['state'],
+  policyVersion: number,
   now: number,
 ): void {
   if (result?.type !== 'release') {
     plan.failed.push(d);
     return;
   }
-  const { decided } = result;
-  const { verdict } = decided;
   if (!result.stale) {
+    const { decided } = result;
+    const { verdict } = decided;
     if (verdict.outcome === 'accepted') {
       plan.counts.accepted++;
-      plan.enqueue.push({ deferred: d, delivery: toDelivery(d.message, decided, now, d.life) });
+      const accepted = { channel: verdict.channel, policyVersion: decided.policyVersion, acceptedAt: now };
+      plan.enqueue.push({ deferred: d, delivery: toDelivery(d.message, accepted, d.life) });
       plan.outcomes.push(outcomeOf(d, 'accepted', verdict.channel, decided.policyVersion, now));
     } else if (verdict.outcome === 'deferred') {
       plan.counts.deferred++;
@@ -307,16 +309,8 @@ function planOne(
   const send = state.sends.find((s) => s.key === key);
   if (send && state.decisions.has(key)) {
     // Released and counted as sent: queue it again (dispatch delivers a messageId once), then drop it.
-    const delivery = toDelivery(
-      d.message,
-      {
-        verdict: { outcome: 'accepted', channel: send.channel },
-        policyVersion: decided.policyVersion,
-        at: now,
-      },
-      send.at,
-      d.life,
-    );
+    const accepted = { channel: send.channel, policyVersion, acceptedAt: send.at };
+    const delivery = toDelivery(d.message, accepted, d.life);
     plan.enqueue.push({ deferred: d, delivery });
     return;
   }

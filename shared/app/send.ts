@@ -10,9 +10,9 @@ import {
   type Decided,
   type LogEntry,
 } from '../domain/customer-log.ts';
-import { decide, type Verdict } from '../domain/decision.ts';
+import { decide } from '../domain/decision.ts';
 import { explain, type Preview } from '../domain/explain.ts';
-import type { DecisionResponse, Message } from '../domain/schemas.ts';
+import type { Channel, DecisionResponse, Message } from '../domain/schemas.ts';
 import { countedOf } from '../domain/tally.ts';
 import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
 import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
@@ -31,16 +31,9 @@ export interface SendDeps {
   /** Counts every decision taken for the first time (never a retry's) for finance. */
   counter?: DecisionCounter;
   /** Called with every decision taken for the first time, e.g. for metrics. */
-  onDecided?: (decisions: FirstDecision[]) => void;
+  onDecided?: (decisions: Decided[]) => void;
   /** Archives every decision taken for the first time (anonymously: see archive.ts). */
   archive?: Archive | undefined;
-}
-
-export interface FirstDecision {
-  message: Message;
-  verdict: Verdict;
-  policyVersion: number;
-  at: number;
 }
 
 export function toResponse(messageId: string, decided: Decided): DecisionResponse {
@@ -62,22 +55,25 @@ export function toResponse(messageId: string, decided: Decided): DecisionRespons
   return response;
 }
 
-export function toDelivery(
-  message: Message,
-  decided: Decided,
-  acceptedAt: number,
-  life: string | undefined,
-): Delivery {
+/** What a delivery says of a message's acceptance: on which channel, under which policy, when. */
+export interface Acceptance {
+  channel: Channel;
+  policyVersion: number;
+  acceptedAt: number;
+}
+
+/** The delivery of an accepted message, to the record's `life` it was decided in. */
+export function toDelivery(message: Message, accepted: Acceptance, life: string | undefined): Delivery {
   return {
     messageId: message.messageId,
     customerId: message.customerId,
-    channel: decided.verdict.channel,
+    channel: accepted.channel,
     kind: message.kind,
     category: message.category,
     campaignId: message.campaignId,
     payload: message.payload,
-    acceptedAt: new Date(acceptedAt).toISOString(),
-    policyVersion: decided.policyVersion,
+    acceptedAt: new Date(accepted.acceptedAt).toISOString(),
+    policyVersion: accepted.policyVersion,
     ...(life === undefined ? {} : { life }),
   };
 }
@@ -103,7 +99,8 @@ export async function sendMessages(
   const answers = new Array<DecisionResponse | GovernorError>(messages.length);
   const deliveries: { index: number; delivery: Delivery }[] = [];
   const deferrals: { index: number; deferred: DeferredMessage }[] = [];
-  const firsts: FirstDecision[] = [];
+  /** The decisions taken for the first time (never a retry's). */
+  const firsts: Decided[] = [];
   const archivable: Archivable[] = [];
 
   await perCustomer(
@@ -116,9 +113,9 @@ export async function sendMessages(
       try {
         const appended = await deps.customers.append(customerId, entries, now);
         if (!appended) throw new Error('an unconditional append found no record');
-        const { mine, lives, positions } = appended;
+        const { entryResults, lives, positions } = appended;
         indexes.forEach((index, j) => {
-          const result = mine[j];
+          const result = entryResults[j];
           const life = lives[j];
           const message = messages[index] as Message;
           if (result?.type !== 'message') throw new Error('replay lost an appended entry');
@@ -129,12 +126,7 @@ export async function sendMessages(
           }
           answers[index] = toResponse(message.messageId, decided);
           if (!result.duplicate) {
-            firsts.push({
-              message,
-              verdict: decided.verdict,
-              policyVersion: decided.policyVersion,
-              at: decided.at,
-            });
+            firsts.push(decided);
             const position = positions[j];
             // The entry as written: a refused append writes it again, stamped later.
             const entry = entries[j];
@@ -150,7 +142,9 @@ export async function sendMessages(
           // A retry queues or holds again: the first attempt may have died before doing it, and delivery
           // and release are idempotent per messageId.
           if (decided.verdict.outcome === 'accepted') {
-            deliveries.push({ index, delivery: toDelivery(message, decided, decided.at, life) });
+            const { channel } = decided.verdict;
+            const accepted = { channel, policyVersion: decided.policyVersion, acceptedAt: decided.at };
+            deliveries.push({ index, delivery: toDelivery(message, accepted, life) });
           } else if (decided.verdict.outcome === 'deferred') {
             const deferred: DeferredMessage = {
               message,
@@ -193,11 +187,7 @@ export async function sendMessages(
   ]);
   deps.onDecided?.(firsts);
   if (deps.counter) {
-    deps.counter.add(
-      firsts.map((d) =>
-        countedOf({ ...d, campaignId: d.message.campaignId, category: d.message.category }, 'decision'),
-      ),
-    );
+    deps.counter.add(firsts.map((d) => countedOf(d, 'decision')));
     await deps.counter.flushIfDue();
   }
   return answers;

@@ -132,7 +132,13 @@ export interface CustomerState extends CustomerView {
 export type EntryResult =
   | { type: 'message'; key: string; decided: Decided; duplicate: false }
   | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
-  | { type: 'release'; key: string; decided: Decided; stale: boolean }
+  | { type: 'release'; key: string; decided: Decided; stale: false }
+  /**
+   * A release that found its message no longer pending at that time (released first by another run, or
+   * never deferred): it decides nothing. `decided`: the message's first decision, while the log
+   * remembers it.
+   */
+  | { type: 'release'; key: string; decided: Decided | undefined; stale: true }
   | { type: 'other' };
 
 /** Whether a retry's facts differ from those of the message first decided under its key. */
@@ -168,7 +174,7 @@ function applyPreferences(state: CustomerState, preferences: Preferences): void 
 }
 
 /** Counts a send for an accepted (at `acceptedAt`) or deferred (at its release) message. */
-function record(
+function applyVerdict(
   state: CustomerState,
   facts: MessageFacts,
   verdict: Verdict,
@@ -257,23 +263,17 @@ export function replay(
           kind: entry.facts.kind,
         };
         state.decisions.set(key, decided);
-        record(state, entry.facts, verdict, entry.policyVersion, entry.at);
+        applyVerdict(state, entry.facts, verdict, entry.policyVersion, entry.at);
         results.push({ type: 'message', key, decided, duplicate: false });
         break;
       }
       case 'release': {
         const pending = state.pending.get(entry.key);
         if (!pending || pending.releaseAt !== entry.releaseAt) {
-          const decided = state.decisions.get(entry.key);
-          const verdict: Verdict = decided?.verdict ?? {
-            outcome: 'suppressed',
-            channel: 'email',
-            reason: 'expired',
-          };
           results.push({
             type: 'release',
             key: entry.key,
-            decided: { verdict, policyVersion: entry.policyVersion, at: entry.at },
+            decided: state.decisions.get(entry.key),
             stale: true,
           });
           break;
@@ -281,7 +281,7 @@ export function replay(
         results.push({
           type: 'release',
           key: entry.key,
-          decided: release(state, entry, pending, policies),
+          decided: decideAgain(state, entry, pending, policies),
           stale: false,
         });
         break;
@@ -296,7 +296,7 @@ export function replay(
  * policy of the release, at the moment it had reserved (so the spacing it was given holds); it expires
  * if its expiry came before the release ran or as it ran (like decide, expiresAt itself is too late).
  */
-function release(
+function decideAgain(
   state: CustomerState,
   entry: Extract<LogEntry, { type: 'release' }>,
   pending: Pending,
@@ -319,7 +319,7 @@ function release(
       { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS, releasableFrom: entry.at },
     );
   }
-  record(state, facts, verdict, entry.policyVersion, entry.releaseAt);
+  applyVerdict(state, facts, verdict, entry.policyVersion, entry.releaseAt);
   return { verdict, policyVersion: entry.policyVersion, at: entry.at };
 }
 

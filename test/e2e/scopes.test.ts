@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANY_KEY } from '#functions/http.ts';
 import { routes } from '#local/routes.ts';
 import { SCOPES, type Scope } from '#shared/app/auth.ts';
 import { buildConsole } from '../../console/build.ts';
+import { ANY_KEY } from '../../infra/routes.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;

@@ -88,10 +88,10 @@ describe('DynamoDeliveryLedger', () => {
   it('gives the lease back after a transient failure, only to its holder', async () => {
     const d = aDelivery();
     const first = await ledger.claim(d, 'webhook', 1000, 60_000);
-    await ledger.release(d, 99, 1100, 'http_503'); // not the holder: no effect
+    await ledger.giveBack(d, 99, 1100, 'http_503'); // not the holder: no effect
     expect(await ledger.get(d)).toMatchObject({ status: 'sending' });
     if (!first.claimed) throw new Error('not claimed');
-    await ledger.release(d, first.attempts, 1100, 'http_503');
+    await ledger.giveBack(d, first.attempts, 1100, 'http_503');
     expect(await ledger.get(d)).toMatchObject({ status: 'retrying', reason: 'http_503' });
     expect((await ledger.claim(d, 'webhook', 1200, 60_000)).claimed).toBe(true);
   });

@@ -52,7 +52,7 @@ describe('journalRetention', () => {
     await ledger.delivered(delivered, 1100);
     await ledger.dead(erasedDead, 1100, 'erased');
     await ledger.dead(rejected, 1100, 'http_400');
-    await ledger.release(retrying, 1, 1100, 'http_503');
+    await ledger.giveBack(retrying, 1, 1100, 'http_503');
 
     const kept = await journalRetention(ledger)([delivered, erasedDead, rejected, queued, retrying]);
 

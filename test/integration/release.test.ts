@@ -272,7 +272,10 @@ describe('releaseDue', () => {
       [root.customers.releaseEntry(message.messageId, releaseAt, now, policyVersion)],
       now,
     );
-    expect(appended?.mine[0]).toMatchObject({ stale: false, decided: { verdict: { outcome: 'accepted' } } });
+    expect(appended?.entryResults[0]).toMatchObject({
+      stale: false,
+      decided: { verdict: { outcome: 'accepted' } },
+    });
 
     const summary = await releaseDue(releaseDeps());
 

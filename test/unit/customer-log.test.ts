@@ -18,7 +18,7 @@ const dailyOne = aPolicy({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }] }, 2
 const lookup = policies(dailyThree, dailyOne);
 
 function verdicts(results: EntryResult[]) {
-  return results.map((r) => (r.type === 'other' ? null : r.decided.verdict));
+  return results.map((r) => (r.type === 'other' ? null : (r.decided?.verdict ?? null)));
 }
 
 function resultOf(results: EntryResult[], index: number): EntryResult {
@@ -29,7 +29,7 @@ function resultOf(results: EntryResult[], index: number): EntryResult {
 
 function verdictOf(results: EntryResult[], index: number) {
   const result = resultOf(results, index);
-  if (result.type === 'other') throw new TypeError(`entry ${index} has no decision`);
+  if (result.type === 'other' || !result.decided) throw new TypeError(`entry ${index} has no decision`);
   return result.decided.verdict;
 }
 

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { KeyedHash, MESSAGE_KEY_LENGTH, MissingSecretError } from '#shared/app/keyed-hash.ts';
+import { KeyedHash, MissingSecretError } from '#shared/app/keyed-hash.ts';
+import { MESSAGE_KEY_LENGTH } from '#shared/domain/message-facts.ts';
 
 const SECRET = 'unit-test-hash-secret-0123456789abcdef';
 

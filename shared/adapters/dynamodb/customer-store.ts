@@ -294,7 +294,7 @@ export class DynamoCustomerStore implements CustomerStore {
   }
 
   /** The customer's whole partition in one query: the record, the deferred messages, the rest. */
-  async held(
+  async partition(
     customerId: string,
   ): Promise<{ record?: CustomerRecord; deferred: DeferredMessage[]; others: PartitionItem[] }> {
     let record: CustomerRecord | undefined;

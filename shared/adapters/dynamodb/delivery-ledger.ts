@@ -118,7 +118,7 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
     );
   }
 
-  async release(delivery: Delivery, attempts: number, now: number, reason: string): Promise<void> {
+  async giveBack(delivery: Delivery, attempts: number, now: number, reason: string): Promise<void> {
     try {
       await this.db.send(
         new UpdateCommand({
