@@ -15,5 +15,9 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts', 'test/oracle/**/*.test.ts'],
     exclude: ['test/unit/simulation.test.ts', 'test/unit/console-*.test.ts'],
     pool: 'threads',
+    // Under the mutation run's instrumentation the property tests are several times slower: a third of
+    // their generated cases each (test/support/property-runs.ts), and room for the first, covering run.
+    env: { ...base.test?.env, GOVERNOR_TEST_PROPERTY_SCALE: '0.34' },
+    testTimeout: 180_000,
   },
 });
