@@ -12,8 +12,20 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['test/unit/**/*.test.ts', 'test/oracle/**/*.test.ts'],
+    // GOVERNOR_MUTATION_TESTS (comma-separated globs) narrows the tests to a file's own, for a per-file run
+    // on a shared machine: e.g. the decision's examples without the property tests that take minutes.
+    include: process.env.GOVERNOR_MUTATION_TESTS?.split(',') ?? [
+      'test/unit/**/*.test.ts',
+      'test/oracle/**/*.test.ts',
+    ],
     exclude: ['test/unit/simulation.test.ts', 'test/unit/console-*.test.ts'],
     pool: 'threads',
+    // Under the mutation run's instrumentation the property tests are several times slower: a third of
+    // their generated cases each (test/support/property-runs.ts), and room for the first, covering run.
+    env: {
+      ...base.test?.env,
+      GOVERNOR_TEST_PROPERTY_SCALE: process.env.GOVERNOR_TEST_PROPERTY_SCALE ?? '0.34',
+    },
+    testTimeout: 180_000,
   },
 });

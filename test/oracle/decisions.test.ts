@@ -18,6 +18,7 @@ import {
 } from '#shared/domain/customer-log.ts';
 import { compilePolicy, type MessageFacts, type Verdict } from '#shared/domain/decision.ts';
 import type { Channel, Policy, PolicyDocumentInput, PreferencesInput } from '#shared/domain/schemas.ts';
+import { propertyRuns } from '../support/property-runs.ts';
 import { aPolicy, at, DAY, HOUR, MINUTE, preferences, SECOND } from '../unit/builders.ts';
 import { capViolations, DecisionOracle, policyRules, type SendFacts } from './decision-oracle.ts';
 
@@ -313,7 +314,7 @@ describe('the decision engine against the oracle', () => {
         const disagreement = run(scenario);
         expect(disagreement).toBeUndefined();
       }),
-      { numRuns: 300, seed: 20261201 },
+      { numRuns: propertyRuns(300), seed: 20261201 },
     );
     // Assess that the runs reached every kind of decision the rules can give.
     console.info('decisions checked against the oracle:', Object.fromEntries([...seen].sort()));

@@ -12,6 +12,7 @@ import {
 } from '#shared/domain/customer-log.ts';
 import { compilePolicy, type MessageFacts } from '#shared/domain/decision.ts';
 import type { Channel, PreferencesInput } from '#shared/domain/schemas.ts';
+import { propertyRuns } from '../support/property-runs.ts';
 import {
   aPolicy,
   DAY,
@@ -314,8 +315,9 @@ describe('compact', () => {
       return result;
     }
 
-    it('holds for 300 random logs of 70 entries, each compacted 4 times', () => {
-      for (let seed = 1; seed <= 300; seed++) {
+    const LOGS = propertyRuns(300);
+    it(`holds for ${LOGS} random logs of 70 entries, each compacted 4 times`, () => {
+      for (let seed = 1; seed <= LOGS; seed++) {
         // Prepare
         const log = randomLog(seed, 70);
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { baseThreshold, capMatches, decide, MAX_DEFERRED } from '#shared/domain/decision.ts';
+import {
+  baseThreshold,
+  capMatches,
+  compilePolicy,
+  decide,
+  MAX_DEFERRED,
+  pressure,
+} from '#shared/domain/decision.ts';
 import type { Channel } from '#shared/domain/schemas.ts';
 import { aPolicy, aSend, at, aView, compiled, DAY, facts, HOUR, MINUTE, T0, WEEK } from './builders.ts';
 
@@ -958,4 +965,153 @@ describe('baseThreshold', () => {
       expect(baseThreshold(policy, channel, category)).toBe(expected);
     },
   );
+});
+
+describe('compilePolicy', () => {
+  it('compiles a policy once: the same compiled rules for the same policy object', () => {
+    const policy = aPolicy({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }] });
+
+    expect(compilePolicy(policy)).toBe(compilePolicy(policy));
+  });
+
+  it('counts with the caps that have a limit and window, spaces with those that have a gap, and looks back as far as the longest (at least a week)', () => {
+    // Act
+    const c = compiled({
+      caps: [
+        { id: 'monthly', limit: 10, window: 'P30D' },
+        { id: 'spaced', minGap: 'P14D' },
+        { id: 'both', limit: 1, window: 'PT1H', minGap: 'PT10M' },
+      ],
+    });
+
+    // Assess
+    expect(c.counts.map((r) => [r.id, r.limit, r.windowMs])).toEqual([
+      ['monthly', 10, 30 * DAY],
+      ['both', 1, HOUR],
+    ]);
+    expect(c.gaps.map((r) => [r.id, r.gapMs])).toEqual([
+      ['spaced', 14 * DAY],
+      ['both', 10 * MINUTE],
+    ]);
+    expect(c.horizonMs).toBe(30 * DAY);
+    expect(compiled({ caps: [{ id: 'spaced', minGap: 'P14D' }] }).horizonMs).toBe(14 * DAY);
+    expect(compiled({ caps: [{ id: 'hourly', limit: 1, window: 'PT1H' }] }).horizonMs).toBe(WEEK);
+  });
+});
+
+describe('pressure', () => {
+  it('is full under a cap of zero, and otherwise the share of the fullest cap used', () => {
+    const none = { id: 'none', limit: 0, windowMs: DAY, match: {} };
+    const daily = { id: 'daily', limit: 4, windowMs: DAY, match: {} };
+    const weekly = { id: 'weekly', limit: 2, windowMs: WEEK, match: {} };
+
+    expect(pressure([none], [], T0)).toBe(1);
+    expect(pressure([daily], [aSend(T0 - HOUR)], T0)).toBe(0.25);
+    expect(pressure([daily, weekly], [aSend(T0 - HOUR)], T0)).toBe(0.5);
+  });
+});
+
+describe('baseThreshold without category thresholds', () => {
+  it('is the default for a message with a category', () => {
+    expect(baseThreshold(aPolicy({ relevance: { default: 0.3 } }), 'email', 'promotions')).toBe(0.3);
+  });
+});
+
+describe('decide, searching for a free slot', () => {
+  it('holds a message back when the window ending now is full, even if a later window has room', () => {
+    // Prepare: two sends in the last hour, one reserved 50 minutes from now
+    const policy = compiled({ caps: [{ id: 'hourly', limit: 2, window: 'PT1H' }] });
+    const view = aView({
+      sends: [aSend(T0 - 30 * MINUTE), aSend(T0 - 20 * MINUTE), aSend(T0 + 50 * MINUTE)],
+    });
+
+    // Act
+    const verdict = decide(view, facts(), policy, T0);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'suppressed',
+      channel: 'email',
+      reason: 'frequency_cap',
+      rule: 'hourly',
+    });
+  });
+
+  it('defers to the moment a send in the window leaves it, not to when an older one left', () => {
+    // Prepare
+    const policy = compiled({ caps: [{ id: 'hourly', limit: 1, window: 'PT1H' }] });
+    const view = aView({ sends: [aSend(T0 - 2 * HOUR), aSend(T0 - 30 * MINUTE)] });
+
+    // Act
+    const verdict = decide(view, facts({ expiresAt: T0 + DAY }), policy, T0);
+
+    // Assess
+    expect(verdict).toEqual({
+      outcome: 'deferred',
+      channel: 'email',
+      releaseAt: T0 + 30 * MINUTE,
+      reason: 'frequency_cap',
+      rule: 'hourly',
+    });
+  });
+
+  it('defers a message to its notBefore when nothing else holds it', () => {
+    const verdict = decide(aView(), facts({ notBefore: T0 + HOUR }), noRules, T0);
+
+    expect(verdict).toEqual({
+      outcome: 'deferred',
+      channel: 'email',
+      releaseAt: T0 + HOUR,
+      reason: 'expired',
+      rule: 'notBefore',
+    });
+  });
+});
+
+describe('decide, among channels that all defer', () => {
+  // Email frees a slot in 30 minutes, SMS in 23 hours (or in 30 minutes too).
+  const policy = compiled({
+    caps: [
+      { id: 'email-daily', limit: 1, window: 'P1D', match: { channel: 'email' } },
+      { id: 'sms-daily', limit: 1, window: 'P1D', match: { channel: 'sms' } },
+    ],
+  });
+  const message = facts({ alternateChannels: ['sms'], expiresAt: T0 + 2 * DAY });
+
+  it('takes the earliest deferral', () => {
+    // Prepare
+    const view = aView({ sends: [aSend(T0 - DAY + 30 * MINUTE), aSend(T0 - HOUR, { channel: 'sms' })] });
+
+    // Act
+    const verdict = decide(view, message, policy, T0);
+
+    // Assess
+    expect(verdict).toMatchObject({ outcome: 'deferred', channel: 'email', releaseAt: T0 + 30 * MINUTE });
+  });
+
+  it('keeps the first channel when two free at the same moment', () => {
+    // Prepare
+    const sends = [aSend(T0 - DAY + 30 * MINUTE), aSend(T0 - DAY + 30 * MINUTE, { channel: 'sms' })];
+
+    // Act
+    const verdict = decide(aView({ sends }), message, policy, T0);
+
+    // Assess
+    expect(verdict).toMatchObject({ outcome: 'deferred', channel: 'email', releaseAt: T0 + 30 * MINUTE });
+  });
+
+  it('prefers a deferral on one channel to a refusal on another', () => {
+    // Prepare: email refuses the message's relevance; sms is full for 23 hours
+    const strictEmail = compiled({
+      caps: [{ id: 'sms-daily', limit: 1, window: 'P1D', match: { channel: 'sms' } }],
+      relevance: { default: 0, byChannel: { email: 0.9 } },
+    });
+    const view = aView({ sends: [aSend(T0 - HOUR, { channel: 'sms' })] });
+
+    // Act
+    const verdict = decide(view, { ...message, relevance: 0.5 }, strictEmail, T0);
+
+    // Assess
+    expect(verdict).toMatchObject({ outcome: 'deferred', channel: 'sms', releaseAt: T0 + 23 * HOUR });
+  });
 });
