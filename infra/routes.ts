@@ -32,6 +32,8 @@ export interface HttpFunctionSpec {
   readonly inspectsQueues?: boolean;
   /** Whether it serves the console: its bundle then carries the console, built when it is bundled. */
   readonly servesConsole?: boolean;
+  /** Whether it archives decisions or changes (shared/app/archive.ts): sends to the archive stream. */
+  readonly archives?: boolean;
 }
 
 export const httpFunctions: readonly HttpFunctionSpec[] = [
@@ -42,6 +44,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     table: 'RW',
     sendsDeliveries: true,
     hashes: true,
+    archives: true,
   },
   {
     name: 'Preview',
@@ -72,12 +75,16 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     ],
     table: 'RW',
     hashes: true,
+    archives: true,
   },
   {
     name: 'Events',
     entry: 'functions/events/handler.ts',
     routes: ['POST /v1/events'],
     table: 'RW',
+    // An unsubscribe, a complaint or a hard bounce is archived under the customer's pseudonym (a keyed hash).
+    hashes: true,
+    archives: true,
   },
   {
     name: 'Health',

@@ -5,6 +5,7 @@
  */
 
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createFirehoseClient, FirehoseArchiveSink } from './adapters/archive/firehose-sink.ts';
 import { LocalArchiveReader, LocalArchiveSink } from './adapters/archive/local.ts';
 import { WorkerThreadRunner } from './adapters/archive/worker-runner.ts';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
@@ -41,7 +42,7 @@ import { RateLimiter } from './app/rate-limit.ts';
 import { type ReleaseDeps, releaseMarginMs } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
 import { UnavailableError } from './errors.ts';
-import { type Clock, type DryRunRunner, systemClock } from './ports.ts';
+import { type ArchiveSink, type Clock, type DryRunRunner, systemClock } from './ports.ts';
 
 /** The console's built files in `dir`, as the console function serves them. */
 export const consoleSite = (dir: string) => new StaticSite(dir);
@@ -66,7 +67,8 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   // Ready at once with GOVERNOR_HASH_SECRET; with the ARN, the functions that use it await `ready()`.
   const hashes = new KeyedHash(hashSecretOf(config));
   const archiveDir = config.GOVERNOR_ARCHIVE_DIR;
-  const archive = archiveDir ? new Archive(new LocalArchiveSink(archiveDir), hashes) : undefined;
+  const archiveSink = archiveSinkOf(config);
+  const archive = archiveSink ? new Archive(archiveSink, hashes) : undefined;
   const customers = new CustomerLog({
     store: customerStore,
     policies,
@@ -119,6 +121,17 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   };
 }
 export type Root = ReturnType<typeof createRoot>;
+
+/**
+ * Where archive records go: the local folder (GOVERNOR_ARCHIVE_DIR), else the Firehose stream on AWS
+ * (GOVERNOR_ARCHIVE_STREAM), else nowhere (nothing is archived).
+ */
+export function archiveSinkOf(config: Config): ArchiveSink | undefined {
+  if (config.GOVERNOR_ARCHIVE_DIR) return new LocalArchiveSink(config.GOVERNOR_ARCHIVE_DIR);
+  const streamName = config.GOVERNOR_ARCHIVE_STREAM;
+  if (!streamName) return undefined;
+  return new FirehoseArchiveSink(createFirehoseClient(config.AWS_REGION), { streamName });
+}
 
 /** A Secrets Manager secret's value, fetched when first asked for (the client built then too). */
 function secretValue(config: Config, arn: string): () => Promise<string | undefined> {

@@ -101,6 +101,11 @@ const deliverySettings = {
    * `<data folder>/archive`). Without it (and without a stream on AWS) nothing is archived.
    */
   GOVERNOR_ARCHIVE_DIR: z.string().min(1).optional(),
+  /**
+   * On AWS: the Firehose delivery stream the functions archive to (the stack's `governor-archive`).
+   * Ignored when GOVERNOR_ARCHIVE_DIR is set.
+   */
+  GOVERNOR_ARCHIVE_STREAM: z.string().min(1).optional(),
   /** Local mode: how often the release timer runs (the deployed schedule runs every minute). */
   GOVERNOR_RELEASE_INTERVAL_S: z.coerce.number().min(0.05).max(3600).default(5),
 };

@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 import { CONSOLE_PATH } from '../../shared/console.ts';
 import { DeliveryPipeline, RELEASE_SCHEDULE } from '../constructs/delivery-pipeline.ts';
 import { GovernorApi } from '../constructs/governor-api.ts';
-import { GovernorFunction } from '../constructs/governor-function.ts';
+import { type ArchiveStreamRef, GovernorFunction } from '../constructs/governor-function.ts';
 import { GovernorOperations } from '../constructs/operations.ts';
 import type { DeliveryEntries, HttpFunctionSpec, RouteKey } from '../routes.ts';
 import type { GovernorSettings } from '../settings.ts';
@@ -26,6 +26,8 @@ export interface GovernorState {
   readonly adminKey: ISecret;
   readonly webhook: ISecret;
   readonly hashSecret: ISecret;
+  /** The decision archive's stream (the functions that archive send to it). */
+  readonly archive: ArchiveStreamRef;
 }
 
 export interface StatelessStackProps extends StackProps {
@@ -117,6 +119,7 @@ export class StatelessStack extends Stack {
         });
       }
       if (spec.hashes) fn.bindSecret(state.hashSecret, 'GOVERNOR_HASH_SECRET_ARN');
+      if (spec.archives) fn.bindArchiveStream(state.archive);
       // Without an authorizer, a protected route's function checks the API key itself.
       if (!authorizer && !spec.public) fn.bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');
       this.api.addRoutes(spec.name, fn, spec.routes, { public: spec.public === true });
@@ -132,6 +135,7 @@ export class StatelessStack extends Stack {
           maxReceives: DELIVERY_MAX_RECEIVE_COUNT,
           webhook: state.webhook,
           hashSecret: state.hashSecret,
+          archive: state.archive,
           providers: settings.providers,
           ses: settings.sesFrom
             ? { from: settings.sesFrom, configurationSet: settings.sesConfigurationSet }
