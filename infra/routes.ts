@@ -34,6 +34,8 @@ export interface HttpFunctionSpec {
   readonly servesConsole?: boolean;
   /** Whether it archives decisions or changes (shared/app/archive.ts): sends to the archive stream. */
   readonly archives?: boolean;
+  /** Whether it starts dry-runs: an execution of the dry-run state machine (constructs/dry-run-machine.ts). */
+  readonly startsDryRuns?: boolean;
 }
 
 export const httpFunctions: readonly HttpFunctionSpec[] = [
@@ -108,6 +110,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     routes: ['POST /v1/policy/dry-runs', 'GET /v1/policy/dry-runs/{id}'],
     // The job items; the runner that replays the archive is the AWS side's (Step Functions).
     table: 'RW',
+    startsDryRuns: true,
   },
   {
     name: 'Keys',
@@ -152,3 +155,6 @@ export const delivery: DeliveryEntries | undefined = {
 
 /** The HTTP API's Lambda authorizer: checks the API key of every non-public route. */
 export const authorizer: string | undefined = 'functions/authorizer/handler.ts';
+
+/** The dry-run state machine's worker: every step of a job (see constructs/dry-run-machine.ts). */
+export const dryRunWorker: string | undefined = 'functions/dry-run-worker/handler.ts';

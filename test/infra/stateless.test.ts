@@ -84,7 +84,7 @@ const sortStatements = (statements: Statement[]) =>
 describe('every Governor function', () => {
   it('runs Node.js 22 on arm64 with active tracing and JSON logs in a log group kept a month', () => {
     const functions = Object.entries(today.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(httpFunctions.length + 3); // + authorizer, dispatch, release
+    expect(functions).toHaveLength(httpFunctions.length + 4); // + authorizer, dispatch, release, dry-run worker
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -214,6 +214,7 @@ describe('least privilege', () => {
     ['Preferences', [table('RW'), readSecret('HashSecret'), archive]],
     ['Events', [table('RW'), readSecret('HashSecret'), archive]],
     ['Reports', [scanAndRW]],
+    ['DryRuns', [table('RW'), allow(['states:StartExecution'], 'DryRunMachine/StateMachine')]],
     ['Keys', [table('RW')]],
     ['Audit', [table('R'), rateCounts]],
     ['Health', []],
@@ -244,7 +245,13 @@ describe('least privilege', () => {
     );
 
     expect(functions.sort()).toEqual(
-      [...httpFunctions.map((s) => s.name), 'Authorizer', 'Delivery/Dispatch', 'Delivery/Release'].sort(),
+      [
+        ...httpFunctions.map((s) => s.name),
+        'Authorizer',
+        'Delivery/Dispatch',
+        'Delivery/Release',
+        'DryRunMachine/Worker',
+      ].sort(),
     );
   });
 
