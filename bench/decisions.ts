@@ -51,6 +51,7 @@ import {
 } from '#shared/domain/schemas.ts';
 import { GovernorError } from '#shared/errors.ts';
 import { parseCli, usageError } from '../scripts/cli.ts';
+import { type ArchiveBytes, measureArchive } from './lib/archive-bytes.ts';
 import { startChild } from './lib/child.ts';
 import { costTable, formatCostTable, type Measured } from './lib/cost.ts';
 import { type JsonClient, jsonClient } from './lib/http-client.ts';
@@ -383,6 +384,8 @@ let policyVersion = 0;
 let xrayHook = false;
 let itemReport: string[] = [];
 let twentySendUnits: number | undefined;
+/** What the run's archive records weigh, measured before its data folder goes. */
+let archived: ArchiveBytes | undefined;
 /** What the governor line's suppressions would have cost to send (the policy's channel costs). */
 const avoided = { amount: 0, decisions: 0 };
 const channelCosts = parsePolicy(BENCH_POLICY).channelCosts;
@@ -793,6 +796,7 @@ try {
     ];
   }
 } finally {
+  archived = await measureArchive(process.env.GOVERNOR_ARCHIVE_DIR).catch(() => undefined);
   await cleanUp();
 }
 
@@ -951,6 +955,8 @@ console.log('');
 const governorLine = lines.find((l) => l.id === 'governor');
 if (governorLine) {
   const d = governorLine.result.decisions;
+  // Bytes of a record, as every Governor line of this run archived them; one record a decision (the
+  // run's decisions are first decisions; its deferrals are not released while it runs).
   const measured: Measured = {
     label: `measured on the '${governorLine.label}' line`,
     writeUnits: governorLine.meter.writeUnits / d,
@@ -959,6 +965,13 @@ if (governorLine) {
     cpuMs: governorLine.cpu.here / d / 1000,
     acceptedShare: (governorLine.result.outcomes.get('accepted') ?? 0) / d,
     archiveDays: 90,
+    ...(archived
+      ? {
+          archiveBytes: archived.bytesPerLine,
+          archiveStoredBytes: archived.storedBytesPerLine,
+          archiveLines: 1,
+        }
+      : {}),
     batchRequestBytes,
     batchSize,
   };
