@@ -53,6 +53,7 @@ import { GovernorError } from '#shared/errors.ts';
 import { parseCli, usageError } from '../scripts/cli.ts';
 import { addLines, LINES, type Line, type LineId } from './decisions/line.ts';
 import { printReport } from './decisions/report.ts';
+import { type ArchiveBytes, measureArchive } from './lib/archive-bytes.ts';
 import { startChild } from './lib/child.ts';
 import { type JsonClient, jsonClient } from './lib/http-client.ts';
 import { addSnapshots, CallMeter, type MeterSnapshot } from './lib/meter.ts';
@@ -324,6 +325,8 @@ let policyVersion = 0;
 let xrayHook = false;
 let itemReport: string[] = [];
 let twentySendUnits: number | undefined;
+/** What the run's archive records weigh, measured before its data folder goes. */
+let archived: ArchiveBytes | undefined;
 /** What the governor line's suppressions would have cost to send (the policy's channel costs). */
 const avoided = { amount: 0, decisions: 0 };
 const channelCosts = parsePolicy(BENCH_POLICY).channelCosts;
@@ -734,6 +737,7 @@ try {
     ];
   }
 } finally {
+  archived = await measureArchive(process.env.GOVERNOR_ARCHIVE_DIR).catch(() => undefined);
   await cleanUp();
 }
 
@@ -757,6 +761,7 @@ printReport({
   xrayHook,
   itemReport,
   twentySendUnits,
+  archived,
   avoided,
   channelCosts,
   batchRequestBytes,

@@ -9,6 +9,7 @@ import {
   authorizer,
   type DeliveryEntries,
   delivery,
+  dryRunWorker,
   type HttpFunctionSpec,
   httpFunctions,
 } from './routes.ts';
@@ -25,6 +26,8 @@ export interface GovernorOptions {
   readonly delivery?: DeliveryEntries | undefined;
   /** @default infra/routes.ts; undefined: each function checks API keys itself */
   readonly authorizer?: string | undefined;
+  /** @default infra/routes.ts; undefined: no dry-run state machine */
+  readonly dryRunWorker?: string | undefined;
 }
 
 /** How the stateless stack references the stateful one; an operator may override it in cdk.json. */
@@ -52,6 +55,7 @@ export function addGovernor(app: App, options: GovernorOptions = {}) {
     httpFunctions: options.httpFunctions ?? httpFunctions,
     delivery: 'delivery' in options ? options.delivery : delivery,
     authorizer: 'authorizer' in options ? options.authorizer : authorizer,
+    dryRunWorker: 'dryRunWorker' in options ? options.dryRunWorker : dryRunWorker,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { stateful, stateless };

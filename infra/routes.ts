@@ -43,6 +43,10 @@ export interface HttpFunctionSpec {
   readonly inspectsQueues?: boolean;
   /** Whether it serves the console: its bundle then carries the console, built when it is bundled. */
   readonly servesConsole?: boolean;
+  /** Whether it archives decisions or changes (shared/app/archive.ts): sends to the archive stream. */
+  readonly archives?: boolean;
+  /** Whether it starts dry-runs: an execution of the dry-run state machine (constructs/dry-run-machine.ts). */
+  readonly startsDryRuns?: boolean;
 }
 
 /** A function's spec with its routes and whether it is public, both read off its routes' scopes. */
@@ -65,6 +69,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     table: 'RW',
     sendsDeliveries: true,
     hashes: true,
+    archives: true,
   }),
   fn({
     name: 'Preview',
@@ -97,6 +102,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     },
     table: 'RW',
     hashes: true,
+    archives: true,
   }),
   fn({
     name: 'Events',
@@ -105,6 +111,9 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
       'POST /v1/events': 'events:write',
     },
     table: 'RW',
+    // An unsubscribe, a complaint or a hard bounce is archived under the customer's pseudonym (a keyed hash).
+    hashes: true,
+    archives: true,
   }),
   fn({
     name: 'Health',
@@ -137,6 +146,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     },
     // The job items; the runner that replays the archive is the AWS side's (Step Functions).
     table: 'RW',
+    startsDryRuns: true,
   }),
   fn({
     name: 'Keys',
@@ -192,3 +202,6 @@ export const delivery: DeliveryEntries | undefined = {
 
 /** The HTTP API's Lambda authorizer: checks the API key of every non-public route. */
 export const authorizer: string | undefined = 'functions/authorizer/handler.ts';
+
+/** The dry-run state machine's worker: every step of a job (see constructs/dry-run-machine.ts). */
+export const dryRunWorker: string | undefined = 'functions/dry-run-worker/handler.ts';

@@ -5,7 +5,10 @@
  */
 
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createFirehoseClient, FirehoseArchiveSink } from './adapters/archive/firehose-sink.ts';
 import { LocalArchiveReader, LocalArchiveSink } from './adapters/archive/local.ts';
+import { createS3Client, S3ArchiveReader } from './adapters/archive/s3.ts';
+import { createSfnClient, StepFunctionsRunner } from './adapters/archive/sfn-runner.ts';
 import { WorkerThreadRunner } from './adapters/archive/worker-runner.ts';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
 import { createDynamoClients } from './adapters/dynamodb/client.ts';
@@ -32,7 +35,7 @@ import { TokenBucketLimiter } from './app/channel-rate-limit.ts';
 import { DecisionCounter, ErasureCounts } from './app/counting.ts';
 import { CustomerLog } from './app/customers.ts';
 import type { DispatchDeps } from './app/dispatch.ts';
-import { finishJob, policiesInForce } from './app/dry-runs.ts';
+import { type DryRunStepDeps, finishJob, policiesInForce } from './app/dry-runs.ts';
 import { Erasures } from './app/erasure.ts';
 import { KeyedHash, type SecretSource } from './app/keyed-hash.ts';
 import { ApiKeys } from './app/keys.ts';
@@ -41,7 +44,7 @@ import { RateLimiter } from './app/rate-limit.ts';
 import { type ReleaseDeps, releaseMarginMs } from './app/release.ts';
 import { type Config, loadConfig } from './config.ts';
 import { UnavailableError } from './errors.ts';
-import { type Clock, type DryRunRunner, systemClock } from './ports.ts';
+import { type ArchiveReader, type ArchiveSink, type Clock, type DryRunRunner, systemClock } from './ports.ts';
 
 /** The console's built files in `dir`, as the console function serves them. */
 export const consoleSite = (dir: string) => new StaticSite(dir);
@@ -65,8 +68,8 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   const tallies = new DynamoTallyStore(db, table);
   // Ready at once with GOVERNOR_HASH_SECRET; with the ARN, the functions that use it await `ready()`.
   const hashes = new KeyedHash(hashSecretOf(config));
-  const archiveDir = config.GOVERNOR_ARCHIVE_DIR;
-  const archive = archiveDir ? new Archive(new LocalArchiveSink(archiveDir), hashes) : undefined;
+  const archiveSink = archiveSinkOf(config);
+  const archive = archiveSink ? new Archive(archiveSink, hashes) : undefined;
   const customers = new CustomerLog({
     store: customerStore,
     policies,
@@ -102,7 +105,7 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     erasures,
     /** The decision archive (undefined when none is configured) and what reads it back. */
     archive,
-    archiveReader: archiveDir ? new LocalArchiveReader(archiveDir) : undefined,
+    archiveReader: archiveReaderOf(config),
     /**
      * What an invocation waits for before it answers: the archive records its decisions left in flight
      * (GOVERNOR_ARCHIVE_SETTLE). Never rejects: a record that failed is counted lost.
@@ -125,6 +128,24 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   };
 }
 export type Root = ReturnType<typeof createRoot>;
+
+/**
+ * Where archive records go: the local folder (GOVERNOR_ARCHIVE_DIR), else the Firehose stream on AWS
+ * (GOVERNOR_ARCHIVE_STREAM), else nowhere (nothing is archived).
+ */
+export function archiveSinkOf(config: Config): ArchiveSink | undefined {
+  if (config.GOVERNOR_ARCHIVE_DIR) return new LocalArchiveSink(config.GOVERNOR_ARCHIVE_DIR);
+  const streamName = config.GOVERNOR_ARCHIVE_STREAM;
+  if (!streamName) return undefined;
+  return new FirehoseArchiveSink(createFirehoseClient(config.AWS_REGION), { streamName });
+}
+
+/** What reads the archive back: the local folder, else the S3 bucket on AWS, else nothing. */
+export function archiveReaderOf(config: Config): ArchiveReader | undefined {
+  if (config.GOVERNOR_ARCHIVE_DIR) return new LocalArchiveReader(config.GOVERNOR_ARCHIVE_DIR);
+  const bucket = config.GOVERNOR_ARCHIVE_BUCKET;
+  return bucket ? new S3ArchiveReader(createS3Client(config.AWS_REGION), bucket) : undefined;
+}
 
 /** A Secrets Manager secret's value, fetched when first asked for (the client built then too). */
 function secretValue(config: Config, arn: string): () => Promise<string | undefined> {
@@ -212,13 +233,14 @@ export function getDeliveryRoot(): DeliveryRoot {
 
 /**
  * What the dry-run function adds to the root: the job store and the runner (locally, worker threads
- * over the archive's files; on AWS the Step Functions runner, given as `runner`).
+ * over the archive's files; on AWS the Step Functions runner, GOVERNOR_DRY_RUN_STATE_MACHINE).
  */
 export function createDryRunRoot(base: Root, runner?: DryRunRunner) {
   const { config, clock, db } = base;
   const store = new DynamoDryRunStore(db, config.GOVERNOR_TABLE_NAME);
   const dir = config.GOVERNOR_ARCHIVE_DIR;
   const reader = base.archiveReader;
+  const machine = config.GOVERNOR_DRY_RUN_STATE_MACHINE;
   const chosen =
     runner ??
     (dir !== undefined && reader !== undefined
@@ -226,11 +248,18 @@ export function createDryRunRoot(base: Root, runner?: DryRunRunner) {
           dir,
           reader,
           store,
+          clock,
           policies: () => policiesInForce(base.policyStore),
           finish: (job, input, results) => finishJob(store, job, input, results),
         })
-      : undefined);
-  if (!chosen) throw new UnavailableError('no dry-run runner is configured (GOVERNOR_ARCHIVE_DIR locally)');
+      : machine !== undefined
+        ? new StepFunctionsRunner(createSfnClient(config.AWS_REGION), machine)
+        : undefined);
+  if (!chosen) {
+    throw new UnavailableError(
+      'no dry-run runner is configured (GOVERNOR_ARCHIVE_DIR locally, GOVERNOR_DRY_RUN_STATE_MACHINE on AWS)',
+    );
+  }
   return { store, runner: chosen, clock, reader };
 }
 export type DryRunRoot = ReturnType<typeof createDryRunRoot>;
@@ -240,4 +269,12 @@ let dryRunRoot: DryRunRoot | undefined;
 export function getDryRunRoot(): DryRunRoot {
   dryRunRoot ??= createDryRunRoot(getRoot());
   return dryRunRoot;
+}
+
+/** What a dry-run worker of the state machine needs: the job store, the archive reader, the policies. */
+export function createDryRunWorkerRoot(base: Root): DryRunStepDeps {
+  const reader = base.archiveReader;
+  if (!reader) throw new UnavailableError('no archive to read (GOVERNOR_ARCHIVE_BUCKET on AWS)');
+  const store = new DynamoDryRunStore(base.db, base.config.GOVERNOR_TABLE_NAME);
+  return { store, reader, policies: base.policyStore };
 }

@@ -108,6 +108,15 @@ const deliverySettings = {
    * goes first and the records follow, drained when the process stops.
    */
   GOVERNOR_ARCHIVE_SETTLE: z.enum(['before-answer', 'after-answer']).default('before-answer'),
+  /**
+   * On AWS: the Firehose delivery stream the functions archive to (the stack's `governor-archive`).
+   * Ignored when GOVERNOR_ARCHIVE_DIR is set.
+   */
+  GOVERNOR_ARCHIVE_STREAM: z.string().min(1).optional(),
+  /** On AWS: the archive's S3 bucket, which the dry-run workers read (ignored with GOVERNOR_ARCHIVE_DIR). */
+  GOVERNOR_ARCHIVE_BUCKET: z.string().min(1).optional(),
+  /** On AWS: the dry-run state machine's ARN (the Step Functions runner); locally worker threads. */
+  GOVERNOR_DRY_RUN_STATE_MACHINE: z.string().min(1).optional(),
   /** Local mode: how often the release timer runs (the deployed schedule runs every minute). */
   GOVERNOR_RELEASE_INTERVAL_S: z.coerce.number().min(0.05).max(3600).default(5),
 };

@@ -415,9 +415,9 @@ export interface ArchiveReader {
    * The shards holding the records to replay for a period ending at `to` (epoch ms, exclusive): every
    * day partition up to `to`'s day, from the earliest archived (the retention bounds it), so that a
    * customer's state at the period's start (preferences, sends inside the caps' windows, deferrals) is
-   * rebuilt by replay.
+   * rebuilt by replay. With `only`, that shard's alone (a worker listing its own part).
    */
-  shards(to: number): Promise<ArchiveShard[]>;
+  shards(to: number, only?: number): Promise<ArchiveShard[]>;
   /** A shard's records (any order: replayShard sorts each pseudonym's by write and index). */
   read(shard: ArchiveShard): Promise<ArchiveRecord[]>;
 }
@@ -439,6 +439,12 @@ export interface DryRunJob {
   result?: DryRunResult | undefined;
   /** Why it failed (no internals). */
   error?: string | undefined;
+  /**
+   * A runner that holds a lease on the job (the local one, in the API process) heartbeats: `updatedAt`
+   * (epoch ms) at least every `leaseMs`; a running job whose lease has run out has lost its runner.
+   */
+  updatedAt?: number | undefined;
+  leaseMs?: number | undefined;
 }
 
 export interface DryRunStore {
@@ -448,6 +454,10 @@ export interface DryRunStore {
   start(id: string, totalEvents: number): Promise<void>;
   /** Adds replayed records to the progress (an atomic ADD: several workers report at once). */
   advance(id: string, events: number): Promise<void>;
+  /** Adds records to replay to the total (an atomic ADD: on AWS each worker counts its own shard's). */
+  count(id: string, events: number): Promise<void>;
+  /** The runner holds the job's lease for `leaseMs` more from `at` (epoch ms). */
+  heartbeat(id: string, at: number, leaseMs: number): Promise<void>;
   finish(id: string, result: DryRunResult): Promise<void>;
   fail(id: string, error: string): Promise<void>;
 }

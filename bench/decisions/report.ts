@@ -1,5 +1,6 @@
 /** The bench's report: the machine, the parameters, a row per line, the ratios, the cost table, the targets. */
 import { cpus, loadavg, totalmem } from 'node:os';
+import type { ArchiveBytes } from '../lib/archive-bytes.ts';
 import { costTable, formatCostTable, type Measured } from '../lib/cost.ts';
 import { percentile } from '../lib/run.ts';
 import type { Line, LineId } from './line.ts';
@@ -31,6 +32,8 @@ export interface ReportInput {
   /** The item line's report. */
   itemReport: readonly string[];
   twentySendUnits: number | undefined;
+  /** What the run's archive records weigh (undefined when nothing was archived). */
+  archived: ArchiveBytes | undefined;
   /** What the governor line's suppressions would have cost to send (the policy's channel costs). */
   avoided: { amount: number; decisions: number };
   channelCosts: { currency: string };
@@ -59,6 +62,7 @@ export function printReport(input: ReportInput): void {
     xrayHook,
     itemReport,
     twentySendUnits,
+    archived,
     avoided,
     channelCosts,
     batchRequestBytes,
@@ -224,6 +228,15 @@ export function printReport(input: ReportInput): void {
       cpuMs: governorLine.cpu.here / d / 1000,
       acceptedShare: (governorLine.result.outcomes.get('accepted') ?? 0) / d,
       archiveDays: 90,
+      // Bytes of a record, as every Governor line of this run archived them; one record a decision (the
+      // run's decisions are first decisions; its deferrals are not released while it runs).
+      ...(archived
+        ? {
+            archiveBytes: archived.bytesPerLine,
+            archiveStoredBytes: archived.storedBytesPerLine,
+            archiveLines: 1,
+          }
+        : {}),
       batchRequestBytes,
       batchSize,
     };

@@ -5,6 +5,8 @@ import { eventsSchema } from '#shared/domain/schemas.ts';
 import { httpFunction, parseWith, type RouteHandler } from '../http.ts';
 
 const root = getRoot();
+// Archived changes name their customer by a keyed hash: the secret is loaded at cold start.
+if (root.archive) await root.hashes.ready();
 
 export const postEvents: RouteHandler = async ({ body }) => ({
   status: 202,

@@ -16,7 +16,7 @@ import { DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
 import { CHANNELS, type Channel } from '#shared/domain/schemas.ts';
 import type { DeliveryEntries } from '../routes.ts';
 import type { Provider } from '../settings.ts';
-import { GovernorFunction } from './governor-function.ts';
+import { type ArchiveStreamRef, GovernorFunction } from './governor-function.ts';
 
 /** The dispatch function's timeout; the delivery queue's visibility timeout is six times this. */
 export const DISPATCH_TIMEOUT = Duration.seconds(30);
@@ -44,6 +44,8 @@ export interface DeliveryPipelineProps {
   readonly webhook: ISecret;
   /** The keyed hashes' secret: release computes message keys, dispatch reads erasure markers. */
   readonly hashSecret: ISecret;
+  /** The decision archive's stream: release archives every release it decides. */
+  readonly archive: ArchiveStreamRef;
   /** The provider of each channel; channels left out use the webhook. */
   readonly providers?: Partial<Record<Channel, Provider>>;
   /** Required when email uses ses. */
@@ -111,7 +113,8 @@ export class DeliveryPipeline extends Construct {
     })
       .bindTable(props.table, 'RW', { indexes: [DUE_INDEX] })
       .bindQueue(props.deliveryQueue, 'send')
-      .bindSecret(props.hashSecret, 'GOVERNOR_HASH_SECRET_ARN');
+      .bindSecret(props.hashSecret, 'GOVERNOR_HASH_SECRET_ARN')
+      .bindArchiveStream(props.archive);
 
     this.releaseSchedule = new Rule(this, 'ReleaseSchedule', {
       description: 'Governor: release due deferred messages',

@@ -25,6 +25,11 @@ import { RATE_COUNTER_PREFIX } from '#shared/adapters/dynamodb/keys.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 
 export type TableAccess = 'R' | 'RW';
+/** The decision archive's Firehose stream, as the functions that archive reach it. */
+export interface ArchiveStreamRef {
+  readonly streamName: string;
+  readonly streamArn: string;
+}
 export type QueueAccess = 'send' | 'consume' | 'inspect';
 /** The variables of shared/config.ts that name a queue. */
 export type QueueVariable = 'GOVERNOR_DELIVERY_QUEUE_URL' | 'GOVERNOR_DLQ_URL';
@@ -252,6 +257,18 @@ export class GovernorFunction extends NodejsFunction {
       }),
     );
     table.encryptionKey?.grantEncryptDecrypt(this);
+    return this;
+  }
+
+  /**
+   * Sends archive records to the decision archive's Firehose stream (shared/adapters/archive/firehose-sink.ts):
+   * firehose:PutRecordBatch on that stream alone, its name in GOVERNOR_ARCHIVE_STREAM.
+   */
+  bindArchiveStream(stream: ArchiveStreamRef): this {
+    this.addEnvironment('GOVERNOR_ARCHIVE_STREAM', stream.streamName);
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ['firehose:PutRecordBatch'], resources: [stream.streamArn] }),
+    );
     return this;
   }
 

@@ -6,13 +6,15 @@ import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { CONSOLE_PATH } from '../../shared/console.ts';
 import { DeliveryPipeline, RELEASE_SCHEDULE } from '../constructs/delivery-pipeline.ts';
+import { DryRunMachine } from '../constructs/dry-run-machine.ts';
 import { GovernorApi } from '../constructs/governor-api.ts';
-import { GovernorFunction } from '../constructs/governor-function.ts';
+import { type ArchiveStreamRef, GovernorFunction } from '../constructs/governor-function.ts';
 import { GovernorOperations } from '../constructs/operations.ts';
 import type { DeliveryEntries, HttpFunctionSpec, RouteKey } from '../routes.ts';
 import type { GovernorSettings } from '../settings.ts';
@@ -26,6 +28,8 @@ export interface GovernorState {
   readonly adminKey: ISecret;
   readonly webhook: ISecret;
   readonly hashSecret: ISecret;
+  /** The decision archive: its stream (the functions that archive send to it) and its bucket. */
+  readonly archive: ArchiveStreamRef & { readonly bucket: IBucket };
 }
 
 export interface StatelessStackProps extends StackProps {
@@ -36,6 +40,8 @@ export interface StatelessStackProps extends StackProps {
   readonly delivery?: DeliveryEntries | undefined;
   /** The Lambda authorizer's handler module, once it exists. */
   readonly authorizer?: string | undefined;
+  /** The dry-run state machine's worker module; undefined: no dry-runs on AWS. */
+  readonly dryRunWorker?: string | undefined;
 }
 
 /** The dispatch function's provider settings (shared/config.ts names). */
@@ -64,6 +70,7 @@ export class StatelessStack extends Stack {
   readonly api: GovernorApi;
   readonly functions = new Map<string, GovernorFunction>();
   readonly pipeline: DeliveryPipeline | undefined;
+  readonly dryRuns: DryRunMachine | undefined;
   readonly operations: GovernorOperations;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -99,6 +106,18 @@ export class StatelessStack extends Stack {
       ...(authorizer ? { authorizer } : {}),
     });
 
+    this.dryRuns = props.dryRunWorker
+      ? new DryRunMachine(this, 'DryRunMachine', {
+          entry: props.dryRunWorker,
+          table: state.table,
+          bucketName: state.archive.bucket.bucketName,
+          // Exported by name, so that the worker's grant on archive/* can be acknowledged by that name.
+          bucketArn: Stack.of(state.archive.bucket).exportValue(state.archive.bucket.bucketArn),
+          environment,
+        })
+      : undefined;
+    if (this.dryRuns) this.functions.set('DryRunWorker', this.dryRuns.worker);
+
     for (const spec of props.httpFunctions) {
       const fn = new GovernorFunction(this, spec.name, {
         entry: spec.entry,
@@ -117,6 +136,11 @@ export class StatelessStack extends Stack {
         });
       }
       if (spec.hashes) fn.bindSecret(state.hashSecret, 'GOVERNOR_HASH_SECRET_ARN');
+      if (spec.archives) fn.bindArchiveStream(state.archive);
+      if (spec.startsDryRuns && this.dryRuns) {
+        fn.addEnvironment('GOVERNOR_DRY_RUN_STATE_MACHINE', this.dryRuns.stateMachine.stateMachineArn);
+        this.dryRuns.stateMachine.grantStartExecution(fn);
+      }
       // Without an authorizer, a protected route's function checks the API key itself.
       if (!authorizer && !spec.public) fn.bindSecret(state.adminKey, 'GOVERNOR_ADMIN_KEY_SECRET_ARN');
       this.api.addRoutes(spec.name, fn, spec.routes, { public: spec.public === true });
@@ -132,6 +156,7 @@ export class StatelessStack extends Stack {
           maxReceives: DELIVERY_MAX_RECEIVE_COUNT,
           webhook: state.webhook,
           hashSecret: state.hashSecret,
+          archive: state.archive,
           providers: settings.providers,
           ses: settings.sesFrom
             ? { from: settings.sesFrom, configurationSet: settings.sesConfigurationSet }

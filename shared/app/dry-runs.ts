@@ -91,13 +91,26 @@ export async function startDryRun(
   return job;
 }
 
-export async function getDryRun(deps: Pick<DryRunDeps, 'store'>, id: string): Promise<DryRunView> {
+export async function getDryRun(deps: Pick<DryRunDeps, 'store' | 'clock'>, id: string): Promise<DryRunView> {
   const job = await deps.store.get(id);
   if (!job) throw new NotFoundError(`no dry-run ${id}`);
   const view: DryRunView = { id: job.id, status: job.status, progress: job.progress };
   if (job.result) view.result = job.result;
   if (job.error) view.error = job.error;
+  const lost = lostRunner(job, deps.clock.now());
+  if (lost) Object.assign(view, { status: 'failed', error: lost });
   return view;
+}
+
+/**
+ * Why a job that is not finished has lost its runner: its lease (a runner that heartbeats, the local
+ * one) ran out — the process that ran it stopped. Undefined while the lease holds, or without one.
+ */
+export function lostRunner(job: DryRunJob, now: number): string | undefined {
+  if (job.status === 'done' || job.status === 'failed') return undefined;
+  if (job.leaseMs === undefined || job.updatedAt === undefined) return undefined;
+  if (now - job.updatedAt <= job.leaseMs) return undefined;
+  return `the dry-run's runner stopped: no progress reported since ${new Date(job.updatedAt).toISOString()}; start it again`;
 }
 
 /** Every policy version the archive's records may name: the stored ones and the default (0). */
@@ -110,14 +123,19 @@ export async function policiesInForce(policies: PolicyStore): Promise<Policy[]> 
 /** What a shard's replay needs besides its records (JSON-serialisable: it crosses threads and Lambdas). */
 export type ShardInput = ReplayInput;
 
-/** One shard: read, replay through the real engine, report its records as progress. */
+/**
+ * One shard: read, replay through the real engine, report its records as progress. With `count`, the
+ * records read are first added to the job's total (a runner that did not count them before starting).
+ */
 export async function runShard(
   deps: { reader: ArchiveReader; store?: DryRunStore | undefined },
   jobId: string,
   shard: ArchiveShard,
   input: ShardInput,
+  options: { count?: boolean } = {},
 ): Promise<ShardResult> {
   const records = await deps.reader.read(shard);
+  if (options.count) await deps.store?.count(jobId, records.length);
   const result = replayShard(records, input);
   await deps.store?.advance(jobId, result.events);
   return result;
@@ -137,6 +155,59 @@ export async function finishJob(
     currency: { current: latest.channelCosts.currency, draft: input.draft.channelCosts.currency },
   });
   await store.finish(job.id, result);
+}
+
+/**
+ * The steps of a dry-run on AWS, each a Lambda invocation of the state machine
+ * (infra/constructs/dry-run-machine.ts): `plan` marks the job running and names the shards to replay
+ * (the Distributed Map's items), `shard` replays one (runShard, counting its records into the total),
+ * `finish` merges the shards' results (finishJob), `fail` records why the execution failed.
+ */
+export type DryRunStep =
+  | { step: 'plan'; jobId: string }
+  | { step: 'shard'; jobId: string; shard: number }
+  | { step: 'finish'; jobId: string; results: ShardResult[] }
+  | { step: 'fail'; jobId: string; error?: string | undefined };
+
+export interface DryRunStepDeps {
+  store: DryRunStore;
+  reader: ArchiveReader;
+  policies: PolicyStore;
+}
+
+/** What the execution's failure tells the caller: no internals (the execution's history has them). */
+export const DRY_RUN_FAILED = 'the dry-run failed; see the state machine execution';
+
+export async function runDryRunStep(
+  deps: DryRunStepDeps,
+  step: DryRunStep,
+): Promise<{ shards: number[] } | ShardResult | undefined> {
+  if (step.step === 'fail') {
+    await deps.store.fail(step.jobId, DRY_RUN_FAILED);
+    return undefined;
+  }
+  const job = await deps.store.get(step.jobId);
+  if (!job) throw new NotFoundError(`no dry-run ${step.jobId}`);
+  const input = async (): Promise<ShardInput> => ({
+    from: job.from,
+    to: job.to,
+    policies: await policiesInForce(deps.policies),
+    draft: job.draft,
+  });
+  switch (step.step) {
+    case 'plan': {
+      await deps.store.start(job.id, 0);
+      return { shards: (await deps.reader.shards(job.to)).map((s) => s.shard) };
+    }
+    case 'shard': {
+      const [shard] = await deps.reader.shards(job.to, step.shard);
+      const empty: ArchiveShard = { shard: step.shard, parts: [] };
+      return runShard(deps, job.id, shard ?? empty, await input(), { count: true });
+    }
+    case 'finish':
+      await finishJob(deps.store, job, await input(), step.results);
+      return undefined;
+  }
 }
 
 export { DRAFT_VERSION };

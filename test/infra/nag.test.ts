@@ -98,6 +98,11 @@ describe("cdk-nag's AWS Solutions checks", () => {
       // Firehose's PutObject on the two prefixes it writes, of the archive bucket alone.
       'AwsSolutions-IAM5[Resource::<ArchiveBucket49F1AC64.Arn>/archive-errors/*]',
       'AwsSolutions-IAM5[Resource::<ArchiveBucket49F1AC64.Arn>/archive/*]',
+      // The dry-run state machine: its worker's versions, its map's executions and map runs.
+      'AwsSolutions-IAM5[Resource::<DryRunMachineWorkerF8F59094.Arn>:*]',
+      'AwsSolutions-IAM5[Resource::GovernorStateful:ExportsOutputFnGetAttArchiveBucket49F1AC64Arn3FBD647E/archive/*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"DryRunMachineStateMachine368AD96B"}]}]}/*:*]',
+      'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"DryRunMachineStateMachine368AD96B"}]}]}:*]',
       'AwsSolutions-L1',
       'AwsSolutions-SMG4',
     ]);

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OUTCOMES, REASONS } from '#shared/domain/schemas.ts';
+import { ARCHIVE_STREAM_NAME } from '../../infra/constructs/decision-archive.ts';
 import { TABLE_ACTIONS } from '../../infra/constructs/governor-function.ts';
 import { httpFunctions } from '../../infra/routes.ts';
 import {
@@ -63,6 +64,8 @@ const rateCounts = allowWhen(
   ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   'Table',
 );
+/** Archive records into the decision archive's stream, that stream alone. */
+const archive = allow(['firehose:PutRecordBatch'], 'Archive/Stream');
 const inspect = (queue: string) => allow(['sqs:GetQueueAttributes'], queue);
 const consume = (queue: string) =>
   allow(
@@ -81,7 +84,7 @@ const sortStatements = (statements: Statement[]) =>
 describe('every Governor function', () => {
   it('runs Node.js 22 on arm64 with active tracing and JSON logs in a log group kept a month', () => {
     const functions = Object.entries(today.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(httpFunctions.length + 3); // + authorizer, dispatch, release
+    expect(functions).toHaveLength(httpFunctions.length + 4); // + authorizer, dispatch, release, dry-run worker
     for (const [id, fn] of functions) {
       expect(fn.Properties, id).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -127,17 +130,26 @@ describe('every Governor function', () => {
       );
     const bound = (path: string) =>
       env(path).filter((name) =>
-        /^GOVERNOR_(TABLE_NAME|DELIVERY_QUEUE_URL|DLQ_URL|\w+_SECRET_ARN)$/.test(name),
+        /^GOVERNOR_(TABLE_NAME|DELIVERY_QUEUE_URL|DLQ_URL|ARCHIVE_STREAM|\w+_SECRET_ARN)$/.test(name),
       );
 
     expect(bound('Send').sort()).toEqual([
+      'GOVERNOR_ARCHIVE_STREAM',
       'GOVERNOR_DELIVERY_QUEUE_URL',
       'GOVERNOR_HASH_SECRET_ARN',
       'GOVERNOR_TABLE_NAME',
     ]);
     expect(bound('Preview').sort()).toEqual(['GOVERNOR_HASH_SECRET_ARN', 'GOVERNOR_TABLE_NAME']);
-    expect(bound('Preferences').sort()).toEqual(['GOVERNOR_HASH_SECRET_ARN', 'GOVERNOR_TABLE_NAME']);
-    expect(bound('Events')).toEqual(['GOVERNOR_TABLE_NAME']);
+    expect(bound('Preferences').sort()).toEqual([
+      'GOVERNOR_ARCHIVE_STREAM',
+      'GOVERNOR_HASH_SECRET_ARN',
+      'GOVERNOR_TABLE_NAME',
+    ]);
+    expect(bound('Events').sort()).toEqual([
+      'GOVERNOR_ARCHIVE_STREAM',
+      'GOVERNOR_HASH_SECRET_ARN',
+      'GOVERNOR_TABLE_NAME',
+    ]);
     expect(bound('Authorizer').sort()).toEqual(['GOVERNOR_ADMIN_KEY_SECRET_ARN', 'GOVERNOR_TABLE_NAME']);
     expect(bound('Delivery/Dispatch').sort()).toEqual([
       'GOVERNOR_DELIVERY_QUEUE_URL',
@@ -147,6 +159,7 @@ describe('every Governor function', () => {
       'GOVERNOR_WEBHOOK_SECRET_ARN',
     ]);
     expect(bound('Delivery/Release').sort()).toEqual([
+      'GOVERNOR_ARCHIVE_STREAM',
       'GOVERNOR_DELIVERY_QUEUE_URL',
       'GOVERNOR_HASH_SECRET_ARN',
       'GOVERNOR_TABLE_NAME',
@@ -159,6 +172,19 @@ describe('every Governor function', () => {
       'GOVERNOR_TABLE_NAME',
     ]);
     expect(bound('Console')).toEqual([]);
+  });
+
+  it('names the archive stream to exactly the functions that archive: send, release, preferences and erasure, events', () => {
+    const archiving = Object.entries(today.findResources('AWS::Lambda::Function'))
+      .filter(([, fn]) => 'GOVERNOR_ARCHIVE_STREAM' in fn.Properties.Environment.Variables)
+      .map(([id, fn]) => [todayNames.get(id), fn.Properties.Environment.Variables.GOVERNOR_ARCHIVE_STREAM]);
+
+    expect(archiving.sort()).toEqual([
+      ['Delivery/Release', ARCHIVE_STREAM_NAME],
+      ['Events', ARCHIVE_STREAM_NAME],
+      ['Preferences', ARCHIVE_STREAM_NAME],
+      ['Send', ARCHIVE_STREAM_NAME],
+    ]);
   });
 
   it('outputs the console URL: the API URL followed by console', () => {
@@ -182,12 +208,13 @@ describe('least privilege', () => {
   const scanAndRW = allow([...TABLE_ACTIONS.RW, 'dynamodb:Scan'], 'Table');
 
   it.each([
-    ['Send', [table('RW'), sendTo('DeliveryQueue'), readSecret('HashSecret')]],
+    ['Send', [table('RW'), sendTo('DeliveryQueue'), readSecret('HashSecret'), archive]],
     ['Preview', [table('R'), rateCounts, readSecret('HashSecret')]],
     ['Policy', [table('RW')]],
-    ['Preferences', [table('RW'), readSecret('HashSecret')]],
-    ['Events', [table('RW')]],
+    ['Preferences', [table('RW'), readSecret('HashSecret'), archive]],
+    ['Events', [table('RW'), readSecret('HashSecret'), archive]],
     ['Reports', [scanAndRW]],
+    ['DryRuns', [table('RW'), allow(['states:StartExecution'], 'DryRunMachine/StateMachine')]],
     ['Keys', [table('RW')]],
     ['Audit', [table('R'), rateCounts]],
     ['Health', []],
@@ -204,7 +231,10 @@ describe('least privilege', () => {
         readSecret('HashSecret'),
       ],
     ],
-    ['Delivery/Release', [table('RW', 'Table/index/due'), sendTo('DeliveryQueue'), readSecret('HashSecret')]],
+    [
+      'Delivery/Release',
+      [table('RW', 'Table/index/due'), sendTo('DeliveryQueue'), readSecret('HashSecret'), archive],
+    ],
   ] as const)('grants %s only its own logs, X-Ray and what its code uses', (name, grants) => {
     expect(statementsOf(today, todayNames, name)).toEqual(sortStatements([logs(name), xray, ...grants]));
   });
@@ -215,7 +245,13 @@ describe('least privilege', () => {
     );
 
     expect(functions.sort()).toEqual(
-      [...httpFunctions.map((s) => s.name), 'Authorizer', 'Delivery/Dispatch', 'Delivery/Release'].sort(),
+      [
+        ...httpFunctions.map((s) => s.name),
+        'Authorizer',
+        'Delivery/Dispatch',
+        'Delivery/Release',
+        'DryRunMachine/Worker',
+      ].sort(),
     );
   });
 

@@ -1,7 +1,11 @@
 /**
  * The cost per million decisions: the bench's measured figures priced with the list in bench/lib/cost.ts.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { measureArchive } from '../../bench/lib/archive-bytes.ts';
 import { costTable, type Measured, PRICES, sendInvocationMs } from '../../bench/lib/cost.ts';
 
 const measured = (overrides: Partial<Measured> = {}): Measured => ({
@@ -59,5 +63,35 @@ describe('sendInvocationMs', () => {
   it('bills a batch for its CPU time when that exceeds its overlapped DynamoDB waits', () => {
     // 500 decisions of 1 ms CPU: 500 ms of CPU, more than 16 rounds of 6 ms UpdateItems.
     expect(sendInvocationMs(measured(), 500)).toBe(500 + 10 + 6);
+  });
+});
+
+describe('measureArchive', () => {
+  it("measures the archive's lines, their bytes and their gzip bytes per line, in every partition", async () => {
+    // Prepare: two partitions of repetitive lines, as a run writes them.
+    const dir = await mkdtemp(join(tmpdir(), 'governor-archive-bytes-'));
+    const line = (i: number) =>
+      `${JSON.stringify({ v: 1, type: 'decision', outcome: 'accepted', write: i })}\n`;
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => line(i)).join('');
+    try {
+      await mkdir(join(dir, 'day=2026-12-01', 'shard=03'), { recursive: true });
+      await mkdir(join(dir, 'day=2026-12-02', 'shard=11'), { recursive: true });
+      await writeFile(join(dir, 'day=2026-12-01', 'shard=03', 'a.jsonl'), lines(300));
+      await writeFile(join(dir, 'day=2026-12-02', 'shard=11', 'b.jsonl'), lines(100));
+
+      // Act
+      const measured = await measureArchive(dir);
+
+      // Assess
+      expect(measured?.lines).toBe(400);
+      expect(measured?.bytesPerLine).toBeCloseTo(
+        (Buffer.byteLength(lines(300)) + Buffer.byteLength(lines(100))) / 400,
+        9,
+      );
+      expect(measured?.storedBytesPerLine).toBeLessThan((measured?.bytesPerLine ?? 0) / 2);
+      expect(await measureArchive(join(dir, 'nothing-here'))).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -43,7 +43,7 @@ export class LocalArchiveSink implements ArchiveSink {
 export class LocalArchiveReader implements ArchiveReader {
   constructor(private readonly dir: string) {}
 
-  async shards(to: number): Promise<ArchiveShard[]> {
+  async shards(to: number, only?: number): Promise<ArchiveShard[]> {
     const last = new Date(to - 1).toISOString().slice(0, 10);
     const byShard = new Map<number, ArchiveShard>();
     const days = (await readdir(this.dir).catch(() => [] as string[]))
@@ -54,6 +54,7 @@ export class LocalArchiveReader implements ArchiveReader {
         const match = /^shard=(\d+)$/.exec(folder);
         if (!match) continue;
         const shard = Number(match[1]);
+        if (only !== undefined && shard !== only) continue;
         const entry = byShard.get(shard) ?? { shard, parts: [], bytes: 0 };
         for (const file of await readdir(join(this.dir, day, folder))) {
           if (!file.endsWith('.jsonl')) continue;
@@ -69,21 +70,26 @@ export class LocalArchiveReader implements ArchiveReader {
 
   async read(shard: ArchiveShard): Promise<ArchiveRecord[]> {
     const records: ArchiveRecord[] = [];
-    for (const path of shard.parts) {
-      const text = await readFile(path, 'utf8');
-      for (const line of text.split('\n')) {
-        if (line.trim() === '') continue;
-        // A line half-written by a process killed mid-append is skipped, not fatal.
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(line);
-        } catch {
-          continue;
-        }
-        const record = archiveRecordSchema.safeParse(parsed);
-        if (record.success) records.push(record.data);
-      }
-    }
+    for (const path of shard.parts) parseArchiveLines(await readFile(path, 'utf8'), records);
     return records;
   }
+}
+
+/**
+ * The records of JSON lines, appended to `into`: a line that is not a record (half-written by a process
+ * killed mid-append, or malformed) is skipped, not fatal. The local and the S3 archive read alike.
+ */
+export function parseArchiveLines(text: string, into: ArchiveRecord[]): ArchiveRecord[] {
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const record = archiveRecordSchema.safeParse(parsed);
+    if (record.success) into.push(record.data);
+  }
+  return into;
 }

@@ -10,7 +10,14 @@ import type { ReplayInput } from '../../domain/dry-run.ts';
 import type { ShardResult } from '../../domain/dry-run-result.ts';
 import type { Policy } from '../../domain/schemas.ts';
 import { logger } from '../../observability/index.ts';
-import type { ArchiveReader, ArchiveShard, DryRunJob, DryRunRunner, DryRunStore } from '../../ports.ts';
+import type {
+  ArchiveReader,
+  ArchiveShard,
+  Clock,
+  DryRunJob,
+  DryRunRunner,
+  DryRunStore,
+} from '../../ports.ts';
 import type { ShardTask } from './dry-run-worker.ts';
 
 export interface WorkerRunnerOptions {
@@ -23,7 +30,16 @@ export interface WorkerRunnerOptions {
   finish: (job: DryRunJob, input: ReplayInput, results: ShardResult[]) => Promise<void>;
   /** Worker threads (default: the cores less one, at least one, at most four). */
   threads?: number;
+  /** The clock of the heartbeats. */
+  clock: Clock;
+  /**
+   * The job's lease: the runner heartbeats every third of it while the job runs, so that a job whose
+   * process stopped reads as failed once it runs out (getDryRun). 30 s by default.
+   */
+  leaseMs?: number;
 }
+
+export const DRY_RUN_LEASE_MS = 30_000;
 
 /** A worker thread running dry-run-worker (from source through tsx, or bundled). */
 function startWorker(): Worker {
@@ -55,12 +71,22 @@ export class WorkerThreadRunner implements DryRunRunner {
     this.threads = options.threads ?? Math.min(4, Math.max(1, availableParallelism() - 1));
   }
 
-  /** Starts the job in the background; its failure is recorded on the job. */
+  /** Starts the job in the background, under its lease; its failure is recorded on the job. */
   async start(job: DryRunJob): Promise<void> {
-    void this.run(job).catch(async (error: unknown) => {
-      logger.error('dry-run failed', { error: error as Error, dryRun: job.id });
-      await this.options.store.fail(job.id, 'the dry-run failed; see the logs').catch(() => undefined);
-    });
+    const { store, clock } = this.options;
+    const leaseMs = this.options.leaseMs ?? DRY_RUN_LEASE_MS;
+    const beat = () => store.heartbeat(job.id, clock.now(), leaseMs);
+    await beat();
+    const timer = setInterval(() => {
+      beat().catch((error: unknown) => logger.warn('dry-run heartbeat failed', { error: error as Error }));
+    }, leaseMs / 3);
+    timer.unref();
+    void this.run(job)
+      .catch(async (error: unknown) => {
+        logger.error('dry-run failed', { error: error as Error, dryRun: job.id });
+        await store.fail(job.id, 'the dry-run failed; see the logs').catch(() => undefined);
+      })
+      .finally(() => clearInterval(timer));
   }
 
   private async run(job: DryRunJob): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * Dry-run jobs in the table: one item per job (`DRYRUN#<id>` / `JOB`) holding its status, its progress
  * (`events` grows by atomic ADDs, so that several workers report at once), the draft and the result as
- * JSON, and a TTL of 30 days.
+ * JSON, a TTL of 30 days, and the lease of a runner that heartbeats (`updatedAt`, `leaseMs`).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DryRunResult } from '../../domain/dry-run-result.ts';
@@ -59,6 +59,8 @@ export class DynamoDryRunStore implements DryRunStore {
     };
     if (typeof item.result === 'string') job.result = JSON.parse(item.result) as DryRunResult;
     if (typeof item.error === 'string') job.error = item.error;
+    if (item.updatedAt !== undefined) job.updatedAt = Number(item.updatedAt);
+    if (item.leaseMs !== undefined) job.leaseMs = Number(item.leaseMs);
     return job;
   }
 
@@ -91,6 +93,14 @@ export class DynamoDryRunStore implements DryRunStore {
 
   advance(id: string, events: number): Promise<void> {
     return this.update(id, 'ADD events :n', { ':n': events });
+  }
+
+  count(id: string, events: number): Promise<void> {
+    return this.update(id, 'ADD totalEvents :n', { ':n': events });
+  }
+
+  heartbeat(id: string, at: number, leaseMs: number): Promise<void> {
+    return this.update(id, 'SET updatedAt = :at, leaseMs = :l', { ':at': at, ':l': leaseMs });
   }
 
   finish(id: string, result: DryRunResult): Promise<void> {

@@ -1,0 +1,169 @@
+/**
+ * The two dry-run runners on dynalite and the local archive: the state machine's steps (plan, one
+ * invocation per shard, merge: shared/app/dry-runs.ts, runDryRunStep) give the very result the local
+ * worker threads give, from the same shard and merge code; a failure is recorded on the job; and a local
+ * job whose runner stopped heartbeating reads as failed once its lease has run out (injected clock).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Engines, startEngines } from '#local/engines.ts';
+import { DRY_RUN_LEASE_MS } from '#shared/adapters/archive/worker-runner.ts';
+import type { Archive } from '#shared/app/archive.ts';
+import {
+  DRY_RUN_FAILED,
+  dryRunRequestSchema,
+  getDryRun,
+  runDryRunStep,
+  startDryRun,
+} from '#shared/app/dry-runs.ts';
+import { type SendDeps, sendMessages } from '#shared/app/send.ts';
+import { createDryRunRoot, createDryRunWorkerRoot, createRoot, type Root } from '#shared/composition.ts';
+import { loadConfig } from '#shared/config.ts';
+import type { ShardResult } from '#shared/domain/dry-run-result.ts';
+import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import type { DryRunRunner } from '#shared/ports.ts';
+
+const MINUTE = 60_000;
+const T0 = Date.parse('2026-03-02T09:00:00.000Z');
+const costs = { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' };
+
+let dataDir: string;
+let engines: Engines;
+let now = T0;
+const clock = { now: () => now };
+let root: Root;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'governor-dry-run-runners-'));
+  engines = await startEngines({ dataDir });
+  Object.assign(process.env, engines.env);
+  const config = loadConfig({
+    ...engines.env,
+    GOVERNOR_POLICY_TTL_MS: '300000',
+    GOVERNOR_HASH_SECRET: 'dry-run-runners-hash-secret-0123456789abcdef',
+    GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive'),
+  });
+  root = createRoot(config, clock);
+  await root.policyStore.put(
+    policyDocumentSchema.parse({ caps: [{ id: 'hour', limit: 2, window: 'PT1H' }], channelCosts: costs }),
+    '*',
+    'test',
+    now,
+  );
+  // Traffic: 24 customers (spread over the shards), 4 messages each, a few minutes apart.
+  const deps: SendDeps = { ...root, counter: undefined };
+  for (let m = 0; m < 4; m++) {
+    const messages = Array.from({ length: 24 }, (_, c) =>
+      messageSchema.parse({
+        messageId: `m-${c}-${m}`,
+        customerId: `runner-customer-${c}`,
+        channel: c % 3 === 0 ? 'sms' : 'email',
+        campaignId: m % 2 === 0 ? 'spring' : 'summer',
+        relevance: 0.5 + (c % 5) / 10,
+        expiresAt: new Date(now + 10 * MINUTE).toISOString(),
+        payload: { address: `c${c}@example.com` },
+      }),
+    );
+    await sendMessages(deps, messages);
+    now += 5 * MINUTE;
+  }
+  await (root.archive as Archive).drain();
+});
+
+afterAll(async () => {
+  await engines?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const request = () =>
+  dryRunRequestSchema.parse({
+    policy: { caps: [{ id: 'hour', limit: 1, window: 'PT1H' }], channelCosts: costs },
+    from: '2026-03-02',
+    to: '2026-03-02',
+  });
+/** A runner that only records that it was asked: the test plays the state machine's part. */
+const noRunner: DryRunRunner = { start: async () => undefined };
+
+describe('the dry-run runners', () => {
+  it("gives the local worker threads' result when run as the state machine runs it: plan, each shard, merge", async () => {
+    // Prepare
+    const local = createDryRunRoot(root);
+    const worker = createDryRunWorkerRoot(root);
+    const byThreads = await startDryRun(local, request(), 'test');
+    const bySteps = await startDryRun({ ...local, runner: noRunner }, request(), 'test');
+
+    // Act
+    const plan = (await runDryRunStep(worker, { step: 'plan', jobId: bySteps.id })) as { shards: number[] };
+    const results: ShardResult[] = [];
+    for (const shard of plan.shards) {
+      results.push((await runDryRunStep(worker, { step: 'shard', jobId: bySteps.id, shard })) as ShardResult);
+    }
+    await runDryRunStep(worker, { step: 'finish', jobId: bySteps.id, results });
+    await vi.waitFor(async () => expect((await local.store.get(byThreads.id))?.status).toBe('done'), {
+      timeout: 20_000,
+      interval: 50,
+    });
+
+    // Assess
+    const threads = await getDryRun(local, byThreads.id);
+    const steps = await getDryRun(local, bySteps.id);
+    expect(plan.shards.length).toBeGreaterThan(1);
+    expect(steps.status).toBe('done');
+    expect(steps.result).toEqual(threads.result);
+    expect(threads.result?.events).toBe(96);
+    expect(steps.progress).toEqual({ events: 96, totalEvents: 96 });
+    expect(threads.progress).toEqual({ events: 96, totalEvents: 96 });
+  });
+
+  it('records a failed execution on the job, without its internals', async () => {
+    const local = createDryRunRoot(root);
+    const job = await startDryRun({ ...local, runner: noRunner }, request(), 'test');
+
+    await runDryRunStep(createDryRunWorkerRoot(root), { step: 'fail', jobId: job.id });
+
+    expect(await getDryRun(local, job.id)).toMatchObject({ status: 'failed', error: DRY_RUN_FAILED });
+  });
+});
+
+describe('the lease of a local dry-run', () => {
+  it('is taken by the local runner as it starts the job', async () => {
+    const local = createDryRunRoot(root);
+
+    const job = await startDryRun(local, request(), 'test');
+
+    expect(await local.store.get(job.id)).toMatchObject({ updatedAt: now, leaseMs: DRY_RUN_LEASE_MS });
+    await vi.waitFor(async () => expect((await local.store.get(job.id))?.status).toBe('done'), {
+      timeout: 20_000,
+      interval: 50,
+    });
+  });
+
+  it('answers failed, with the last heartbeat, for a running job whose runner stopped heartbeating', async () => {
+    // Prepare: a job running under a lease, its runner gone (nobody heartbeats).
+    const local = createDryRunRoot(root);
+    const job = await startDryRun({ ...local, runner: noRunner }, request(), 'test');
+    await local.store.start(job.id, 96);
+    const beat = now;
+    await local.store.heartbeat(job.id, beat, DRY_RUN_LEASE_MS);
+
+    // Act & Assess: running while the lease holds, failed once it has run out
+    now = beat + DRY_RUN_LEASE_MS;
+    expect((await getDryRun(local, job.id)).status).toBe('running');
+    now = beat + DRY_RUN_LEASE_MS + 1;
+    const lost = await getDryRun(local, job.id);
+    expect(lost.status).toBe('failed');
+    expect(lost.error).toContain(`no progress reported since ${new Date(beat).toISOString()}`);
+  });
+
+  it("never fails a job whose runner holds no lease (the state machine's)", async () => {
+    const local = createDryRunRoot(root);
+    const unleased = await startDryRun({ ...local, runner: noRunner }, request(), 'test');
+    await local.store.start(unleased.id, 0);
+
+    now += 10 * DRY_RUN_LEASE_MS;
+
+    expect((await getDryRun(local, unleased.id)).status).toBe('running');
+  });
+});
