@@ -8,7 +8,7 @@
  *   as much as everything before it), decayed to each entry's time (never forward when a writer's clock
  *   is behind the last one's).
  * - Score: engaged ÷ delivered (at most 1). A customer with fewer than `minDelivered` decayed
- *   deliveries is neutral: new customers, and those Governor has not reached for weeks, start afresh.
+ *   deliveries (to the hundredth) is neutral: new customers, and those Governor has not reached for weeks, start afresh.
  * - Run: deliveries since the last open or click.
  * - Restore: a click, or an explicit preference change, sets the customer back to neutral.
  * - Idempotency: each event carries a short keyed hash of its id; replay skips an id it has already
@@ -136,7 +136,8 @@ export function fatigueAt(
   const e = engagement ?? neutralEngagement();
   const delivered = e.delivered * decayFactor(e.at, now);
   const engaged = e.engaged * decayFactor(e.at, now);
-  const neutral = !policy || delivered < policy.minDelivered || delivered === 0;
+  // Compared to the hundredth, so that deliveries a few hours old still count whole.
+  const neutral = !policy || delivered === 0 || Math.round(delivered * 100) / 100 < policy.minDelivered;
   const score = neutral ? undefined : Math.min(1, engaged / delivered);
   const off = { score, delivered, run: e.run, rule: undefined, capScale: 1, relevanceBoost: 0 } as const;
   if (!policy) return off;

@@ -42,6 +42,11 @@ describe('engagement', () => {
     expect(state).toMatchObject({ score: undefined, rule: undefined, capScale: 1, relevanceBoost: 0 });
   });
 
+  it('counts deliveries minutes old whole towards minDelivered', () => {
+    const { engagement } = applyEngagement(neutralEngagement(), delivered(4), T0);
+    expect(fatigueAt(engagement, weeklyFour.fatigue, T0 + 10 * 60_000).score).toBe(0);
+  });
+
   it('counts opens per delivered, each event id once', () => {
     // Prepare
     const list = events('delivered', 'delivered', 'delivered', 'delivered', 'delivered', 'opened');
