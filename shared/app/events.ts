@@ -21,8 +21,11 @@ import { perCustomer } from './per-customer.ts';
 
 const FEEDBACK: ReadonlySet<string> = new Set<FeedbackType>(['unsubscribed', 'complained', 'bounced_hard']);
 const ENGAGEMENT: ReadonlySet<string> = new Set<string>(ENGAGEMENT_EVENTS);
-/** 8 base64url characters (48 bits): a customer's log remembers at most 48 ids at a time. */
-export const EVENT_ID_HASH_LENGTH = 8;
+/**
+ * 6 base64url characters (36 bits): a customer's log remembers at most 48 ids at a time, so a new event
+ * is taken for one seen before with probability at most 48 / 2^36 ≈ 7e-10.
+ */
+export const EVENT_ID_HASH_LENGTH = 6;
 
 /** The id an event is known by: its eventId, else derived from what names it. */
 export function eventIdOf(event: CustomerEvent): string {

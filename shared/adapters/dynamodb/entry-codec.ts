@@ -421,25 +421,28 @@ function decodeFolded(text: string): LogEntry {
 }
 
 /**
- * The engagement in the base: `[delivered, engaged, run, at in base 36, "id~at in base 36", ...]`.
+ * The engagement in the base: `[delivered, engaged, run, at in base 36, seen]`, seen the ids as
+ * `id~age` joined by `,`, age the seconds (base 36) from the id's entry to `at`.
  */
-type EngagementText = [number, number, number, string, ...string[]];
-const encodeEngagement = (e: Engagement): EngagementText => [
-  e.delivered,
-  e.engaged,
-  e.run,
-  time(e.at),
-  ...e.seen.map((s) => `${s.id}~${time(s.at)}`),
-];
-function decodeEngagement([delivered, engaged, run, at, ...seen]: EngagementText): Engagement {
+type EngagementText = [number, number, number, string, string?];
+function encodeEngagement(e: Engagement): EngagementText {
+  const text: EngagementText = [e.delivered, e.engaged, e.run, time(e.at)];
+  if (e.seen.length > 0)
+    text.push(
+      e.seen.map((s) => `${s.id}~${Math.max(0, Math.round((e.at - s.at) / 1000)).toString(36)}`).join(','),
+    );
+  return text;
+}
+function decodeEngagement([delivered, engaged, run, atText, seen]: EngagementText): Engagement {
+  const at = parseTime(atText);
   return {
     delivered,
     engaged,
     run,
-    at: parseTime(at),
-    seen: seen.map((s) => {
-      const [id = '', t = '0'] = s.split('~');
-      return { id, at: parseTime(t) };
+    at,
+    seen: (seen ? seen.split(',') : []).map((s) => {
+      const [id = '', age = '0'] = s.split('~');
+      return { id, at: at - parseTime(age) * 1000 };
     }),
   };
 }
