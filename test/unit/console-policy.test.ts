@@ -88,6 +88,14 @@ describe('describeChanges', () => {
     ]);
   });
 
+  it('says when fatigue is turned on and which of its fields changed', () => {
+    const on = policy({ fatigue: { threshold: 0.1, capScale: 0.5 } });
+    const tuned = policy({ fatigue: { threshold: 0.15, capScale: 0.5 } });
+
+    expect(describeChanges(policy(), on)).toEqual([{ section: 'Fatigue', text: 'Fatigue: off → on' }]);
+    expect(describeChanges(on, tuned)).toEqual([{ section: 'Fatigue', text: 'threshold: 0.1 → 0.15' }]);
+  });
+
   it('finds nothing between a policy and itself, and keeps a unit cost’s small decimals', () => {
     const costs = policy({ channelCosts: { ...policy().channelCosts, push: 0.00045 } });
 
