@@ -13,6 +13,7 @@ export const REASON_LABELS: Record<Reason, string> = {
   hard_bounce: 'Hard bounce on the channel',
   complained: 'Complaint on the channel',
   erased: 'Customer erased',
+  fatigue: 'Customer stopped engaging (fatigue)',
 };
 
 export const CHANNEL_LABELS: Record<Channel, string> = {

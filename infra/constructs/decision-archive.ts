@@ -62,6 +62,7 @@ export const ARCHIVE_COLUMNS: readonly { name: string; type: string }[] = [
   { name: 'reservedat', type: 'string' },
   { name: 'preferences', type: 'string' },
   { name: 'feedback', type: 'string' },
+  { name: 'events', type: 'array<string>' },
 ];
 
 export interface DecisionArchiveProps {

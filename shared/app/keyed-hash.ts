@@ -31,7 +31,9 @@ export type HashPurpose =
   /** The decision archive's pseudonym of a customer (with the salt of its record). */
   | 'pseudonym'
   /** The decision archive's reference of a message (with the salt of its customer's record). */
-  | 'archive-ref';
+  | 'archive-ref'
+  /** An engagement event's id in its customer's log (idempotency of POST /v1/events). */
+  | 'event';
 
 /** The secret itself, a function that fetches it (once), or nothing (refused at `ready`). */
 export type SecretSource = string | (() => Promise<string | undefined>) | undefined;

@@ -21,6 +21,7 @@
 import * as z from 'zod';
 import type { LogEntry } from './customer-log.ts';
 import type { Verdict } from './decision.ts';
+import { ENGAGEMENT_EVENTS } from './fatigue.ts';
 import { channelSchema, kindSchema, OUTCOMES, preferencesSchema } from './schemas.ts';
 
 export const ARCHIVE_RECORD_VERSION = 1;
@@ -92,6 +93,16 @@ export const feedbackRecordSchema = z.object({
   feedback: z.enum(['unsubscribed', 'complained', 'bounced_hard']),
 });
 
+/**
+ * Engagement that counted (fatigue.ts): deliveries, opens and clicks of one events request, in order,
+ * without their ids (the log deduplicated them before they were archived).
+ */
+export const engagementRecordSchema = z.object({
+  ...common,
+  type: z.literal('engagement'),
+  events: z.array(z.enum(ENGAGEMENT_EVENTS)).min(1),
+});
+
 /** The customer was erased: the messages it still had deferred are dropped (suppressed `erased`). */
 export const erasureRecordSchema = z.object({
   ...common,
@@ -104,6 +115,7 @@ export const archiveRecordSchema = z.discriminatedUnion('type', [
   preferencesRecordSchema,
   feedbackRecordSchema,
   erasureRecordSchema,
+  engagementRecordSchema,
 ]);
 export type ArchiveRecord = z.infer<typeof archiveRecordSchema>;
 export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
@@ -199,6 +211,8 @@ export function recordOf(
       return { ...head, type: 'preferences', preferences: entry.preferences };
     case 'feedback':
       return { ...head, type: 'feedback', channel: entry.channel, feedback: entry.feedback };
+    case 'engagement':
+      return { ...head, type: 'engagement', events: entry.events.map((e) => e.type) };
     default:
       return undefined;
   }
@@ -242,6 +256,13 @@ export function toLogEntry(record: ArchiveRecord, policyVersion?: number): LogEn
       return { type: 'preferences', at, preferences: record.preferences };
     case 'feedback':
       return { type: 'feedback', at, channel: record.channel, feedback: record.feedback };
+    case 'engagement':
+      // Ids unique in the stream (the archived events were counted once already).
+      return {
+        type: 'engagement',
+        at,
+        events: record.events.map((type, n) => ({ id: `${record.write}.${record.index}.${n}`, type })),
+      };
     case 'erasure':
       return undefined;
   }

@@ -15,6 +15,16 @@ import {
   sendMatches,
   type Verdict,
 } from './decision.ts';
+import {
+  applyEngagement,
+  compactEngagement,
+  type Engagement,
+  type EngagementEvent,
+  type EngagementType,
+  isNeutral,
+  neutralEngagement,
+  restoredEngagement,
+} from './fatigue.ts';
 import type { CapMatch, Channel, Kind, Preferences } from './schemas.ts';
 
 export type FeedbackType = 'unsubscribed' | 'complained' | 'bounced_hard';
@@ -85,7 +95,9 @@ export type LogEntry =
       kind?: Kind | undefined;
     }
   /** Sends folded into one count (see `Send`); `at` is the send's. */
-  | { type: 'folded'; at: number; send: Send };
+  | { type: 'folded'; at: number; send: Send }
+  /** Deliveries, opens and clicks of one events request (fatigue.ts), each with its id's keyed hash. */
+  | { type: 'engagement'; at: number; events: EngagementEvent[] };
 
 export interface CustomerBase {
   preferences: Preferences;
@@ -95,6 +107,8 @@ export interface CustomerBase {
    * MAX_REMEMBERED), by UTC day: reconciliation cannot rebuild their counts from the log.
    */
   forgotten?: Record<string, number> | undefined;
+  /** The engagement folded so far (absent: neutral). */
+  engagement?: Engagement | undefined;
 }
 
 export const emptyBase = (): CustomerBase => ({
@@ -122,6 +136,7 @@ export interface CustomerState extends CustomerView {
   decisions: Map<string, Decided>;
   pending: Map<string, Pending>;
   forgotten: Record<string, number>;
+  engagement: Engagement;
 }
 
 /**
@@ -139,7 +154,8 @@ export type EntryResult =
    * remembers it.
    */
   | { type: 'release'; key: string; decided: Decided | undefined; stale: true }
-  | { type: 'other' };
+  /** For an engagement entry, `counted`: the events that counted, in order (the others were seen before). */
+  | { type: 'other'; counted?: EngagementType[] };
 
 /** Whether a retry's facts differ from those of the message first decided under its key. */
 export function conflictsWith(first: Decided, facts: MessageFacts): boolean {
@@ -211,6 +227,7 @@ export function replay(
     decisions: new Map(),
     pending: new Map(),
     forgotten: base.forgotten ?? {},
+    engagement: base.engagement ?? neutralEngagement(),
   };
   const results: EntryResult[] = [];
   for (const entry of entries) {
@@ -236,8 +253,15 @@ export function replay(
         break;
       case 'preferences':
         applyPreferences(state, entry.preferences);
+        state.engagement = restoredEngagement(state.engagement);
         results.push({ type: 'other' });
         break;
+      case 'engagement': {
+        const { engagement, counted } = applyEngagement(state.engagement, entry.events, entry.at);
+        state.engagement = engagement;
+        results.push({ type: 'other', counted });
+        break;
+      }
       case 'feedback':
         applyFeedback(state, entry.channel, entry.feedback, entry.at);
         results.push({ type: 'other' });
@@ -492,5 +516,7 @@ export function compact(
   }
   const base: CustomerBase = { preferences: state.preferences, suppressions: state.suppressions };
   if (Object.keys(forgotten).length > 0) base.forgotten = forgotten;
+  const engagement = compactEngagement(state.engagement, now);
+  if (!isNeutral(engagement)) base.engagement = engagement;
   return { base, entries };
 }

@@ -4,6 +4,7 @@
  * time comes in as `now` (epoch milliseconds), nothing is read or written here.
  */
 import { durationMs } from './duration.ts';
+import { type Engagement, type FatigueState, fatigueAt, fatiguedLimit } from './fatigue.ts';
 import { quietHoursEnd } from './quiet-hours.ts';
 import type { CapMatch, Channel, Kind, Policy, Preferences, QuietHours, Reason } from './schemas.ts';
 
@@ -63,6 +64,8 @@ export interface CustomerView {
   sends: readonly Send[];
   /** The deferred messages the customer holds (at most MAX_DEFERRED). */
   pending?: { readonly size: number } | undefined;
+  /** What the customer's engagement folded to (fatigue.ts); absent: neutral. */
+  engagement?: Engagement | undefined;
 }
 
 /** How a decision may defer. */
@@ -265,6 +268,33 @@ export function relevanceThreshold(
   return { base, pressure: fullness, fromPressure, required: Math.min(1, base + fromPressure) };
 }
 
+/**
+ * The fatigue a marketing message meets at `t` under the policy's `fatigue` section: undefined when
+ * the section is absent, the message is not marketing, or the customer is not fatigued.
+ */
+export function activeFatigue(
+  view: CustomerView,
+  c: CompiledPolicy,
+  facts: MessageFacts,
+  t: number,
+): (FatigueState & { rule: string }) | undefined {
+  if (facts.kind !== 'marketing' || !c.policy.fatigue) return undefined;
+  const state = fatigueAt(view.engagement, c.policy.fatigue, t);
+  return state.rule === undefined ? undefined : { ...state, rule: state.rule };
+}
+
+/** Like nextFreeForCount, for the rule's limit as fatigue scales it (undefined when it frees as the rule). */
+function nextFreeUnderFatigue(
+  rule: CountRule,
+  sends: readonly Send[],
+  t: number,
+  fatigue: FatigueState | undefined,
+): number | undefined {
+  if (!fatigue) return undefined;
+  const limit = fatiguedLimit(rule.limit, fatigue.capScale);
+  return limit < rule.limit ? nextFreeForCount({ ...rule, limit }, sends, t) : undefined;
+}
+
 /** Decide one message on one channel: the earliest moment it may go, or why it may not. */
 function decideOnChannel(
   view: CustomerView,
@@ -276,11 +306,15 @@ function decideOnChannel(
   const { facts, channel } = candidate;
   const { counts, gaps } = applicableRules(view, c, facts, channel);
   const start = Math.max(now, facts.notBefore ?? now);
+  const fatigue = activeFatigue(view, c, facts, start);
 
   if (facts.kind === 'marketing' && facts.relevance !== undefined) {
     const threshold = relevanceThreshold(c, channel, facts.category, counts, start).required;
     if (facts.relevance < threshold) {
       return { outcome: 'suppressed', channel, reason: 'relevance_below_threshold', rule: 'relevance' };
+    }
+    if (fatigue && facts.relevance < Math.min(1, threshold + fatigue.relevanceBoost)) {
+      return { outcome: 'suppressed', channel, reason: 'fatigue', rule: fatigue.rule };
     }
   }
 
@@ -309,6 +343,14 @@ function decideOnChannel(
       if (next !== undefined) {
         block = { reason: 'frequency_cap', rule: rule.id };
         t = next;
+        moved = true;
+        break;
+      }
+      // The cap would take it, the cap scaled down for a fatigued customer would not.
+      const fatigued = nextFreeUnderFatigue(rule, sends, t, fatigue);
+      if (fatigue && fatigued !== undefined) {
+        block = { reason: 'fatigue', rule: fatigue.rule };
+        t = fatigued;
         moved = true;
         break;
       }

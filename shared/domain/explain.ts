@@ -6,6 +6,7 @@
  */
 import * as z from 'zod';
 import {
+  activeFatigue,
   applicableRules,
   type CompiledPolicy,
   type CustomerView,
@@ -14,6 +15,7 @@ import {
   nextFreeForGap,
   relevanceThreshold,
 } from './decision.ts';
+import { fatigueAt, fatiguedLimit } from './fatigue.ts';
 import { type Channel, channelSchema, decisionSchema, timestampSchema } from './schemas.ts';
 
 const unit = z.number().min(0).max(1);
@@ -26,6 +28,9 @@ export const explanationSchema = z.object({
       base: unit.meta({ description: "the channel's or category's threshold (the stricter), else default" }),
       fromPressure: unit.meta({ description: 'pressureSlope × pressure' }),
       required: unit.meta({ description: 'base + fromPressure, at most 1: what relevance must reach' }),
+      fromFatigue: unit
+        .optional()
+        .meta({ description: 'what fatigue adds on top of required (absent: the customer is not fatigued)' }),
       relevance: unit.meta({ description: "the message's relevance" }),
     })
     .optional()
@@ -35,12 +40,31 @@ export const explanationSchema = z.object({
       id: z.string().meta({ description: 'the cap id; customer.maxPerWeek for the customer’s own cap' }),
       used: z.int().min(0).meta({ description: 'sends counted in the rolling window ending now' }),
       limit: z.int().min(0),
+      effectiveLimit: z
+        .int()
+        .min(0)
+        .optional()
+        .meta({ description: 'the limit fatigue scaled the cap down to (absent: the limit holds)' }),
       window: z.string().meta({ description: 'ISO 8601 duration' }),
       freesAt: timestampSchema
         .optional()
         .meta({ description: 'when the oldest send counted leaves the window (absent: none counted)' }),
     }),
   ),
+  engagement: z
+    .object({
+      score: unit.optional().meta({
+        description: 'opens and clicks per delivered, decayed (half-life 14 days); absent: neutral',
+      }),
+      delivered: z.number().min(0).meta({ description: 'decayed deliveries' }),
+      run: z.int().min(0).meta({ description: 'deliveries since the last open or click' }),
+      fatigue: z
+        .string()
+        .optional()
+        .meta({ description: 'the fatigue rule in force: fatigue.threshold or fatigue.unengagedRun' }),
+    })
+    .optional()
+    .meta({ description: "the customer's engagement, when the policy has a fatigue section" }),
   gaps: z.array(
     z.object({
       id: z.string(),
@@ -70,6 +94,8 @@ export function explain(
   const { counts, gaps } = applicableRules(view, c, facts, channel);
   const start = Math.max(now, facts.notBefore ?? now);
   const threshold = relevanceThreshold(c, channel, facts.category, counts, start);
+  const fatigue = activeFatigue(view, c, facts, start);
+  const engagement = c.policy.fatigue ? fatigueAt(view.engagement, c.policy.fatigue, start) : undefined;
   const windowOf = (id: string) => c.policy.caps.find((cap) => cap.id === id)?.window ?? 'P7D';
   const gapOf = (id: string) => c.policy.caps.find((cap) => cap.id === id)?.minGap ?? '';
   return {
@@ -81,6 +107,7 @@ export function explain(
             base: threshold.base,
             fromPressure: threshold.fromPressure,
             required: threshold.required,
+            ...(fatigue ? { fromFatigue: Math.min(1 - threshold.required, fatigue.relevanceBoost) } : {}),
             relevance: facts.relevance,
           },
         }
@@ -93,10 +120,23 @@ export function explain(
         id: rule.id,
         used: counted.length,
         limit: rule.limit,
+        ...(fatigue && fatiguedLimit(rule.limit, fatigue.capScale) < rule.limit
+          ? { effectiveLimit: fatiguedLimit(rule.limit, fatigue.capScale) }
+          : {}),
         window: windowOf(rule.id),
         ...(counted.length > 0 ? { freesAt: iso(frees) } : {}),
       };
     }),
+    ...(engagement
+      ? {
+          engagement: {
+            ...(engagement.score !== undefined ? { score: engagement.score } : {}),
+            delivered: engagement.delivered,
+            run: engagement.run,
+            ...(engagement.rule ? { fatigue: engagement.rule } : {}),
+          },
+        }
+      : {}),
     gaps: gaps.map(({ rule, sends }) => {
       const frees = nextFreeForGap(rule, sends, start);
       return { id: rule.id, minGap: gapOf(rule.id), ...(frees !== undefined ? { freesAt: iso(frees) } : {}) };

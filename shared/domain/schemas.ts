@@ -71,6 +71,7 @@ export const REASONS = [
   'hard_bounce',
   'complained',
   'erased',
+  'fatigue',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -140,6 +141,41 @@ const money = z.number().min(0).max(1_000_000);
 export const quietHoursSchema = z.strictObject({ start: timeOfDaySchema, end: timeOfDaySchema });
 export type QuietHours = z.infer<typeof quietHoursSchema>;
 
+/**
+ * Fatigue (fatigue.ts): from a customer's decayed opens and clicks per delivered message, caps are
+ * scaled down and the relevance threshold raised for customers who stopped engaging.
+ */
+export const fatigueSchema = z
+  .strictObject({
+    threshold: unit.meta({
+      description: 'opens and clicks per delivered (decayed) below which a customer is fatigued',
+    }),
+    minDelivered: z
+      .number()
+      .min(1)
+      .max(1000)
+      .default(5)
+      .meta({ description: 'decayed deliveries before the score counts: below it the customer is neutral' }),
+    capScale: unit
+      .default(0.5)
+      .meta({ description: "what a fatigued customer's marketing caps are multiplied by (at least 1 left)" }),
+    relevanceBoost: unit
+      .default(0.2)
+      .meta({ description: "what is added to a fatigued customer's relevance threshold" }),
+    unengagedRun: z
+      .int()
+      .min(1)
+      .max(1000)
+      .default(5)
+      .meta({ description: 'N: after N deliveries with no open or click the customer backs off further' }),
+    runCapScale: unit.default(0.25).meta({ description: 'the cap scale after such a run' }),
+    runRelevanceBoost: unit.default(0.3).meta({ description: 'the relevance boost after such a run' }),
+  })
+  .meta({
+    description: 'a click or an explicit preference change restores a customer; new customers are neutral',
+  });
+export type Fatigue = z.infer<typeof fatigueSchema>;
+
 export const policyDocumentSchema = z
   .strictObject({
     caps: z.array(capSchema).max(50).default([]),
@@ -159,6 +195,7 @@ export const policyDocumentSchema = z
       whatsapp: money,
       currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
     }),
+    fatigue: fatigueSchema.optional(),
   })
   .refine((p) => new Set(p.caps.map((c) => c.id)).size === p.caps.length, {
     message: 'cap ids must be unique',
@@ -224,6 +261,9 @@ export const EVENT_TYPES = [
   'bounced_hard',
 ] as const;
 export const eventSchema = z.strictObject({
+  eventId: idSchema.optional().meta({
+    description: 'the event id, for idempotency; absent: messageId + type (or channel + type + at)',
+  }),
   messageId: idSchema.optional(),
   customerId: idSchema,
   channel: channelSchema,

@@ -11,6 +11,8 @@ const MINUTE = 60_000;
 const WEEK = 7 * 24 * 3600_000;
 /** A customer holds at most this many deferred messages (the design's bound on held payloads). */
 const MAX_DEFERRED = 50;
+/** Engagement halves every 14 days (the design's half-life). */
+const HALF_LIFE = 14 * 24 * 3600_000;
 
 export interface OracleMessage {
   key: string;
@@ -94,6 +96,11 @@ export class DecisionOracle {
   private counted: Counted[] = [];
   private decided = new Map<string, { expected: Expected; message: OracleMessage }>();
   private deferredCount = 0;
+  /** Deliveries and opens since the customer was last restored (a click, a preference change). */
+  private engagements: { at: number; type: 'delivered' | 'opened' }[] = [];
+  private eventIds = new Set<string>();
+  /** The latest time an engagement entry was written at (the decay never runs backwards). */
+  private latestEngagement = 0;
 
   constructor(private readonly policies: (version: number) => Policy) {}
 
@@ -104,6 +111,7 @@ export class DecisionOracle {
 
   setPreferences(preferences: OraclePreferences): void {
     this.preferences = preferences;
+    this.engagements = [];
     for (const [channel, consent] of Object.entries(preferences.channels)) {
       if (consent?.optIn === true) delete this.suppressions[channel as Channel];
     }
@@ -116,6 +124,46 @@ export class DecisionOracle {
     };
     if (type === 'complained') this.suppressions[channel] = 'complained';
     if (type === 'bounced_hard') this.suppressions[channel] = 'hard_bounce';
+  }
+
+  /** Events posted at `now`; an id posted before counts nothing. */
+  engagement(events: readonly { id: string; type: 'delivered' | 'opened' | 'clicked' }[], now: number): void {
+    this.latestEngagement = Math.max(this.latestEngagement, now);
+    for (const e of events) {
+      if (this.eventIds.has(e.id)) continue;
+      this.eventIds.add(e.id);
+      if (e.type === 'clicked') this.engagements = [];
+      else this.engagements.push({ at: this.latestEngagement, type: e.type });
+    }
+  }
+
+  /**
+   * The fatigue at `t`, from the whole history: each delivery and open weighs 2^(-age / half-life); a
+   * customer with fewer than minDelivered such deliveries (to the hundredth) is neutral; a run of N
+   * deliveries since the last open backs off further.
+   */
+  fatigue(policy: Policy, t: number): { capScale: number; boost: number } | undefined {
+    const f = policy.fatigue;
+    if (!f) return undefined;
+    const to = Math.max(t, this.latestEngagement);
+    const weight = (at: number) => 2 ** (-(to - at) / HALF_LIFE);
+    let delivered = 0;
+    let engaged = 0;
+    let run = 0;
+    for (const e of this.engagements) {
+      if (e.type === 'delivered') {
+        delivered += weight(e.at);
+        run++;
+      } else {
+        engaged += weight(e.at);
+        run = 0;
+      }
+    }
+    if (run >= f.unengagedRun) return { capScale: f.runCapScale, boost: f.runRelevanceBoost };
+    const neutral = delivered === 0 || Math.round(delivered * 100) / 100 < f.minDelivered;
+    if (!neutral && Math.min(1, engaged / delivered) < f.threshold)
+      return { capScale: f.capScale, boost: f.relevanceBoost };
+    return undefined;
   }
 
   /** The decision for `message` written at `now` under policy `version`, recorded as the engine would. */
@@ -217,6 +265,12 @@ export class DecisionOracle {
   ): Expected {
     const rules = this.rulesFor(policy, m, channel).map((rule) => ({ rule, sends: this.countedBy(rule) }));
     const start = Math.max(now, m.notBefore ?? now);
+    const fatigue = m.kind === 'marketing' ? this.fatigue(policy, start) : undefined;
+    /** A limit as fatigue scales it: rounded down, at least one (a zero stays zero). */
+    const scaled = (limit: number) =>
+      !fatigue || fatigue.capScale >= 1 || limit === 0
+        ? limit
+        : Math.max(1, Math.floor(limit * fatigue.capScale));
 
     if (m.kind === 'marketing' && m.relevance !== undefined) {
       // The stricter of the channel's and the category's threshold, else the default; plus the slope
@@ -241,6 +295,8 @@ export class DecisionOracle {
       const required = Math.min(1, base + policy.relevance.pressureSlope * fullest);
       if (m.relevance < required)
         return { outcome: 'suppressed', channel, reasons: new Set(['relevance_below_threshold']) };
+      if (fatigue && m.relevance < Math.min(1, required + fatigue.boost))
+        return { outcome: 'suppressed', channel, reasons: new Set(['fatigue']) };
     }
 
     const quiet = m.kind === 'marketing' ? (this.preferences.quietHours ?? policy.quietHours) : undefined;
@@ -263,6 +319,7 @@ export class DecisionOracle {
           for (const u of ends) {
             const inWindow = sends.filter((s) => s.at > u - w && s.at <= u).length;
             if (inWindow + 1 > rule.limit) out.add('frequency_cap');
+            else if (inWindow + 1 > scaled(rule.limit)) out.add('fatigue');
           }
         }
         if (rule.gapMs !== undefined) {

@@ -82,6 +82,21 @@ const policyDocArb: fc.Arbitrary<Partial<PolicyDocumentInput>> = fc.record({
     pressureSlope: fc.double({ min: 0, max: 1, noNaN: true }),
   }),
   quietHours: maybe(fc.record({ start: timeArb, end: timeArb, defaultTimezone: fc.constantFrom(...ZONES) })),
+  fatigue: fc.oneof(
+    { weight: 1, arbitrary: fc.constant(undefined) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        threshold: fc.constantFrom(0.1, 0.3, 0.5),
+        minDelivered: fc.constantFrom(1, 2, 4),
+        capScale: fc.constantFrom(0.25, 0.5, 1),
+        relevanceBoost: fc.constantFrom(0, 0.2, 0.5),
+        unengagedRun: fc.constantFrom(1, 1, 2, 4),
+        runCapScale: fc.constantFrom(0, 0.25, 0.5, 0.5),
+        runRelevanceBoost: fc.constantFrom(0.1, 0.4),
+      }),
+    },
+  ),
 });
 
 const preferencesArb: fc.Arbitrary<{ input: PreferencesInput; pausedForMs?: number | undefined }> = fc.record(
@@ -148,6 +163,22 @@ const opArb = fc.record({
         })
         .map((f) => ({ feedback: f })),
     },
+    {
+      weight: 3,
+      arbitrary: fc
+        .record({
+          events: fc.array(
+            fc.constantFrom('delivered', 'delivered', 'delivered', 'opened', 'clicked' as const),
+            {
+              minLength: 1,
+              maxLength: 4,
+            },
+          ),
+          /** Posts the previous engagement op's events again (a provider's retry). */
+          again: fc.boolean(),
+        })
+        .map((e) => ({ engagement: e })),
+    },
   ),
 });
 
@@ -191,6 +222,8 @@ function run(s: Scenario): string | undefined {
   const first = new Map<string, Verdict>();
   const sent: (SendFacts & { version: number; maxPerWeek: number | undefined })[] = [];
   let timeline = START;
+  let lastEvents: { id: string; type: 'delivered' | 'opened' | 'clicked' }[] = [];
+  let eventIds = 0;
 
   for (const [i, op] of s.ops.entries()) {
     timeline += op.advance * MINUTE;
@@ -213,6 +246,13 @@ function run(s: Scenario): string | undefined {
       const { channel, type } = op.what.feedback;
       batch.push({ type: 'feedback', at: now, channel, feedback: type });
       oracle.feedback(channel, type);
+    } else if ('engagement' in op.what) {
+      const { events, again } = op.what.engagement;
+      const fresh = events.map((type) => ({ id: `ev${eventIds++}`, type }));
+      const posted = again ? [...lastEvents, ...fresh] : fresh;
+      lastEvents = fresh;
+      batch.push({ type: 'engagement', at: now, events: posted });
+      oracle.engagement(posted, now);
     } else {
       for (const m of op.what.messages) {
         let facts: MessageFacts;
@@ -333,6 +373,8 @@ describe('the decision engine against the oracle', () => {
       'suppressed hard_bounce',
       'suppressed complained',
       'suppressed quiet_hours_expired',
+      'suppressed fatigue',
+      'deferred fatigue',
       'retry',
       'conflict',
     ])

@@ -88,6 +88,23 @@ describe('describeChanges', () => {
     ]);
   });
 
+  it('says when fatigue is turned on and which of its fields changed', () => {
+    const fatigue = {
+      threshold: 0.1,
+      minDelivered: 5,
+      capScale: 0.5,
+      relevanceBoost: 0.2,
+      unengagedRun: 5,
+      runCapScale: 0.25,
+      runRelevanceBoost: 0.3,
+    };
+    const on = policy({ fatigue });
+    const tuned = policy({ fatigue: { ...fatigue, threshold: 0.15 } });
+
+    expect(describeChanges(policy(), on)).toEqual([{ section: 'Fatigue', text: 'Fatigue: off → on' }]);
+    expect(describeChanges(on, tuned)).toEqual([{ section: 'Fatigue', text: 'threshold: 0.1 → 0.15' }]);
+  });
+
   it('finds nothing between a policy and itself, and keeps a unit cost’s small decimals', () => {
     const costs = policy({ channelCosts: { ...policy().channelCosts, push: 0.00045 } });
 

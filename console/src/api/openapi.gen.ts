@@ -429,7 +429,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -561,6 +561,41 @@ export interface components {
              * @description when this version was stored
              */
             createdAt: string;
+            /** @description a click or an explicit preference change restores a customer; new customers are neutral */
+            fatigue?: {
+                /**
+                 * @description what a fatigued customer's marketing caps are multiplied by (at least 1 left)
+                 * @default 0.5
+                 */
+                capScale: number;
+                /**
+                 * @description decayed deliveries before the score counts: below it the customer is neutral
+                 * @default 5
+                 */
+                minDelivered: number;
+                /**
+                 * @description what is added to a fatigued customer's relevance threshold
+                 * @default 0.2
+                 */
+                relevanceBoost: number;
+                /**
+                 * @description the cap scale after such a run
+                 * @default 0.25
+                 */
+                runCapScale: number;
+                /**
+                 * @description the relevance boost after such a run
+                 * @default 0.3
+                 */
+                runRelevanceBoost: number;
+                /** @description opens and clicks per delivered (decayed) below which a customer is fatigued */
+                threshold: number;
+                /**
+                 * @description N: after N deliveries with no open or click the customer backs off further
+                 * @default 5
+                 */
+                unengagedRun: number;
+            };
             quietHours?: {
                 /** @default UTC */
                 defaultTimezone: string;
@@ -618,6 +653,41 @@ export interface components {
              * @description ignored: the server numbers, dates and signs each version (accepted for a round trip)
              */
             createdAt?: string;
+            /** @description a click or an explicit preference change restores a customer; new customers are neutral */
+            fatigue?: {
+                /**
+                 * @description what a fatigued customer's marketing caps are multiplied by (at least 1 left)
+                 * @default 0.5
+                 */
+                capScale: number;
+                /**
+                 * @description decayed deliveries before the score counts: below it the customer is neutral
+                 * @default 5
+                 */
+                minDelivered: number;
+                /**
+                 * @description what is added to a fatigued customer's relevance threshold
+                 * @default 0.2
+                 */
+                relevanceBoost: number;
+                /**
+                 * @description the cap scale after such a run
+                 * @default 0.25
+                 */
+                runCapScale: number;
+                /**
+                 * @description the relevance boost after such a run
+                 * @default 0.3
+                 */
+                runRelevanceBoost: number;
+                /** @description opens and clicks per delivered (decayed) below which a customer is fatigued */
+                threshold: number;
+                /**
+                 * @description N: after N deliveries with no open or click the customer backs off further
+                 * @default 5
+                 */
+                unengagedRun: number;
+            };
             quietHours?: {
                 /** @default UTC */
                 defaultTimezone: string;
@@ -744,7 +814,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -788,7 +858,7 @@ export interface components {
                 /** Format: date */
                 day?: string;
                 /** @enum {string} */
-                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased";
+                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
             }[];
             totals: {
                 /** @description in the currency of the report, exact to the millionth */
@@ -1138,7 +1208,7 @@ export interface operations {
                              * @description why it was suppressed (suppressed decisions only)
                              * @enum {string}
                              */
-                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased";
+                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
                             /** @description what the release of a deferred message decided, while the log still holds it */
                             release?: {
                                 /** Format: date-time */
@@ -1155,7 +1225,7 @@ export interface operations {
                                  * @description why it was suppressed (suppressed decisions only)
                                  * @enum {string}
                                  */
-                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased";
+                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
                                 /**
                                  * Format: date-time
                                  * @description when a deferred message was to go
@@ -1741,6 +1811,8 @@ export interface operations {
                     /** @enum {string} */
                     channel: "email" | "sms" | "push" | "whatsapp";
                     customerId: string;
+                    /** @description the event id, for idempotency; absent: messageId + type (or channel + type + at) */
+                    eventId?: string;
                     messageId?: string;
                     /** @enum {string} */
                     type: "delivered" | "opened" | "clicked" | "unsubscribed" | "complained" | "bounced_hard";
@@ -2848,6 +2920,41 @@ export interface operations {
                          * @description ignored: the server numbers, dates and signs each version (accepted for a round trip)
                          */
                         createdAt?: string;
+                        /** @description a click or an explicit preference change restores a customer; new customers are neutral */
+                        fatigue?: {
+                            /**
+                             * @description what a fatigued customer's marketing caps are multiplied by (at least 1 left)
+                             * @default 0.5
+                             */
+                            capScale?: number;
+                            /**
+                             * @description decayed deliveries before the score counts: below it the customer is neutral
+                             * @default 5
+                             */
+                            minDelivered?: number;
+                            /**
+                             * @description what is added to a fatigued customer's relevance threshold
+                             * @default 0.2
+                             */
+                            relevanceBoost?: number;
+                            /**
+                             * @description the cap scale after such a run
+                             * @default 0.25
+                             */
+                            runCapScale?: number;
+                            /**
+                             * @description the relevance boost after such a run
+                             * @default 0.3
+                             */
+                            runRelevanceBoost?: number;
+                            /** @description opens and clicks per delivered (decayed) below which a customer is fatigued */
+                            threshold: number;
+                            /**
+                             * @description N: after N deliveries with no open or click the customer backs off further
+                             * @default 5
+                             */
+                            unengagedRun?: number;
+                        };
                         quietHours?: {
                             /** @default UTC */
                             defaultTimezone?: string;

@@ -12,6 +12,7 @@ export type Cap = NonNullable<PolicyDocument['caps']>[number];
 export type CapMatch = NonNullable<Cap['match']>;
 export type Relevance = NonNullable<PolicyDocument['relevance']>;
 export type QuietHours = NonNullable<PolicyDocument['quietHours']>;
+export type Fatigue = NonNullable<PolicyDocument['fatigue']>;
 export type ChannelCosts = PolicyDocument['channelCosts'];
 export type Channel = NonNullable<CapMatch['channel']>;
 export type Kind = NonNullable<CapMatch['kind']>;

@@ -7,7 +7,7 @@ import { type Format, formatFor } from '../format.ts';
 import { channelLabel } from '../labels.ts';
 import { quietHoursWords, ruleWords, scopeWords } from './describe.ts';
 
-export type Section = 'Caps' | 'Relevance' | 'Quiet hours' | 'Channel costs';
+export type Section = 'Caps' | 'Relevance' | 'Quiet hours' | 'Fatigue' | 'Channel costs';
 
 export interface Change {
   section: Section;
@@ -125,6 +125,22 @@ function quietChanges(before: PolicyDocument, after: PolicyDocument): Change[] {
   return changes;
 }
 
+function fatigueChanges(before: PolicyDocument, after: PolicyDocument, fmt: Numbers): Change[] {
+  const a = before.fatigue;
+  const b = after.fatigue;
+  if (same(a, b)) return [];
+  if (!a || !b) return [{ section: 'Fatigue', text: `Fatigue: ${a ? 'on' : 'off'} → ${b ? 'on' : 'off'}` }];
+  const changes: Change[] = [];
+  for (const key of Object.keys({ ...a, ...b }) as (keyof typeof a)[]) {
+    if (a[key] !== b[key])
+      changes.push({
+        section: 'Fatigue',
+        text: `${key}: ${a[key] === undefined ? 'default' : fmt.decimal(a[key], 2)} → ${b[key] === undefined ? 'default' : fmt.decimal(b[key], 2)}`,
+      });
+  }
+  return changes;
+}
+
 function costChanges(before: PolicyDocument, after: PolicyDocument, fmt: Numbers): Change[] {
   const number = (n: number) => fmt.decimal(n, 6);
   const changes: Change[] = [];
@@ -153,6 +169,7 @@ export function describeChanges(
     ...capChanges(before.caps ?? [], after.caps ?? [], fmt.number),
     ...thresholdChanges(before, after, fmt),
     ...quietChanges(before, after),
+    ...fatigueChanges(before, after, fmt),
     ...costChanges(before, after, fmt),
   ];
 }

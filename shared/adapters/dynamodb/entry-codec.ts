@@ -13,6 +13,7 @@
  * | raw preferences | `p|at|escaped preferences JSON`                                                   |
  * | raw feedback    | `f|at|channel|u c b` (unsubscribed, complained, bounced hard)                     |
  * | raw release     | `r|at|version|key|releaseAt[|margin s]`                                           |
+ * | raw engagement  | `g|at|events`, events `,`-separated, each `d o c` (delivered, opened, clicked) + id |
  * | folded sends    | `*at~since~count~channel+kind` (raw or in a block)                                |
  * | facts           | `key~channel+kind~category~campaign~relevance~notBefore~expiresAt~alternates`     |
  * | block           | `!words` NL `base JSON or empty` NL one line per settled entry or folded send     |
@@ -30,6 +31,7 @@
  */
 import type { CustomerBase, LogEntry, Pending } from '../../domain/customer-log.ts';
 import type { MessageFacts, Send, Verdict } from '../../domain/decision.ts';
+import type { Engagement, EngagementType } from '../../domain/fatigue.ts';
 import { CHANNELS, type Channel, type Kind, REASONS, type Reason } from '../../domain/schemas.ts';
 
 const CHANNEL_CODE: Record<Channel, string> = { email: 'e', sms: 's', push: 'p', whatsapp: 'w' };
@@ -37,6 +39,10 @@ const CODE_CHANNEL = new Map(CHANNELS.map((c) => [CHANNEL_CODE[c], c]));
 const FEEDBACK_CODE = { unsubscribed: 'u', complained: 'c', bounced_hard: 'b' } as const;
 const CODE_FEEDBACK = new Map<string, keyof typeof FEEDBACK_CODE>(
   Object.entries(FEEDBACK_CODE).map(([k, v]) => [v, k as keyof typeof FEEDBACK_CODE]),
+);
+const ENGAGEMENT_CODE: Record<EngagementType, string> = { delivered: 'd', opened: 'o', clicked: 'c' };
+const CODE_ENGAGEMENT = new Map<string, EngagementType>(
+  Object.entries(ENGAGEMENT_CODE).map(([k, v]) => [v, k as EngagementType]),
 );
 const REASON_CODE: Record<Reason, string> = {
   frequency_cap: 'f',
@@ -50,6 +56,7 @@ const REASON_CODE: Record<Reason, string> = {
   hard_bounce: 'b',
   complained: 'c',
   erased: 'x',
+  fatigue: 'F',
 };
 const CODE_REASON = new Map(REASONS.map((r) => [REASON_CODE[r], r]));
 
@@ -237,6 +244,12 @@ export function encodeEntry(entry: LogEntry): string {
       ].join('|');
     case 'folded':
       return encodeFolded(entry.send);
+    case 'engagement':
+      return [
+        'g',
+        time(entry.at),
+        entry.events.map((e) => ENGAGEMENT_CODE[e.type] + escapeField(e.id)).join(','),
+      ].join('|');
     case 'settled':
       // Its words and its time relative to the line before exist only in a block.
       throw new Error('a settled entry is written in a block (encodeBlock), never on its own');
@@ -278,6 +291,16 @@ export function decodeEntry(text: string): LogEntry {
         },
         rest[3],
       );
+    case 'g':
+      return {
+        type: 'engagement',
+        at: parseTime(at),
+        events: (rest[0] ?? '').split(',').map((e) => {
+          const type = CODE_ENGAGEMENT.get(e[0] ?? '');
+          if (!type) throw new Error(`corrupt log entry: ${text}`);
+          return { type, id: unescapeField(e.slice(1)) };
+        }),
+      };
     default:
       if (text.startsWith(FOLDED)) return decodeFolded(text);
       throw new Error(`corrupt log entry: ${text}`);
@@ -397,7 +420,37 @@ function decodeFolded(text: string): LogEntry {
   return { type: 'folded', at: send.at, send };
 }
 
-/** The base as stored; undefined for a customer with no preferences, suppression or forgotten count. */
+/**
+ * The engagement in the base: `[delivered, engaged, run, at in base 36, seen]`, seen the ids as
+ * `id~age` joined by `,`, age the seconds (base 36) from the id's entry to `at`.
+ */
+type EngagementText = [number, number, number, string, string?];
+function encodeEngagement(e: Engagement): EngagementText {
+  const text: EngagementText = [e.delivered, e.engaged, e.run, time(e.at)];
+  if (e.seen.length > 0)
+    text.push(
+      e.seen.map((s) => `${s.id}~${Math.max(0, Math.round((e.at - s.at) / 1000)).toString(36)}`).join(','),
+    );
+  return text;
+}
+function decodeEngagement([delivered, engaged, run, atText, seen]: EngagementText): Engagement {
+  const at = parseTime(atText);
+  return {
+    delivered,
+    engaged,
+    run,
+    at,
+    seen: (seen ? seen.split(',') : []).map((s) => {
+      const [id = '', age = '0'] = s.split('~');
+      return { id, at: at - parseTime(age) * 1000 };
+    }),
+  };
+}
+
+/**
+ * The base as stored; undefined for a customer with no preferences, suppression, forgotten count or
+ * engagement.
+ */
 export function encodeBase(base: CustomerBase): string | undefined {
   const p = base.preferences;
   const forgotten = base.forgotten && Object.keys(base.forgotten).length > 0 ? base.forgotten : undefined;
@@ -406,20 +459,30 @@ export function encodeBase(base: CustomerBase): string | undefined {
     Object.keys(p.channels).length === 0 &&
     Object.keys(p.topics).length === 0 &&
     Object.keys(base.suppressions).length === 0 &&
-    forgotten === undefined;
+    forgotten === undefined &&
+    base.engagement === undefined;
   return empty
     ? undefined
-    : JSON.stringify({ p, s: base.suppressions, ...(forgotten ? { f: forgotten } : {}) });
+    : JSON.stringify({
+        p,
+        s: base.suppressions,
+        ...(forgotten ? { f: forgotten } : {}),
+        ...(base.engagement ? { g: encodeEngagement(base.engagement) } : {}),
+      });
 }
 
 export function decodeBase(text: string | undefined): CustomerBase {
   if (!text) return { preferences: { channels: {}, topics: {} }, suppressions: {} };
-  const { p, s, f } = JSON.parse(text) as {
+  const { p, s, f, g } = JSON.parse(text) as {
     p: CustomerBase['preferences'];
     s: CustomerBase['suppressions'];
     f?: Record<string, number>;
+    g?: EngagementText;
   };
-  return f ? { preferences: p, suppressions: s, forgotten: f } : { preferences: p, suppressions: s };
+  const base: CustomerBase = { preferences: p, suppressions: s };
+  if (f) base.forgotten = f;
+  if (g) base.engagement = decodeEngagement(g);
+  return base;
 }
 
 /** The first line of a block starts with BLOCK, then its words. */

@@ -17,7 +17,13 @@ import { type Conflict, reapply, settingWords } from '../../policy/merge.ts';
 import { ChangeList } from './changes.tsx';
 import { documentOf, History } from './history.tsx';
 import { ImpactPreview } from './impact-preview.tsx';
-import { CapsSection, CostsSection, QuietHoursSection, RelevanceSection } from './sections.tsx';
+import {
+  CapsSection,
+  CostsSection,
+  FatigueSection,
+  QuietHoursSection,
+  RelevanceSection,
+} from './sections.tsx';
 
 interface Loaded {
   policy: StoredPolicy;
@@ -199,6 +205,7 @@ function Editor({ initial, readOnly }: { initial: Loaded; readOnly: boolean }) {
         <CapsSection {...sections} />
         <RelevanceSection {...sections} />
         <QuietHoursSection {...sections} />
+        <FatigueSection {...sections} />
         <CostsSection {...sections} />
         <ImpactPreview
           draft={draft}

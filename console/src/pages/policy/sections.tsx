@@ -1,7 +1,7 @@
 /**
  * The policy's sections as the marketer edits them: caps (a table, each cap edited in a dialog),
- * relevance thresholds (with the pressure slope in words), quiet hours and the default time zone, and
- * channel costs. Each edits the draft document only.
+ * relevance thresholds (with the pressure slope in words), quiet hours and the default time zone,
+ * fatigue, and channel costs. Each edits the draft document only.
  */
 import { useState } from 'preact/hooks';
 import {
@@ -9,6 +9,7 @@ import {
   CHANNELS,
   type Channel,
   type ChannelCosts,
+  type Fatigue,
   type PolicyDocument,
   type QuietHours,
   type Relevance,
@@ -404,6 +405,85 @@ export function QuietHoursSection({ draft, edit, readOnly }: SectionProps) {
           From {quiet.start} to {quiet.end} the next morning.
         </p>
       ) : null}
+    </Card>
+  );
+}
+
+/** The fatigue section's defaults: what the API applies to fields left out. */
+const FATIGUE_DEFAULTS: Required<Fatigue> = {
+  threshold: 0.1,
+  minDelivered: 5,
+  capScale: 0.5,
+  relevanceBoost: 0.2,
+  unengagedRun: 5,
+  runCapScale: 0.25,
+  runRelevanceBoost: 0.3,
+};
+
+export function FatigueSection({ draft, edit, readOnly }: SectionProps) {
+  const fatigue = draft.fatigue ? { ...FATIGUE_DEFAULTS, ...draft.fatigue } : undefined;
+  const set = (patch: Partial<Fatigue>) =>
+    edit((d) => ({ ...d, fatigue: { ...FATIGUE_DEFAULTS, ...d.fatigue, ...patch } }));
+  const field = (key: keyof Fatigue, label: string, step: number, hint?: string) =>
+    fatigue ? (
+      <NumberField
+        id={`fatigue-${key}`}
+        label={label}
+        value={fatigue[key]}
+        onChange={(value) => set({ [key]: value as number })}
+        step={step}
+        min={0}
+        width="medium"
+        path={`fatigue.${key}`}
+        hint={hint}
+        disabled={readOnly}
+      />
+    ) : null;
+  return (
+    <Card title="Fatigue" id="fatigue">
+      <CheckboxField
+        id="fatigue-on"
+        label="Send less to customers who stopped engaging"
+        checked={fatigue !== undefined}
+        disabled={readOnly}
+        onChange={(on) =>
+          edit((d) => {
+            if (!on) {
+              const { fatigue: _, ...rest } = d;
+              return rest as PolicyDocument;
+            }
+            return { ...d, fatigue: { ...FATIGUE_DEFAULTS } };
+          })
+        }
+        hint="From each customer’s opens and clicks per delivered message (half-life 14 days). A click or a preference change restores the customer; new customers start neutral."
+      />
+      {fatigue ? (
+        <>
+          <div class="row">
+            {field(
+              'threshold',
+              'Engagement threshold',
+              0.01,
+              'Opens and clicks per delivered, below which a customer is fatigued',
+            )}
+            {field('minDelivered', 'Deliveries before it counts', 1)}
+            {field('capScale', 'Caps scaled by', 0.05)}
+            {field('relevanceBoost', 'Relevance threshold raised by', 0.05)}
+          </div>
+          <div class="row">
+            {field(
+              'unengagedRun',
+              'Deliveries with no engagement',
+              1,
+              'After this many in a row, back off further',
+            )}
+            {field('runCapScale', 'Then caps scaled by', 0.05)}
+            {field('runRelevanceBoost', 'Then threshold raised by', 0.05)}
+          </div>
+        </>
+      ) : (
+        <p class="muted">Off: engagement changes no decision.</p>
+      )}
     </Card>
   );
 }
