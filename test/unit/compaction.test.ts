@@ -332,7 +332,8 @@ describe('compact', () => {
         // ...and every entry is decided the same with and without compaction
         expect(compacted.results.map(comparable), `seed ${seed}`).toEqual(whole.results.map(comparable));
       }
-    });
+      // Seconds alone; minutes on a loaded machine, which must not fail it.
+    }, 300_000);
 
     it('is exercised by logs that defer, release, suppress, retry and compact something', () => {
       // Prepare
