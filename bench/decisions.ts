@@ -762,7 +762,15 @@ try {
       ...appended.map(decodeEntry),
     ];
     const kinds = new Map<string, number>();
-    const letter = { settled: 's', folded: '*', message: 'm', preferences: 'p', feedback: 'f', release: 'r' };
+    const letter = {
+      settled: 's',
+      folded: '*',
+      message: 'm',
+      preferences: 'p',
+      feedback: 'f',
+      release: 'r',
+      cancel: 'c',
+    };
     for (const entry of entries) kinds.set(letter[entry.type], (kinds.get(letter[entry.type]) ?? 0) + 1);
     const logBytes = elements.reduce((n, s) => n + 1 + Buffer.byteLength(s), 3);
     const lineBytes = settledLines.reduce((n, s) => n + 1 + Buffer.byteLength(s), 0);

@@ -38,7 +38,12 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
   {
     name: 'Send',
     entry: 'functions/send/handler.ts',
-    routes: ['POST /v1/messages', 'POST /v1/messages/batch'],
+    routes: [
+      'POST /v1/messages',
+      'POST /v1/messages/batch',
+      'GET /v1/messages/{messageId}',
+      'DELETE /v1/messages/{messageId}',
+    ],
     table: 'RW',
     sendsDeliveries: true,
     hashes: true,

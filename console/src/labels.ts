@@ -13,6 +13,8 @@ export const REASON_LABELS: Record<Reason, string> = {
   hard_bounce: 'Hard bounce on the channel',
   complained: 'Complaint on the channel',
   erased: 'Customer erased',
+  preempted: 'Its slot went to a more relevant message',
+  cancelled: 'Cancelled by the platform',
 };
 
 export const CHANNEL_LABELS: Record<Channel, string> = {

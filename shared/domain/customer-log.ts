@@ -83,9 +83,13 @@ export type LogEntry =
       /** The channel and kind the message asked for (unknown in logs compacted before they were kept). */
       channel?: Channel | undefined;
       kind?: Kind | undefined;
+      /** What became of the message since its first decision (see `CustomerState.current`). */
+      current?: Verdict | undefined;
     }
   /** Sends folded into one count (see `Send`); `at` is the send's. */
-  | { type: 'folded'; at: number; send: Send };
+  | { type: 'folded'; at: number; send: Send }
+  /** The platform withdrew a message Governor still holds (DELETE /v1/messages/{messageId}). */
+  | { type: 'cancel'; at: number; key: string };
 
 export interface CustomerBase {
   preferences: Preferences;
@@ -122,6 +126,12 @@ export interface CustomerState extends CustomerView {
   decisions: Map<string, Decided>;
   pending: Map<string, Pending>;
   forgotten: Record<string, number>;
+  /**
+   * What became of deferred messages since their first decision, when something did: a release's
+   * verdict, a cancellation (`suppressed`, `cancelled`), a pre-emption (deferred again, or `suppressed`,
+   * `preempted`). A retry still gets the first decision; the message's status is this one.
+   */
+  current: Map<string, Verdict>;
 }
 
 /**
@@ -130,9 +140,19 @@ export interface CustomerState extends CustomerView {
  * first message did: its messageId was used for another message); for a release, what became of it.
  */
 export type EntryResult =
-  | { type: 'message'; key: string; decided: Decided; duplicate: false }
+  | {
+      type: 'message';
+      key: string;
+      decided: Decided;
+      duplicate: false;
+    }
   | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
   | { type: 'release'; key: string; decided: Decided; stale: boolean }
+  /**
+   * A cancellation of a message the log knows (else `other`): whether it withdrew the message (false: no
+   * longer held, or cancelled already), and the message's decision with what became of it.
+   */
+  | { type: 'cancel'; key: string; decided: Decided; current: Verdict; cancelled: boolean }
   | { type: 'other' };
 
 /** Whether a retry's facts differ from those of the message first decided under its key. */
@@ -205,6 +225,7 @@ export function replay(
     decisions: new Map(),
     pending: new Map(),
     forgotten: base.forgotten ?? {},
+    current: new Map(),
   };
   const results: EntryResult[] = [];
   for (const entry of entries) {
@@ -219,6 +240,7 @@ export function replay(
           channel: entry.channel,
           kind: entry.kind,
         });
+        if (entry.current) state.current.set(entry.key, entry.current);
         if (entry.send) state.sends.push(entry.send);
         if (entry.pending) state.pending.set(entry.key, entry.pending);
         results.push({ type: 'other' });
@@ -259,6 +281,17 @@ export function replay(
         state.decisions.set(key, decided);
         record(state, entry.facts, verdict, entry.policyVersion, entry.at);
         results.push({ type: 'message', key, decided, duplicate: false });
+        break;
+      }
+      case 'cancel': {
+        const cancelled = cancel(state, entry.key);
+        const decided = state.decisions.get(entry.key);
+        const current = state.current.get(entry.key) ?? decided?.verdict;
+        results.push(
+          decided && current
+            ? { type: 'cancel', key: entry.key, decided, current, cancelled }
+            : { type: 'other' },
+        );
         break;
       }
       case 'release': {
@@ -320,7 +353,20 @@ function release(
     );
   }
   record(state, facts, verdict, entry.policyVersion, entry.releaseAt);
+  state.current.set(entry.key, verdict);
   return { verdict, policyVersion: entry.policyVersion, at: entry.at };
+}
+
+/** Withdraws a held message: its reservation and its deferral go, its status becomes `cancelled`. */
+function cancel(state: CustomerState, key: string): boolean {
+  const pending = state.pending.get(key);
+  const decided = state.decisions.get(key);
+  if (!pending || !decided) return false;
+  state.sends = state.sends.filter((s) => s.key !== key);
+  state.pending.delete(key);
+  const channel = state.current.get(key)?.channel ?? decided.verdict.channel;
+  state.current.set(key, { outcome: 'suppressed', channel, reason: 'cancelled' });
+  return true;
 }
 
 export interface CompactionLimits {
@@ -488,6 +534,7 @@ export function compact(
       campaignId: decided.campaignId,
       channel: decided.channel,
       kind: decided.kind,
+      ...(state.current.has(key) ? { current: state.current.get(key) } : {}),
     });
   }
   const base: CustomerBase = { preferences: state.preferences, suppressions: state.suppressions };

@@ -71,6 +71,8 @@ export const REASONS = [
   'hard_bounce',
   'complained',
   'erased',
+  'preempted',
+  'cancelled',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
