@@ -409,6 +409,18 @@ export function openApiDocument(now: number) {
           description: 'The same messageId always gets the same answer and is counted and delivered once.',
           requestBody: body(ref('Message'), {
             promotion: { summary: 'A promotional e-mail, push as a fallback', value: aMessage },
+            later: {
+              summary: 'A push not to go before an hour from now (deferred: it can be cancelled)',
+              value: {
+                messageId: 'bf-2026-000124',
+                customerId: 'c-8f2a',
+                channel: 'push',
+                campaignId: 'black-friday',
+                notBefore: new Date(now + 3_600_000).toISOString(),
+                expiresAt: inTwoDays,
+                payload: { template: 'bf-reminder' },
+              },
+            },
             transactional: {
               summary: 'A transactional SMS (no caps, relevance or quiet hours)',
               value: {
@@ -525,10 +537,13 @@ export function openApiDocument(now: number) {
           operationId: 'cancelMessage',
           tags: ['send'],
           summary: 'Cancel a message Governor still holds (deferred): its payload is deleted (idempotent)',
-          parameters: [messageIdParameter, ...queryParameters(messageQuery, { customerId: 'c-8f2a' })],
+          parameters: [
+            { ...messageIdParameter, example: 'bf-2026-000124' },
+            ...queryParameters(messageQuery, { customerId: 'c-8f2a' }),
+          ],
           responses: {
             '200': ok(json(cancellationSchema, 'output'), {
-              messageId: 'bf-2026-000123',
+              messageId: 'bf-2026-000124',
               decision: 'suppressed',
               reason: 'cancelled',
               channel: 'email',
