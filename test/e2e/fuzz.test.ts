@@ -657,6 +657,24 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   })),
   'POST /v1/keys': bodyOf(keyModel).map((body) => ({ path: '/v1/keys', body })),
   'GET /v1/keys': queryOf.map((query) => ({ path: '/v1/keys', query })),
+  'GET /v1/messages/{messageId}': fc
+    .tuple(
+      segment(fuzzCustomer),
+      fc.oneof(
+        queryOf,
+        fuzzCustomer.map((c) => `customerId=${encodeURIComponent(c)}`),
+      ),
+    )
+    .map(([s, query]) => ({ path: `/v1/messages/${s.encoded}`, query })),
+  'DELETE /v1/messages/{messageId}': fc
+    .tuple(
+      segment(fuzzCustomer),
+      fc.oneof(
+        queryOf,
+        fuzzCustomer.map((c) => `customerId=${encodeURIComponent(c)}`),
+      ),
+    )
+    .map(([s, query]) => ({ path: `/v1/messages/${s.encoded}`, query })),
   'DELETE /v1/keys/{id}': segment(keyIdArb).map((s) => ({ path: `/v1/keys/${s.encoded}` })),
   'GET /v1/audit': queryOf.map((query) => ({ path: '/v1/audit', query })),
   'GET /health': queryOf.map((query) => ({ path: '/health', query })),
