@@ -714,6 +714,7 @@ try {
       feedback: 'f',
       release: 'r',
       engagement: 'g',
+      cancel: 'c',
     };
     for (const entry of entries) kinds.set(letter[entry.type], (kinds.get(letter[entry.type]) ?? 0) + 1);
     const logBytes = elements.reduce((n, s) => n + 1 + Buffer.byteLength(s), 3);

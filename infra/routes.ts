@@ -65,6 +65,8 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     scopes: {
       'POST /v1/messages': 'send',
       'POST /v1/messages/batch': 'send',
+      'GET /v1/messages/{messageId}': 'send',
+      'DELETE /v1/messages/{messageId}': 'send',
     },
     table: 'RW',
     sendsDeliveries: true,

@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
 import { keyInfoSchema, SCOPES } from './app/auth.ts';
+import { cancellationSchema, messageQuery, messageStatusSchema } from './app/cancellation.ts';
 import { customerLookupQuery, customerLookupSchema } from './app/customer-lookup.ts';
 import { dryRunAcceptedSchema, dryRunRequestSchema, dryRunSchema, MAX_DRY_RUN_DAYS } from './app/dry-runs.ts';
 import { createKeySchema } from './app/keys.ts';
@@ -341,6 +342,13 @@ export function openApiDocument(now: number) {
     channel: 'email',
     policyVersion: 0,
   };
+  const messageIdParameter = {
+    name: 'messageId',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
+    example: 'bf-2026-000123',
+  };
   const customerId = {
     name: 'customerId',
     in: 'path',
@@ -401,6 +409,18 @@ export function openApiDocument(now: number) {
           description: 'The same messageId always gets the same answer and is counted and delivered once.',
           requestBody: body(ref('Message'), {
             promotion: { summary: 'A promotional e-mail, push as a fallback', value: aMessage },
+            later: {
+              summary: 'A push not to go before an hour from now (deferred: it can be cancelled)',
+              value: {
+                messageId: 'bf-2026-000124',
+                customerId: 'c-8f2a',
+                channel: 'push',
+                campaignId: 'black-friday',
+                notBefore: new Date(now + 3_600_000).toISOString(),
+                expiresAt: inTwoDays,
+                payload: { template: 'bf-reminder' },
+              },
+            },
             transactional: {
               summary: 'A transactional SMS (no caps, relevance or quiet hours)',
               value: {
@@ -482,6 +502,66 @@ export function openApiDocument(now: number) {
               },
             ),
             ...problems('/v1/messages/batch', { body: true }),
+          },
+        },
+      },
+      '/v1/messages/{messageId}': {
+        get: {
+          operationId: 'getMessage',
+          tags: ['send'],
+          summary:
+            'What became of a message: deferred (until releaseAt), queued, delivered or suppressed (why)',
+          description:
+            'Read from the customer’s log, deferred messages and delivery ledger. A deferred message may ' +
+            'later be suppressed `preempted` (a more relevant message took its slot) or `cancelled`.',
+          parameters: [messageIdParameter, ...queryParameters(messageQuery, { customerId: 'c-8f2a' })],
+          responses: {
+            '200': ok(json(messageStatusSchema, 'output'), {
+              messageId: 'bf-2026-000123',
+              customerId: 'c-8f2a',
+              status: 'deferred',
+              channel: 'email',
+              releaseAt: new Date(now + 3_600_000).toISOString(),
+              rule: 'marketing-daily',
+              policyVersion: 0,
+            }),
+            '404': problem(
+              'No such message for this customer (never sent, or forgotten)',
+              new NotFoundError('no message bf-2026-000123 is known for this customer'),
+              '/v1/messages/bf-2026-000123',
+            ),
+            ...problems('/v1/messages/{messageId}'),
+          },
+        },
+        delete: {
+          operationId: 'cancelMessage',
+          tags: ['send'],
+          summary: 'Cancel a message Governor still holds (deferred): its payload is deleted (idempotent)',
+          parameters: [
+            { ...messageIdParameter, example: 'bf-2026-000124' },
+            ...queryParameters(messageQuery, { customerId: 'c-8f2a' }),
+          ],
+          responses: {
+            '200': ok(json(cancellationSchema, 'output'), {
+              messageId: 'bf-2026-000124',
+              decision: 'suppressed',
+              reason: 'cancelled',
+              channel: 'email',
+              policyVersion: 0,
+            }),
+            '404': problem(
+              'No such message for this customer',
+              new NotFoundError('no message bf-2026-000123 is known for this customer'),
+              '/v1/messages/bf-2026-000123',
+            ),
+            '409': problem(
+              'The message is no longer held: queued, delivered or suppressed already',
+              new ConflictError(
+                'message bf-2026-000123 is no longer held (queued): only a deferred message can be cancelled',
+              ),
+              '/v1/messages/bf-2026-000123',
+            ),
+            ...problems('/v1/messages/{messageId}'),
           },
         },
       },

@@ -83,6 +83,8 @@ export class AppendRefusedError extends Error {
 export interface PartitionItem {
   sk: string;
   life?: string | undefined;
+  /** A delivery ledger entry's message and status. */
+  delivery?: { messageId: string; status: DeliveryStatus } | undefined;
 }
 
 export interface CustomerStore {

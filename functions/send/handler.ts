@@ -1,7 +1,17 @@
-/** POST /v1/messages and POST /v1/messages/batch: decide, queue or hold, answer. */
+/**
+ * POST /v1/messages and POST /v1/messages/batch: decide, queue or hold, answer. GET and DELETE
+ * /v1/messages/{messageId}?customerId=…: what became of a message, and its cancellation while held.
+ */
+import { cancelMessage, messageQuery, messageStatus } from '#shared/app/cancellation.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
 import { getRoot } from '#shared/composition.ts';
-import { batchSchema, type DecisionResponse, type Message, messageSchema } from '#shared/domain/schemas.ts';
+import {
+  batchSchema,
+  type DecisionResponse,
+  idSchema,
+  type Message,
+  messageSchema,
+} from '#shared/domain/schemas.ts';
 import { GovernorError, ValidationError } from '#shared/errors.ts';
 import { countDecisions } from '#shared/observability/index.ts';
 import { problemOf } from '#shared/problems.ts';
@@ -51,7 +61,25 @@ export const sendBatch: RouteHandler = async ({ body }) => {
   return { status: 200, body: { results } };
 };
 
+function messageOf(event: Parameters<RouteHandler>[0]['event']) {
+  const messageId = parseWith(idSchema, event.pathParameters?.messageId, 'the messageId in the path');
+  const { customerId } = parseWith(messageQuery, event.queryStringParameters ?? {}, 'the query');
+  return { messageId, customerId };
+}
+
+export const readMessage: RouteHandler = async ({ event }) => {
+  const { messageId, customerId } = messageOf(event);
+  return { status: 200, body: await messageStatus(root, customerId, messageId) };
+};
+
+export const cancelOne: RouteHandler = async ({ event }) => {
+  const { messageId, customerId } = messageOf(event);
+  return { status: 200, body: await cancelMessage(root, customerId, messageId) };
+};
+
 export const handler = httpFunction(root.authenticate, {
   'POST /v1/messages': { handle: sendOne },
   'POST /v1/messages/batch': { handle: sendBatch },
+  'GET /v1/messages/{messageId}': { query: ['customerId'], handle: readMessage },
+  'DELETE /v1/messages/{messageId}': { query: ['customerId'], handle: cancelOne },
 });

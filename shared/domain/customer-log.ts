@@ -93,11 +93,15 @@ export type LogEntry =
       /** The channel and kind the message asked for (unknown in logs compacted before they were kept). */
       channel?: Channel | undefined;
       kind?: Kind | undefined;
+      /** What became of the message since its first decision (see `CustomerState.current`). */
+      current?: Verdict | undefined;
     }
   /** Sends folded into one count (see `Send`); `at` is the send's. */
   | { type: 'folded'; at: number; send: Send }
   /** Deliveries, opens and clicks of one events request (fatigue.ts), each with its id's keyed hash. */
-  | { type: 'engagement'; at: number; events: EngagementEvent[] };
+  | { type: 'engagement'; at: number; events: EngagementEvent[] }
+  /** The platform withdrew a message Governor still holds (DELETE /v1/messages/{messageId}). */
+  | { type: 'cancel'; at: number; key: string };
 
 export interface CustomerBase {
   preferences: Preferences;
@@ -137,6 +141,12 @@ export interface CustomerState extends CustomerView {
   pending: Map<string, Pending>;
   forgotten: Record<string, number>;
   engagement: Engagement;
+  /**
+   * What became of deferred messages since their first decision, when something did: a release's
+   * verdict, a cancellation (`suppressed`, `cancelled`), a pre-emption (deferred again, or `suppressed`,
+   * `preempted`). A retry still gets the first decision; the message's status is this one.
+   */
+  current: Map<string, Verdict>;
 }
 
 /**
@@ -145,7 +155,12 @@ export interface CustomerState extends CustomerView {
  * first message did: its messageId was used for another message); for a release, what became of it.
  */
 export type EntryResult =
-  | { type: 'message'; key: string; decided: Decided; duplicate: false }
+  | {
+      type: 'message';
+      key: string;
+      decided: Decided;
+      duplicate: false;
+    }
   | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
   | { type: 'release'; key: string; decided: Decided; stale: false }
   /**
@@ -154,6 +169,12 @@ export type EntryResult =
    * remembers it.
    */
   | { type: 'release'; key: string; decided: Decided | undefined; stale: true }
+  /** For an engagement entry, `counted`: the events that counted, in order (the others were seen before). */
+  /**
+   * A cancellation of a message the log knows (else `other`): whether it withdrew the message (false: no
+   * longer held, or cancelled already), and the message's decision with what became of it.
+   */
+  | { type: 'cancel'; key: string; decided: Decided; current: Verdict; cancelled: boolean }
   /** For an engagement entry, `counted`: the events that counted, in order (the others were seen before). */
   | { type: 'other'; counted?: EngagementType[] };
 
@@ -228,6 +249,7 @@ export function replay(
     pending: new Map(),
     forgotten: base.forgotten ?? {},
     engagement: base.engagement ?? neutralEngagement(),
+    current: new Map(),
   };
   const results: EntryResult[] = [];
   for (const entry of entries) {
@@ -242,6 +264,7 @@ export function replay(
           channel: entry.channel,
           kind: entry.kind,
         });
+        if (entry.current) state.current.set(entry.key, entry.current);
         if (entry.send) state.sends.push(entry.send);
         if (entry.pending) state.pending.set(entry.key, entry.pending);
         results.push({ type: 'other' });
@@ -289,6 +312,17 @@ export function replay(
         state.decisions.set(key, decided);
         applyVerdict(state, entry.facts, verdict, entry.policyVersion, entry.at);
         results.push({ type: 'message', key, decided, duplicate: false });
+        break;
+      }
+      case 'cancel': {
+        const cancelled = cancel(state, entry.key);
+        const decided = state.decisions.get(entry.key);
+        const current = state.current.get(entry.key) ?? decided?.verdict;
+        results.push(
+          decided && current
+            ? { type: 'cancel', key: entry.key, decided, current, cancelled }
+            : { type: 'other' },
+        );
         break;
       }
       case 'release': {
@@ -344,7 +378,20 @@ function decideAgain(
     );
   }
   applyVerdict(state, facts, verdict, entry.policyVersion, entry.releaseAt);
+  state.current.set(entry.key, verdict);
   return { verdict, policyVersion: entry.policyVersion, at: entry.at };
+}
+
+/** Withdraws a held message: its reservation and its deferral go, its status becomes `cancelled`. */
+function cancel(state: CustomerState, key: string): boolean {
+  const pending = state.pending.get(key);
+  const decided = state.decisions.get(key);
+  if (!pending || !decided) return false;
+  state.sends = state.sends.filter((s) => s.key !== key);
+  state.pending.delete(key);
+  const channel = state.current.get(key)?.channel ?? decided.verdict.channel;
+  state.current.set(key, { outcome: 'suppressed', channel, reason: 'cancelled' });
+  return true;
 }
 
 export interface CompactionLimits {
@@ -512,6 +559,7 @@ export function compact(
       campaignId: decided.campaignId,
       channel: decided.channel,
       kind: decided.kind,
+      ...(state.current.has(key) ? { current: state.current.get(key) } : {}),
     });
   }
   const base: CustomerBase = { preferences: state.preferences, suppressions: state.suppressions };

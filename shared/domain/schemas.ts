@@ -72,6 +72,8 @@ export const REASONS = [
   'complained',
   'erased',
   'fatigue',
+  'preempted',
+  'cancelled',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

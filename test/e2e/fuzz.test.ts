@@ -665,7 +665,30 @@ const ifMatch = fc.oneof(
  * the request leaves), so that reads and revocations of existing ones succeed too.
  */
 const CREATED = '@created@';
-const created = { dryRuns: [] as string[], keys: [] as string[] };
+const created = {
+  dryRuns: [] as string[],
+  keys: [] as string[],
+  /** `<messageId>?customerId=<customerId>`, both encoded, of the messages sent and decided. */
+  messages: [] as string[],
+};
+/** A message's status or cancellation: one in four of a message the fuzz sent, the rest hostile. */
+const messageRoute = fc
+  .oneof(
+    { weight: 1, arbitrary: fc.constant({ path: `/v1/messages/${CREATED}` }) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(
+          segment(fuzzCustomer),
+          fc.oneof(
+            queryOf,
+            fuzzCustomer.map((c) => `customerId=${encodeURIComponent(c)}`),
+          ),
+        )
+        .map(([s, query]) => ({ path: `/v1/messages/${s.encoded}`, query })),
+    },
+  )
+  .map((parts): Parts => parts);
 
 // ------------------------------------------------------------------------------------- the requests
 
@@ -769,6 +792,8 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   })),
   'POST /v1/keys': bodyOf(keyModel).map((body) => ({ path: '/v1/keys', body })),
   'GET /v1/keys': queryFor().map((query) => ({ path: '/v1/keys', query })),
+  'GET /v1/messages/{messageId}': messageRoute,
+  'DELETE /v1/messages/{messageId}': messageRoute,
   'DELETE /v1/keys/{id}': fc
     .oneof(
       segment(keyIdArb).map((s) => s.encoded),
@@ -867,9 +892,15 @@ async function resolved(request: FuzzRequest, pick: number): Promise<FuzzRequest
     headers = { ...headers, 'if-match': etag };
   }
   if (path.includes(CREATED)) {
-    const ids = path.startsWith('/v1/keys/') ? created.keys : created.dryRuns;
-    // None created yet: the placeholder itself is sent, a malformed id.
-    if (ids.length > 0) path = path.replace(CREATED, encodeURIComponent(ids[pick % ids.length]!));
+    if (path.startsWith('/v1/messages/')) {
+      // Already encoded, with its customer's query.
+      if (created.messages.length > 0)
+        path = path.replace(CREATED, created.messages[pick % created.messages.length]!);
+    } else {
+      const ids = path.startsWith('/v1/keys/') ? created.keys : created.dryRuns;
+      // None created yet: the placeholder itself is sent, a malformed id.
+      if (ids.length > 0) path = path.replace(CREATED, encodeURIComponent(ids[pick % ids.length]!));
+    }
   }
   return { ...request, path, headers };
 }
@@ -907,7 +938,11 @@ async function check(routeKey: string, generated: FuzzRequest, pick = 0): Promis
     const messages = (bodyJson(request) as { messages: unknown[] }).messages;
     for (const [i, item] of results.entries()) grant(messages[i], item, sentAt);
   }
-  if (routeKey === 'POST /v1/messages') grant(bodyJson(request), JSON.parse(response.text), sentAt);
+  if (routeKey === 'POST /v1/messages') {
+    grant(bodyJson(request), JSON.parse(response.text), sentAt);
+    const { messageId, customerId } = bodyJson(request) as { messageId: string; customerId: string };
+    created.messages.push(`${encodeURIComponent(messageId)}?customerId=${encodeURIComponent(customerId)}`);
+  }
   if (sqsUnsafe && routeKey.startsWith('POST /v1/messages')) sqsUnsafeAnswered++;
   if (typeof request.body === 'string') {
     try {

@@ -220,6 +220,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/messages/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What became of a message: deferred (until releaseAt), queued, delivered or suppressed (why)
+         * @description Read from the customer’s log, deferred messages and delivery ledger. A deferred message may later be suppressed `preempted` (a more relevant message took its slot) or `cancelled`.
+         */
+        get: operations["getMessage"];
+        put?: never;
+        post?: never;
+        /** Cancel a message Governor still holds (deferred): its payload is deleted (idempotent) */
+        delete: operations["cancelMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/messages/batch": {
         parameters: {
             query?: never;
@@ -429,7 +450,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "preempted" | "cancelled";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -769,6 +790,8 @@ export interface components {
             decision: "accepted" | "deferred" | "suppressed";
             explanation?: {
                 caps: {
+                    /** @description the limit fatigue scaled the cap down to (absent: the limit holds) */
+                    effectiveLimit?: number;
                     /**
                      * Format: date-time
                      * @description when the oldest send counted leaves the window (absent: none counted)
@@ -787,6 +810,17 @@ export interface components {
                  * @enum {string}
                  */
                 channel: "email" | "sms" | "push" | "whatsapp";
+                /** @description the customer's engagement, when the policy has a fatigue section */
+                engagement?: {
+                    /** @description decayed deliveries */
+                    delivered: number;
+                    /** @description the fatigue rule in force: fatigue.threshold or fatigue.unengagedRun */
+                    fatigue?: string;
+                    /** @description deliveries since the last open or click */
+                    run: number;
+                    /** @description opens and clicks per delivered, decayed (half-life 14 days); absent: neutral */
+                    score?: number;
+                };
                 gaps: {
                     /**
                      * Format: date-time
@@ -803,6 +837,8 @@ export interface components {
                 threshold?: {
                     /** @description the channel's or category's threshold (the stricter), else default */
                     base: number;
+                    /** @description what fatigue adds on top of required (absent: the customer is not fatigued) */
+                    fromFatigue?: number;
                     /** @description pressureSlope × pressure */
                     fromPressure: number;
                     /** @description the message's relevance */
@@ -814,7 +850,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "preempted" | "cancelled";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -858,7 +894,7 @@ export interface components {
                 /** Format: date */
                 day?: string;
                 /** @enum {string} */
-                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
+                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "preempted" | "cancelled";
             }[];
             totals: {
                 /** @description in the currency of the report, exact to the millionth */
@@ -1208,7 +1244,7 @@ export interface operations {
                              * @description why it was suppressed (suppressed decisions only)
                              * @enum {string}
                              */
-                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
+                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "preempted" | "cancelled";
                             /** @description what the release of a deferred message decided, while the log still holds it */
                             release?: {
                                 /** Format: date-time */
@@ -1225,7 +1261,7 @@ export interface operations {
                                  * @description why it was suppressed (suppressed decisions only)
                                  * @enum {string}
                                  */
-                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue";
+                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "preempted" | "cancelled";
                                 /**
                                  * Format: date-time
                                  * @description when a deferred message was to go
@@ -2402,6 +2438,266 @@ export interface operations {
                 };
             };
             /** @description The body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key's rate limit */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (DynamoDB, SQS) failed or timed out: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMessage: {
+        parameters: {
+            query: {
+                /** @description the customer the message was sent to */
+                customerId: string;
+            };
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        channel: "email" | "sms" | "push" | "whatsapp";
+                        customerId: string;
+                        messageId: string;
+                        policyVersion: number;
+                        /**
+                         * @description why it was suppressed (e.g. preempted, cancelled)
+                         * @enum {string}
+                         */
+                        reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "preempted" | "cancelled";
+                        /**
+                         * Format: date-time
+                         * @description when a deferred message is to go
+                         */
+                        releaseAt?: string;
+                        rule?: string;
+                        /**
+                         * @description deferred: held until releaseAt; queued: accepted or released, on its way to the provider; delivered: the provider took it; suppressed: not sent (reason)
+                         * @enum {string}
+                         */
+                        status: "deferred" | "queued" | "delivered" | "suppressed";
+                    };
+                };
+            };
+            /** @description Invalid request: a query parameter the route does not take, a malformed body or a field in error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key */
+            401: {
+                headers: {
+                    /** @description the accepted scheme */
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such message for this customer (never sent, or forgotten) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent that is not application/json (this route takes none) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key's rate limit */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (DynamoDB, SQS) failed or timed out: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelMessage: {
+        parameters: {
+            query: {
+                /** @description the customer the message was sent to */
+                customerId: string;
+            };
+            header?: never;
+            path: {
+                messageId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        channel: "email" | "sms" | "push" | "whatsapp";
+                        /** @constant */
+                        decision: "suppressed";
+                        messageId: string;
+                        policyVersion: number;
+                        /** @constant */
+                        reason: "cancelled";
+                    };
+                };
+            };
+            /** @description Invalid request: a query parameter the route does not take, a malformed body or a field in error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key */
+            401: {
+                headers: {
+                    /** @description the accepted scheme */
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such message for this customer */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The message is no longer held: queued, delivered or suppressed already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent that is not application/json (this route takes none) */
             415: {
                 headers: {
                     [name: string]: unknown;

@@ -29,6 +29,7 @@ import {
   type CustomerRecord,
   type CustomerStore,
   type DeferredMessage,
+  type DeliveryStatus,
   LEGACY_LIFE,
   type PartitionItem,
 } from '../../ports.ts';
@@ -36,7 +37,7 @@ import type { DynamoClients } from './client.ts';
 import { batchWrite, fromDeferredItem } from './deferred-store.ts';
 import { decodeBase, decodeBlock, decodeEntry, encodeBlock, encodeEntry, isBlock } from './entry-codec.ts';
 import { itemSize, wireItemSize } from './item-size.ts';
-import { customerPk, DEFERRED_PREFIX, deferredSk, STATE_SK } from './keys.ts';
+import { customerPk, DEFERRED_PREFIX, deferredSk, LEDGER_PREFIX, STATE_SK } from './keys.ts';
 import { queryPages, scanPages } from './pages.ts';
 
 /** Customer state expires this long after its last write unless it holds preferences. */
@@ -305,7 +306,12 @@ export class DynamoCustomerStore implements CustomerStore {
         const sk = String(item.sk);
         if (sk === STATE_SK) record = fromDocument(item);
         else if (sk.startsWith(DEFERRED_PREFIX)) deferred.push(fromDeferredItem(item));
-        else others.push({ sk, life: item.lf === undefined ? undefined : String(item.lf) });
+        else {
+          const other: PartitionItem = { sk, life: item.lf === undefined ? undefined : String(item.lf) };
+          if (sk.startsWith(LEDGER_PREFIX) && item.st !== undefined)
+            other.delivery = { messageId: sk.slice(LEDGER_PREFIX.length), status: item.st as DeliveryStatus };
+          others.push(other);
+        }
       }
     }
     return record ? { record, deferred, others } : { deferred, others };

@@ -14,11 +14,12 @@
  * | raw feedback    | `f|at|channel|u c b` (unsubscribed, complained, bounced hard)                     |
  * | raw release     | `r|at|version|key|releaseAt[|margin s]`                                           |
  * | raw engagement  | `g|at|events`, events `,`-separated, each `d o c` (delivered, opened, clicked) + id |
+ * | raw cancel      | `c|at|key`                                                                        |
  * | folded sends    | `*at~since~count~channel+kind` (raw or in a block)                                |
  * | facts           | `key~channel+kind~category~campaign~relevance~notBefore~expiresAt~alternates`     |
  * | block           | `!words` NL `base JSON or empty` NL one line per settled entry or folded send     |
  * | block words     | the words separated by U+0001 (one holding a control character: U+0002 + URI-encoded) |
- * | settled line    | `Δat|version or empty if the line before's|key|verdict|category~campaign~asked|send|pending` |
+ * | settled line    | `Δat|version or empty if the line before's|key|verdict|category~campaign~asked|send|pending|current verdict` |
  * | verdict         | `A<ch>` accepted and sent then on it, marketing; `a<ch>`; `d<ch>~releaseAt~reason~rule`; `x<ch>~reason~rule` |
  * | asked           | empty: the verdict's channel, marketing; `?`: unknown; else channel+kind           |
  * | send            | `+` / `+t` at the decision's time on the verdict's channel; else `at or empty~channel+kind` |
@@ -57,6 +58,8 @@ const REASON_CODE: Record<Reason, string> = {
   complained: 'c',
   erased: 'x',
   fatigue: 'F',
+  preempted: 'u',
+  cancelled: 'k',
 };
 const CODE_REASON = new Map(REASONS.map((r) => [REASON_CODE[r], r]));
 
@@ -250,6 +253,8 @@ export function encodeEntry(entry: LogEntry): string {
         time(entry.at),
         entry.events.map((e) => ENGAGEMENT_CODE[e.type] + escapeField(e.id)).join(','),
       ].join('|');
+    case 'cancel':
+      return ['c', time(entry.at), escapeField(entry.key)].join('|');
     case 'settled':
       // Its words and its time relative to the line before exist only in a block.
       throw new Error('a settled entry is written in a block (encodeBlock), never on its own');
@@ -301,6 +306,8 @@ export function decodeEntry(text: string): LogEntry {
           return { type, id: unescapeField(e.slice(1)) };
         }),
       };
+    case 'c':
+      return { type: 'cancel', at: parseTime(at), key: unescapeField(rest[0] ?? '') };
     default:
       if (text.startsWith(FOLDED)) return decodeFolded(text);
       throw new Error(`corrupt log entry: ${text}`);
@@ -350,12 +357,21 @@ function encodeSettled(entry: Extract<LogEntry, { type: 'settled' }>, words: Wor
     trimEnd([words.ref(entry.category), words.ref(entry.campaignId), asked]).join('~'),
     send && !sentThen ? encodeSend(send, entry.at, first.channel) : '',
     pending,
+    entry.current === undefined ? '' : encodeVerdict(entry.current, words),
   ]).join('|');
 }
 
 function decodeSettled(text: string, words: Words, before: Cursor): LogEntry {
-  const [atText = '0', versionText = '', escapedKey = '', verdictText = '', subject = '', send, pending] =
-    text.split('|');
+  const [
+    atText = '0',
+    versionText = '',
+    escapedKey = '',
+    verdictText = '',
+    subject = '',
+    send,
+    pending,
+    current,
+  ] = text.split('|');
   const delta = atText.startsWith('-') ? -parseTime(atText.slice(1)) : parseTime(atText);
   const decidedAt = before.at + delta;
   const version = versionText === '' ? before.version : Number(versionText);
@@ -395,6 +411,7 @@ function decodeSettled(text: string, words: Words, before: Cursor): LogEntry {
     entry.channel = asked ? channel(asked[0]) : first.channel;
     entry.kind = asked ? kind(asked[1]) : 'marketing';
   }
+  if (current) entry.current = decodeVerdict(current, words);
   return entry;
 }
 

@@ -1,0 +1,147 @@
+/**
+ * A platform's view of the messages Governor holds: the status of one message
+ * (`GET /v1/messages/{messageId}?customerId=…`) and its cancellation
+ * (`DELETE /v1/messages/{messageId}?customerId=…`).
+ *
+ * The status is one read of the customer's partition (the log, the deferred messages, the delivery
+ * ledger), replayed. A cancellation goes through the log: a `cancel` entry withdraws the message if the
+ * log still holds it when the entry lands, so a release racing it has one outcome, whichever comes first
+ * in the log (the release then finds its message gone: a stale release, which drops the item). Only then
+ * is the payload deleted; if that fails, the stale release drops it at the message's time.
+ */
+import * as z from 'zod';
+import type { LogEntry } from '../domain/customer-log.ts';
+import { messageStateOf } from '../domain/message-status.ts';
+import { channelSchema, idSchema, REASONS, timestampSchema } from '../domain/schemas.ts';
+import { countedOf } from '../domain/tally.ts';
+import { ConflictError, NotFoundError } from '../errors.ts';
+import { type Clock, type CustomerStore, LEGACY_LIFE } from '../ports.ts';
+import type { DecisionCounter } from './counting.ts';
+import type { CustomerLog } from './customers.ts';
+
+export const messageQuery = z.strictObject({
+  customerId: idSchema.meta({ description: 'the customer the message was sent to' }),
+});
+
+export const messageStatusSchema = z.object({
+  messageId: idSchema,
+  customerId: idSchema,
+  status: z.enum(['deferred', 'queued', 'delivered', 'suppressed']).meta({
+    description:
+      'deferred: held until releaseAt; queued: accepted or released, on its way to the provider; ' +
+      'delivered: the provider took it; suppressed: not sent (reason)',
+  }),
+  channel: channelSchema,
+  releaseAt: timestampSchema.optional().meta({ description: 'when a deferred message is to go' }),
+  reason: z
+    .enum(REASONS)
+    .optional()
+    .meta({ description: 'why it was suppressed (e.g. preempted, cancelled)' }),
+  rule: z.string().optional(),
+  policyVersion: z.int(),
+});
+export type MessageStatus = z.infer<typeof messageStatusSchema>;
+
+export const cancellationSchema = z.object({
+  messageId: idSchema,
+  decision: z.literal('suppressed'),
+  reason: z.literal('cancelled'),
+  channel: channelSchema,
+  policyVersion: z.int(),
+});
+export type Cancellation = z.infer<typeof cancellationSchema>;
+
+export interface MessageDeps {
+  customers: CustomerLog;
+  customerStore: CustomerStore;
+  clock: Clock;
+  /** Counts each cancellation once, as a suppression (`cancelled`) after the decision. */
+  counter?: DecisionCounter;
+}
+
+const lifeOf = (item: { life?: string | undefined } | undefined) => item?.life ?? LEGACY_LIFE;
+const notFound = (messageId: string) =>
+  new NotFoundError(`no message ${messageId} is known for this customer`);
+
+export async function messageStatus(
+  deps: MessageDeps,
+  customerId: string,
+  messageId: string,
+): Promise<MessageStatus> {
+  const held = await deps.customerStore.partition(customerId);
+  if (!held.record) throw notFound(messageId);
+  const { state } = await deps.customers.replayRecord(held.record);
+  const found = messageStateOf(state, deps.customers.messageKey(messageId));
+  if (!found) throw notFound(messageId);
+  const out: MessageStatus = {
+    messageId,
+    customerId,
+    status: found.status,
+    channel: found.channel,
+    policyVersion: found.policyVersion,
+  };
+  if (found.status === 'deferred') out.releaseAt = new Date(found.releaseAt).toISOString();
+  if (found.status === 'suppressed') out.reason = found.reason;
+  if (found.status !== 'queued' && found.rule !== undefined) out.rule = found.rule;
+  if (found.status === 'queued') {
+    const life = lifeOf(held.record);
+    const delivered = held.others.some(
+      (o) => o.delivery?.messageId === messageId && o.delivery.status === 'delivered' && lifeOf(o) === life,
+    );
+    if (delivered) out.status = 'delivered';
+  }
+  return out;
+}
+
+/**
+ * Cancels a message Governor still holds: `suppressed`, `cancelled`; the same answer again for one
+ * cancelled already; a 409 for one queued, delivered or suppressed otherwise; a 404 for one unknown.
+ */
+export async function cancelMessage(
+  deps: MessageDeps,
+  customerId: string,
+  messageId: string,
+): Promise<Cancellation> {
+  const now = deps.clock.now();
+  const held = await deps.customerStore.partition(customerId);
+  const life = lifeOf(held.record);
+  const item = held.deferred.find((d) => d.message.messageId === messageId && lifeOf(d) === life);
+  const entry: LogEntry = { type: 'cancel', at: now, key: deps.customers.messageKey(messageId) };
+  // Never creates a record: a customer unknown (or erased) holds nothing to cancel.
+  const appended = await deps.customers.append(customerId, [entry], now, { life: LEGACY_LIFE });
+  const result = appended?.entryResults[0];
+  if (result?.type !== 'cancel') throw notFound(messageId);
+  const { current } = result;
+  if (current.outcome !== 'suppressed' || current.reason !== 'cancelled') {
+    const state = appended ? messageStateOf(appended.state, result.key) : undefined;
+    throw new ConflictError(
+      `message ${messageId} is no longer held (${state?.status ?? current.outcome}): only a deferred message can be cancelled`,
+    );
+  }
+  if (result.cancelled) {
+    if (item) await deps.customerStore.deleteDeferred(item);
+    if (deps.counter) {
+      const { decided } = result;
+      deps.counter.add([
+        countedOf(
+          {
+            verdict: current,
+            at: now,
+            policyVersion: decided.policyVersion,
+            campaignId: decided.campaignId,
+            category: decided.category,
+          },
+          'release',
+        ),
+      ]);
+      await deps.counter.flushIfDue();
+    }
+  }
+  return {
+    messageId,
+    decision: 'suppressed',
+    reason: 'cancelled',
+    channel: current.channel,
+    policyVersion: result.decided.policyVersion,
+  };
+}
