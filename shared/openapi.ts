@@ -513,7 +513,7 @@ export function openApiDocument(now: number) {
             'What became of a message: deferred (until releaseAt), queued, delivered or suppressed (why)',
           description:
             'Read from the customer’s log, deferred messages and delivery ledger. A deferred message may ' +
-            'later be suppressed `preempted` (a more relevant message took its slot) or `cancelled`.',
+            'later be released (queued, or suppressed as its release decides) or `cancelled`.',
           parameters: [messageIdParameter, ...queryParameters(messageQuery, { customerId: 'c-8f2a' })],
           responses: {
             '200': ok(json(messageStatusSchema, 'output'), {

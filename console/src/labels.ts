@@ -14,7 +14,6 @@ export const REASON_LABELS: Record<Reason, string> = {
   complained: 'Complaint on the channel',
   erased: 'Customer erased',
   fatigue: 'Customer stopped engaging (fatigue)',
-  preempted: 'Its slot went to a more relevant message',
   cancelled: 'Cancelled by the platform',
 };
 

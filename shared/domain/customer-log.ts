@@ -143,8 +143,8 @@ export interface CustomerState extends CustomerView {
   engagement: Engagement;
   /**
    * What became of deferred messages since their first decision, when something did: a release's
-   * verdict, a cancellation (`suppressed`, `cancelled`), a pre-emption (deferred again, or `suppressed`,
-   * `preempted`). A retry still gets the first decision; the message's status is this one.
+   * verdict, a cancellation (`suppressed`, `cancelled`). A retry still gets the first decision; the
+   * message's status is this one.
    */
   current: Map<string, Verdict>;
 }

@@ -72,7 +72,6 @@ export const REASONS = [
   'complained',
   'erased',
   'fatigue',
-  'preempted',
   'cancelled',
 ] as const;
 export type Reason = (typeof REASONS)[number];

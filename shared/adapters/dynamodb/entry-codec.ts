@@ -58,7 +58,6 @@ const REASON_CODE: Record<Reason, string> = {
   complained: 'c',
   erased: 'x',
   fatigue: 'F',
-  preempted: 'u',
   cancelled: 'k',
 };
 const CODE_REASON = new Map(REASONS.map((r) => [REASON_CODE[r], r]));
