@@ -4,7 +4,7 @@
  * The same record format as the S3 archive, the same partitions.
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ArchiveRecord, archiveDayOf, archiveRecordSchema } from '../../domain/archive.ts';
 import type { ArchiveReader, ArchiveShard, ArchiveSink } from '../../ports.ts';
@@ -15,28 +15,54 @@ const partitionOf = (day: string, shard: number) =>
 export class LocalArchiveSink implements ArchiveSink {
   /** This process's file name in every partition. */
   private readonly file = `${process.pid}-${randomBytes(4).toString('hex')}.jsonl`;
-  private readonly made = new Set<string>();
+  /**
+   * This process's file in each partition of the latest day, kept open: a batch's records spread over
+   * up to 256 shards, and opening and closing a file for each append cost the answering process more
+   * than the records themselves. A new day closes the previous day's files.
+   */
+  private readonly files = new Map<string, Promise<FileHandle>>();
+  private day = '';
 
   constructor(private readonly dir: string) {}
 
   async put(records: ArchiveRecord[]): Promise<void> {
     const byPartition = new Map<string, string[]>();
     for (const record of records) {
-      const partition = partitionOf(archiveDayOf(record), record.shard);
+      const day = archiveDayOf(record);
+      if (day > this.day) this.startDay(day);
+      const partition = partitionOf(day, record.shard);
       const lines = byPartition.get(partition) ?? [];
       lines.push(JSON.stringify(record));
       byPartition.set(partition, lines);
     }
     await Promise.all(
       [...byPartition].map(async ([partition, lines]) => {
-        const folder = join(this.dir, partition);
-        if (!this.made.has(folder)) {
-          await mkdir(folder, { recursive: true });
-          this.made.add(folder);
-        }
-        await appendFile(join(folder, this.file), `${lines.join('\n')}\n`);
+        const file = await this.fileOf(partition);
+        // One write of whole lines, appended (O_APPEND): concurrent batches never split each other's lines.
+        await file.write(`${lines.join('\n')}\n`);
       }),
     );
+  }
+
+  private fileOf(partition: string): Promise<FileHandle> {
+    let file = this.files.get(partition);
+    if (!file) {
+      const folder = join(this.dir, partition);
+      file = mkdir(folder, { recursive: true }).then(() => open(join(folder, this.file), 'a'));
+      // A failed open is retried by the next batch.
+      file.catch(() => this.files.delete(partition));
+      this.files.set(partition, file);
+    }
+    return file;
+  }
+
+  private startDay(day: string): void {
+    this.day = day;
+    for (const [partition, file] of this.files) {
+      if (partition.startsWith(`day=${day}`)) continue;
+      this.files.delete(partition);
+      void file.then((f) => f.close()).catch(() => undefined);
+    }
   }
 }
 
