@@ -65,9 +65,9 @@ export async function messageStatus(
   customerId: string,
   messageId: string,
 ): Promise<MessageStatus> {
-  const held = await deps.customerStore.partition(customerId);
-  if (!held.record) throw notFound(messageId);
-  const { state } = await deps.customers.replayRecord(held.record);
+  const partition = await deps.customerStore.partition(customerId);
+  if (!partition.record) throw notFound(messageId);
+  const { state } = await deps.customers.replayRecord(partition.record);
   const found = messageStateOf(state, deps.customers.messageKey(messageId));
   if (!found) throw notFound(messageId);
   const out: MessageStatus = {
@@ -81,8 +81,8 @@ export async function messageStatus(
   if (found.status === 'suppressed') out.reason = found.reason;
   if (found.status !== 'queued' && found.rule !== undefined) out.rule = found.rule;
   if (found.status === 'queued') {
-    const life = lifeOf(held.record);
-    const delivered = held.others.some(
+    const life = lifeOf(partition.record);
+    const delivered = partition.others.some(
       (o) => o.delivery?.messageId === messageId && o.delivery.status === 'delivered' && lifeOf(o) === life,
     );
     if (delivered) out.status = 'delivered';
@@ -100,9 +100,9 @@ export async function cancelMessage(
   messageId: string,
 ): Promise<Cancellation> {
   const now = deps.clock.now();
-  const held = await deps.customerStore.partition(customerId);
-  const life = lifeOf(held.record);
-  const item = held.deferred.find((d) => d.message.messageId === messageId && lifeOf(d) === life);
+  const partition = await deps.customerStore.partition(customerId);
+  const life = lifeOf(partition.record);
+  const item = partition.deferred.find((d) => d.message.messageId === messageId && lifeOf(d) === life);
   const entry: LogEntry = { type: 'cancel', at: now, key: deps.customers.messageKey(messageId) };
   // Never creates a record: a customer unknown (or erased) holds nothing to cancel.
   const appended = await deps.customers.append(customerId, [entry], now, { life: LEGACY_LIFE });
@@ -118,19 +118,8 @@ export async function cancelMessage(
   if (result.cancelled) {
     if (item) await deps.customerStore.deleteDeferred(item);
     if (deps.counter) {
-      const { decided } = result;
-      deps.counter.add([
-        countedOf(
-          {
-            verdict: current,
-            at: now,
-            policyVersion: decided.policyVersion,
-            campaignId: decided.campaignId,
-            category: decided.category,
-          },
-          'release',
-        ),
-      ]);
+      // The message's decision, as its cancellation turned it out (counted at the release stage).
+      deps.counter.add([countedOf({ ...result.decided, verdict: current, at: now }, 'release')]);
       await deps.counter.flushIfDue();
     }
   }
