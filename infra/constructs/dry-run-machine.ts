@@ -8,6 +8,7 @@
  * One worker function serves every step (shared/app/dry-runs.ts, runDryRunStep).
  */
 import { type CfnResource, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type IMetric, MathExpression } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -103,6 +104,25 @@ export class DryRunMachine extends Construct {
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: false },
     });
     this.acknowledgeWildcards();
+  }
+
+  /**
+   * Executions that failed or timed out, per five minutes: a failed one has marked its job failed
+   * (RecordFailure); one that ran past DRY_RUN_MACHINE_TIMEOUT ends without a step, so its job still says
+   * running. Either way the job's caller gets no result, and only the execution's history says why.
+   */
+  metricFailedExecutions(): IMetric {
+    const period = Duration.minutes(5);
+    return new MathExpression({
+      // A period without executions has no datapoint: counted as none, so that either alone alarms.
+      expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
+      usingMetrics: {
+        failed: this.stateMachine.metricFailed({ period, statistic: 'Sum' }),
+        timedOut: this.stateMachine.metricTimedOut({ period, statistic: 'Sum' }),
+      },
+      period,
+      label: 'dry-runs failed or timed out',
+    });
   }
 
   /** The wildcards IAM cannot do without, each on its own resource, with its reason. */

@@ -1,6 +1,6 @@
 /**
  * What an operator watches: alarms that call someone (a DLQ with messages in it, dispatch failing,
- * throttled functions, a 5xx rate, the send API's p99 latency, a delivery backlog) through an encrypted
+ * throttled functions, a 5xx rate, the send API's p99 latency, a delivery backlog, a failed dry-run) through an encrypted
  * SNS topic, and one dashboard with the business view (decisions by outcome, suppressed volume by
  * reason, from the Powertools metrics of namespace Governor) above the technical one.
  */
@@ -206,6 +206,16 @@ export class GovernorOperations extends Construct {
     return this.alarm(`${name}Errors`, {
       description: `The ${name} function failed invocations: a whole batch or run was retried.`,
       metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+    });
+  }
+
+  /** Alarms when executions of a state machine fail or time out (`failures`: how many, per period). */
+  alarmOnFailedExecutions(name: string, failures: IMetric): Alarm {
+    return this.alarm(`${name}ExecutionsFailed`, {
+      description: `${name} executions failed or timed out: the execution's history in Step Functions says why.`,
+      metric: failures,
       threshold: 0,
       evaluationPeriods: 1,
     });

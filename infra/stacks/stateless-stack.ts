@@ -182,6 +182,8 @@ export class StatelessStack extends Stack {
       ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
     });
     if (this.pipeline) this.operations.alarmOnErrors('Dispatch', this.pipeline.dispatch);
+    if (this.dryRuns)
+      this.operations.alarmOnFailedExecutions('DryRun', this.dryRuns.metricFailedExecutions());
     this.operations.addTechnicalWidgets();
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The Governor API base URL' });

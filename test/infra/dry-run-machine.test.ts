@@ -125,6 +125,42 @@ describe('the dry-run state machine', () => {
   });
 });
 
+describe("the dry-run machine's alarm", () => {
+  it('calls someone when a dry-run execution fails or times out', () => {
+    const props =
+      stateless.findResources('AWS::CloudWatch::Alarm')[idOf('Operations/DryRunExecutionsFailed')]
+        ?.Properties;
+    const metrics = props?.Metrics as {
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown[] }; Stat: string };
+    }[];
+    const watched = metrics
+      .filter((m) => m.MetricStat)
+      .map((m) => ({ id: m.Id, name: m.MetricStat?.Metric.MetricName, stat: m.MetricStat?.Stat }));
+
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(failed, 0) + FILL(timedOut, 0)');
+    expect(watched).toEqual([
+      { id: 'failed', name: 'ExecutionsFailed', stat: 'Sum' },
+      { id: 'timedOut', name: 'ExecutionsTimedOut', stat: 'Sum' },
+    ]);
+    for (const m of metrics.filter((m) => m.MetricStat)) {
+      expect(m.MetricStat?.Metric).toMatchObject({
+        Namespace: 'AWS/States',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: idOf('DryRunMachine/StateMachine') } }],
+      });
+    }
+    expect(props).toMatchObject({
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: idOf('Operations/AlarmTopic') }],
+      OKActions: [{ Ref: idOf('Operations/AlarmTopic') }],
+    });
+  });
+});
+
 describe('the dry-run worker', () => {
   it('has 15 minutes and the memory of a shard, the bucket and the table named', () => {
     const worker = stateless.findResources('AWS::Lambda::Function')[idOf('DryRunMachine/Worker')]?.Properties;
