@@ -3,92 +3,56 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import type { ArchiveBytes } from '../lib/archive-bytes.ts';
 import { costTable, formatCostTable, type Measured } from '../lib/cost.ts';
 import { percentile } from '../lib/run.ts';
+import { type BenchOptions, WARM_LIMIT_MS } from './bench.ts';
+import type { Avoided } from './in-process.ts';
+import type { ItemReport } from './item.ts';
 import type { Line, LineId } from './line.ts';
 
-/** What the report prints besides the lines: the run's parameters and what the lines left to say. */
+/** What the report prints: the run's options, its lines, and what the lines left to say. */
 export interface ReportInput {
+  options: BenchOptions;
   lines: readonly Line[];
-  decisions: number;
-  customers: number;
   /** Customers of the workload with preferences. */
   preferencesCount: number;
-  concurrency: number;
-  batchSize: number;
-  batchConcurrency: number;
-  warmup: number;
-  warmLimitMs: number;
-  maxSeconds: number;
-  seed: number;
-  sends: number;
-  /** --instances, when given. */
-  instances: string | undefined;
   /** The 1-minute load average when the bench started. */
   loadAtStart: number;
   /** performance.now() when the bench started. */
   benchStarted: number;
-  policyVersion: number;
-  /** Whether an X-Ray async hook was active after Governor's modules loaded. */
-  xrayHook: boolean;
-  /** The item line's report. */
-  itemReport: readonly string[];
-  twentySendUnits: number | undefined;
+  /** The bench policy's version, and whether an X-Ray async hook was active after Governor's modules loaded. */
+  governor: { policyVersion: number; xrayHook: boolean };
+  avoided: Avoided;
+  /** The item line's report, when it ran. */
+  item: ItemReport | undefined;
   /** What the run's archive records weigh (undefined when nothing was archived). */
   archived: ArchiveBytes | undefined;
-  /** What the governor line's suppressions would have cost to send (the policy's channel costs). */
-  avoided: { amount: number; decisions: number };
-  channelCosts: { currency: string };
   /** The body of a batch request of --batch-size messages of the workload, for the API's billed requests. */
   batchRequestBytes: number;
 }
 
 export function printReport(input: ReportInput): void {
-  const {
-    lines,
-    decisions,
-    customers,
-    preferencesCount,
-    concurrency,
-    batchSize,
-    batchConcurrency,
-    warmup,
-    warmLimitMs: WARM_LIMIT_MS,
-    maxSeconds,
-    seed,
-    sends,
-    instances,
-    loadAtStart,
-    benchStarted,
-    policyVersion,
-    xrayHook,
-    itemReport,
-    twentySendUnits,
-    archived,
-    avoided,
-    channelCosts,
-    batchRequestBytes,
-  } = input;
+  const { lines, options: o, avoided } = input;
   const fmt = (x: number, digits = 0) =>
     Number.isFinite(x)
       ? x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
       : '–';
   const c = cpus();
   const loadAtEnd = loadavg()[0] ?? 0;
-  const busy = Math.max(loadAtStart, loadAtEnd) > c.length;
+  const busy = Math.max(input.loadAtStart, loadAtEnd) > c.length;
   console.log(
     `Machine: ${c.length} cores (${c[0]?.model.trim() ?? '?'}), ${fmt(totalmem() / 2 ** 30, 1)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`,
   );
   console.log(
-    `Load average (1 min): ${fmt(loadAtStart, 1)} at start, ${fmt(loadAtEnd, 1)} at end` +
+    `Load average (1 min): ${fmt(input.loadAtStart, 1)} at start, ${fmt(loadAtEnd, 1)} at end` +
       (busy ? ` — more than ${c.length} cores: other processes competed, rates are understated` : ''),
   );
   console.log(
-    `Parameters: ${fmt(decisions)} decisions, ${fmt(customers)} customers (${preferencesCount} with preferences), concurrency ${concurrency}, ` +
-      `batches of ${batchSize} × ${batchConcurrency} in flight, warm-up ${warmup} (≤ ${WARM_LIMIT_MS / 1000} s), ` +
-      `at most ${maxSeconds === 0 ? '∞' : maxSeconds} s per line, seed ${seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines), npm start's own (npm start lines)`,
+    `Parameters: ${fmt(o.decisions)} decisions, ${fmt(o.customers)} customers (${input.preferencesCount} with preferences), concurrency ${o.concurrency}, ` +
+      `batches of ${o.batchSize} × ${o.batchConcurrency} in flight, warm-up ${o.warmup} (≤ ${WARM_LIMIT_MS / 1000} s), ` +
+      `at most ${o.maxSeconds === 0 ? '∞' : o.maxSeconds} s per line, seed ${o.seed}; processes: bench (clients), engines (dynalite + fauxqs), API (HTTP lines), npm start's own (npm start lines)`,
   );
   console.log(
-    `Governor policy v${policyVersion}: marketing 5/P7D, 2/P1D, sms 1/P7D, min gap PT2H; relevance ≥ 0.3 (sms/whatsapp 0.5) + 0.4 × pressure; no quiet hours. ` +
-      `X-Ray async hook in the bench process after Governor's modules load: ${xrayHook ? 'yes' : 'no'}`,
+    `Governor policy v${input.governor.policyVersion}: marketing 5/P7D, 2/P1D, sms 1/P7D, min gap PT2H; relevance ≥ 0.3 (sms/whatsapp 0.5) + 0.4 × pressure; no quiet hours. ` +
+      `X-Ray async hook in the bench process after Governor's modules load: ${input.governor.xrayHook ? 'yes' : 'no'}`,
   );
   console.log('');
 
@@ -165,7 +129,7 @@ export function printReport(input: ReportInput): void {
       .join(', ');
     const cut =
       l.result.tasks < l.result.asked
-        ? `; time limit: ${fmt(d)} decisions in ${fmt(l.result.elapsedMs / 1000, 1)} s (of ${fmt(decisions)})`
+        ? `; time limit: ${fmt(d)} decisions in ${fmt(l.result.elapsedMs / 1000, 1)} s (of ${fmt(o.decisions)})`
         : '';
     console.log(`  ${l.label}: ${outcomes}${l.per === 'decision' ? '' : `; latency per ${l.per}`}${cut}`);
     if (l.metered)
@@ -200,7 +164,7 @@ export function printReport(input: ReportInput): void {
       `governor/rlf ${ratio('governor', rlf)} (no queue/counter ${ratio('noop', rlf)}, http batch ${ratio('batch', rlf)})`,
   );
   console.log(
-    `through npm start (its own processes${instances ? `, --instances ${instances}` : ''}): ` +
+    `through npm start (its own processes${o.instances ? `, --instances ${o.instances}` : ''}): ` +
       `batch ${ratio('start-batch', floor)}, single ${ratio('start-single', floor)} the floor`,
   );
   console.log(`counting on/off (in-process, same run): ${ratio('governor', byId.get('uncounted'))}`);
@@ -214,7 +178,7 @@ export function printReport(input: ReportInput): void {
     `CPU-bound ceilings vs floor's: governor in-process ${ceilingRatio('governor')} (no queue/counter ${ceilingRatio('noop')}), ` +
       `http batch ${ceilingRatio('batch')}, http single ${ceilingRatio('single')}, rate-limiter-flexible ${ceilingRatio('rlf')}`,
   );
-  for (const line of itemReport) console.log(line);
+  for (const line of input.item?.lines ?? []) console.log(line);
   console.log('');
 
   const governorLine = lines.find((l) => l.id === 'governor');
@@ -230,21 +194,21 @@ export function printReport(input: ReportInput): void {
       archiveDays: 90,
       // Bytes of a record, as every Governor line of this run archived them; one record a decision (the
       // run's decisions are first decisions; its deferrals are not released while it runs).
-      ...(archived
+      ...(input.archived
         ? {
-            archiveBytes: archived.bytesPerLine,
-            archiveStoredBytes: archived.storedBytesPerLine,
+            archiveBytes: input.archived.bytesPerLine,
+            archiveStoredBytes: input.archived.storedBytesPerLine,
             archiveLines: 1,
           }
         : {}),
-      batchRequestBytes,
-      batchSize,
+      batchRequestBytes: input.batchRequestBytes,
+      batchSize: o.batchSize,
     };
     const perMillion = avoided.decisions > 0 ? (avoided.amount / avoided.decisions) * 1e6 : undefined;
     for (const line of formatCostTable(
       measured,
       costTable(measured),
-      perMillion === undefined ? undefined : `${channelCosts.currency} ${fmt(perMillion, 0)}`,
+      perMillion === undefined ? undefined : `${avoided.currency} ${fmt(perMillion, 0)}`,
     ))
       console.log(line);
     console.log('');
@@ -263,8 +227,8 @@ export function printReport(input: ReportInput): void {
   target('npm start batch ≥ 0.7 × floor', over('start-batch', floor), 0.7, '×');
   target('npm start single ≥ 0.4 × floor', over('start-single', floor), 0.4, '×');
   target('governor in-process ≥ 1.5 × rate-limiter-flexible', over('governor', rlf), 1.5, '×');
-  target(`≤ 1 write unit per decision with ${sends} recent sends`, twentySendUnits, 1, ' WCU', true);
-  const totalS = (performance.now() - benchStarted) / 1000;
+  target(`≤ 1 write unit per decision with ${o.sends} recent sends`, input.item?.writeUnits, 1, ' WCU', true);
+  const totalS = (performance.now() - input.benchStarted) / 1000;
   const cutLines = lines.filter((l) => l.result.tasks < l.result.asked).map((l) => l.label);
   console.log(
     `total ${fmt(totalS, 1)} s` +

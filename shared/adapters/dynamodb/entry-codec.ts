@@ -535,12 +535,20 @@ export function encodeBlock(base: CustomerBase, entries: LogEntry[]): string | u
   return [BLOCK + words.list.map(encodeWord).join(WORD_SEPARATOR), baseText ?? '', ...lines].join('\n');
 }
 
-/** A block's parts as text: its words, its base, its lines (what decodeBlock reads, and reports print). */
-export function blockParts(text: string): { words: string[]; base: string | undefined; lines: string[] } {
+/**
+ * A block's parts as text: its header (the words' line as written), its words, its base, its lines (what
+ * decodeBlock reads, and reports print).
+ */
+export function blockParts(text: string): {
+  header: string;
+  words: string[];
+  base: string | undefined;
+  lines: string[];
+} {
   const [header = '', baseText, ...lines] = text.split('\n');
   if (!isBlock(header) || baseText === undefined) throw new Error('corrupt log block');
   const words = header.length <= 1 ? [] : header.slice(1).split(WORD_SEPARATOR).map(decodeWord);
-  return { words, base: baseText || undefined, lines };
+  return { header, words, base: baseText || undefined, lines };
 }
 
 export function decodeBlock(text: string): { base: CustomerBase; entries: LogEntry[] } {
