@@ -3,7 +3,12 @@
  * (infra/constructs/decision-archive.ts), gzip-compressed JSON lines, the layout of the local archive.
  */
 import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  type ListObjectsV2CommandOutput,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { ARCHIVE_SHARDS, type ArchiveRecord } from '../../domain/archive.ts';
 import type { ArchiveReader, ArchiveShard } from '../../ports.ts';
 import { parseArchiveLines } from './local.ts';
@@ -23,43 +28,41 @@ export class S3ArchiveReader implements ArchiveReader {
     private readonly bucket: string,
   ) {}
 
-  /** The common prefixes (folders) under `prefix`, every page. */
-  private async folders(prefix: string): Promise<string[]> {
-    const folders: string[] = [];
+  /** Every page of the listing of `input` (a prefix, a delimiter), following its continuation tokens. */
+  private async *pages(input: {
+    Prefix: string;
+    Delimiter?: string;
+  }): AsyncGenerator<ListObjectsV2CommandOutput> {
     let token: string | undefined;
     do {
       const page = await this.s3.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: prefix,
-          Delimiter: '/',
+          ...input,
           ...(token ? { ContinuationToken: token } : {}),
         }),
       );
-      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix);
+      yield page;
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /** The common prefixes (folders) under `prefix`, every page. */
+  private async folders(prefix: string): Promise<string[]> {
+    const folders: string[] = [];
+    for await (const page of this.pages({ Prefix: prefix, Delimiter: '/' }))
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix);
     return folders;
   }
 
   /** The objects under `prefix` (keys and sizes), every page. */
   private async objects(prefix: string, into: ArchiveShard): Promise<void> {
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
+    for await (const page of this.pages({ Prefix: prefix }))
       for (const o of page.Contents ?? []) {
         if (!o.Key || o.Key.endsWith('/')) continue;
         into.parts.push(o.Key);
         into.bytes = (into.bytes ?? 0) + (o.Size ?? 0);
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
   }
 
   async shards(to: number, only?: number): Promise<ArchiveShard[]> {
