@@ -2,6 +2,11 @@
 // `npm run test:mutation` (all of them), `npm run test:mutation -- --mutate shared/app/reports.ts` (one
 // file), `npm run test:mutation -- --incremental` (only the mutants whose code or tests changed since the
 // last run, from coverage/mutation/incremental.json). Not part of `npm test`: a full run takes a while.
+// GOVERNOR_MUTATION_NAME names a per-file run's report and incremental file (coverage/mutation/
+// mutation-<name>.json, incremental-<name>.json), so that runs of different files do not overwrite each
+// other's results: `npm run test:mutation:files` (scripts/mutation.ts) runs each file so and sums them up.
+const name = process.env.GOVERNOR_MUTATION_NAME;
+const suffix = name ? `-${name}` : '';
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
@@ -21,9 +26,9 @@ export default {
     '/coverage',
   ],
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: 'coverage/mutation/index.html' },
-  jsonReporter: { fileName: 'coverage/mutation/mutation.json' },
-  incrementalFile: 'coverage/mutation/incremental.json',
+  htmlReporter: { fileName: `coverage/mutation/index${suffix}.html` },
+  jsonReporter: { fileName: `coverage/mutation/mutation${suffix}.json` },
+  incrementalFile: `coverage/mutation/incremental${suffix}.json`,
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true, skipFull: false },
   thresholds: { high: 90, low: 80, break: null },
   concurrency: 2,
