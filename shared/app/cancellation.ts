@@ -67,7 +67,7 @@ export async function messageStatus(
 ): Promise<MessageStatus> {
   const partition = await deps.customerStore.partition(customerId);
   if (!partition.record) throw notFound(messageId);
-  const { state } = await deps.customers.replayRecord(partition.record);
+  const { state } = await deps.customers.replayRecord(partition.record, customerId);
   const found = messageStateOf(state, deps.customers.messageKey(messageId));
   if (!found) throw notFound(messageId);
   const out: MessageStatus = {

@@ -146,7 +146,7 @@ export async function lookUpCustomer(
   const asked = query.messageId === undefined ? undefined : customers.messageKey(query.messageId);
   if (asked !== undefined && query.messageId !== undefined) named.set(asked, query.messageId);
 
-  const replayed = record ? await customers.replayRecord(record) : undefined;
+  const replayed = record ? await customers.replayRecord(record, customerId) : undefined;
   const state = replayed?.state;
   const releases = releasesOf(replayed?.results ?? []);
   const order = [...(state?.decisions ?? new Map<string, Decided>())];

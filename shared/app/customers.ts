@@ -15,9 +15,18 @@ import {
   DEFAULT_RELEASE_MARGIN_MS,
   type EntryResult,
   type LogEntry,
+  type PolicyLookup,
   replay,
 } from '../domain/customer-log.ts';
 import type { CompiledPolicy } from '../domain/decision.ts';
+import {
+  type ArmOf,
+  type Assignment,
+  armOf,
+  armVariants,
+  assignmentNumber,
+  forCustomer,
+} from '../domain/experiments.ts';
 import { factsOf, type Hasher, messageKey } from '../domain/message-facts.ts';
 import type { Message } from '../domain/schemas.ts';
 import { UnavailableError } from '../errors.ts';
@@ -102,6 +111,7 @@ export class CustomerLog {
   /** The keyed hash of message ids (their idempotency keys). */
   private readonly messageHasher: Hasher;
   private readonly idempotencyMs: number;
+  private readonly hashes: KeyedHash;
   /** Undefined when it is the default (entries then carry none). */
   private readonly releaseMarginMs: number | undefined;
 
@@ -110,6 +120,7 @@ export class CustomerLog {
     this.policies = options.policies;
     this.clock = options.clock;
     this.messageHasher = options.hashes.hasher('message');
+    this.hashes = options.hashes;
     this.idempotencyMs = options.idempotencyMs;
     // Whole seconds (as entries write it), rounded up: a longer margin only defers less.
     const margin = Math.ceil((options.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS) / 1000) * 1000;
@@ -146,14 +157,47 @@ export class CustomerLog {
     return entry;
   }
 
-  /** Replays a record read from the store. */
-  async replayRecord(record: CustomerRecord): Promise<Replayed> {
+  /**
+   * A customer's assignment number for an experiment: a keyed hash of the experiment's salt and the
+   * customer id, so the same in every process, and nobody without the secret can tell a customer's arm.
+   */
+  assignment(customerId: string): Assignment {
+    return (experiment) =>
+      assignmentNumber(this.hashes.of('experiment', `${experiment.salt}\0${customerId}`, 8));
+  }
+
+  /** The policy versions as this customer meets them: bound to its arms of their experiments. */
+  lookupFor(customerId: string): PolicyLookup {
+    const assignment = this.assignment(customerId);
+    const bound = new Map<number, CompiledPolicy>();
+    return (version) => {
+      let c = bound.get(version);
+      if (!c) {
+        c = forCustomer(this.policies.lookup(version), assignment);
+        bound.set(version, c);
+      }
+      return c;
+    };
+  }
+
+  /** A policy as this customer meets it (experiments.ts). */
+  boundPolicy(customerId: string, policy: CompiledPolicy): CompiledPolicy {
+    return forCustomer(policy, this.assignment(customerId));
+  }
+
+  /** The experiment and arm a customer is in under `policy` at `t` (undefined: none runs). */
+  armOf(customerId: string, policy: CompiledPolicy, t: number): ArmOf | undefined {
+    return policy.policy.experiments ? armOf(this.boundPolicy(customerId, policy), t) : undefined;
+  }
+
+  /** Replays a customer's record read from the store. */
+  async replayRecord(record: CustomerRecord, customerId: string): Promise<Replayed> {
     const versions: number[] = [];
     for (const e of record.entries)
       if (e.type === 'message' || e.type === 'release') versions.push(e.policyVersion);
     // Nearly always every version is known already: no need to wait then.
     if (this.policies.missing(versions).length > 0) await this.policies.load(versions);
-    const { state, results } = replay(record.base, record.entries, this.policies.lookup);
+    const { state, results } = replay(record.base, record.entries, this.lookupFor(customerId));
     return { record, state, results };
   }
 
@@ -198,7 +242,7 @@ export class CustomerLog {
       let refused: AppendRefusedError;
       try {
         const record = await this.store.append(customerId, attempt, at, condition);
-        const replayed = await this.replayRecord(record);
+        const replayed = await this.replayRecord(record, customerId);
         await this.compactIfLong(customerId, replayed, at, attempt.length);
         return this.appended(replayed, attempt.length);
       } catch (error) {
@@ -213,7 +257,7 @@ export class CustomerLog {
       attempt = stamped(entries, at);
       if (!current || this.store.fits(current, attempt)) continue;
       const written = await this.compactWith(customerId, current, at, attempt);
-      if (written) return this.appended(await this.replayRecord(written), attempt.length);
+      if (written) return this.appended(await this.replayRecord(written, customerId), attempt.length);
       // Another writer compacted first, so there is room again: append again, a few writers at a time.
       await sleep(Math.random() * 3);
     }
@@ -229,7 +273,7 @@ export class CustomerLog {
 
   async read(customerId: string): Promise<Replayed | undefined> {
     const record = await this.store.read(customerId);
-    return record ? this.replayRecord(record) : undefined;
+    return record ? this.replayRecord(record, customerId) : undefined;
   }
 
   /** Compacts the customer's log now (if there is one); whether it wrote. */
@@ -246,7 +290,7 @@ export class CustomerLog {
     tail: LogEntry[] = [],
     replayed?: Replayed,
   ): Promise<CustomerRecord | undefined> {
-    const { state } = replayed ?? (await this.replayRecord(record));
+    const { state } = replayed ?? (await this.replayRecord(record, customerId));
     const compacted = compact(state, now, await this.limitsFor(record));
     return this.store.replace(customerId, record, compacted.base, compacted.entries, now, tail);
   }
@@ -259,7 +303,8 @@ export class CustomerLog {
       if ((e.type === 'message' || e.type === 'release') && !policies.has(e.policyVersion))
         policies.set(e.policyVersion, this.policies.lookup(e.policyVersion));
     }
-    const list = [...policies.values()];
+    // An experiment's arms may have caps of their own: their sends are kept too.
+    const list = [...policies.values()].flatMap((p) => [p, ...armVariants(p)]);
     return {
       horizonMs: Math.max(...list.map((p) => p.horizonMs)),
       idempotencyMs: this.idempotencyMs,
@@ -295,7 +340,7 @@ export class CustomerLog {
   /** Every customer, replayed: for recovery jobs only. */
   async *replayAll(): AsyncIterable<{ customerId: string } & Replayed> {
     for await (const { customerId, record } of this.store.scan()) {
-      yield { customerId, ...(await this.replayRecord(record)) };
+      yield { customerId, ...(await this.replayRecord(record, customerId)) };
     }
   }
 }

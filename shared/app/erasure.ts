@@ -156,10 +156,10 @@ export class Erasures {
     const { customers, counts, store } = this.deps;
     const life = lifeOf(record);
     const id = this.countId(customerId, life);
-    await counts.archive(id, await customers.replayRecord(record));
+    await counts.archive(id, await customers.replayRecord(record, customerId));
     const deleted = await store.deleteRecord(customerId, life);
     if (deleted && deleted.version !== record.version)
-      await counts.archive(id, await customers.replayRecord(deleted));
+      await counts.archive(id, await customers.replayRecord(deleted, customerId));
   }
 
   /** Counts a dropped deferred message (at its life's erasure), then deletes it; whether it was there. */

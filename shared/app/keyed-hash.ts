@@ -33,7 +33,9 @@ export type HashPurpose =
   /** The decision archive's reference of a message (with the salt of its customer's record). */
   | 'archive-ref'
   /** An engagement event's id in its customer's log (idempotency of POST /v1/events). */
-  | 'event';
+  | 'event'
+  /** A customer's assignment to the arms of a holdout experiment (with the experiment's salt). */
+  | 'experiment';
 
 /** The secret itself, a function that fetches it (once), or nothing (refused at `ready`). */
 export type SecretSource = string | (() => Promise<string | undefined>) | undefined;

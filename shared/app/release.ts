@@ -16,6 +16,7 @@
  * erased), not released. Each run also runs the erasures' sweeps that have come due (erasure.ts).
  */
 import type { EntryResult, LogEntry } from '../domain/customer-log.ts';
+import type { ArmOf } from '../domain/decision.ts';
 import type { Channel, Message } from '../domain/schemas.ts';
 import { logger } from '../observability/index.ts';
 import {
@@ -47,6 +48,8 @@ export interface ReleaseOutcome {
   releaseAt: number;
   at: number;
   policyVersion: number;
+  /** The experiment and arm the release decided in (absent: none ran). */
+  experiment?: ArmOf | undefined;
 }
 
 export interface ReleaseDeps {
@@ -275,7 +278,10 @@ function planOne(
       plan.counts.accepted++;
       const accepted = { channel: verdict.channel, policyVersion: decided.policyVersion, acceptedAt: now };
       plan.enqueue.push({ deferred: d, delivery: toDelivery(d.message, accepted, d.life) });
-      plan.outcomes.push(outcomeOf(d, 'accepted', verdict.channel, decided.policyVersion, now));
+      plan.outcomes.push({
+        ...outcomeOf(d, 'accepted', verdict.channel, decided.policyVersion, now),
+        ...(decided.experiment ? { experiment: decided.experiment } : {}),
+      });
     } else if (verdict.outcome === 'deferred') {
       plan.counts.deferred++;
       plan.hold.push({
@@ -287,6 +293,7 @@ function planOne(
       plan.remove.push(d);
       plan.outcomes.push({
         ...outcomeOf(d, 'suppressed', verdict.channel, decided.policyVersion, now),
+        ...(decided.experiment ? { experiment: decided.experiment } : {}),
         reason: verdict.reason,
         rule: verdict.rule,
       });

@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { type Channel, channelSchema, type Policy, REASONS, type Reason } from '../domain/schemas.ts';
 import {
   type DayCounts,
+  DECISION_STAGES,
   type Group,
   microsToAmount,
   parseGroupKey,
@@ -118,7 +119,11 @@ interface Priced {
   currency: string;
 }
 
-async function priced(deps: ReportDeps, counts: DayCounts): Promise<Priced[]> {
+/** The decisions' groups (DECISION_STAGES), priced. */
+const priced = async (deps: ReportDeps, counts: DayCounts) =>
+  (await pricedAll(deps, counts)).filter((p) => DECISION_STAGES.has(p.group.stage));
+
+async function pricedAll(deps: ReportDeps, counts: DayCounts): Promise<Priced[]> {
   const groups: { group: Group; count: number }[] = [];
   for (const [day, byKey] of counts) {
     for (const [key, count] of byKey) if (count !== 0) groups.push({ group: parseGroupKey(day, key), count });

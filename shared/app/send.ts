@@ -52,6 +52,7 @@ export function toResponse(messageId: string, decided: Decided): DecisionRespons
     response.releaseAt = new Date(verdict.releaseAt).toISOString();
     if (verdict.rule !== undefined) response.rule = verdict.rule;
   }
+  if (decided.experiment) response.experiment = { id: decided.experiment.id, arm: decided.experiment.arm };
   return response;
 }
 
@@ -101,6 +102,8 @@ export async function sendMessages(
   const deferrals: { index: number; deferred: DeferredMessage }[] = [];
   /** The decisions taken for the first time (never a retry's). */
   const firsts: Decided[] = [];
+  /** The first decisions that brought their customer into an experiment's arm. */
+  const enrolments: Decided[] = [];
   const archivable: Archivable[] = [];
 
   await perCustomer(
@@ -127,6 +130,7 @@ export async function sendMessages(
           answers[index] = toResponse(message.messageId, decided);
           if (!result.duplicate) {
             firsts.push(decided);
+            if (result.enrolled) enrolments.push(decided);
             const position = positions[j];
             // The entry as written: a refused append writes it again, stamped later.
             const entry = entries[j];
@@ -187,7 +191,10 @@ export async function sendMessages(
   ]);
   deps.onDecided?.(firsts);
   if (deps.counter) {
-    deps.counter.add(firsts.map((d) => countedOf(d, 'decision')));
+    deps.counter.add([
+      ...firsts.map((d) => countedOf(d, 'decision')),
+      ...enrolments.map((d) => countedOf(d, 'enrolment')),
+    ]);
     await deps.counter.flushIfDue();
   }
   return answers;
@@ -216,11 +223,13 @@ export async function previewMessage(
     suppressions: {},
     sends: [],
   };
-  const verdict = decide(view, facts, policy, now, {
+  const bound = deps.customers.boundPolicy(message.customerId, policy);
+  const verdict = decide(view, facts, bound, now, {
     releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS,
   });
+  const experiment = deps.customers.armOf(message.customerId, policy, now);
   return {
-    ...toResponse(message.messageId, { verdict, policyVersion: policy.policy.version, at: now }),
-    explanation: explain(view, facts, policy, verdict.channel, now),
+    ...toResponse(message.messageId, { verdict, policyVersion: policy.policy.version, at: now, experiment }),
+    explanation: explain(view, facts, bound, verdict.channel, now),
   };
 }

@@ -6,6 +6,8 @@
  * and freezes the decisions of the ones it keeps, so replay stays deterministic after trimming.
  */
 import {
+  type ArmOf,
+  armAt,
   type CompiledPolicy,
   type CustomerView,
   decide,
@@ -113,6 +115,8 @@ export interface CustomerBase {
   forgotten?: Record<string, number> | undefined;
   /** The engagement folded so far (absent: neutral). */
   engagement?: Engagement | undefined;
+  /** The experiments the customer was decided in already (absent: none), so each counts it once. */
+  enrolled?: string[] | undefined;
 }
 
 export const emptyBase = (): CustomerBase => ({
@@ -130,6 +134,11 @@ export interface Decided {
   /** The channel and kind the message asked for: a retry must ask for the same. */
   channel?: Channel | undefined;
   kind?: Kind | undefined;
+  /**
+   * The experiment and arm it was taken in (experiments.ts): never stored, found again by every
+   * replay from the customer's policy and the decision's time.
+   */
+  experiment?: ArmOf | undefined;
 }
 
 export interface CustomerState extends CustomerView {
@@ -141,6 +150,7 @@ export interface CustomerState extends CustomerView {
   pending: Map<string, Pending>;
   forgotten: Record<string, number>;
   engagement: Engagement;
+  enrolled: string[];
   /**
    * What became of deferred messages since their first decision, when something did: a release's
    * verdict, a cancellation (`suppressed`, `cancelled`). A retry still gets the first decision; the
@@ -160,6 +170,8 @@ export type EntryResult =
       key: string;
       decided: Decided;
       duplicate: false;
+      /** The first decision of the customer in its experiment: the customer joins its arm. */
+      enrolled?: boolean | undefined;
     }
   | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
   | { type: 'release'; key: string; decided: Decided; stale: false }
@@ -249,7 +261,12 @@ export function replay(
     pending: new Map(),
     forgotten: base.forgotten ?? {},
     engagement: base.engagement ?? neutralEngagement(),
+    enrolled: base.enrolled ?? [],
     current: new Map(),
+  };
+  const arm = (version: number, t: number): ArmOf | undefined => {
+    const a = armAt(policies(version), t);
+    return a && { id: a.id, arm: a.arm };
   };
   const results: EntryResult[] = [];
   for (const entry of entries) {
@@ -263,6 +280,7 @@ export function replay(
           campaignId: entry.campaignId,
           channel: entry.channel,
           kind: entry.kind,
+          experiment: arm(entry.policyVersion, entry.at),
         });
         if (entry.current) state.current.set(entry.key, entry.current);
         if (entry.send) state.sends.push(entry.send);
@@ -308,10 +326,14 @@ export function replay(
           campaignId: entry.facts.campaignId,
           channel: entry.facts.channel,
           kind: entry.facts.kind,
+          experiment: arm(entry.policyVersion, entry.at),
         };
         state.decisions.set(key, decided);
         applyVerdict(state, entry.facts, verdict, entry.policyVersion, entry.at);
-        results.push({ type: 'message', key, decided, duplicate: false });
+        const joined = decided.experiment?.id;
+        const enrolled = joined !== undefined && !state.enrolled.includes(joined);
+        if (enrolled) state.enrolled = [...state.enrolled, joined];
+        results.push({ type: 'message', key, decided, duplicate: false, ...(enrolled ? { enrolled } : {}) });
         break;
       }
       case 'cancel': {
@@ -379,7 +401,13 @@ function decideAgain(
   }
   applyVerdict(state, facts, verdict, entry.policyVersion, entry.releaseAt);
   state.current.set(entry.key, verdict);
-  return { verdict, policyVersion: entry.policyVersion, at: entry.at };
+  const arm = armAt(policies(entry.policyVersion), entry.releaseAt);
+  return {
+    verdict,
+    policyVersion: entry.policyVersion,
+    at: entry.at,
+    ...(arm ? { experiment: { id: arm.id, arm: arm.arm } } : {}),
+  };
 }
 
 /** Withdraws a held message: its reservation and its deferral go, its status becomes `cancelled`. */
@@ -566,5 +594,6 @@ export function compact(
   if (Object.keys(forgotten).length > 0) base.forgotten = forgotten;
   const engagement = compactEngagement(state.engagement, now);
   if (!isNeutral(engagement)) base.engagement = engagement;
+  if (state.enrolled.length > 0) base.enrolled = state.enrolled;
   return { base, entries };
 }

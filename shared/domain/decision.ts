@@ -92,6 +92,19 @@ export interface GapRule {
   match: CapMatch;
 }
 
+/** The experiment and arm a decision was taken in (experiments.ts). */
+export interface ArmOf {
+  id: string;
+  arm: string;
+}
+
+/** An arm of one experiment as a customer meets it: when it runs, and the policy it decides under. */
+export interface AssignedArm extends ArmOf {
+  from: number;
+  to: number;
+  compiled: CompiledPolicy;
+}
+
 /** The policy with its durations parsed once. Policies are immutable, so this is cached per object. */
 export interface CompiledPolicy {
   policy: Policy;
@@ -99,6 +112,18 @@ export interface CompiledPolicy {
   gaps: GapRule[];
   /** The longest window or gap: how far back sends can still matter. */
   horizonMs: number;
+  /** The customer's arms of the policy's experiments, when bound to one (experiments.ts forCustomer). */
+  arms?: AssignedArm[] | undefined;
+}
+
+/** The arm a customer's decision at `t` is taken in (undefined: no experiment runs then). */
+export function armAt(c: CompiledPolicy, t: number): AssignedArm | undefined {
+  return c.arms?.find((a) => a.from <= t && t < a.to);
+}
+
+/** The policy a customer's decision at `t` is taken under: its arm's, or the policy itself. */
+export function effectiveAt(c: CompiledPolicy, t: number): CompiledPolicy {
+  return armAt(c, t)?.compiled ?? c;
 }
 
 const compiled = new WeakMap<Policy, CompiledPolicy>();
@@ -408,10 +433,12 @@ function consentBlock(view: CustomerView, channel: Channel, kind: Kind): Block |
 export function decide(
   view: CustomerView,
   facts: MessageFacts,
-  policy: CompiledPolicy,
+  bound: CompiledPolicy,
   now: number,
   options: DecideOptions = {},
 ): Verdict {
+  // A customer in an experiment's arm is decided under the arm's policy while the experiment runs.
+  const policy = effectiveAt(bound, now);
   if (facts.expiresAt !== undefined && facts.expiresAt <= now) {
     return { outcome: 'suppressed', channel: facts.channel, reason: 'expired', rule: 'expiresAt' };
   }

@@ -11,6 +11,7 @@ import {
   type CompiledPolicy,
   type CustomerView,
   countInWindow,
+  effectiveAt,
   type MessageFacts,
   nextFreeForGap,
   relevanceThreshold,
@@ -87,10 +88,11 @@ const iso = (t: number) => new Date(t).toISOString();
 export function explain(
   view: CustomerView,
   facts: MessageFacts,
-  c: CompiledPolicy,
+  bound: CompiledPolicy,
   channel: Channel,
   now: number,
 ): Explanation {
+  const c = effectiveAt(bound, now);
   const { counts, gaps } = applicableRules(view, c, facts, channel);
   const start = Math.max(now, facts.notBefore ?? now);
   const threshold = relevanceThreshold(c, channel, facts.category, counts, start);

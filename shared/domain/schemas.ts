@@ -84,6 +84,10 @@ export const decisionSchema = z.object({
   channel: channelSchema,
   releaseAt: timestampSchema.optional(),
   policyVersion: z.int(),
+  experiment: z
+    .object({ id: z.string(), arm: z.string() })
+    .optional()
+    .meta({ description: 'the holdout experiment the decision was taken in, and the arm of the customer' }),
 });
 export type DecisionResponse = z.infer<typeof decisionSchema>;
 
@@ -177,6 +181,61 @@ export const fatigueSchema = z
   });
 export type Fatigue = z.infer<typeof fatigueSchema>;
 
+/**
+ * Holdout experiments (experiments.ts): each customer is assigned, by a keyed hash of its id and the
+ * experiment's salt, to one arm; an arm decides under the policy as it is (`current`), with no caps,
+ * relevance threshold or fatigue (`control`: preferences, suppressions and quiet hours still hold), or
+ * with another set of caps. Between `from` and `to` only; at most one experiment runs at any moment.
+ */
+const experimentIdSchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _ . or -');
+
+export const experimentArmSchema = z.strictObject({
+  id: experimentIdSchema,
+  share: z.number().gt(0).max(1).meta({ description: "the arm's share of customers; the shares sum to 1" }),
+  policy: z
+    .union([
+      z.literal('current').meta({ description: 'the policy as it is' }),
+      z.literal('control').meta({
+        description:
+          'no caps, no relevance threshold, no fatigue: preferences, suppressions, quiet hours only',
+      }),
+      z.strictObject({ caps: z.array(capSchema).max(50) }).meta({ description: 'these caps instead' }),
+    ])
+    .default('current'),
+});
+export type ExperimentArm = z.infer<typeof experimentArmSchema>;
+
+export const experimentSchema = z
+  .strictObject({
+    id: experimentIdSchema,
+    salt: z.string().min(1).max(64).meta({ description: 'with the customer id, what assigns the arm' }),
+    arms: z.array(experimentArmSchema).min(2).max(8),
+    from: timestampSchema.optional().meta({ description: 'when it starts (absent: now)' }),
+    to: timestampSchema.optional().meta({ description: 'when it ends (absent: never)' }),
+  })
+  .refine((e) => Math.abs(e.arms.reduce((n, a) => n + a.share, 0) - 1) < 1e-9, {
+    message: 'the shares of the arms must sum to 1',
+    path: ['arms'],
+  })
+  .refine((e) => new Set(e.arms.map((a) => a.id)).size === e.arms.length, {
+    message: 'arm ids must be unique',
+    path: ['arms'],
+  })
+  .refine((e) => !e.from || !e.to || Date.parse(e.from) < Date.parse(e.to), {
+    message: 'from must be before to',
+    path: ['from'],
+  });
+export type Experiment = z.infer<typeof experimentSchema>;
+
+/** Whether two experiments run at some common moment. */
+const overlap = (a: Experiment, b: Experiment) =>
+  (a.from === undefined || b.to === undefined || Date.parse(a.from) < Date.parse(b.to)) &&
+  (b.from === undefined || a.to === undefined || Date.parse(b.from) < Date.parse(a.to));
+
 export const policyDocumentSchema = z
   .strictObject({
     caps: z.array(capSchema).max(50).default([]),
@@ -197,10 +256,19 @@ export const policyDocumentSchema = z
       currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
     }),
     fatigue: fatigueSchema.optional(),
+    experiments: z.array(experimentSchema).max(10).optional(),
   })
   .refine((p) => new Set(p.caps.map((c) => c.id)).size === p.caps.length, {
     message: 'cap ids must be unique',
     path: ['caps'],
+  })
+  .refine((p) => new Set((p.experiments ?? []).map((e) => e.id)).size === (p.experiments ?? []).length, {
+    message: 'experiment ids must be unique',
+    path: ['experiments'],
+  })
+  .refine((p) => (p.experiments ?? []).every((e, i, all) => all.slice(i + 1).every((f) => !overlap(e, f))), {
+    message: 'experiments must not run at the same time (from and to apart)',
+    path: ['experiments'],
   });
 export type PolicyDocumentInput = z.input<typeof policyDocumentSchema>;
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;

@@ -4,11 +4,19 @@
  * groups and price each at the channel cost of the policy version it was decided under, so a later
  * price change does not rewrite history.
  */
-import type { Verdict } from './decision.ts';
+import type { ArmOf, Verdict } from './decision.ts';
 import type { Channel, Outcome, Policy } from './schemas.ts';
 
-/** Where a count comes from: the send API's decision, the release of a deferred message, an erasure. */
-export type Stage = 'decision' | 'release' | 'erasure';
+/**
+ * Where a count comes from: the send API's decision, the release of a deferred message, an erasure;
+ * and, for the experiment report, a customer joining an experiment's arm (`enrolment`, counted with its
+ * first decision in it: its outcome and channel) and an event of a customer in an arm (`engagement`,
+ * the event's type as its reason, outcome `accepted`). Finance's reports count the first three only.
+ */
+export type Stage = 'decision' | 'release' | 'erasure' | 'enrolment' | 'engagement';
+
+/** The stages that count decisions (what the suppressed and summary reports read). */
+export const DECISION_STAGES: ReadonlySet<Stage> = new Set<Stage>(['decision', 'release', 'erasure']);
 
 export interface Counted {
   at: number;
@@ -19,6 +27,8 @@ export interface Counted {
   campaignId?: string | undefined;
   category?: string | undefined;
   policyVersion: number;
+  /** The experiment and arm of the customer (absent: none ran). */
+  experiment?: ArmOf | undefined;
 }
 
 /**
@@ -30,6 +40,7 @@ export type Countable = {
   policyVersion: number;
   campaignId?: string | undefined;
   category?: string | undefined;
+  experiment?: ArmOf | undefined;
 } & ({ verdict: Verdict } | { outcome: Outcome; reason?: string | undefined; channel: Channel });
 
 /** What one decision adds to the counts at `stage`; only a suppression counts its reason. */
@@ -51,6 +62,7 @@ export function countedOf(d: Countable, stage: Stage): Counted {
     campaignId: d.campaignId,
     category: d.category,
     policyVersion: d.policyVersion,
+    ...(d.experiment ? { experiment: d.experiment } : {}),
   };
 }
 
@@ -63,26 +75,35 @@ export interface Group {
   campaignId: string;
   category: string;
   policyVersion: number;
+  /** The experiment and arm ('' when none: the key of such a group has no such fields). */
+  experiment: string;
+  arm: string;
 }
 
 export const dayOf = (instant: number) => new Date(instant).toISOString().slice(0, 10);
 
 /** A group's key inside a day: the group's fields without the day, as a JSON array. */
 export function groupKey(g: Omit<Group, 'day'>): string {
-  return JSON.stringify([g.stage, g.outcome, g.reason, g.channel, g.campaignId, g.category, g.policyVersion]);
+  const fields = [g.stage, g.outcome, g.reason, g.channel, g.campaignId, g.category, g.policyVersion];
+  return JSON.stringify(g.experiment === '' ? fields : [...fields, g.experiment, g.arm]);
 }
 
 export function parseGroupKey(day: string, key: string): Group {
-  const [stage, outcome, reason, channel, campaignId, category, policyVersion] = JSON.parse(key) as [
-    Stage,
-    Outcome,
-    string,
-    Channel,
-    string,
-    string,
-    number,
-  ];
-  return { day, stage, outcome, reason, channel, campaignId, category, policyVersion };
+  const [stage, outcome, reason, channel, campaignId, category, policyVersion, experiment, arm] = JSON.parse(
+    key,
+  ) as [Stage, Outcome, string, Channel, string, string, number, string?, string?];
+  return {
+    day,
+    stage,
+    outcome,
+    reason,
+    channel,
+    campaignId,
+    category,
+    policyVersion,
+    experiment: experiment ?? '',
+    arm: arm ?? '',
+  };
 }
 
 /** Counts by day, then by group key. */
@@ -99,6 +120,8 @@ export function tally(items: readonly Counted[], into: DayCounts = new Map()): D
       campaignId: c.campaignId ?? '',
       category: c.category ?? '',
       policyVersion: c.policyVersion,
+      experiment: c.experiment?.id ?? '',
+      arm: c.experiment?.arm ?? '',
     });
     let groups = into.get(day);
     if (!groups) {

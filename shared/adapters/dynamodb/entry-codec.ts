@@ -476,7 +476,8 @@ export function encodeBase(base: CustomerBase): string | undefined {
     Object.keys(p.topics).length === 0 &&
     Object.keys(base.suppressions).length === 0 &&
     forgotten === undefined &&
-    base.engagement === undefined;
+    base.engagement === undefined &&
+    (base.enrolled ?? []).length === 0;
   return empty
     ? undefined
     : JSON.stringify({
@@ -484,20 +485,24 @@ export function encodeBase(base: CustomerBase): string | undefined {
         s: base.suppressions,
         ...(forgotten ? { f: forgotten } : {}),
         ...(base.engagement ? { g: encodeEngagement(base.engagement) } : {}),
+        ...(base.enrolled && base.enrolled.length > 0 ? { x: base.enrolled } : {}),
       });
 }
 
 export function decodeBase(text: string | undefined): CustomerBase {
   if (!text) return { preferences: { channels: {}, topics: {} }, suppressions: {} };
-  const { p, s, f, g } = JSON.parse(text) as {
+  const { p, s, f, g, x } = JSON.parse(text) as {
     p: CustomerBase['preferences'];
     s: CustomerBase['suppressions'];
     f?: Record<string, number>;
     g?: EngagementText;
+    /** The experiments the customer joined. */
+    x?: string[];
   };
   const base: CustomerBase = { preferences: p, suppressions: s };
   if (f) base.forgotten = f;
   if (g) base.engagement = decodeEngagement(g);
+  if (x) base.enrolled = x;
   return base;
 }
 
