@@ -1,9 +1,10 @@
 /**
- * `npm run simulate [-- --seeds 1,7,2024 --customers 5000 --days 30 --out FILE.svg --json --assumptions]`:
+ * `npm run simulate [-- --seeds 1,7,2024 --customers 5000 --days 30 --out FILE.svg --json --assumptions --tune]`:
  * a synthetic population, a month of campaigns and what customers do with them, run through the real
  * decision engine under each strategy, on several seeds. Prints a table per seed, the spread over the
  * seeds and today's distance to the targets, and writes an SVG chart; `--json` prints one JSON object
- * keyed by strategy instead; `--assumptions` prints the model's assumptions table. Deterministic per seed.
+ * keyed by strategy instead; `--assumptions` prints the model's assumptions table; `--tune` runs the
+ * grid the fatigue settings were chosen from, on the tuning seeds only. Deterministic per seed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -12,18 +13,19 @@ import { parseCli, usageError } from '../scripts/cli.ts';
 import { assumptionsTable } from './simulation/assumptions.ts';
 import { renderChart } from './simulation/chart.ts';
 import type { StrategyFigures } from './simulation/metrics.ts';
-import { REPORTED_SEEDS, TUNING_SEEDS } from './simulation/policy.ts';
+import { FATIGUE_GRID, GOVERNOR_FATIGUE, REPORTED_SEEDS, TUNING_SEEDS } from './simulation/policy.ts';
 import { HOME_TIME_ZONE } from './simulation/population.ts';
 import {
-  FATIGUE_PLACEHOLDER,
   type SimulationReport,
   STRATEGIES,
   STRATEGY_LABELS,
   type StrategyId,
   simulate,
+  tuneFatigue,
   withinMatchTolerance,
 } from './simulation/simulation.ts';
 import { type Summary, summarise } from './simulation/summary.ts';
+import { gapPoints, type Target, targets as targetsOf } from './simulation/targets.ts';
 
 const { values } = parseCli({
   name: 'simulate',
@@ -31,8 +33,8 @@ const { values } = parseCli({
   usage: ['[options]'],
   description:
     'A synthetic population and a month of campaigns through the real decision engine under each strategy\n' +
-    '(no governor, FCFS caps, a fixed threshold at the same volume, the governor, an upper bound), on several\n' +
-    'seeds; prints the figures and their spread, writes an SVG.',
+    '(no governor, FCFS caps, a fixed threshold at the same volume, the governor, the governor with fatigue,\n' +
+    'an upper bound), on several seeds; prints the figures, their spread and the targets, writes an SVG.',
   options: {
     seeds: {
       type: 'string',
@@ -51,6 +53,11 @@ const { values } = parseCli({
     },
     json: { type: 'boolean', default: false, description: 'print one JSON object keyed by strategy' },
     assumptions: { type: 'boolean', default: false, description: "print the model's assumptions table" },
+    tune: {
+      type: 'boolean',
+      default: false,
+      description: `run the fatigue settings' grid on the tuning seeds (${TUNING_SEEDS.join(', ')}) only`,
+    },
   },
 });
 
@@ -83,6 +90,10 @@ function describeRelevance(p: SimulationReport['policies']['governor']): string 
   return `relevance ≥ ${p.relevance.default.toFixed(2)}${by ? ` (${by})` : ''}${p.relevance.pressureSlope ? ` + ${p.relevance.pressureSlope} × pressure` : ', no pressure slope'}`;
 }
 
+function describeFatigue(f: SimulationReport['options']['fatigue']): string {
+  return `fatigue: score (opens and clicks per delivered, 14-day half-life) < ${f.threshold} after ${f.minDelivered} deliveries → caps × ${f.capScale}, relevance + ${f.relevanceBoost}; ${f.unengagedRun} deliveries without an open or click → caps × ${f.runCapScale}, relevance + ${f.runRelevanceBoost}; a click restores`;
+}
+
 function header(r: SimulationReport): string[] {
   const first = localTime(r.start, HOME_TIME_ZONE);
   const start = `${first.year}-${String(first.month).padStart(2, '0')}-${String(first.day).padStart(2, '0')}`;
@@ -100,6 +111,7 @@ function header(r: SimulationReport): string[] {
     `Seed ${r.options.seed}${tuned}: ${n0(r.options.customers)} customers, ${r.options.days} days from ${start} (${HOME_TIME_ZONE}), ${r.campaigns} campaigns, ${n0(r.messages)} messages (mean relevance ${pop.meanRelevanceSent.toFixed(3)})`,
     `Population: ${pct(pop.mostlyUninterestingShare)} get mostly messages below relevance 0.4 (survey 86%), ${pct(pop.statedWishShare)} state their wish in the preference centre, ${pct(pop.otherTimeZoneShare)} in other time zones, ${pct(pop.optedOutShare)} opted out of a channel`,
     `Caps of every engine strategy: ${caps}; quiet hours ${g.quietHours?.start}–${g.quietHours?.end}. Governor: ${describeRelevance(g)}. Fixed threshold: ${describeRelevance(r.policies.fixedThreshold)}`,
+    `Governor + fatigue: the governor's policy and ${describeFatigue(r.options.fatigue)}`,
   ];
 }
 
@@ -142,7 +154,6 @@ function table(r: SimulationReport): string[] {
       ]),
     );
   }
-  lines.push(`${FATIGUE_PLACEHOLDER.label.padEnd(WIDTH)}  (${FATIGUE_PLACEHOLDER.missing})`);
   const b = r.upperBound;
   const dash = '—';
   lines.push(
@@ -167,7 +178,7 @@ function table(r: SimulationReport): string[] {
 
 function engine(r: SimulationReport): string[] {
   const lines: string[] = [];
-  for (const id of ['fcfs', 'fixedThreshold', 'governor'] as const) {
+  for (const id of ['fcfs', 'fixedThreshold', 'governor', 'governorWithFatigue'] as const) {
     const s = r.strategies[id];
     const reasons = Object.entries(s.suppressedByReason)
       .sort((a, b) => b[1] - a[1])
@@ -222,32 +233,80 @@ function spread(summary: Summary, seedCount: number): string[] {
   return lines;
 }
 
-/** Today's figures against the targets set for the governor with fatigue, for every strategy. */
+const comparisonText = (t: Target) => `${t.comparison} ${pct(t.goal, 0)}`;
+
+/**
+ * The targets of the governor with fatigue, each measured on each seed of this run that was not used
+ * for tuning (a tuning seed's line is marked, and does not count): a target is met when it is met on
+ * every such seed.
+ */
 function targets(reports: readonly SimulationReport[]): string[] {
-  const ratio = (id: StrategyId, key: 'clicks' | 'unsubscribes') =>
-    reports.map((r) => r.strategies[id][key] / Math.max(1, r.strategies.noGovernor[key]));
-  const show = (xs: number[]) => {
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    return xs.length > 1
-      ? `${pct(mean, 0)} (${pct(Math.min(...xs), 0)}–${pct(Math.max(...xs), 0)})`
-      : pct(mean, 0);
-  };
+  const fair = reports.filter((r) => !TUNING_SEEDS.includes(r.options.seed));
+  const bySeed = reports.map((r) => ({
+    seed: r.options.seed,
+    tuning: TUNING_SEEDS.includes(r.options.seed),
+    targets: targetsOf({
+      noGovernor: r.strategies.noGovernor,
+      fixedThreshold: r.strategies.fixedThreshold,
+      candidate: r.strategies.governorWithFatigue,
+    }),
+  }));
+  const first = bySeed[0]?.targets ?? [];
+  const seedCols = bySeed.map((s) => `seed ${s.seed}${s.tuning ? ' (tuning)' : ''}`);
   const lines = [
-    `Targets for ${FATIGUE_PLACEHOLDER.label} (not run yet); today's strategies, mean (range) over the seeds:`,
-    `${''.padEnd(WIDTH)}${pad('over wish < 5%', 22)}${pad('clicks ≥ 95% of no gov.', 26)}${pad('unsubs ≤ 50% of no gov.', 26)}${pad('clicks vs fixed', 20)}${pad('unsubs vs fixed', 20)}`,
+    `Targets for ${STRATEGY_LABELS.governorWithFatigue}, same run; met when met on every seed not used for tuning (${fair.map((r) => r.options.seed).join(', ') || 'none in this run'}):`,
+    `${'target'.padEnd(42)}${pad('goal', 7)}${seedCols.map((c) => pad(c, 22)).join('')}   verdict`,
   ];
-  for (const id of STRATEGIES) {
-    const over = reports.map((r) => r.strategies[id].overWishedShare);
-    const vsFixed = (key: 'clicks' | 'unsubscribes') =>
-      show(reports.map((r) => r.strategies[id][key] / Math.max(1, r.strategies.fixedThreshold[key])));
+  first.forEach((t, i) => {
+    const cells = bySeed.map((s) => {
+      const x = s.targets[i];
+      return x ? `${pct(x.value)} ${x.met ? 'MET' : 'MISSED'}` : '—';
+    });
+    const counted = bySeed.filter((s) => !s.tuning).map((s) => s.targets[i]);
+    const worst = counted.filter((x): x is Target => x !== undefined && !x.met);
+    const overall =
+      counted.length === 0
+        ? 'no seed to judge'
+        : worst.length === 0
+          ? 'MET'
+          : `MISSED (on ${worst.length} of ${counted.length} seeds; by up to ${Math.max(...worst.map(gapPoints)).toFixed(1)} pts)`;
     lines.push(
-      `${STRATEGY_LABELS[id].padEnd(WIDTH)}${pad(show(over), 22)}${pad(show(ratio(id, 'clicks')), 26)}${pad(show(ratio(id, 'unsubscribes')), 26)}${pad(vsFixed('clicks'), 20)}${pad(vsFixed('unsubscribes'), 20)}`,
+      `${t.label.padEnd(42)}${pad(comparisonText(t), 7)}${cells.map((c) => pad(c, 22)).join('')}   ${overall}`,
+    );
+  });
+  return lines;
+}
+
+/** `--tune`: the grid of fatigue settings on the tuning seeds, each with its targets; the chosen one marked. */
+function tune(): void {
+  const tuningSeeds = seeds.filter((s) => TUNING_SEEDS.includes(s));
+  const runSeeds = tuningSeeds.length > 0 ? tuningSeeds : [...TUNING_SEEDS];
+  const same = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
+  for (const seed of runSeeds) {
+    const wall = performance.now();
+    const report = tuneFatigue({ seed, customers, days }, FATIGUE_GRID);
+    console.log(
+      `Tuning seed ${seed} (${n0(customers)} customers, ${days} days): no governor ${n0(report.noGovernor.clicks)} clicks, ${n0(report.noGovernor.unsubscribes)} unsubscribes; governor ${pct(report.governor.overWishedShare)} over their wish; fixed threshold ${n0(report.fixedThreshold.clicks)} clicks, ${n0(report.fixedThreshold.unsubscribes)} unsubscribes`,
+    );
+    const head = targetsOf({ ...report, candidate: report.governor }).map((t) => t.id);
+    console.log(`${'  settings'.padEnd(60)}${pad('delivered', 10)}${head.map((h) => pad(h, 21)).join('')}`);
+    for (const row of report.rows) {
+      const f = row.fatigue;
+      const label = `${same(f, GOVERNOR_FATIGUE) ? '* ' : '  '}t<${f.threshold} min ${f.minDelivered} ×${f.capScale} +${f.relevanceBoost} run ${f.unengagedRun} ×${f.runCapScale} +${f.runRelevanceBoost}`;
+      const ts = targetsOf({ ...report, candidate: row.figures });
+      console.log(
+        `${label.padEnd(60)}${pad(n0(row.figures.delivered), 10)}${ts.map((t) => pad(`${pct(t.value)} ${t.met ? 'MET' : 'MISS'}`, 21)).join('')}`,
+      );
+    }
+    console.log(
+      `Seed ${seed}: ${((performance.now() - wall) / 1000).toFixed(1)} s. * the settings chosen (GOVERNOR_FATIGUE)`,
     );
   }
-  lines.push(
-    `${FATIGUE_PLACEHOLDER.label.padEnd(WIDTH)}${pad('—', 22)}${pad('—', 26)}${pad('—', 26)}${pad('> 100%', 20)}${pad('< 100%', 20)}`,
-  );
-  return lines;
+}
+
+if (values.tune) {
+  tune();
+  process.exit(0);
 }
 
 const reports: SimulationReport[] = [];

@@ -5,7 +5,7 @@
  */
 import { CAMPAIGNS } from './campaigns.ts';
 import { ENGAGEMENT } from './engagement.ts';
-import { governorPolicy, TUNING_SEEDS } from './policy.ts';
+import { GOVERNOR_FATIGUE, governorPolicy, TUNING_SEEDS } from './policy.ts';
 import { POPULATION } from './population.ts';
 
 export interface Assumption {
@@ -22,6 +22,7 @@ export function assumptions(): Assumption[] {
   const P = POPULATION;
   const C = CAMPAIGNS;
   const E = ENGAGEMENT;
+  const F = GOVERNOR_FATIGUE;
   const ch = E.channels;
   const costs = governorPolicy().channelCosts;
   const wishes = Object.entries(P.wishPerWeekWeights)
@@ -141,9 +142,19 @@ export function assumptions(): Assumption[] {
       source: 'assumption',
     },
     {
-      what: 'Delay before an unsubscribe, complaint, open or click reaches Governor',
+      what: 'Delay before a delivery report, an unsubscribe, complaint, open or click reaches Governor',
       value: `${E.feedbackDelayMs / 3_600_000} h`,
       source: 'assumption',
+    },
+    {
+      what: 'What the providers report to `POST /v1/events` for a delivered message (one request per message)',
+      value: 'delivered (every channel), opened (e-mail, push), clicked, unsubscribed, complained',
+      source: 'assumption (SES and push SDKs report opens; SMS has none)',
+    },
+    {
+      what: "The governor with fatigue's settings (policy section `fatigue`; the score's 14-day half-life is the engine's)",
+      value: `score < ${F.threshold} after ${F.minDelivered} deliveries: caps × ${F.capScale}, relevance + ${F.relevanceBoost}; ${F.unengagedRun} deliveries without an open or click: caps × ${F.runCapScale}, relevance + ${F.runRelevanceBoost}`,
+      source: `tuned on seed ${tuning} only (\`npm run simulate -- --tune\`), not on a reported seed`,
     },
     {
       what: "Without Governor, the platform honours unsubscribes and complaints, not the preference centre's choices",

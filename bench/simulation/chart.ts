@@ -4,23 +4,17 @@
  * the relevance delivered against the upper bound. Bars are the mean over the seeds; whiskers span the
  * lowest and highest seed.
  */
-import {
-  FATIGUE_PLACEHOLDER,
-  type SimulationReport,
-  STRATEGIES,
-  STRATEGY_LABELS,
-  type StrategyId,
-} from './simulation.ts';
+import { type SimulationReport, STRATEGIES, STRATEGY_LABELS, type StrategyId } from './simulation.ts';
 import type { Summary } from './summary.ts';
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
 /** Short names that fit under a group of bars. */
-const SHORT: Record<StrategyId | 'upperBound' | 'fatigue', string> = {
+const SHORT: Record<StrategyId | 'upperBound', string> = {
   noGovernor: 'no governor',
   fcfs: 'FCFS caps',
   fixedThreshold: 'fixed @ gov. vol.',
   governor: 'governor',
-  fatigue: 'gov. + fatigue',
+  governorWithFatigue: 'gov. + fatigue',
   upperBound: 'upper bound',
 };
 
@@ -74,7 +68,6 @@ interface Series {
 interface Group {
   label: string;
   sub?: string;
-  placeholder?: boolean;
 }
 
 /** A panel of grouped bars with whiskers, a y grid, a legend and optional dashed reference lines. */
@@ -112,12 +105,6 @@ function barPanel(
   groups.forEach((g, gi) => {
     const gx = p.x + gi * groupW + (groupW - barW * series.length) / 2;
     const cx = p.x + gi * groupW + groupW / 2;
-    if (g.placeholder) {
-      parts.push(
-        `<rect x="${(p.x + gi * groupW + 6).toFixed(1)}" y="${p.y + 8}" width="${(groupW - 12).toFixed(1)}" height="${p.h - 8}" fill="none" stroke="#bbb" stroke-dasharray="5 4"/>`,
-      );
-      parts.push(text(cx, p.y + p.h / 2, 'not run yet', 'font-size="11" fill="#888" text-anchor="middle"'));
-    }
     series.forEach((s, si) => {
       const v = s.values[gi];
       if (!v) return;
@@ -187,10 +174,10 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
   const first = reports[0];
   if (!first) throw new Error('no seed to chart');
   const seeds = reports.map((r) => r.options.seed).join(', ');
-  const runs: (StrategyId | 'fatigue')[] = [...STRATEGIES, 'fatigue'];
-  const groups: Group[] = runs.map((id) => ({ label: SHORT[id], placeholder: id === 'fatigue' }));
+  const runs: StrategyId[] = [...STRATEGIES];
+  const groups: Group[] = runs.map((id) => ({ label: SHORT[id] }));
   const per = (f: (r: SimulationReport, id: StrategyId) => number) =>
-    runs.map((id) => (id === 'fatigue' ? undefined : stat(reports.map((r) => f(r, id)))));
+    runs.map((id) => stat(reports.map((r) => f(r, id))));
   const vsNoGovernor = (key: 'opens' | 'clicks' | 'unsubscribes') => (r: SimulationReport, id: StrategyId) =>
     r.strategies[id][key] / Math.max(1, r.strategies.noGovernor[key]);
   const perThousand = (key: 'unsubscribes' | 'complaints') => (r: SimulationReport, id: StrategyId) =>
@@ -294,8 +281,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
       [
         ...runs.map((id) => ({
           label: SHORT[id],
-          sub: id === 'fatigue' ? '' : `${n0(summary[id].delivered)} delivered`,
-          placeholder: id === 'fatigue',
+          sub: `${n0(summary[id].delivered)} delivered`,
         })),
         { label: SHORT.upperBound, sub: 'a bound, not a strategy' },
       ],
@@ -333,7 +319,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
     text(
       40,
       height - 20,
-      `Strategies: ${[...STRATEGIES.map((id) => STRATEGY_LABELS[id]), `${FATIGUE_PLACEHOLDER.label} (${FATIGUE_PLACEHOLDER.missing})`].join('; ')}.`,
+      `Strategies: ${STRATEGIES.map((id) => STRATEGY_LABELS[id]).join('; ')}.`,
       'font-size="11" fill="#555"',
     ),
     '</svg>',

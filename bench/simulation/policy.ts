@@ -2,7 +2,12 @@
  * The policies the simulation compares. All go through the policy schema, so they are policies Governor
  * would accept over its API; they share the caps, quiet hours and costs and differ only in relevance.
  */
-import { type Policy, type PolicyDocumentInput, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import {
+  type Fatigue,
+  type Policy,
+  type PolicyDocumentInput,
+  policyDocumentSchema,
+} from '#shared/domain/schemas.ts';
 import { HOME_TIME_ZONE } from './population.ts';
 
 export interface RelevanceSettings {
@@ -29,7 +34,10 @@ export const TUNING_SEEDS: readonly number[] = [42];
 /** The seeds `npm run simulate` reports by default (none of them used for tuning). */
 export const REPORTED_SEEDS: readonly number[] = [1, 7, 2024];
 
-function document(relevance: PolicyDocumentInput['relevance']): PolicyDocumentInput {
+function document(
+  relevance: PolicyDocumentInput['relevance'],
+  fatigue?: PolicyDocumentInput['fatigue'],
+): PolicyDocumentInput {
   return {
     caps: [
       { id: 'email.week', limit: 3, window: 'P7D', match: { channel: 'email' } },
@@ -41,28 +49,34 @@ function document(relevance: PolicyDocumentInput['relevance']): PolicyDocumentIn
     relevance,
     quietHours: { start: '21:00', end: '08:00', defaultTimezone: HOME_TIME_ZONE },
     channelCosts: { email: 0.002, sms: 0.045, push: 0.0005, whatsapp: 0.06, currency: 'EUR' },
+    ...(fatigue ? { fatigue } : {}),
   };
 }
 
-function policy(relevance: PolicyDocumentInput['relevance'], author: string): Policy {
+function policy(
+  relevance: PolicyDocumentInput['relevance'],
+  author: string,
+  fatigue?: PolicyDocumentInput['fatigue'],
+): Policy {
   return {
-    ...policyDocumentSchema.parse(document(relevance)),
+    ...policyDocumentSchema.parse(document(relevance, fatigue)),
     version: 1,
     createdAt: '2026-03-01T00:00:00Z',
     author,
   };
 }
 
+function governorRelevance(relevance: RelevanceSettings): PolicyDocumentInput['relevance'] {
+  return {
+    default: relevance.default,
+    // SMS is the most intrusive and the dearest channel (73% refuse contact except in an emergency).
+    byChannel: relevance.sms === relevance.default ? undefined : { sms: relevance.sms },
+    pressureSlope: relevance.pressureSlope,
+  };
+}
+
 export function governorPolicy(relevance: RelevanceSettings = GOVERNOR_RELEVANCE): Policy {
-  return policy(
-    {
-      default: relevance.default,
-      // SMS is the most intrusive and the dearest channel (73% refuse contact except in an emergency).
-      byChannel: relevance.sms === relevance.default ? undefined : { sms: relevance.sms },
-      pressureSlope: relevance.pressureSlope,
-    },
-    'simulation:governor',
-  );
+  return policy(governorRelevance(relevance), 'simulation:governor');
 }
 
 /** First come, first served: the same caps, quiet hours and deferral, no relevance threshold. */
@@ -78,5 +92,56 @@ export function fixedThresholdPolicy(thresholds: FixedThresholds): Policy {
   );
 }
 
-// The governor with fatigue plugs in here: the governor's policy plus its versioned `fatigue` section,
-// once the engine has one (issue 17). See FATIGUE_PLACEHOLDER in simulation.ts.
+/** The fatigue section's settings (the policy schema's `fatigue`, every field given). */
+export type FatigueSettings = Fatigue;
+
+/**
+ * The fatigue settings of the governor with fatigue, tuned on TUNING_SEEDS only (`npm run simulate --
+ * --tune` prints the grid they were chosen from). The half-life of the engagement score is the
+ * engine's (ENGAGEMENT_HALF_LIFE_MS, 14 days), not a policy setting, so it was not tuned.
+ */
+export const GOVERNOR_FATIGUE: FatigueSettings = {
+  threshold: 0.1,
+  minDelivered: 5,
+  capScale: 0.5,
+  relevanceBoost: 0.2,
+  unengagedRun: 7,
+  runCapScale: 0.25,
+  runRelevanceBoost: 0.3,
+};
+
+/** The engine's defaults for what GOVERNOR_FATIGUE does not vary: the grid's starting point. */
+const GRID_BASE: FatigueSettings = { ...GOVERNOR_FATIGUE, unengagedRun: 5 };
+
+/**
+ * The settings tried on TUNING_SEEDS (`npm run simulate -- --tune`). The rule: the setting meeting the
+ * most targets on the tuning seed, then the fewest customers over their wish. Varied from GRID_BASE:
+ * the score's threshold, its minimum deliveries, the scaling and boost of each rule, the run's length.
+ */
+export const FATIGUE_GRID: readonly FatigueSettings[] = [
+  {},
+  { threshold: 0.05 },
+  { threshold: 0.15 },
+  { threshold: 0.2 },
+  { threshold: 0.15, relevanceBoost: 0.4 },
+  { threshold: 0.15, capScale: 0.25, relevanceBoost: 0.1 },
+  { threshold: 0.15, minDelivered: 3 },
+  { unengagedRun: 3 },
+  { unengagedRun: 6 },
+  { unengagedRun: 6, runCapScale: 0.5, runRelevanceBoost: 0.2 },
+  { unengagedRun: 7 },
+  { unengagedRun: 8 },
+  { unengagedRun: 8, runCapScale: 0.5 },
+  { unengagedRun: 8, runRelevanceBoost: 0.5 },
+  { unengagedRun: 8, threshold: 0.15, minDelivered: 3 },
+  { unengagedRun: 10 },
+  { runRelevanceBoost: 0.5 },
+].map((change) => ({ ...GRID_BASE, ...change }));
+
+/** The governor's policy plus its versioned `fatigue` section: the same caps, quiet hours and relevance. */
+export function governorWithFatiguePolicy(
+  fatigue: FatigueSettings = GOVERNOR_FATIGUE,
+  relevance: RelevanceSettings = GOVERNOR_RELEVANCE,
+): Policy {
+  return policy(governorRelevance(relevance), 'simulation:governor-with-fatigue', fatigue);
+}

@@ -10,12 +10,16 @@ import { createCampaigns, messagesFor, type SimMessage } from './campaigns.ts';
 import { drawsFor } from './engagement.ts';
 import { Accumulator, figures, type StrategyFigures } from './metrics.ts';
 import {
+  type FatigueSettings,
   type FixedThresholds,
   fcfsPolicy,
   fixedThresholdPolicy,
+  GOVERNOR_FATIGUE,
   GOVERNOR_RELEVANCE,
   governorPolicy,
+  governorWithFatiguePolicy,
   type RelevanceSettings,
+  TUNING_SEEDS,
 } from './policy.ts';
 import { allowedByPreferences, createCustomer, HOME_TIME_ZONE, type SimCustomer } from './population.ts';
 import { boundAt, type CustomerRun, relevanceBound, runNoGovernor, runThroughEngine } from './strategies.ts';
@@ -25,31 +29,27 @@ export interface SimulationOptions {
   customers: number;
   days: number;
   relevance?: RelevanceSettings;
+  /** The governor with fatigue's `fatigue` section (default: GOVERNOR_FATIGUE). */
+  fatigue?: FatigueSettings;
 }
 
 /** The strategies run, in the order they are reported. */
-export const STRATEGIES = ['noGovernor', 'fcfs', 'fixedThreshold', 'governor'] as const;
+export const STRATEGIES = [
+  'noGovernor',
+  'fcfs',
+  'fixedThreshold',
+  'governor',
+  'governorWithFatigue',
+] as const;
 export type StrategyId = (typeof STRATEGIES)[number];
 export const STRATEGY_LABELS: Record<StrategyId | 'upperBound', string> = {
   noGovernor: 'no governor',
   fcfs: 'FCFS caps',
   fixedThreshold: 'fixed threshold @ gov. volume',
   governor: 'governor',
+  governorWithFatigue: 'governor + fatigue',
   upperBound: 'upper bound @ gov. volume',
 };
-
-/**
- * The governor with fatigue, still to come: it needs the engine's versioned `fatigue` policy section,
- * enforced through the customer log (issue 17). To plug it in: build its policy in policy.ts (the
- * governor's plus `fatigue`); make `logEntriesFor` (strategies.ts) append what the engine takes from
- * opens and clicks, as `POST /v1/events` will; add `governorWithFatigue` to STRATEGIES and run it in
- * `simulate` like the governor. The report already prints its row and the targets it is to meet.
- */
-export const FATIGUE_PLACEHOLDER = {
-  id: 'governorWithFatigue',
-  label: 'governor + fatigue',
-  missing: "not run yet: needs the engine's fatigue policy section",
-} as const;
 
 /** A message "interests" the customer from this relevance on; below `UNINTERESTING` it does not. */
 export const UNINTERESTING = 0.4;
@@ -100,7 +100,7 @@ export interface SimulationReport {
     optedOutShare: number;
     meanRelevanceSent: number;
   };
-  policies: { governor: Policy; fcfs: Policy; fixedThreshold: Policy };
+  policies: { governor: Policy; fcfs: Policy; fixedThreshold: Policy; governorWithFatigue: Policy };
   matching: Matching;
   strategies: Record<StrategyId, StrategyFigures>;
   upperBound: BoundFigures;
@@ -271,7 +271,24 @@ function passing(sortedDesc: readonly number[], threshold: number): number {
   return n;
 }
 
-export function simulate(options: SimulationOptions): SimulationReport {
+/** One seed's world and the strategies that do not depend on the fatigue settings, run once. */
+interface Baseline {
+  w: World;
+  campaigns: number;
+  relevance: RelevanceSettings;
+  governor: Policy;
+  fcfs: Policy;
+  fixed: Policy;
+  matching: Matching;
+  accumulator: () => Accumulator;
+  through: (policy: Policy) => (i: number) => CustomerRun;
+  noGovernor: StrategyResult;
+  viaFcfs: StrategyResult;
+  viaFixed: StrategyResult;
+  viaGovernor: StrategyResult;
+}
+
+function baseline(options: SimulationOptions): Baseline {
   const relevance = options.relevance ?? GOVERNOR_RELEVANCE;
   const { seed, customers, days } = options;
   const campaigns = createCampaigns(seed, SIMULATION_START, days);
@@ -301,7 +318,70 @@ export function simulate(options: SimulationOptions): SimulationReport {
       throw new Error(
         `the fixed threshold's run delivered ${viaFixed.acc.byChannel[c]} on ${c}, its matching ${matching.achieved[c]}`,
       );
-  // Here the governor with fatigue will run (FATIGUE_PLACEHOLDER).
+  return {
+    w,
+    campaigns: campaigns.length,
+    relevance,
+    governor,
+    fcfs,
+    fixed,
+    matching,
+    accumulator,
+    through,
+    noGovernor,
+    viaFcfs,
+    viaFixed,
+    viaGovernor,
+  };
+}
+
+/** The governor with fatigue under the given settings, on a baseline's world. */
+function withFatigue(b: Baseline, fatigue: FatigueSettings): { policy: Policy; figures: StrategyFigures } {
+  const policy = governorWithFatiguePolicy(fatigue, b.relevance);
+  const result = run(b.w, b.accumulator(), true, b.through(policy));
+  return { policy, figures: figures(result.acc, b.noGovernor.acc, b.governor) };
+}
+
+/** What tuning compares: the fatigue strategy's figures against no governor's and the fixed threshold's. */
+export interface TuningRow {
+  fatigue: FatigueSettings;
+  figures: StrategyFigures;
+}
+export interface TuningReport {
+  seed: number;
+  noGovernor: StrategyFigures;
+  fixedThreshold: StrategyFigures;
+  governor: StrategyFigures;
+  rows: TuningRow[];
+}
+
+/**
+ * Runs the governor with fatigue under each candidate setting on one seed, the other strategies once.
+ * Only for TUNING_SEEDS: tuning on a seed that is reported would make its report unfair.
+ */
+export function tuneFatigue(
+  options: SimulationOptions,
+  candidates: readonly FatigueSettings[],
+): TuningReport {
+  if (!TUNING_SEEDS.includes(options.seed))
+    throw new Error(`seed ${options.seed} is not a tuning seed (${TUNING_SEEDS.join(', ')})`);
+  const b = baseline(options);
+  const governor = figures(b.viaGovernor.acc, b.noGovernor.acc, b.governor);
+  return {
+    seed: options.seed,
+    noGovernor: figures(b.noGovernor.acc, undefined, b.governor),
+    fixedThreshold: figures(b.viaFixed.acc, b.noGovernor.acc, b.governor),
+    governor,
+    rows: candidates.map((fatigue) => ({ fatigue, figures: withFatigue(b, fatigue).figures })),
+  };
+}
+
+export function simulate(options: SimulationOptions): SimulationReport {
+  const { seed, customers, days } = options;
+  const b = baseline(options);
+  const { w, governor, fcfs, fixed, matching, noGovernor, viaFcfs, viaFixed, viaGovernor } = b;
+  const fatigue = options.fatigue ?? GOVERNOR_FATIGUE;
+  const viaFatigue = withFatigue(b, fatigue);
 
   // The upper bound at the governor's volume, customer by customer.
   let boundDelivered = 0;
@@ -318,6 +398,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
     fcfs: figures(viaFcfs.acc, noGovernor.acc, governor),
     fixedThreshold: figures(viaFixed.acc, noGovernor.acc, governor),
     governor: figures(viaGovernor.acc, noGovernor.acc, governor),
+    governorWithFatigue: viaFatigue.figures,
   };
 
   let messages = 0;
@@ -341,9 +422,9 @@ export function simulate(options: SimulationOptions): SimulationReport {
   });
 
   return {
-    options: { seed, customers, days, relevance },
+    options: { seed, customers, days, relevance: b.relevance, fatigue },
     start: SIMULATION_START,
-    campaigns: campaigns.length,
+    campaigns: b.campaigns,
     messages,
     population: {
       mostlyUninterestingShare: mostlyUninteresting / customers,
@@ -352,7 +433,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
       optedOutShare: optedOut / customers,
       meanRelevanceSent: messages === 0 ? 0 : relevanceSent / messages,
     },
-    policies: { governor, fcfs, fixedThreshold: fixed },
+    policies: { governor, fcfs, fixedThreshold: fixed, governorWithFatigue: viaFatigue.policy },
     matching,
     strategies,
     upperBound: {

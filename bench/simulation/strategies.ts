@@ -7,17 +7,20 @@
  * - through the engine (FCFS caps, the fixed threshold, the governor): each message is appended to the
  *   customer's ordered log and decided by `replay`, exactly as the send function does (append, then
  *   decide); a deferred message is released at its `releaseAt` by a `release` entry, as the release
- *   function does; what the customer does reaches the log as `POST /v1/events` puts it there
- *   (`logEntriesFor`). The log is compacted after each append with the engine's own `compact`, so each
+ *   function does; what the provider reports (the delivery) and what the customer does (opens, clicks,
+ *   unsubscribes, complaints) reach the log as `POST /v1/events` puts them there (`logEntriesFor`),
+ *   at the simulated time the report arrives: under a policy with a `fatigue` section the engine
+ *   learns from them, under the others deliveries, opens and clicks change no decision. The log is compacted after each append with the engine's own `compact`, so each
  *   replay decides only the new entries. Nothing here re-implements a rule: the engine decides;
  * - the upper bound (not a strategy): per customer, the sum of the relevance of their k most relevant
  *   messages, for a given k, ignoring timing and caps. No strategy delivering k of the messages it may
  *   deliver to that customer can have more relevance.
  */
 
-import type { LogEntry } from '#shared/domain/customer-log.ts';
+import type { FeedbackType, LogEntry } from '#shared/domain/customer-log.ts';
 import type { CompiledPolicy } from '#shared/domain/decision.ts';
 import { DueQueue, EngineRun } from '#shared/domain/engine-run.ts';
+import type { EngagementEvent, EngagementType } from '#shared/domain/fatigue.ts';
 import type { Channel, EVENT_TYPES } from '#shared/domain/schemas.ts';
 import type { SimMessage } from './campaigns.ts';
 import { CustomerReactions, ENGAGEMENT, type Reaction } from './engagement.ts';
@@ -51,24 +54,45 @@ export interface CustomerRun {
   deferralWaitMs: number;
 }
 
-/** What the customer does, as a campaign platform or a provider reports it to `POST /v1/events`. */
+/** What the provider and the customer do, as a campaign platform or a provider reports it to `POST /v1/events`. */
 export interface SimEvent {
-  type: Extract<(typeof EVENT_TYPES)[number], 'opened' | 'clicked' | 'unsubscribed' | 'complained'>;
+  type: Extract<
+    (typeof EVENT_TYPES)[number],
+    'delivered' | 'opened' | 'clicked' | 'unsubscribed' | 'complained'
+  >;
   channel: Channel;
   at: number;
   messageKey: string;
 }
 
+const FEEDBACK: ReadonlySet<string> = new Set<FeedbackType>(['unsubscribed', 'complained']);
+
 /**
- * The entries `POST /v1/events` appends to the customer's log for an event (shared/app/events.ts):
- * today an unsubscribe, a complaint or a hard bounce becomes a `feedback` entry; opens and clicks change
- * nothing. This is the one place the engagement model meets the engine: when the engine learns from
- * opens and clicks (the fatigue policy section), the entries it appends for them go here too.
+ * The entries `POST /v1/events` appends to the customer's log for one request's events about one
+ * customer (`entriesOf` in shared/app/events.ts), the request arriving at `now`: an unsubscribe or a
+ * complaint becomes a `feedback` entry (once per channel and type), deliveries, opens and clicks one
+ * `engagement` entry written at the request's time. The event id is what the use case derives from a
+ * message id and a type (`eventIdOf`), unhashed: the simulation needs no key, and ids stay unique.
  */
-export function logEntriesFor(event: SimEvent): LogEntry[] {
-  if (event.type === 'unsubscribed' || event.type === 'complained')
-    return [{ type: 'feedback', at: event.at, channel: event.channel, feedback: event.type }];
-  return [];
+export function logEntriesFor(events: readonly SimEvent[], now: number): LogEntry[] {
+  const entries: LogEntry[] = [];
+  const feedback = new Set<string>();
+  const engagement: EngagementEvent[] = [];
+  for (const event of [...events].sort((a, b) => a.at - b.at)) {
+    if (FEEDBACK.has(event.type)) {
+      const once = `${event.channel} ${event.type}`;
+      if (feedback.has(once)) continue;
+      feedback.add(once);
+      entries.push({
+        type: 'feedback',
+        at: event.at,
+        channel: event.channel,
+        feedback: event.type as FeedbackType,
+      });
+    } else engagement.push({ id: `m:${event.messageKey}:${event.type}`, type: event.type as EngagementType });
+  }
+  if (engagement.length > 0) entries.push({ type: 'engagement', at: now, events: engagement });
+  return entries;
 }
 
 function emptyRun(): CustomerRun {
@@ -86,11 +110,15 @@ function emptyRun(): CustomerRun {
   };
 }
 
-/** Counts a reaction and returns the events it sends to Governor, `feedbackDelayMs` after delivery. */
+/**
+ * Counts a reaction and returns the events it sends to Governor, `feedbackDelayMs` after delivery: the
+ * provider's delivery report, then what the customer did, as one request.
+ */
 function feedback(run: CustomerRun, reaction: Reaction, d: Delivery, key: string): SimEvent[] {
   const at = d.at + ENGAGEMENT.feedbackDelayMs;
   const events: SimEvent[] = [];
   const emit = (type: SimEvent['type']) => events.push({ type, channel: d.channel, at, messageKey: key });
+  emit('delivered');
   if (reaction.openReported) {
     run.opens++;
     emit('opened');
@@ -131,7 +159,9 @@ export function runNoGovernor(
   return run;
 }
 
-type Queued = { kind: 'release'; at: number; key: string } | { kind: 'event'; at: number; event: SimEvent };
+type Queued =
+  | { kind: 'release'; at: number; key: string }
+  | { kind: 'events'; at: number; events: SimEvent[] };
 
 const bump = (counts: Record<string, number>, reason: string) => {
   counts[reason] = (counts[reason] ?? 0) + 1;
@@ -172,8 +202,8 @@ export function runThroughEngine(
       run.deferredDelivered++;
       run.deferralWaitMs += at - m.at;
     }
-    for (const event of feedback(run, reactions.react(index, channel, d.relevance, at), d, key))
-      queue.push({ kind: 'event', at: event.at, event });
+    const events = feedback(run, reactions.react(index, channel, d.relevance, at), d, key);
+    queue.push({ kind: 'events', at: at + ENGAGEMENT.feedbackDelayMs, events });
   };
 
   while (next < messages.length || queue.length > 0) {
@@ -183,8 +213,8 @@ export function runThroughEngine(
     // earlier, and an event happened before the message was sent.
     if (queued && (!message || queued.at <= message.at)) {
       queue.shift();
-      if (queued.kind === 'event') {
-        const entries = logEntriesFor(queued.event);
+      if (queued.kind === 'events') {
+        const entries = logEntriesFor(queued.events, queued.at);
         if (entries.length > 0) append(entries, queued.at);
         continue;
       }

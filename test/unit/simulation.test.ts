@@ -1,12 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { CustomerLog } from '#shared/app/customers.ts';
+import { recordEvents } from '#shared/app/events.ts';
+import { KeyedHash } from '#shared/app/keyed-hash.ts';
+import type { LogEntry } from '#shared/domain/customer-log.ts';
 import { compilePolicy } from '#shared/domain/decision.ts';
 import { assumptionsTable } from '../../bench/simulation/assumptions.ts';
 import type { SimMessage } from '../../bench/simulation/campaigns.ts';
 import { renderChart } from '../../bench/simulation/chart.ts';
 import { probabilities } from '../../bench/simulation/engagement.ts';
 import { Accumulator, busiestWindow, exceedsInSomeWindow, figures } from '../../bench/simulation/metrics.ts';
-import { fcfsPolicy, governorPolicy } from '../../bench/simulation/policy.ts';
+import {
+  fcfsPolicy,
+  GOVERNOR_FATIGUE,
+  governorPolicy,
+  governorWithFatiguePolicy,
+} from '../../bench/simulation/policy.ts';
 import type { SimCustomer } from '../../bench/simulation/population.ts';
 import {
   MATCH_TOLERANCE,
@@ -17,11 +26,13 @@ import {
 import {
   boundAt,
   type CustomerRun,
+  logEntriesFor,
   relevanceBound,
   runNoGovernor,
   runThroughEngine,
 } from '../../bench/simulation/strategies.ts';
 import { summarise } from '../../bench/simulation/summary.ts';
+import { targets } from '../../bench/simulation/targets.ts';
 import { at, DAY, HOUR } from './builders.ts';
 
 const small = { seed: 7, customers: 300, days: 14 };
@@ -282,6 +293,131 @@ describe('feedback into the engine', () => {
     expect(viaEngine.delivered).toHaveLength(3);
     expect([viaEngine.opens, viaEngine.clicks]).toEqual([3, 3]);
     expect([without.opens, without.clicks]).toEqual([3, 3]);
+  });
+});
+
+describe('the governor with fatigue', () => {
+  const governor = compilePolicy(governorPolicy());
+  const withFatigue = compilePolicy(governorWithFatiguePolicy());
+  // Two e-mails a day, 10:00 and 16:00 Paris time, for four weeks, all relevant: the governor's caps
+  // (e-mail 3 a week, 1 a day) are what limits them.
+  const twiceDaily = emails(
+    daily(28).flatMap((t) => [t - 2 * HOUR, t + 4 * HOUR]),
+    0.7,
+  );
+
+  it('delivers fewer messages than the governor to a customer who never opens nor clicks, saying fatigue', () => {
+    // Prepare: draws that never react
+    const never = draws(twiceDaily.length, () => ({}));
+
+    // Act
+    const plain = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), twiceDaily, governor, never);
+    const fatigued = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), twiceDaily, withFatigue, never);
+
+    // Assess: the same first N deliveries, then fewer, suppressed or deferred for fatigue
+    const n = GOVERNOR_FATIGUE.unengagedRun;
+    expect(fatigued.delivered.slice(0, n)).toEqual(plain.delivered.slice(0, n));
+    expect(fatigued.delivered.length).toBeLessThan(plain.delivered.length);
+    expect(fatigued.suppressedByReason.fatigue ?? 0).toBeGreaterThan(0);
+  });
+
+  it('delivers what the governor delivers to a customer who opens and clicks everything', () => {
+    const always = draws(twiceDaily.length, () => ({ open: 0, click: 0 }));
+
+    const plain = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), twiceDaily, governor, always);
+    const engaged = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), twiceDaily, withFatigue, always);
+
+    expect(engaged.delivered).toEqual(plain.delivered);
+    expect(engaged.suppressedByReason.fatigue).toBeUndefined();
+  });
+
+  it('feeds the log the entries POST /v1/events appends for the same events (ids aside)', async () => {
+    // Prepare: one request's events about one customer, as the simulation sends them for a delivery
+    const at = MONDAY_NOON + HOUR;
+    const events = (['delivered', 'opened', 'clicked', 'unsubscribed'] as const).map((type) => ({
+      type,
+      channel: 'email' as const,
+      at,
+      messageKey: 'm1',
+    }));
+    const appended: LogEntry[][] = [];
+    const customers = {
+      append: async (_: string, entries: LogEntry[]) => {
+        appended.push(entries);
+        return undefined;
+      },
+    } as unknown as CustomerLog;
+
+    // Act
+    await recordEvents(
+      { customers, clock: { now: () => at }, hashes: new KeyedHash('s'.repeat(32)) },
+      events.map((e) => ({
+        customerId: 'c1',
+        messageId: e.messageKey,
+        channel: e.channel,
+        type: e.type,
+        at: new Date(e.at).toISOString(),
+      })),
+    );
+    const sim = logEntriesFor(events, at);
+
+    // Assess
+    const withoutIds = (entries: LogEntry[]) =>
+      entries.map((e) => (e.type === 'engagement' ? { ...e, events: e.events.map((x) => x.type) } : e));
+    expect(appended).toHaveLength(1);
+    expect(withoutIds(sim)).toEqual(withoutIds(appended[0] ?? []));
+    expect(sim.map((e) => e.type)).toEqual(['feedback', 'engagement']);
+  });
+
+  it('is run and reported beside the other strategies, and judged against its targets', () => {
+    const f = report.strategies.governorWithFatigue;
+
+    expect(STRATEGIES).toContain('governorWithFatigue');
+    expect(report.policies.governorWithFatigue.fatigue).toEqual(GOVERNOR_FATIGUE);
+    expect(report.policies.governorWithFatigue.caps).toEqual(report.policies.governor.caps);
+    expect(f.suppressedByReason.fatigue ?? 0).toBeGreaterThan(0);
+    expect(f.delivered).toBeLessThan(report.strategies.governor.delivered);
+    const ts = targets({ ...report.strategies, candidate: f });
+    expect(ts.map((t) => t.id)).toEqual([
+      'overWish',
+      'overWishStated',
+      'overWishUnstated',
+      'clicks',
+      'unsubscribes',
+      'clicksVsFixed',
+      'unsubscribesVsFixed',
+    ]);
+    expect(ts.find((t) => t.id === 'clicks')?.value).toBeCloseTo(
+      f.clicks / report.strategies.noGovernor.clicks,
+    );
+  });
+});
+
+describe('the targets', () => {
+  const figuresOf = (over: number, clicks: number, unsubscribes: number) => ({
+    overWishedShare: over,
+    overWishedShareStated: 0,
+    overWishedShareUnstated: over,
+    clicks,
+    unsubscribes,
+  });
+
+  it('meets each target on its side of the goal, and misses it on the other', () => {
+    const noGovernor = figuresOf(0.8, 1000, 100);
+    const fixedThreshold = figuresOf(0.2, 900, 20);
+
+    const met = targets({ noGovernor, fixedThreshold, candidate: figuresOf(0.049, 950, 19) });
+    const missed = targets({ noGovernor, fixedThreshold, candidate: figuresOf(0.05, 900, 51) });
+
+    expect(met.every((t) => t.met)).toBe(true);
+    expect(missed.filter((t) => !t.met).map((t) => t.id)).toEqual([
+      'overWish',
+      'overWishUnstated',
+      'clicks',
+      'unsubscribes',
+      'clicksVsFixed',
+      'unsubscribesVsFixed',
+    ]);
   });
 });
 
