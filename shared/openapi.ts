@@ -513,7 +513,9 @@ export function openApiDocument(now: number) {
             'What became of a message: deferred (until releaseAt), queued, delivered or suppressed (why)',
           description:
             'Read from the customer’s log, deferred messages and delivery ledger. A deferred message may ' +
-            'later be released (queued, or suppressed as its release decides) or `cancelled`.',
+            'later be released (queued, or suppressed as its release decides), `cancelled`, or bumped by ' +
+            'a more relevant message that took its slot: deferred again to its next slot, or suppressed ' +
+            '`preempted`.',
           parameters: [messageIdParameter, ...queryParameters(messageQuery, { customerId: 'c-8f2a' })],
           responses: {
             '200': ok(json(messageStatusSchema, 'output'), {

@@ -15,6 +15,7 @@ export const REASON_LABELS: Record<Reason, string> = {
   erased: 'Customer erased',
   fatigue: 'Customer stopped engaging (fatigue)',
   cancelled: 'Cancelled by the platform',
+  preempted: 'Its slot went to a more relevant message',
 };
 
 export const CHANNEL_LABELS: Record<Channel, string> = {

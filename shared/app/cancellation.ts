@@ -33,7 +33,10 @@ export const messageStatusSchema = z.object({
   }),
   channel: channelSchema,
   releaseAt: timestampSchema.optional().meta({ description: 'when a deferred message is to go' }),
-  reason: z.enum(REASONS).optional().meta({ description: 'why it was suppressed (e.g. cancelled)' }),
+  reason: z
+    .enum(REASONS)
+    .optional()
+    .meta({ description: 'why it was suppressed (e.g. cancelled, preempted)' }),
   rule: z.string().optional(),
   policyVersion: z.int(),
 });

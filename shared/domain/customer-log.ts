@@ -27,6 +27,7 @@ import {
   neutralEngagement,
   restoredEngagement,
 } from './fatigue.ts';
+import { type Bumped, preempt } from './preemption.ts';
 import type { CapMatch, Channel, Kind, Preferences } from './schemas.ts';
 
 export type FeedbackType = 'unsubscribed' | 'complained' | 'bounced_hard';
@@ -153,8 +154,8 @@ export interface CustomerState extends CustomerView {
   enrolled: string[];
   /**
    * What became of deferred messages since their first decision, when something did: a release's
-   * verdict, a cancellation (`suppressed`, `cancelled`). A retry still gets the first decision; the
-   * message's status is this one.
+   * verdict, a cancellation (`suppressed`, `cancelled`), a pre-emption (deferred again, or `suppressed`,
+   * `preempted`). A retry still gets the first decision; the message's status is this one.
    */
   current: Map<string, Verdict>;
 }
@@ -172,6 +173,8 @@ export type EntryResult =
       duplicate: false;
       /** The first decision of the customer in its experiment: the customer joins its arm. */
       enrolled?: boolean | undefined;
+      /** The deferred message of lower relevance whose slot this message took (see preemption.ts). */
+      bumped?: Bumped[] | undefined;
     }
   | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
   | { type: 'release'; key: string; decided: Decided; stale: false }
@@ -315,9 +318,13 @@ export function replay(
           results.push({ type: 'message', key, decided: earlier, duplicate: true, conflict });
           break;
         }
-        const verdict = decide(state, entry.facts, policies(entry.policyVersion), entry.at, {
-          releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS,
-        });
+        const policy = policies(entry.policyVersion);
+        const options = { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS };
+        const plain = decide(state, entry.facts, policy, entry.at, options);
+        const preemption = preempt(state, entry.facts, plain, policy, entry.at, options);
+        const verdict = preemption?.verdict ?? plain;
+        const bumped = preemption?.bumped;
+        if (bumped) bump(state, bumped, entry.policyVersion);
         const decided: Decided = {
           verdict,
           policyVersion: entry.policyVersion,
@@ -333,7 +340,14 @@ export function replay(
         const joined = decided.experiment?.id;
         const enrolled = joined !== undefined && !state.enrolled.includes(joined);
         if (enrolled) state.enrolled = [...state.enrolled, joined];
-        results.push({ type: 'message', key, decided, duplicate: false, ...(enrolled ? { enrolled } : {}) });
+        results.push({
+          type: 'message',
+          key,
+          decided,
+          duplicate: false,
+          ...(enrolled ? { enrolled } : {}),
+          ...(bumped ? { bumped: [bumped] } : {}),
+        });
         break;
       }
       case 'cancel': {
@@ -420,6 +434,19 @@ function cancel(state: CustomerState, key: string): boolean {
   const channel = state.current.get(key)?.channel ?? decided.verdict.channel;
   state.current.set(key, { outcome: 'suppressed', channel, reason: 'cancelled' });
   return true;
+}
+
+/**
+ * A deferred message whose slot a more relevant one took: its reservation moves to where it is deferred
+ * again (under the policy of the decision that bumped it), or it goes (`preempted`). A release at its
+ * old time is then stale.
+ */
+function bump(state: CustomerState, bumped: Bumped, policyVersion: number): void {
+  const pending = state.pending.get(bumped.key);
+  if (!pending) return;
+  state.sends = state.sends.filter((s) => s.key !== bumped.key);
+  applyVerdict(state, pending.facts, bumped.verdict, policyVersion, pending.releaseAt);
+  state.current.set(bumped.key, bumped.verdict);
 }
 
 export interface CompactionLimits {

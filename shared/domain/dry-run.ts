@@ -139,6 +139,7 @@ class Side {
     this.drain(Date.parse(record.at), true);
     const entry = toLogEntry(record, version);
     if (entry?.type !== 'message') return;
+    const held = new Map(this.run.state?.pending ?? []);
     const [result] = this.run.append([entry], entry.at);
     if (result?.type !== 'message' || result.duplicate) return;
     const { verdict } = result.decided;
@@ -149,6 +150,19 @@ class Side {
         version: entry.policyVersion,
       });
     if (verdict.outcome === 'deferred') this.schedule(record.ref, verdict.releaseAt, record.releaseMarginMs);
+    // A deferred message whose slot it took (pre-emption): suppressed `preempted` now, as finance counts
+    // it, or released at its new time.
+    for (const { key, verdict: bumped } of result.bumped ?? []) {
+      const pending = held.get(key);
+      if (!pending) continue;
+      if (bumped.outcome === 'deferred') this.schedule(key, bumped.releaseAt, record.releaseMarginMs);
+      else if (this.inPeriod(entry.at))
+        this.count(bumped, {
+          campaignId: pending.facts.campaignId,
+          relevance: pending.facts.relevance,
+          version: this.run.state?.decisions.get(key)?.policyVersion ?? entry.policyVersion,
+        });
+    }
   }
 
   release(record: ReleaseRecord): void {

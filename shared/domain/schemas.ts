@@ -73,6 +73,7 @@ export const REASONS = [
   'erased',
   'fatigue',
   'cancelled',
+  'preempted',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 

@@ -46,7 +46,25 @@ export interface Expected {
   /** A retry of a key already decided: the first decision, and whether its facts differ. */
   retryOf?: string;
   conflict?: boolean;
+  /** A deferred message of lower relevance whose slot this message took, and what became of it. */
+  bumped?: { key: string; outcome: 'deferred' | 'suppressed'; channel: Channel; releaseAt?: number };
 }
+
+/**
+ * Pre-emption's rule: a suppression for one of these reasons is no lack of a slot (consent, relevance,
+ * a pause, an expiry), so a message refused for one of them never takes another's slot.
+ */
+const NOT_FOR_LACK_OF_A_SLOT = new Set<Reason>([
+  'relevance_below_threshold',
+  'opted_out',
+  'topic_opted_out',
+  'paused',
+  'hard_bounce',
+  'complained',
+  'expired',
+]);
+/** Held messages a message tries to take the slot of, at most. */
+const PREEMPTION_TRIES = 8;
 
 /** A message counted against the caps, at the moment it was sent or reserved for. */
 interface Counted {
@@ -95,7 +113,8 @@ export class DecisionOracle {
   private suppressions: Partial<Record<Channel, 'hard_bounce' | 'complained'>> = {};
   private counted: Counted[] = [];
   private decided = new Map<string, { expected: Expected; message: OracleMessage }>();
-  private deferredCount = 0;
+  /** The deferred messages still holding a slot, with the moment they hold. */
+  private held = new Map<string, { message: OracleMessage; releaseAt: number }>();
   /** Deliveries and opens since the customer was last restored (a click, a preference change). */
   private engagements: { at: number; type: 'delivered' | 'opened' }[] = [];
   private eventIds = new Set<string>();
@@ -178,20 +197,114 @@ export class DecisionOracle {
         f.campaignId !== message.campaignId;
       return { ...first.expected, retryOf: message.key, conflict };
     }
-    const expected = this.decide(message, now, this.policies(version), releaseMarginMs);
+    const expected = this.preempting(message, now, this.policies(version), releaseMarginMs);
     this.decided.set(message.key, { expected, message });
-    if (expected.outcome !== 'suppressed') {
-      this.counted.push({
-        key: message.key,
-        at: expected.outcome === 'deferred' ? (expected.releaseAt as number) : now,
-        channel: expected.channel,
-        kind: message.kind,
-        category: message.category,
-        campaignId: message.campaignId,
-      });
-    }
-    if (expected.outcome === 'deferred') this.deferredCount++;
+    this.count(message, expected, now);
     return expected;
+  }
+
+  /** Counts a decision: its send (made now, or reserved), and the slot it holds when deferred. */
+  private count(message: OracleMessage, expected: Expected, now: number): void {
+    if (expected.outcome === 'suppressed') return;
+    this.counted.push({
+      key: message.key,
+      at: expected.outcome === 'deferred' ? (expected.releaseAt as number) : now,
+      channel: expected.channel,
+      kind: message.kind,
+      category: message.category,
+      campaignId: message.campaignId,
+    });
+    if (expected.outcome === 'deferred')
+      this.held.set(message.key, { message, releaseAt: expected.releaseAt as number });
+  }
+
+  /**
+   * Pre-emption, by brute force: a relevant marketing message that is deferred or suppressed for lack
+   * of a slot tries, least relevant first (then the latest slot, then the key), the deferred messages of
+   * strictly lower relevance whose slot is still ahead and before the moment it was given; it takes the
+   * first whose absence gives it a better answer (accepted; deferred rather than suppressed; deferred
+   * earlier). The one it bumps is decided again at the moment it held, beside it, as a release decides
+   * (relevance judged already): it keeps its slot if it still fits there and the customer holds no more
+   * than MAX_DEFERRED, else it goes to its next slot, or is suppressed `preempted`.
+   */
+  private preempting(m: OracleMessage, now: number, policy: Policy, margin: number): Expected {
+    const plain = this.decide(m, now, policy, margin);
+    if (m.kind !== 'marketing' || m.relevance === undefined || plain.outcome === 'accepted') return plain;
+    if (plain.outcome === 'suppressed' && [...plain.reasons].some((r) => NOT_FOR_LACK_OF_A_SLOT.has(r)))
+      return plain;
+    const relevance = m.relevance;
+    const candidates = [...this.held.values()]
+      .filter(
+        (h) =>
+          h.message.kind === 'marketing' &&
+          h.message.relevance !== undefined &&
+          h.message.relevance < relevance &&
+          h.releaseAt > now &&
+          (plain.outcome !== 'deferred' || h.releaseAt < (plain.releaseAt as number)),
+      )
+      .sort(
+        (a, b) =>
+          (a.message.relevance as number) - (b.message.relevance as number) ||
+          b.releaseAt - a.releaseAt ||
+          (a.message.key < b.message.key ? -1 : 1),
+      )
+      .slice(0, PREEMPTION_TRIES);
+    const better = (e: Expected) =>
+      e.outcome === 'accepted' ||
+      (e.outcome === 'deferred' &&
+        (plain.outcome === 'suppressed' || (e.releaseAt as number) < (plain.releaseAt as number)));
+    const counted = this.counted;
+    const held = this.held;
+    for (const victim of candidates) {
+      const key = victim.message.key;
+      // Tried without the victim: its reservation and its slot among the held messages gone.
+      this.counted = counted.filter((s) => s.key !== key);
+      this.held = new Map([...held].filter(([k]) => k !== key));
+      const tried = this.decide(m, now, policy, margin);
+      if (!better(tried)) continue;
+      // The victim decided again beside the newcomer (counted as it would be), at the moment it held.
+      const without = { counted: this.counted, held: this.held };
+      this.counted = [...without.counted];
+      this.held = new Map(without.held);
+      this.count(m, tried, now);
+      const again = this.decide(
+        { ...victim.message, relevance: undefined, notBefore: undefined },
+        victim.releaseAt,
+        policy,
+        margin,
+      );
+      const heldBeside = this.held.size;
+      // Leave the newcomer for message() to count, as any decision.
+      this.counted = without.counted;
+      this.held = without.held;
+      const reservedOn = counted.find((s) => s.key === key)?.channel;
+      if (again.outcome === 'accepted' && heldBeside < MAX_DEFERRED) {
+        if (again.channel === reservedOn) {
+          this.counted = counted;
+          this.held = held;
+          return tried;
+        }
+        // It fits at its moment only on another channel: it keeps the moment, on that channel.
+        const moved: Expected = { ...again, outcome: 'deferred', releaseAt: victim.releaseAt };
+        this.count(victim.message, moved, victim.releaseAt);
+        const bumped = {
+          key,
+          outcome: 'deferred' as const,
+          channel: again.channel,
+          releaseAt: victim.releaseAt,
+        };
+        return { ...tried, bumped };
+      }
+      if (again.outcome === 'deferred') {
+        this.count(victim.message, again, victim.releaseAt);
+        const releaseAt = again.releaseAt as number;
+        return { ...tried, bumped: { key, outcome: 'deferred', channel: again.channel, releaseAt } };
+      }
+      return { ...tried, bumped: { key, outcome: 'suppressed', channel: victim.message.channel } };
+    }
+    this.counted = counted;
+    this.held = held;
+    return plain;
   }
 
   /** The rules (caps, gaps, the customer's weekly maximum) that apply to the message on `channel`. */
@@ -251,7 +364,7 @@ export class DecisionOracle {
         if (!deferral || (verdict.releaseAt as number) < (deferral.releaseAt as number)) deferral = verdict;
       } else ruleRefusal ??= verdict;
     }
-    if (deferral && this.deferredCount >= MAX_DEFERRED)
+    if (deferral && this.held.size >= MAX_DEFERRED)
       return { outcome: 'suppressed', channel: deferral.channel, reasons: new Set(['frequency_cap']) };
     return deferral ?? ruleRefusal ?? consentRefusal ?? suppressed('opted_out');
   }

@@ -322,6 +322,41 @@ function run(s: Scenario): string | undefined {
         return `${where}: engine ${verdict}, oracle ${oracleSays}`;
       if (got.outcome !== 'accepted' && !want.reasons.has(got.reason))
         return `${where}: engine ${verdict}, oracle ${oracleSays}`;
+      const bumped = result.duplicate ? undefined : result.bumped?.[0];
+      const bumpedSays = JSON.stringify(
+        bumped && {
+          key: bumped.key,
+          outcome: bumped.verdict.outcome,
+          channel: bumped.verdict.channel,
+          ...(bumped.verdict.outcome === 'deferred' ? { releaseAt: bumped.verdict.releaseAt } : {}),
+        },
+      );
+      if (bumpedSays !== JSON.stringify(want.bumped))
+        return `${where}: the engine bumped ${bumpedSays}, the oracle ${JSON.stringify(want.bumped)}`;
+      if (bumped) {
+        note(`bumped, ${bumped.verdict.outcome}`);
+        if (bumped.verdict.outcome === 'suppressed' && bumped.verdict.reason !== 'preempted')
+          return `${where}: the bumped message was suppressed ${bumped.verdict.reason}, not preempted`;
+        // The bumped message's reservation moves (or goes): the invariant reads the sends as they are.
+        const index = sent.findIndex((x) => x.key === bumped.key);
+        const moved = index === -1 ? undefined : sent.splice(index, 1)[0];
+        if (moved && bumped.verdict.outcome === 'deferred') {
+          const again = {
+            ...moved,
+            at: bumped.verdict.releaseAt,
+            channel: bumped.verdict.channel,
+            version: entry.policyVersion,
+          };
+          sent.push(again);
+          const own = again.kind === 'marketing' ? oracle.maxPerWeek : undefined;
+          const broken = capViolations(
+            policyRules(versions.get(entry.policyVersion) as Policy, own),
+            sent,
+            again,
+          );
+          if (broken.length > 0) return `${where}: the bumped message breaks ${broken.join('; ')}`;
+        }
+      }
       first.set(entry.facts.key, got);
       if (got.outcome !== 'suppressed') {
         const send: SendFacts = {
@@ -377,6 +412,8 @@ describe('the decision engine against the oracle', () => {
       'deferred fatigue',
       'retry',
       'conflict',
+      'bumped, deferred',
+      'bumped, suppressed',
     ])
       expect(seen.get(what) ?? 0, what).toBeGreaterThan(10);
     // About 10 s alone; several times that on a loaded machine, which must not fail it.

@@ -229,7 +229,7 @@ export interface paths {
         };
         /**
          * What became of a message: deferred (until releaseAt), queued, delivered or suppressed (why)
-         * @description Read from the customer’s log, deferred messages and delivery ledger. A deferred message may later be released (queued, or suppressed as its release decides) or `cancelled`.
+         * @description Read from the customer’s log, deferred messages and delivery ledger. A deferred message may later be released (queued, or suppressed as its release decides), `cancelled`, or bumped by a more relevant message that took its slot: deferred again to its next slot, or suppressed `preempted`.
          */
         get: operations["getMessage"];
         put?: never;
@@ -450,7 +450,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -850,7 +850,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -894,7 +894,7 @@ export interface components {
                 /** Format: date */
                 day?: string;
                 /** @enum {string} */
-                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled";
+                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
             }[];
             totals: {
                 /** @description in the currency of the report, exact to the millionth */
@@ -1244,7 +1244,7 @@ export interface operations {
                              * @description why it was suppressed (suppressed decisions only)
                              * @enum {string}
                              */
-                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled";
+                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
                             /** @description what the release of a deferred message decided, while the log still holds it */
                             release?: {
                                 /** Format: date-time */
@@ -1261,7 +1261,7 @@ export interface operations {
                                  * @description why it was suppressed (suppressed decisions only)
                                  * @enum {string}
                                  */
-                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled";
+                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
                                 /**
                                  * Format: date-time
                                  * @description when a deferred message was to go
@@ -2504,10 +2504,10 @@ export interface operations {
                         messageId: string;
                         policyVersion: number;
                         /**
-                         * @description why it was suppressed (e.g. cancelled)
+                         * @description why it was suppressed (e.g. cancelled, preempted)
                          * @enum {string}
                          */
-                        reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled";
+                        reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
                         /**
                          * Format: date-time
                          * @description when a deferred message is to go

@@ -59,6 +59,7 @@ const REASON_CODE: Record<Reason, string> = {
   erased: 'x',
   fatigue: 'F',
   cancelled: 'k',
+  preempted: 'u',
 };
 const CODE_REASON = new Map(REASONS.map((r) => [REASON_CODE[r], r]));
 
