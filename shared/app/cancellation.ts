@@ -16,6 +16,7 @@ import { channelSchema, idSchema, REASONS, timestampSchema } from '../domain/sch
 import { countedOf } from '../domain/tally.ts';
 import { ConflictError, NotFoundError } from '../errors.ts';
 import { type Clock, type CustomerStore, LEGACY_LIFE } from '../ports.ts';
+import type { Archive } from './archive.ts';
 import type { DecisionCounter } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
 
@@ -57,6 +58,8 @@ export interface MessageDeps {
   clock: Clock;
   /** Counts each cancellation once, as a suppression (`cancelled`) after the decision. */
   counter?: DecisionCounter;
+  /** Archives each cancellation that withdrew a message (it frees a slot: see archive.ts). */
+  archive?: Archive | undefined;
 }
 
 const lifeOf = (item: { life?: string | undefined } | undefined) => item?.life ?? LEGACY_LIFE;
@@ -119,12 +122,15 @@ export async function cancelMessage(
     );
   }
   if (result.cancelled) {
+    const position = appended?.positions[0];
+    const archived = position && deps.archive?.add([{ customerId, entry, position, key: result.key }]);
     if (item) await deps.customerStore.deleteDeferred(item);
     if (deps.counter) {
       // The message's decision, as its cancellation turned it out (counted at the release stage).
       deps.counter.add([countedOf({ ...result.decided, verdict: current, at: now }, 'release')]);
       await deps.counter.flushIfDue();
     }
+    await archived;
   }
   return {
     messageId,

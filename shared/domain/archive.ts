@@ -1,7 +1,7 @@
 /**
  * The decision archive's record: an anonymous decision event. One record per decision taken for the
  * first time, per release outcome, and per change that alters a customer's later decisions (a
- * preference change, a feedback event, an erasure). No payload, no customer id, no message id.
+ * preference change, a feedback event, a cancellation, an erasure). No payload, no customer id, no message id.
  *
  * - `pseudonym` names the customer: HMAC(deployment secret, customer id + a random salt kept in the
  *   customer's item). Erasing the customer deletes the item, so the salt is gone and nobody (not even
@@ -103,6 +103,16 @@ export const engagementRecordSchema = z.object({
   events: z.array(z.enum(ENGAGEMENT_EVENTS)).min(1),
 });
 
+/**
+ * A deferred message withdrawn (the cancellation API): its slot frees, it is suppressed `cancelled`.
+ * Archived only when it withdrew the message (a cancellation that found it gone changes nothing).
+ */
+export const cancelRecordSchema = z.object({
+  ...common,
+  type: z.literal('cancel'),
+  ref: z.string().min(1),
+});
+
 /** The customer was erased: the messages it still had deferred are dropped (suppressed `erased`). */
 export const erasureRecordSchema = z.object({
   ...common,
@@ -116,10 +126,12 @@ export const archiveRecordSchema = z.discriminatedUnion('type', [
   feedbackRecordSchema,
   erasureRecordSchema,
   engagementRecordSchema,
+  cancelRecordSchema,
 ]);
 export type ArchiveRecord = z.infer<typeof archiveRecordSchema>;
 export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
 export type ReleaseRecord = z.infer<typeof releaseRecordSchema>;
+export type CancelRecord = z.infer<typeof cancelRecordSchema>;
 
 /** The UTC day a record is filed under (`archive/day=YYYY-MM-DD/`). */
 export const archiveDayOf = (record: Pick<ArchiveRecord, 'at'>) => record.at.slice(0, 10);
@@ -213,6 +225,8 @@ export function recordOf(
       return { ...head, type: 'feedback', channel: entry.channel, feedback: entry.feedback };
     case 'engagement':
       return { ...head, type: 'engagement', events: entry.events.map((e) => e.type) };
+    case 'cancel':
+      return ref === undefined ? undefined : { ...head, type: 'cancel', ref };
     default:
       return undefined;
   }
@@ -263,6 +277,8 @@ export function toLogEntry(record: ArchiveRecord, policyVersion?: number): LogEn
         at,
         events: record.events.map((type, n) => ({ id: `${record.write}.${record.index}.${n}`, type })),
       };
+    case 'cancel':
+      return { type: 'cancel', at, key: record.ref };
     case 'erasure':
       return undefined;
   }

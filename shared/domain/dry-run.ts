@@ -6,12 +6,13 @@
  * - `current` replays every record as it was: messages under the policy version they were decided
  *   under, releases when they ran, under the version in force then. It must give what Governor
  *   decided, and counts as the finance report does: each first decision (stage decision), each
- *   release accepted or suppressed (stage release), each deferred message an erasure dropped
- *   (suppressed `erased`), priced at the channel costs of the version each was decided under.
- * - `draft` replays the same messages, preference changes, feedback and erasures, in the same order,
- *   under the draft policy for the whole period; its deferred messages are released by a release queue
- *   at the time the real release ran them when it released the same message reserved for the same
- *   moment, else at their release time.
+ *   release accepted or suppressed (stage release), each deferred message cancelled (suppressed
+ *   `cancelled`, stage release) or dropped by an erasure (suppressed `erased`), priced at the channel
+ *   costs of the version each was decided under.
+ * - `draft` replays the same messages, preference changes, feedback, cancellations and erasures, in the
+ *   same order, under the draft policy for the whole period; its deferred messages are released by a
+ *   release queue at the time the real release ran them when it released the same message reserved for
+ *   the same moment, else at their release time.
  *
  * Everything before `from` is replayed too (the customer's state at the period's start: preferences,
  * sends inside the caps' windows, deferrals), only what falls in [from, to) is counted.
@@ -19,6 +20,7 @@
 import {
   type ArchiveRecord,
   byLogOrder,
+  type CancelRecord,
   type DecisionRecord,
   type ReleaseRecord,
   toLogEntry,
@@ -171,6 +173,26 @@ class Side {
     this.released(entry.key, entry.at, entry.policyVersion, entry.releaseAt, entry.releaseMarginMs);
   }
 
+  /**
+   * A cancellation: withdraws the message if this side still holds it, counted suppressed `cancelled`
+   * (as finance counts it: at the release stage, priced under the version the message was decided under).
+   */
+  cancel(record: CancelRecord): void {
+    const entry = toLogEntry(record);
+    if (entry?.type !== 'cancel') return;
+    this.drain(entry.at, true);
+    const pending = this.pending(entry.key);
+    const [result] = this.run.append([entry], entry.at);
+    if (result?.type !== 'cancel' || !result.cancelled || !pending || !this.inPeriod(entry.at)) return;
+    this.countOne({
+      outcome: 'suppressed',
+      reason: 'cancelled',
+      channel: result.current.channel,
+      campaignId: pending.facts.campaignId,
+      policy: this.lookup(result.decided.policyVersion),
+    });
+  }
+
   /** A preference change or feedback. */
   change(record: ArchiveRecord): void {
     const entry = toLogEntry(record);
@@ -299,6 +321,10 @@ export function replayShard(records: readonly ArchiveRecord[], input: ReplayInpu
           break;
         case 'release':
           current.release(r);
+          break;
+        case 'cancel':
+          current.cancel(r);
+          drafted.cancel(r);
           break;
         case 'erasure':
           current.erasure(at);

@@ -1,0 +1,121 @@
+/**
+ * Cancellations in the decision archive, on dynalite and the local files: a cancellation frees the
+ * slot its message held and so changes the decisions after it; it is archived in the log's order, so
+ * that the dry-run, replaying the archive through the real engine, finds what Governor decided (the
+ * current policy replays to the decisions taken, the cancellation counted suppressed `cancelled`).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Engines, startEngines } from '#local/engines.ts';
+import { LocalArchiveReader } from '#shared/adapters/archive/local.ts';
+import { cancelMessage } from '#shared/app/cancellation.ts';
+import { releaseDue } from '#shared/app/release.ts';
+import { type SendDeps, sendMessages } from '#shared/app/send.ts';
+import { createDeliveryRoot, createRoot, type Root } from '#shared/composition.ts';
+import { loadConfig } from '#shared/config.ts';
+import { type ArchiveRecord, byLogOrder } from '#shared/domain/archive.ts';
+import { replayShard } from '#shared/domain/dry-run.ts';
+import { messageSchema, type Policy, policyDocumentSchema } from '#shared/domain/schemas.ts';
+
+const MINUTE = 60_000;
+const T0 = Date.parse('2026-03-02T09:00:00.000Z');
+let dataDir: string;
+let archiveDir: string;
+let engines: Engines;
+let now = T0;
+let root: Root;
+let policy: Policy;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'governor-archive-cancel-'));
+  archiveDir = join(dataDir, 'archive');
+  engines = await startEngines({ dataDir });
+  Object.assign(process.env, engines.env);
+  const config = loadConfig({
+    ...engines.env,
+    GOVERNOR_POLICY_TTL_MS: '300000',
+    GOVERNOR_HASH_SECRET: 'archive-cancel-hash-secret-0123456789abcdef',
+    GOVERNOR_ARCHIVE_DIR: archiveDir,
+  });
+  root = createRoot(config, { now: () => now });
+  const stored = await root.policyStore.put(
+    policyDocumentSchema.parse({
+      caps: [{ id: 'minute', limit: 1, window: 'PT1M' }],
+      channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
+    }),
+    '*',
+    'test',
+    now,
+  );
+  if (!stored) throw new Error('the policy was not stored');
+  policy = stored;
+});
+
+afterAll(async () => {
+  await engines?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+const customerId = 'archive-cancel-1';
+const message = (messageId: string) =>
+  messageSchema.parse({
+    messageId,
+    customerId,
+    channel: 'email',
+    campaignId: 'spring',
+    expiresAt: new Date(T0 + 60 * MINUTE).toISOString(),
+    payload: {},
+  });
+
+async function archived(): Promise<ArchiveRecord[]> {
+  await root.archive?.drain();
+  const reader = new LocalArchiveReader(archiveDir);
+  const records: ArchiveRecord[] = [];
+  for (const shard of await reader.shards(now + 86_400_000)) records.push(...(await reader.read(shard)));
+  return records;
+}
+
+describe('cancellations in the archive', () => {
+  it('replays the current policy to what was decided: the cancelled message suppressed, its slot given to the next', async () => {
+    // Prepare: under 1 a minute, a accepted, b deferred a minute; b cancelled; c takes the slot b held
+    const deps: SendDeps = { ...root, counter: undefined };
+    const decided: string[] = [];
+    const answer = (a: { decision: string; reason?: string | undefined }) =>
+      `${a.decision} ${a.reason ?? ''}`.trim();
+    for (const a of await sendMessages(deps, [message('a'), message('b')]))
+      decided.push('decision' in a ? answer(a) : 'error');
+    now += 1000;
+    decided.push(answer(await cancelMessage(root, customerId, 'b')));
+    now += 1000;
+    const [c] = await sendMessages(deps, [message('c')]);
+    decided.push(c && 'decision' in c ? answer(c) : 'error');
+    now = T0 + 3 * MINUTE;
+    const released = await releaseDue(createDeliveryRoot(root).release);
+    expect(decided).toEqual(['accepted', 'deferred', 'suppressed cancelled', 'deferred']);
+    expect(released).toMatchObject({ accepted: 1 });
+
+    // Act: the archive, replayed as the dry-run does
+    const records = await archived();
+    const result = replayShard(records, { from: T0, to: now + MINUTE, policies: [policy], draft: policy });
+
+    // Assess: the cancellation archived between b and c, and the replay as decided (c released in b's slot)
+    expect(records.sort(byLogOrder).map((r) => r.type)).toEqual([
+      'decision',
+      'decision',
+      'cancel',
+      'decision',
+      'release',
+    ]);
+    expect(result.current).toMatchObject({
+      accepted: 2,
+      deferred: 2,
+      suppressed: 1,
+      byReason: { cancelled: 1 },
+      byCampaign: { spring: { accepted: 2, deferred: 2, suppressed: 1 } },
+      avoidedCostMicros: 1000,
+    });
+    expect(result.draft).toEqual(result.current);
+  });
+});
