@@ -56,9 +56,10 @@ export async function localEnvironment(
     GOVERNOR_DATA_DIR: dataDir,
     GOVERNOR_DELIVERY_JOURNAL: join(dataDir, 'journal'),
     GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive'),
-    // A local API process keeps running after it answers: its archive records follow the answer and
-    // are drained when it stops.
+    // A local API process keeps running after it answers: its archive records follow the answer,
+    // lingering up to 50 ms to share a write with the next answers', and are drained when it stops.
     GOVERNOR_ARCHIVE_SETTLE: 'after-answer',
+    GOVERNOR_ARCHIVE_LINGER_MS: process.env.GOVERNOR_ARCHIVE_LINGER_MS ?? '50',
   };
   Object.assign(process.env, engines.env, local, env, {
     GOVERNOR_ADMIN_KEY: adminKey,

@@ -69,7 +69,9 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
   // Ready at once with GOVERNOR_HASH_SECRET; with the ARN, the functions that use it await `ready()`.
   const hashes = new KeyedHash(hashSecretOf(config));
   const archiveSink = archiveSinkOf(config);
-  const archive = archiveSink ? new Archive(archiveSink, hashes) : undefined;
+  const archive = archiveSink
+    ? new Archive(archiveSink, hashes, { lingerMs: config.GOVERNOR_ARCHIVE_LINGER_MS })
+    : undefined;
   const customers = new CustomerLog({
     store: customerStore,
     policies,

@@ -109,6 +109,12 @@ const deliverySettings = {
    */
   GOVERNOR_ARCHIVE_SETTLE: z.enum(['before-answer', 'after-answer']).default('before-answer'),
   /**
+   * How long a decision's archive records may wait, after the answer, for the next decisions' records to
+   * share their batch (one write for many single-message requests). 0 (default): none. `npm start` sets
+   * 50; a Lambda function sends them before it answers anyway (`before-answer` drains what waits).
+   */
+  GOVERNOR_ARCHIVE_LINGER_MS: z.coerce.number().int().min(0).max(10_000).default(0),
+  /**
    * On AWS: the Firehose delivery stream the functions archive to (the stack's `governor-archive`).
    * Ignored when GOVERNOR_ARCHIVE_DIR is set.
    */

@@ -394,12 +394,27 @@ export interface QueueInspector {
 // ---- The decision archive and the dry-run (see shared/domain/archive.ts, shared/app/dry-runs.ts) ----
 
 /**
- * Where archive records go, a batch at a time: Firehose PutRecordBatch on AWS (at most 500 records and
- * 4 MiB a call), JSON-lines files under `<dataDir>/archive/day=YYYY-MM-DD/shard=NN/` locally. Rejects
- * when any record of the batch was not taken; the caller counts those as lost (never failing a decision).
+ * An archive record serialised once, by the archive, for whichever sink takes it: its JSON text (no
+ * newline), that text's UTF-8 size (what Firehose's limits count), and the partition it is filed under.
+ */
+export interface ArchiveLine {
+  json: string;
+  bytes: number;
+  /** The record's UTC day, `YYYY-MM-DD` (archiveDayOf). */
+  day: string;
+  /** The record's shard (ArchiveRecord.shard). */
+  shard: number;
+}
+
+/**
+ * Where archive records go, a batch of lines at a time: Firehose PutRecordBatch on AWS (at most 500
+ * records and 4 MiB a call), JSON-lines files under `<dataDir>/archive/day=YYYY-MM-DD/shard=NN/` locally.
+ * Resolves with how many of the lines were not taken (0: all were), so that a batch partly refused
+ * counts only the refused lines as lost; a rejection counts every line of the batch lost. Either way
+ * the caller counts them, never failing a decision.
  */
 export interface ArchiveSink {
-  put(records: ArchiveRecord[]): Promise<void>;
+  put(lines: ArchiveLine[]): Promise<number>;
 }
 
 /** A part of the archive one worker replays: every record of the pseudonyms of one shard. */

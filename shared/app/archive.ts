@@ -13,14 +13,19 @@
  * record's life, another random value; anonymous counts) derives the salt. The salt has 48 bits (what
  * the ordinary customer's item can spare under 1 KB): linking an erased customer's events back needs
  * the deployment secret and about 2^47 HMACs per customer id tried; without the secret, nothing does.
+ *
+ * Each record is serialised once, here (the sinks take its JSON line and its size in UTF-8 bytes, what
+ * Firehose's limits count). Where the answer does not wait for its records (`after-answer`), they may
+ * linger a few milliseconds (`lingerMs`) to share a batch with the next decisions' records: one write
+ * for many requests of one message each, rather than one each. `drain` sends what lingers at once.
  */
 
-import { type ArchiveRecord, recordOf, shardOf } from '../domain/archive.ts';
+import { type ArchiveRecord, archiveDayOf, recordOf, shardOf } from '../domain/archive.ts';
 import type { LogEntry } from '../domain/customer-log.ts';
 import type { Verdict } from '../domain/decision.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { countArchiveLost, logger } from '../observability/index.ts';
-import type { ArchiveSink, CustomerStore } from '../ports.ts';
+import type { ArchiveLine, ArchiveSink, CustomerStore } from '../ports.ts';
 import type { KeyedHash } from './keyed-hash.ts';
 
 /** One entry of a customer's log to archive, as it was written and decided. */
@@ -38,22 +43,59 @@ export interface Archivable {
 export const ARCHIVE_BATCH_RECORDS = 500;
 export const ARCHIVE_BATCH_BYTES = 4 * 1024 * 1024;
 
+/** A record serialised once, as every sink takes it. */
+export function archiveLineOf(record: ArchiveRecord): ArchiveLine {
+  const json = JSON.stringify(record);
+  return { json, bytes: Buffer.byteLength(json, 'utf8'), day: archiveDayOf(record), shard: record.shard };
+}
+
+export interface ArchiveOptions {
+  /**
+   * How long a batch that is not full waits for more records (GOVERNOR_ARCHIVE_LINGER_MS; 0: none).
+   * Only records added with `lingers` (nobody waits for them) do; `drain` sends them at once.
+   */
+  lingerMs?: number;
+}
+
 export class Archive {
-  private readonly commit: GroupCommit<ArchiveRecord>;
-  /** Records handed to the sink and taken, and those lost with a failed batch, since start. */
+  private readonly commit: GroupCommit<ArchiveLine>;
+  /** Records the sink took, and those it did not (a failed or partly refused batch), since start. */
   archived = 0;
   lost = 0;
-  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    sink: ArchiveSink,
+    private readonly sink: ArchiveSink,
     private readonly hashes: KeyedHash,
+    options: ArchiveOptions = {},
   ) {
-    this.commit = new GroupCommit<ArchiveRecord>({
-      send: (records) => sink.put(records),
+    this.commit = new GroupCommit<ArchiveLine>({
+      send: (lines) => this.put(lines),
       maxItems: ARCHIVE_BATCH_RECORDS,
       maxBytes: ARCHIVE_BATCH_BYTES,
-      sizeOf: (record) => JSON.stringify(record).length + 1,
+      // The line and its newline, in bytes.
+      sizeOf: (line) => line.bytes + 1,
+      lingerMs: options.lingerMs ?? 0,
+    });
+  }
+
+  /** Puts one batch; counts what the sink took and what it lost. Never rejects. */
+  private async put(lines: ArchiveLine[]): Promise<void> {
+    let lost: number;
+    let error: unknown;
+    try {
+      lost = Math.min(lines.length, Math.max(0, await this.sink.put(lines)));
+    } catch (failure) {
+      lost = lines.length;
+      error = failure;
+    }
+    this.archived += lines.length - lost;
+    if (lost === 0) return;
+    this.lost += lost;
+    countArchiveLost(lost);
+    logger.error('archive records lost', {
+      ...(error === undefined ? {} : { error: error as Error }),
+      records: lost,
+      batch: lines.length,
     });
   }
 
@@ -99,32 +141,24 @@ export class Archive {
     };
   }
 
-  /** Archives the entries; resolves when their batches have left or failed (never rejects). */
-  add(items: readonly Archivable[]): Promise<void> {
-    return this.emit(this.recordsOf(items));
+  /**
+   * Archives the entries; resolves when their batches have left or failed (never rejects). `lingers`:
+   * the caller does not wait for them (the send path's answer), so they may wait `lingerMs` to share a
+   * batch with the next records.
+   */
+  add(items: readonly Archivable[], options: { lingers?: boolean } = {}): Promise<void> {
+    return this.emit(this.recordsOf(items), options);
   }
 
   /** Emits records; resolves when their batches have left or failed (never rejects). */
-  emit(records: ArchiveRecord[]): Promise<void> {
+  emit(records: ArchiveRecord[], { lingers = false }: { lingers?: boolean } = {}): Promise<void> {
     if (records.length === 0) return Promise.resolve();
-    const sent = this.commit.submit(records).then(
-      () => {
-        this.archived += records.length;
-      },
-      (error: unknown) => {
-        this.lost += records.length;
-        countArchiveLost(records.length);
-        logger.error('archive records lost', { error: error as Error, records: records.length });
-      },
-    );
-    this.inFlight.add(sent);
-    void sent.finally(() => this.inFlight.delete(sent));
-    return sent;
+    return this.commit.submit(records.map(archiveLineOf), { linger: lingers });
   }
 
-  /** Waits for every batch in flight (a process stopping). */
-  async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  /** Sends what lingers now and waits for every batch in flight (an answer on Lambda, a process stopping). */
+  drain(): Promise<void> {
+    return this.commit.flush();
   }
 }
 

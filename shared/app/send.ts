@@ -196,9 +196,10 @@ export async function sendMessages(
     },
   );
 
-  // The archive's records leave beside the queue's write, but the answer does not wait for them: the
-  // caller settles them before its process may stop (see Archive.drain and the root's `settle`).
-  void deps.archive?.add(archivable);
+  // The archive's records leave beside the queue's write, but the answer does not wait for them (they
+  // may linger to share a batch with the next answers'): the caller settles them before its process may
+  // stop (see Archive.drain and the root's `settle`).
+  void deps.archive?.add(archivable, { lingers: true });
   await Promise.all([
     deliveries.length > 0 &&
       deps.queue.enqueue(deliveries.map((d) => d.delivery)).catch((error: unknown) => {

@@ -162,10 +162,15 @@ export function outcomeFields(verdict: Verdict) {
     rule?: string;
     releaseAt?: string;
   } = { outcome: verdict.outcome, outcomeChannel: verdict.channel };
-  if (verdict.outcome === 'suppressed') fields.reason = verdict.reason;
-  if (verdict.outcome === 'deferred') fields.releaseAt = iso(verdict.releaseAt);
-  if (verdict.outcome !== 'accepted' && verdict.rule !== undefined) fields.rule = verdict.rule;
+  setOutcome(fields, verdict);
   return fields;
+}
+
+/** The outcome fields of a verdict, set on `record` (whose own fields come first). */
+function setOutcome(record: { reason?: string; rule?: string; releaseAt?: string }, verdict: Verdict): void {
+  if (verdict.outcome === 'suppressed') record.reason = verdict.reason;
+  if (verdict.outcome === 'deferred') record.releaseAt = iso(verdict.releaseAt);
+  if (verdict.outcome !== 'accepted' && verdict.rule !== undefined) record.rule = verdict.rule;
 }
 
 /** Where a record sits in its customer's stream. */
@@ -176,27 +181,41 @@ export interface StreamPosition {
   index: number;
 }
 
-/** The record of a log entry, decided as `verdict` (a message or a release), at its position. */
+/**
+ * The record of a log entry, decided as `verdict` (a message or a release), at its position. Each record
+ * is built as one object literal, its fields in the order they are serialised: this runs for every
+ * decision, and spreading a head and the outcome into it (`{...head, ...outcome}`) cost V8 some twenty
+ * times as much as the literal.
+ */
 export function recordOf(
   entry: LogEntry,
   position: StreamPosition,
   ref: string | undefined,
   verdict?: Verdict,
 ): ArchiveRecord | undefined {
-  const head = { v: ARCHIVE_RECORD_VERSION, at: iso(entry.at), ...position } as const;
+  const v = ARCHIVE_RECORD_VERSION;
+  const at = iso(entry.at);
+  const { pseudonym, write, index, shard } = position;
   switch (entry.type) {
     case 'message': {
       if (!verdict || ref === undefined) return undefined;
       const f = entry.facts;
       const record: DecisionRecord = {
-        ...head,
+        v,
+        at,
+        pseudonym,
+        shard,
+        write,
+        index,
         type: 'decision',
         ref,
         channel: f.channel,
         kind: f.kind,
         policyVersion: entry.policyVersion,
-        ...outcomeFields(verdict),
+        outcome: verdict.outcome,
+        outcomeChannel: verdict.channel,
       };
+      setOutcome(record, verdict);
       if (f.category !== undefined) record.category = f.category;
       if (f.campaignId !== undefined) record.campaignId = f.campaignId;
       if (f.relevance !== undefined) record.relevance = f.relevance;
@@ -209,24 +228,50 @@ export function recordOf(
     case 'release': {
       if (!verdict || ref === undefined) return undefined;
       const record: ReleaseRecord = {
-        ...head,
+        v,
+        at,
+        pseudonym,
+        shard,
+        write,
+        index,
         type: 'release',
         ref,
         reservedAt: iso(entry.releaseAt),
         policyVersion: entry.policyVersion,
-        ...outcomeFields(verdict),
+        outcome: verdict.outcome,
+        outcomeChannel: verdict.channel,
       };
+      setOutcome(record, verdict);
       if (entry.releaseMarginMs !== undefined) record.releaseMarginMs = entry.releaseMarginMs;
       return record;
     }
     case 'preferences':
-      return { ...head, type: 'preferences', preferences: entry.preferences };
+      return { v, at, pseudonym, shard, write, index, type: 'preferences', preferences: entry.preferences };
     case 'feedback':
-      return { ...head, type: 'feedback', channel: entry.channel, feedback: entry.feedback };
+      return {
+        v,
+        at,
+        pseudonym,
+        shard,
+        write,
+        index,
+        type: 'feedback',
+        channel: entry.channel,
+        feedback: entry.feedback,
+      };
     case 'engagement':
-      return { ...head, type: 'engagement', events: entry.events.map((e) => e.type) };
+      return {
+        v,
+        at,
+        pseudonym,
+        shard,
+        write,
+        index,
+        type: 'engagement',
+        events: entry.events.map((e) => e.type),
+      };
     case 'cancel':
-      return ref === undefined ? undefined : { ...head, type: 'cancel', ref };
+      return ref === undefined ? undefined : { v, at, pseudonym, shard, write, index, type: 'cancel', ref };
     default:
       return undefined;
   }

@@ -19,6 +19,7 @@ import { createDeliveryRoot, createRoot, type Root } from '#shared/composition.t
 import { loadConfig } from '#shared/config.ts';
 import { type ArchiveRecord, byLogOrder } from '#shared/domain/archive.ts';
 import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import type { ArchiveLine } from '#shared/ports.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
 
 const MINUTE = 60_000;
@@ -166,16 +167,17 @@ describe('the decision archive', () => {
 
   it('answers before the records have left, and settles them on drain', async () => {
     // Prepare: an archive whose sink takes its batches only when the test lets it
-    const taken: ArchiveRecord[] = [];
+    const taken: ArchiveLine[] = [];
     let letThrough = () => {};
     const gate = new Promise<void>((resolve) => {
       letThrough = resolve;
     });
     const gated = new Archive(
       {
-        put: async (records) => {
+        put: async (lines) => {
           await gate;
-          taken.push(...records);
+          taken.push(...lines);
+          return 0;
         },
       },
       root.hashes,

@@ -1,6 +1,7 @@
 /**
  * The Firehose archive sink against a mocked Firehose client (no local engine of Firehose exists):
- * what it sends, what it sends again, and what it counts as lost — without ever rejecting.
+ * what it sends, what it sends again, and what it counts as lost — without ever rejecting; and the
+ * archive on it, which counts as lost only what Firehose refused.
  */
 import {
   FirehoseClient,
@@ -10,11 +11,9 @@ import {
 } from '@aws-sdk/client-firehose';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  ArchiveRecordsNotTaken,
-  FirehoseArchiveSink,
-  FirehoseLineSink,
-} from '#shared/adapters/archive/firehose-sink.ts';
+import { FirehoseArchiveSink, FirehoseLineSink } from '#shared/adapters/archive/firehose-sink.ts';
+import { Archive, archiveLineOf } from '#shared/app/archive.ts';
+import { KeyedHash } from '#shared/app/keyed-hash.ts';
 import { type ArchiveRecord, archiveRecordSchema } from '#shared/domain/archive.ts';
 
 const firehose = mockClient(FirehoseClient);
@@ -164,20 +163,49 @@ describe('FirehoseArchiveSink', () => {
       .callsFake((input: PutRecordBatchCommandInput) => answer(input.Records?.length ?? 0));
     const records = [record(1), record(2), record(3)];
 
-    await archiveSink().put(records);
+    const lost = await archiveSink().put(records.map(archiveLineOf));
 
+    expect(lost).toBe(0);
     const sent = inputs().flatMap(dataOf).join('').split('\n').filter(Boolean);
     expect(sent.map((line) => archiveRecordSchema.parse(JSON.parse(line)))).toEqual(records);
   });
 
-  it('rejects, naming how many records were lost, when Firehose keeps refusing some', async () => {
+  it('resolves with how many lines were lost when Firehose keeps refusing them', async () => {
     firehose
       .on(PutRecordBatchCommand)
       .rejects(new ServiceUnavailableException({ message: 'down', $metadata: { httpStatusCode: 503 } }));
 
-    const put = archiveSink().put([record(1), record(2)]);
+    const lost = await archiveSink().put([record(1), record(2)].map(archiveLineOf));
 
-    await expect(put).rejects.toBeInstanceOf(ArchiveRecordsNotTaken);
-    await expect(put).rejects.toMatchObject({ lost: 2, archived: 0 });
+    expect(lost).toBe(2);
+  });
+});
+
+describe('the archive on Firehose', () => {
+  it('counts as lost only the records Firehose refused in a batch it partly took', async () => {
+    // Prepare: a record of ~230 bytes a Firehose record, and a stream that refuses, at every attempt,
+    // the record of write 2
+    firehose.on(PutRecordBatchCommand).callsFake((input: PutRecordBatchCommandInput) => {
+      const data = dataOf(input);
+      return answer(
+        data.length,
+        data.flatMap((text, i) => (text.includes('"ref-2"') ? [i] : [])),
+      );
+    });
+    const sink = new FirehoseArchiveSink(new FirehoseClient({ region: 'eu-west-1' }), {
+      streamName: 'governor-archive',
+      maxRecordBytes: 300,
+      maxAttempts: 2,
+      sleep: async () => {},
+    });
+    const archive = new Archive(sink, new KeyedHash('firehose-test-hash-secret-0123456789abcdef'));
+
+    // Act
+    await archive.emit([record(1), record(2), record(3)]);
+    await archive.drain();
+
+    // Assess: decisions = archived + lost, and only the refused one is lost
+    expect({ archived: archive.archived, lost: archive.lost }).toEqual({ archived: 2, lost: 1 });
+    expect(inputs().map((i) => i.Records?.length)).toEqual([3, 1]);
   });
 });

@@ -187,4 +187,43 @@ describe('GroupCommit', () => {
     await sent;
     expect(requests.map((r) => r.items)).toEqual([['a'], ['b'], ['c'], ['d']]);
   });
+
+  it('lets items that linger share one request across turns of the event loop, until it fills', async () => {
+    const { commit, requests } = fakeApi({ maxItems: 3, lingerMs: 60_000 });
+    void commit.submit(['a'], { linger: true });
+    await tick();
+    void commit.submit(['b'], { linger: true });
+    await tick();
+    expect(requests).toEqual([]);
+    void commit.submit(['c'], { linger: true });
+    await tick();
+    expect(requests.map((r) => r.items)).toEqual([['a', 'b', 'c']]);
+  });
+
+  it('sends at once an item that does not linger, with those lingering before it', async () => {
+    const { commit, requests } = fakeApi({ lingerMs: 60_000 });
+    void commit.submit(['a'], { linger: true });
+    await tick();
+    void commit.submit(['b']);
+    await tick();
+    expect(requests.map((r) => r.items)).toEqual([['a', 'b']]);
+  });
+
+  it('sends what lingers on flush, and resolves the flush once nothing is in flight', async () => {
+    const { commit, requests } = fakeApi({ lingerMs: 60_000 });
+    const sent = commit.submit(['a', 'b'], { linger: true });
+    await tick();
+    expect(requests).toEqual([]);
+    const flushed = commit.flush();
+    expect(requests.map((r) => r.items)).toEqual([['a', 'b']]);
+    expect(await state(flushed)).toBe('pending');
+    requests[0]?.done();
+    expect(await state(flushed)).toBe('resolved');
+    expect(await state(sent)).toBe('resolved');
+  });
+
+  it('resolves a flush at once when nothing waits or is in flight', async () => {
+    const { commit } = fakeApi({ lingerMs: 60_000 });
+    await expect(commit.flush()).resolves.toBeUndefined();
+  });
 });

@@ -16,9 +16,8 @@ import {
   PutRecordBatchCommand,
   type PutRecordBatchCommandOutput,
 } from '@aws-sdk/client-firehose';
-import type { ArchiveRecord } from '../../domain/archive.ts';
 import { logger } from '../../observability/index.ts';
-import type { ArchiveSink } from '../../ports.ts';
+import type { ArchiveLine, ArchiveSink } from '../../ports.ts';
 
 /** Firehose's limits: a record's data, and a PutRecordBatch call's records and bytes. */
 export const FIREHOSE_MAX_RECORD_BYTES = 1_000 * 1024;
@@ -168,21 +167,10 @@ export class FirehoseLineSink {
   }
 }
 
-/** Some records of a batch were not taken by Firehose after every attempt. */
-export class ArchiveRecordsNotTaken extends Error {
-  override readonly name = 'ArchiveRecordsNotTaken';
-  constructor(
-    readonly lost: number,
-    readonly archived: number,
-  ) {
-    super(`${lost} archive records not taken by Firehose (${archived} taken)`);
-  }
-}
-
 /**
- * The ArchiveSink on Firehose: a batch of records, one JSON line each, packed and sent by a
- * FirehoseLineSink. Rejects, as the port says, when any record of the batch is still not taken after
- * the retries; the caller (shared/app/archive.ts) counts the batch's records as lost.
+ * The ArchiveSink on Firehose: a batch of lines, packed and sent by a FirehoseLineSink. Resolves, as the
+ * port says, with how many lines are still not taken after the retries (those of the Firehose records
+ * it refused, not the whole batch); the caller (shared/app/archive.ts) counts them as lost.
  */
 export class FirehoseArchiveSink implements ArchiveSink {
   private readonly lines: FirehoseLineSink;
@@ -191,8 +179,7 @@ export class FirehoseArchiveSink implements ArchiveSink {
     this.lines = new FirehoseLineSink(firehose, options);
   }
 
-  async put(records: ArchiveRecord[]): Promise<void> {
-    const outcome = await this.lines.put(records.map((record) => JSON.stringify(record)));
-    if (outcome.lost > 0) throw new ArchiveRecordsNotTaken(outcome.lost, outcome.archived);
+  async put(lines: ArchiveLine[]): Promise<number> {
+    return (await this.lines.put(lines.map((line) => line.json))).lost;
   }
 }

@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ArchiveRecord, archiveDayOf, archiveRecordSchema } from '../../domain/archive.ts';
-import type { ArchiveReader, ArchiveShard, ArchiveSink } from '../../ports.ts';
+import { type ArchiveRecord, archiveRecordSchema } from '../../domain/archive.ts';
+import { logger } from '../../observability/index.ts';
+import type { ArchiveLine, ArchiveReader, ArchiveShard, ArchiveSink } from '../../ports.ts';
 
 const partitionOf = (day: string, shard: number) =>
   join(`day=${day}`, `shard=${String(shard).padStart(2, '0')}`);
@@ -25,23 +26,31 @@ export class LocalArchiveSink implements ArchiveSink {
 
   constructor(private readonly dir: string) {}
 
-  async put(records: ArchiveRecord[]): Promise<void> {
+  /** Appends the lines to their partitions' files; resolves with the lines of the partitions that failed. */
+  async put(lines: ArchiveLine[]): Promise<number> {
     const byPartition = new Map<string, string[]>();
-    for (const record of records) {
-      const day = archiveDayOf(record);
-      if (day > this.day) this.startDay(day);
-      const partition = partitionOf(day, record.shard);
-      const lines = byPartition.get(partition) ?? [];
-      lines.push(JSON.stringify(record));
-      byPartition.set(partition, lines);
+    for (const line of lines) {
+      if (line.day > this.day) this.startDay(line.day);
+      const partition = partitionOf(line.day, line.shard);
+      const texts = byPartition.get(partition);
+      if (texts) texts.push(line.json);
+      else byPartition.set(partition, [line.json]);
     }
-    await Promise.all(
-      [...byPartition].map(async ([partition, lines]) => {
+    const written = await Promise.allSettled(
+      [...byPartition].map(async ([partition, texts]) => {
         const file = await this.fileOf(partition);
         // One write of whole lines, appended (O_APPEND): concurrent batches never split each other's lines.
-        await file.write(`${lines.join('\n')}\n`);
+        await file.write(`${texts.join('\n')}\n`);
       }),
     );
+    const partitions = [...byPartition.values()];
+    let lost = 0;
+    written.forEach((w, i) => {
+      if (w.status === 'fulfilled') return;
+      lost += partitions[i]?.length ?? 0;
+      logger.error('archive partition not written', { error: w.reason as Error });
+    });
+    return lost;
   }
 
   private fileOf(partition: string): Promise<FileHandle> {
