@@ -201,7 +201,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
     text(
       40,
       76,
-      `Over their wish with the governor: ${pct(g.overWishedShare)} of customers (${pct(g.overWishedShareStated)} of those who stated it, ${pct(g.overWishedShareUnstated)} of the others). Bars: mean over the seeds; whiskers: lowest and highest seed.`,
+      `Over their wish with the governor: ${pct(g.overWishedShare)} of customers (${pct(g.overWishedShareStated)} of those who stated it, ${pct(g.overWishedShareUnstated)} of the others); with fatigue ${pct(summary.governorWithFatigue.overWishedShare)}. Bars: mean over the seeds; whiskers: lowest and highest seed.`,
       'font-size="13" fill="#333"',
     ),
   ];
