@@ -4,7 +4,14 @@
  */
 import type { Node } from 'constructs';
 import * as z from 'zod';
-import { pairs, providerMisfit, sesSenderSchema } from '#shared/config.ts';
+import {
+  originationNumberSchema,
+  pairs,
+  providerMisfit,
+  rateLimitsSchema,
+  sesSenderSchema,
+  snsSenderIdSchema,
+} from '#shared/config.ts';
 import { CHANNELS } from '#shared/domain/schemas.ts';
 
 /**
@@ -45,18 +52,10 @@ export const settingsSchema = z.strictObject({
   /** GOVERNOR_SES_CONFIGURATION_SET: the SES configuration set (event publishing) of every email. */
   sesConfigurationSet: z.string().min(1).optional(),
   /** GOVERNOR_SNS_SENDER_ID and GOVERNOR_SNS_ORIGINATION_NUMBER, where the destination country needs them. */
-  snsSenderId: z
-    .string()
-    .regex(/^[A-Za-z0-9]{1,11}$/)
-    .optional(),
-  snsOriginationNumber: z
-    .string()
-    .regex(/^\+[1-9]\d{1,14}$/)
-    .optional(),
+  snsSenderId: snsSenderIdSchema.optional(),
+  snsOriginationNumber: originationNumberSchema.optional(),
   /** GOVERNOR_RATE_LIMITS: sends per second per channel and dispatch instance, `sms=50,email=500`. */
-  deliveryRateLimits: z
-    .preprocess(pairs, z.partialRecord(z.enum(CHANNELS), z.coerce.number().positive().max(100_000)))
-    .default({}),
+  deliveryRateLimits: rateLimitsSchema.default({}),
   /** Where alarm notifications go (an SNS email subscription); none when unset. */
   alarmEmail: z.email().optional(),
   /** GOVERNOR_POLICY_TTL_MS and GOVERNOR_IDEMPOTENCY_HOURS (shared/config.ts); same defaults. */

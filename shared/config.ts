@@ -48,6 +48,15 @@ export const pairs = (value: unknown) => {
   );
 };
 
+/** Sends per second per channel (`sms=50,email=500`). */
+export const rateLimitsSchema = z.preprocess(
+  pairs,
+  z.partialRecord(z.enum(CHANNELS), z.coerce.number().positive().max(100_000)),
+);
+/** The sns (SMS) provider's sender id and origination number (E.164). */
+export const snsSenderIdSchema = z.string().regex(/^[A-Za-z0-9]{1,11}$/);
+export const originationNumberSchema = z.string().regex(/^\+[1-9]\d{1,14}$/);
+
 /**
  * Delivery (dispatch and release functions). A channel's provider is GOVERNOR_PROVIDER_<CHANNEL>, else
  * its entry in GOVERNOR_PROVIDERS, else the webhook when one is configured, else the local outbox file.
@@ -74,18 +83,10 @@ const deliverySettings = {
   GOVERNOR_SES_FROM: sesSenderSchema.optional(),
   GOVERNOR_SES_CONFIGURATION_SET: z.string().min(1).optional(),
   /** The sns (SMS) provider's sender id and origination number, where the destination country needs them. */
-  GOVERNOR_SNS_SENDER_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9]{1,11}$/)
-    .optional(),
-  GOVERNOR_SNS_ORIGINATION_NUMBER: z
-    .string()
-    .regex(/^\+[1-9]\d{1,14}$/)
-    .optional(),
+  GOVERNOR_SNS_SENDER_ID: snsSenderIdSchema.optional(),
+  GOVERNOR_SNS_ORIGINATION_NUMBER: originationNumberSchema.optional(),
   /** Sends per second per channel and per dispatch process: `sms=50,email=500`. None by default. */
-  GOVERNOR_RATE_LIMITS: z
-    .preprocess(pairs, z.partialRecord(z.enum(CHANNELS), z.coerce.number().positive().max(100_000)))
-    .default({}),
+  GOVERNOR_RATE_LIMITS: rateLimitsSchema.default({}),
   /** The receive on which a transient failure dead-letters a delivery: the queue's maxReceiveCount. */
   GOVERNOR_DELIVERY_MAX_RECEIVES: z.coerce.number().int().min(1).max(1000).default(15),
   /** Retry backoff: full jitter under min(max, base × 2^(receive − 1)). */

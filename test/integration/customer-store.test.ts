@@ -7,13 +7,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
 import { createDynamoClients, type DynamoClients } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from '#shared/adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from '#shared/adapters/dynamodb/deferred-store.ts';
 import { customerPk, STATE_SK } from '#shared/adapters/dynamodb/keys.ts';
+import { queryPages, scanPages } from '#shared/adapters/dynamodb/pages.ts';
 import { loadConfig } from '#shared/config.ts';
 import type { CustomerBase, LogEntry } from '#shared/domain/customer-log.ts';
 import type { DeferredMessage } from '#shared/ports.ts';
@@ -130,5 +131,41 @@ describe('the deferred store', () => {
     expect(found.map((d) => d.message.messageId).sort()).toEqual(all.map((d) => d.message.messageId).sort());
     await Promise.all(all.map((d) => deferred.remove([d])));
     expect(await deferred.due(T0, T0 + 5 * 60_000, 1000)).toEqual([]);
+  });
+});
+
+describe('the pages of a read', () => {
+  it('follows LastEvaluatedKey to the last page of a query and of a scan', async () => {
+    const pk = customerPk('c-pages');
+    await Promise.all(
+      [1, 2, 3].map((i) =>
+        clients.db.send(new PutCommand({ TableName: engines.tableName, Item: { pk, sk: `p${i}` } })),
+      ),
+    );
+    const read = async (pages: AsyncIterable<Record<string, unknown>[]>) => {
+      const seen: unknown[][] = [];
+      for await (const items of pages) seen.push(items.map((item) => item.sk));
+      return seen;
+    };
+
+    const queried = await read(
+      queryPages(clients.db, {
+        TableName: engines.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        Limit: 1,
+      }),
+    );
+    const scanned = await read(
+      scanPages(clients.db, {
+        TableName: engines.tableName,
+        FilterExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+      }),
+    );
+
+    expect(queried.flat()).toEqual(['p1', 'p2', 'p3']);
+    expect(queried.every((page) => page.length <= 1)).toBe(true);
+    expect(scanned.flat().sort()).toEqual(['p1', 'p2', 'p3']);
   });
 });

@@ -6,22 +6,24 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 
-/** Every page of a Query, following LastEvaluatedKey: the one place the adapters paginate. */
-export async function* queryPages(db: DynamoDBDocumentClient, input: QueryCommandInput) {
-  let start: Record<string, unknown> | undefined;
+type Key = Record<string, unknown>;
+
+/** Every page `read` gives, from each LastEvaluatedKey to the next: the one place the adapters paginate. */
+async function* pages<Item>(
+  read: (start: Key | undefined) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Key }>,
+) {
+  let start: Key | undefined;
   do {
-    const page = await db.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+    const page = await read(start);
     yield page.Items ?? [];
     start = page.LastEvaluatedKey;
   } while (start);
 }
 
+/** Every page of a Query. */
+export const queryPages = (db: DynamoDBDocumentClient, input: QueryCommandInput) =>
+  pages((start) => db.send(new QueryCommand({ ...input, ExclusiveStartKey: start })));
+
 /** Every page of a Scan (recovery jobs only). */
-export async function* scanPages(db: DynamoDBDocumentClient, input: ScanCommandInput) {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ ...input, ExclusiveStartKey: start }));
-    yield page.Items ?? [];
-    start = page.LastEvaluatedKey;
-  } while (start);
-}
+export const scanPages = (db: DynamoDBDocumentClient, input: ScanCommandInput) =>
+  pages((start) => db.send(new ScanCommand({ ...input, ExclusiveStartKey: start })));
