@@ -457,8 +457,9 @@ export interface DryRunJob {
   /** Why it failed (no internals). */
   error?: string | undefined;
   /**
-   * A runner that holds a lease on the job (the local one, in the API process) heartbeats: `updatedAt`
-   * (epoch ms) at least every `leaseMs`; a running job whose lease has run out has lost its runner.
+   * The runner's lease on the job, taken as the job is created (DryRunRunner.leaseMs): `updatedAt` (epoch
+   * ms) plus `leaseMs`. The local runner heartbeats it; the state machine's covers its whole execution. A
+   * job not finished whose lease has run out has lost its runner.
    */
   updatedAt?: number | undefined;
   leaseMs?: number | undefined;
@@ -484,5 +485,10 @@ export interface DryRunStore {
  * merges (mergeShards) and stores the result. Returns once the job is started (not finished).
  */
 export interface DryRunRunner {
+  /**
+   * The job's lease as the runner starts it: a job not finished whose `updatedAt` is older than this has
+   * lost its runner (a runner that heartbeats renews it; one whose engine bounds the run's time covers it).
+   */
+  readonly leaseMs: number;
   start(job: DryRunJob): Promise<void>;
 }

@@ -25,17 +25,24 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import {
+  DRY_RUN_EXECUTION_TIMEOUT_MS,
+  DRY_RUN_STEP_TIMEOUT_MS,
+} from '#shared/adapters/archive/sfn-runner.ts';
 import { dryRunPk, POLICY_PK } from '#shared/adapters/dynamodb/keys.ts';
 import { ARCHIVE_SHARDS } from '#shared/domain/archive.ts';
 import { ARCHIVE_PREFIX } from './decision-archive.ts';
 import { GovernorFunction } from './governor-function.ts';
 
 /** A shard's replay may read weeks of one sixteenth of the archive: Lambda's longest timeout. */
-export const DRY_RUN_WORKER_TIMEOUT = Duration.minutes(15);
+export const DRY_RUN_WORKER_TIMEOUT = Duration.millis(DRY_RUN_STEP_TIMEOUT_MS);
 /** Memory holds a shard's records; it also buys CPU (1,769 MB is one vCPU). */
 export const DRY_RUN_WORKER_MEMORY_MB = 4096;
-/** The longest a job may run before the execution fails (and the job with it). */
-export const DRY_RUN_MACHINE_TIMEOUT = Duration.hours(1);
+/**
+ * The longest a job may run before the execution fails; the job's lease covers it (the API answers a job
+ * past it failed: sfn-runner.ts, DRY_RUN_EXECUTION_LEASE_MS).
+ */
+export const DRY_RUN_MACHINE_TIMEOUT = Duration.millis(DRY_RUN_EXECUTION_TIMEOUT_MS);
 
 export interface DryRunMachineProps {
   /** The worker's handler module (functions/dry-run-worker/handler.ts). */
@@ -108,8 +115,8 @@ export class DryRunMachine extends Construct {
 
   /**
    * Executions that failed or timed out, per five minutes: a failed one has marked its job failed
-   * (RecordFailure); one that ran past DRY_RUN_MACHINE_TIMEOUT ends without a step, so its job still says
-   * running. Either way the job's caller gets no result, and only the execution's history says why.
+   * (RecordFailure); one that ran past DRY_RUN_MACHINE_TIMEOUT ends without a step, and its job reads as
+   * failed once its lease runs out. Either way the caller gets no result; the execution's history says why.
    */
   metricFailedExecutions(): IMetric {
     const period = Duration.minutes(5);

@@ -85,6 +85,9 @@ export async function startDryRun(
     createdAt: now,
     author,
     progress: { events: 0, totalEvents: 0 },
+    // The runner's lease from the start: a job whose runner never reports reads as failed once it runs out.
+    updatedAt: now,
+    leaseMs: deps.runner.leaseMs,
   };
   await deps.store.create(job);
   await deps.runner.start(job);
@@ -103,14 +106,16 @@ export async function getDryRun(deps: Pick<DryRunDeps, 'store' | 'clock'>, id: s
 }
 
 /**
- * Why a job that is not finished has lost its runner: its lease (a runner that heartbeats, the local
- * one) ran out — the process that ran it stopped. Undefined while the lease holds, or without one.
+ * Why a job that is not finished has lost its runner: its lease ran out — the local process that ran it
+ * stopped heartbeating, or the state machine's execution ended without recording an outcome (timed out,
+ * stopped). Undefined while the lease holds, or without one (a job stored before leases).
  */
 export function lostRunner(job: DryRunJob, now: number): string | undefined {
   if (job.status === 'done' || job.status === 'failed') return undefined;
   if (job.leaseMs === undefined || job.updatedAt === undefined) return undefined;
   if (now - job.updatedAt <= job.leaseMs) return undefined;
-  return `the dry-run's runner stopped: no progress reported since ${new Date(job.updatedAt).toISOString()}; start it again`;
+  const renewed = new Date(job.updatedAt).toISOString();
+  return `the dry-run's runner stopped: its lease, renewed last at ${renewed}, ran out; start it again`;
 }
 
 /** Every policy version the archive's records may name: the stored ones and the default (0). */

@@ -3,6 +3,7 @@
  * shard replays, the merge, a failure recorded on the job), its worker, and what each may do.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DRY_RUN_EXECUTION_LEASE_MS } from '#shared/adapters/archive/sfn-runner.ts';
 import { ARCHIVE_SHARDS } from '#shared/domain/archive.ts';
 import { allow, allowWhen, buildGovernor, resourceNames, statementsOf, Template } from './support.ts';
 
@@ -103,6 +104,13 @@ describe('the dry-run state machine', () => {
       LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
     });
     expect(definition().TimeoutSeconds).toBe(3600);
+  });
+
+  it("is outlasted by a job's lease: its timeout and its last step's, so that the API answers failed after both", () => {
+    const worker = stateless.findResources('AWS::Lambda::Function')[idOf('DryRunMachine/Worker')]?.Properties;
+    const machineMs = (definition().TimeoutSeconds ?? Number.POSITIVE_INFINITY) * 1000;
+
+    expect(machineMs + worker.Timeout * 1000).toBeLessThan(DRY_RUN_EXECUTION_LEASE_MS);
   });
 
   it('may invoke its worker and run its own map, nothing else but its logs and traces', () => {

@@ -1,14 +1,21 @@
 /**
  * The two dry-run runners on dynalite and the local archive: the state machine's steps (plan, one
  * invocation per shard, merge: shared/app/dry-runs.ts, runDryRunStep) give the very result the local
- * worker threads give, from the same shard and merge code; a failure is recorded on the job; and a local
- * job whose runner stopped heartbeating reads as failed once its lease has run out (injected clock).
+ * worker threads give, from the same shard and merge code; a failure is recorded on the job; and a job
+ * whose runner is gone — a local one that stopped heartbeating, an execution that timed out — reads as
+ * failed once its lease has run out (injected clock).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
+import {
+  DRY_RUN_EXECUTION_LEASE_MS,
+  DRY_RUN_EXECUTION_TIMEOUT_MS,
+  DRY_RUN_STEP_TIMEOUT_MS,
+  StepFunctionsRunner,
+} from '#shared/adapters/archive/sfn-runner.ts';
 import { DRY_RUN_LEASE_MS } from '#shared/adapters/archive/worker-runner.ts';
 import type { Archive } from '#shared/app/archive.ts';
 import {
@@ -84,7 +91,10 @@ const request = () =>
     to: '2026-03-02',
   });
 /** A runner that only records that it was asked: the test plays the state machine's part. */
-const noRunner: DryRunRunner = { start: async () => undefined };
+const noRunner: DryRunRunner = { leaseMs: DRY_RUN_LEASE_MS, start: async () => undefined };
+/** The Step Functions runner, its client answering StartExecution as Step Functions does (no local engine). */
+const stateMachine = () =>
+  new StepFunctionsRunner({ send: async () => ({ executionArn: 'arn:execution' }) }, 'arn:machine');
 
 describe('the dry-run runners', () => {
   it("gives the local worker threads' result when run as the state machine runs it: plan, each shard, merge", async () => {
@@ -154,16 +164,37 @@ describe('the lease of a local dry-run', () => {
     now = beat + DRY_RUN_LEASE_MS + 1;
     const lost = await getDryRun(local, job.id);
     expect(lost.status).toBe('failed');
-    expect(lost.error).toContain(`no progress reported since ${new Date(beat).toISOString()}`);
+    expect(lost.error).toContain(`renewed last at ${new Date(beat).toISOString()}`);
+  });
+});
+
+describe('the lease of a dry-run on AWS', () => {
+  it("answers failed for a job whose execution ended without an outcome, once the execution's time is over", async () => {
+    // Prepare: a job the state machine planned and started replaying; its execution then timed out, so
+    // no step recorded anything (RecordFailure runs on a step's failure, not on the execution's timeout).
+    const aws = createDryRunRoot(root, stateMachine());
+    const started = now;
+    const job = await startDryRun(aws, request(), 'test');
+    await runDryRunStep(createDryRunWorkerRoot(root), { step: 'plan', jobId: job.id });
+
+    // Act & Assess: running while an execution (or its last step) may still finish it, failed after
+    now = started + DRY_RUN_EXECUTION_TIMEOUT_MS + DRY_RUN_STEP_TIMEOUT_MS;
+    expect((await getDryRun(aws, job.id)).status).toBe('running');
+    now = started + DRY_RUN_EXECUTION_LEASE_MS + 1;
+    const lost = await getDryRun(aws, job.id);
+    expect(lost.status).toBe('failed');
+    expect(lost.error).toContain(`renewed last at ${new Date(started).toISOString()}`);
   });
 
-  it("never fails a job whose runner holds no lease (the state machine's)", async () => {
-    const local = createDryRunRoot(root);
-    const unleased = await startDryRun({ ...local, runner: noRunner }, request(), 'test');
-    await local.store.start(unleased.id, 0);
+  it('leaves a job the execution finished as it finished it, however old', async () => {
+    const aws = createDryRunRoot(root, stateMachine());
+    const worker = createDryRunWorkerRoot(root);
+    const job = await startDryRun(aws, request(), 'test');
+    await runDryRunStep(worker, { step: 'plan', jobId: job.id });
+    await runDryRunStep(worker, { step: 'finish', jobId: job.id, results: [] });
 
-    now += 10 * DRY_RUN_LEASE_MS;
+    now += 10 * DRY_RUN_EXECUTION_LEASE_MS;
 
-    expect((await getDryRun(local, unleased.id)).status).toBe('running');
+    expect((await getDryRun(aws, job.id)).status).toBe('done');
   });
 });

@@ -66,15 +66,17 @@ async function countRecords(shard: ArchiveShard): Promise<number> {
 
 export class WorkerThreadRunner implements DryRunRunner {
   private readonly threads: number;
+  readonly leaseMs: number;
 
   constructor(private readonly options: WorkerRunnerOptions) {
     this.threads = options.threads ?? Math.min(4, Math.max(1, availableParallelism() - 1));
+    this.leaseMs = options.leaseMs ?? DRY_RUN_LEASE_MS;
   }
 
   /** Starts the job in the background, under its lease; its failure is recorded on the job. */
   async start(job: DryRunJob): Promise<void> {
     const { store, clock } = this.options;
-    const leaseMs = this.options.leaseMs ?? DRY_RUN_LEASE_MS;
+    const { leaseMs } = this;
     const beat = () => store.heartbeat(job.id, clock.now(), leaseMs);
     await beat();
     const timer = setInterval(() => {

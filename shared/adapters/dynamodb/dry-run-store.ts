@@ -1,7 +1,7 @@
 /**
  * Dry-run jobs in the table: one item per job (`DRYRUN#<id>` / `JOB`) holding its status, its progress
  * (`events` grows by atomic ADDs, so that several workers report at once), the draft and the result as
- * JSON, a TTL of 30 days, and the lease of a runner that heartbeats (`updatedAt`, `leaseMs`).
+ * JSON, a TTL of 30 days, and the runner's lease (`updatedAt`, `leaseMs`).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DryRunResult } from '../../domain/dry-run-result.ts';
@@ -34,6 +34,8 @@ export class DynamoDryRunStore implements DryRunStore {
           author: job.author,
           events: job.progress.events,
           totalEvents: job.progress.totalEvents,
+          ...(job.updatedAt !== undefined ? { updatedAt: job.updatedAt } : {}),
+          ...(job.leaseMs !== undefined ? { leaseMs: job.leaseMs } : {}),
           x: Math.floor(job.createdAt / 1000) + TTL_S,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
