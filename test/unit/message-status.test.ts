@@ -39,6 +39,17 @@ describe('messageStateOf', () => {
     });
   });
 
+  it('tells an accepted message queued even once its send is no longer counted (compacted away)', () => {
+    const before = replay(emptyBase(), traffic, lookup).state;
+    const state = { ...before, sends: before.sends.filter((s) => s.key !== 'a') };
+
+    expect(messageStateOf(state, 'a')).toStrictEqual({
+      status: 'queued',
+      channel: 'email',
+      policyVersion: 3,
+    });
+  });
+
   it('tells a deferred message deferred, until its release, with the rule that holds it', () => {
     const { state } = replay(emptyBase(), traffic, lookup);
 
