@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daysSince, utcDay } from '../support/calendar.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 const run = promisify(execFile);
@@ -97,7 +98,8 @@ describe('npm start with an invalid GOVERNOR_* value', () => {
 describe('npm run report', () => {
   let stack: TestStack;
   let folder: string;
-  const today = new Date().toISOString().slice(0, 10);
+  /** The day the message was sent: its count is on that day or, past midnight UTC, on the next. */
+  let firstDay: string;
   const formula = '=HYPERLINK("http://evil.example","refund")';
 
   beforeAll(async () => {
@@ -105,6 +107,7 @@ describe('npm run report', () => {
     folder = await mkdtemp(join(tmpdir(), 'governor-report-'));
     // What npm start writes for the tools that talk to it.
     await writeFile(join(stack.dataDir, 'endpoints.json'), JSON.stringify({ url: stack.url }));
+    firstDay = utcDay();
     // A message of a campaign named like a formula, suppressed (relevance below the default threshold).
     const sent = await stack.request('POST', '/v1/messages', {
       body: {
@@ -118,7 +121,9 @@ describe('npm run report', () => {
     });
     expect(sent.json()).toMatchObject({ decision: 'suppressed' });
     // Counts wait in memory up to GOVERNOR_COUNT_FLUSH_MS; a reconcile writes them first, then finds none missing.
-    const reconciled = await stack.request('POST', '/v1/reports/reconcile', { body: { days: [today] } });
+    const reconciled = await stack.request('POST', '/v1/reports/reconcile', {
+      body: { days: daysSince(firstDay) },
+    });
     expect(reconciled.status, reconciled.text).toBe(200);
   });
 
@@ -131,7 +136,10 @@ describe('npm run report', () => {
     const file = join(folder, 'suppressed.csv');
     const { code, stderr } = await command(
       'sh',
-      ['-c', `npm run report -- --from ${today} --to ${today} --group-by campaign,reason --csv > ${file}`],
+      [
+        '-c',
+        `npm run report -- --from ${firstDay} --to ${utcDay()} --group-by campaign,reason --csv > ${file}`,
+      ],
       { GOVERNOR_DATA_DIR: stack.dataDir, GOVERNOR_API_KEY: stack.adminKey },
     );
 
@@ -147,7 +155,7 @@ describe('npm run report', () => {
     const file = join(folder, 'out.csv');
     const { code, stdout } = await tsx(
       'scripts/report.ts',
-      ['--from', today, '--group-by', 'campaign,reason', '--csv', '--out', file],
+      ['--from', firstDay, '--to', utcDay(), '--group-by', 'campaign,reason', '--csv', '--out', file],
       { GOVERNOR_DATA_DIR: stack.dataDir, GOVERNOR_API_KEY: stack.adminKey },
     );
 

@@ -2,10 +2,15 @@
  * The routes the console reads, over HTTP as a browser calls them: the presented key's own scopes, one
  * UTC day's figures, the delivery queue's and DLQ's depths, and any policy version's whole document.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
+/**
+ * The in-process stack's clock (and the test's): noon of a mid-month day, moving at the real pace, so that
+ * no run crosses midnight UTC or a month's end, whatever the day it runs on.
+ */
+const NOON = Date.UTC(2026, 5, 15, 12);
 const today = () => new Date().toISOString().slice(0, 10);
 
 async function keyWith(scopes: string[], rateLimit?: number): Promise<{ id: string; key: string }> {
@@ -19,11 +24,13 @@ async function keyWith(scopes: string[], rateLimit?: number): Promise<{ id: stri
 const as = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
 
 beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['Date'], now: NOON, shouldAdvanceTime: true });
   stack = await startTestStack({ env: { GOVERNOR_COUNT_FLUSH_MS: '0' } });
 });
 
 afterAll(async () => {
   await stack?.stop();
+  vi.useRealTimers();
 });
 
 describe('GET /v1/me', () => {
@@ -81,6 +88,7 @@ describe('GET /v1/reports/summary?day=', () => {
     }
 
     // Act
+    expect(today()).toBe('2026-06-15');
     const day = (await stack.request('GET', `/v1/reports/summary?day=${today()}`)).json();
     const month = (await stack.request('GET', `/v1/reports/summary?month=${today().slice(0, 7)}`)).json();
 
@@ -92,7 +100,7 @@ describe('GET /v1/reports/summary?day=', () => {
       2,
     );
     expect(day.avoidedCost - before.avoidedCost).toBeCloseTo(0.002, 9);
-    // Every decision of the test is today's, so today holds the whole month's.
+    // Every decision of the test is today's (the clock's noon), so today holds the whole month's.
     expect({ ...day, day: undefined }).toEqual({
       ...month,
       month: undefined,

@@ -5,23 +5,18 @@
  * rolling week by the writers' own timestamps may hold two sends, whatever the skew (up to 5 s) and
  * wherever the compaction falls.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { sendMessages } from '#shared/app/send.ts';
-import { createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
+import type { Root } from '#shared/composition.ts';
 import type { LogEntry } from '#shared/domain/customer-log.ts';
-import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { messageSchema } from '#shared/domain/schemas.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const SECOND = 1000;
 const WEEK = 7 * 24 * 3600 * SECOND;
 const T0 = Date.parse('2026-03-02T10:00:00.000Z');
 
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 /** Instance A's clock; B's is `skew` behind it. */
 let nowA = T0;
 let skew = 0;
@@ -29,30 +24,20 @@ let a: Root;
 let b: Root;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-skew-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'skew-test-hash-secret-0123456789abcdef',
-  });
-  a = createRoot(config, { now: () => nowA });
-  b = createRoot(config, { now: () => nowA - skew });
-  await a.policyStore.put(
-    policyDocumentSchema.parse({
+  fixture = await startEnginesFixture({
+    name: 'skew',
+    clock: { now: () => nowA },
+    policy: {
       caps: [{ id: 'weekly', limit: 1, window: 'P7D' }],
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
-    }),
-    '*',
-    'test',
-    T0,
-  );
+    },
+  });
+  a = fixture.root;
+  b = fixture.newRoot({ now: () => nowA - skew });
 });
 
 afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 const message = (customerId: string, messageId: string) =>

@@ -4,40 +4,26 @@
  * it. The case is the bench's: 20 sends over a week, 8 hours apart, naming 12 different 20-character
  * campaigns, under a policy with room for them.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
-import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import type { Root } from '#shared/composition.ts';
+import { messageSchema } from '#shared/domain/schemas.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
 import { CAMPAIGNS, ROOMY_POLICY } from '../../bench/lib/workload.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const HOUR = 3_600_000;
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let now = Date.parse('2026-11-16T09:00:00.000Z');
 let root: Root;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-item-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'item-test-hash-secret-0123456789abcdef',
-  });
-  root = createRoot(config, { now: () => now });
-  await root.policyStore.put(policyDocumentSchema.parse(ROOMY_POLICY), '*', 'test', now);
+  fixture = await startEnginesFixture({ name: 'item', clock: { now: () => now }, policy: ROOMY_POLICY });
+  root = fixture.root;
 });
 
 afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 describe('the item of a customer with 20 recent sends', () => {

@@ -4,57 +4,42 @@
  * reasons, a release's outcome, and "what became of this message?" by its messageId — from one read of
  * the customer's partition. After an erasure nothing is left to show.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { lookUpCustomer } from '#shared/app/customer-lookup.ts';
 import { recordEvents } from '#shared/app/events.ts';
 import { eraseCustomer, putPreferences } from '#shared/app/preferences.ts';
 import { releaseDue } from '#shared/app/release.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createDeliveryRoot, createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
-import { type MessageInput, messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { createDeliveryRoot, type Root } from '#shared/composition.ts';
+import { type MessageInput, messageSchema } from '#shared/domain/schemas.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-11-27T09:00:00.000Z');
 let now = T0;
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let root: Root;
 let deps: SendDeps;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-lookup-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'lookup-test-hash-secret-0123456789abcdef',
-  });
-  root = createRoot(config, { now: () => now });
-  deps = { ...root, counter: undefined };
-  await root.policyStore.put(
-    policyDocumentSchema.parse({
+  fixture = await startEnginesFixture({
+    name: 'lookup',
+    clock: { now: () => now },
+    policy: {
       caps: [
         { id: 'email-weekly', limit: 2, window: 'P7D', match: { channel: 'email' } },
         { id: 'push-gap', minGap: 'PT4H', match: { channel: 'push' } },
       ],
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
-    }),
-    '*',
-    'test',
-    now,
-  );
+    },
+  });
+  root = fixture.root;
+  deps = { ...root, counter: undefined };
 });
 
 afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 const send = async (message: Omit<MessageInput, 'payload'>) => {

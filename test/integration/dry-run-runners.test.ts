@@ -5,11 +5,8 @@
  * whose runner is gone — a local one that stopped heartbeating, an execution that timed out — reads as
  * failed once its lease has run out (injected clock).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import {
   DRY_RUN_EXECUTION_LEASE_MS,
   DRY_RUN_EXECUTION_TIMEOUT_MS,
@@ -26,39 +23,29 @@ import {
   startDryRun,
 } from '#shared/app/dry-runs.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createDryRunRoot, createDryRunWorkerRoot, createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
+import { createDryRunRoot, createDryRunWorkerRoot, type Root } from '#shared/composition.ts';
 import type { ShardResult } from '#shared/domain/dry-run-result.ts';
-import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { messageSchema } from '#shared/domain/schemas.ts';
 import type { DryRunRunner } from '#shared/ports.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 const costs = { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' };
 
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let now = T0;
 const clock = { now: () => now };
 let root: Root;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-dry-run-runners-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'dry-run-runners-hash-secret-0123456789abcdef',
-    GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive'),
+  fixture = await startEnginesFixture({
+    name: 'dry-run-runners',
+    clock,
+    env: (dataDir) => ({ GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive') }),
+    policy: { caps: [{ id: 'hour', limit: 2, window: 'PT1H' }], channelCosts: costs },
   });
-  root = createRoot(config, clock);
-  await root.policyStore.put(
-    policyDocumentSchema.parse({ caps: [{ id: 'hour', limit: 2, window: 'PT1H' }], channelCosts: costs }),
-    '*',
-    'test',
-    now,
-  );
+  root = fixture.root;
   // Traffic: 24 customers (spread over the shards), 4 messages each, a few minutes apart.
   const deps: SendDeps = { ...root, counter: undefined };
   for (let m = 0; m < 4; m++) {
@@ -80,8 +67,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 const request = () =>

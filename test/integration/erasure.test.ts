@@ -5,20 +5,16 @@
  * again once the sweep is due. Afterwards nothing in the table names any of the customers, no release
  * recreated a record, and every dropped message is counted once, as suppressed `erased`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { eraseCustomer } from '#shared/app/preferences.ts';
 import { releaseDue } from '#shared/app/release.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createDeliveryRoot, createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
-import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { createDeliveryRoot, type Root } from '#shared/composition.ts';
+import { messageSchema } from '#shared/domain/schemas.ts';
 import { dayOf, parseGroupKey } from '#shared/domain/tally.ts';
 import type { DeferredStore } from '#shared/ports.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
@@ -30,39 +26,28 @@ const TRIALS = 40;
 const ORDERS = ['after', 'before', 'during'] as const;
 const DELAYS_MS = [0, 1, 2, 4, 8, 15];
 
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let now = T0;
 const clock = { now: () => now };
 let a: Root;
 let b: Root;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-erasure-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'erasure-test-hash-secret-0123456789abcdef',
-  });
-  a = createRoot(config, clock);
-  b = createRoot(config, clock);
-  await a.policyStore.put(
-    policyDocumentSchema.parse({
+  fixture = await startEnginesFixture({
+    name: 'erasure',
+    clock,
+    policy: {
       // A second message a minute later waits for the first one's slot: a minute, sooner than the sweep.
       caps: [{ id: 'minute', limit: 1, window: 'PT1M' }],
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
-    }),
-    '*',
-    'test',
-    now,
-  );
+    },
+  });
+  a = fixture.root;
+  b = fixture.newRoot();
 });
 
 afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 const message = (customerId: string, messageId: string) =>
@@ -90,7 +75,9 @@ async function scan(): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await a.db.send(new ScanCommand({ TableName: engines.tableName, ExclusiveStartKey: start }));
+    const page = await a.db.send(
+      new ScanCommand({ TableName: fixture.engines.tableName, ExclusiveStartKey: start }),
+    );
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);

@@ -4,48 +4,33 @@
  * the write that appends it (no read); and a customer with 20 recent sends and their deliveries and
  * opens still fits in one write unit.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { recordEvents } from '#shared/app/events.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
-import { type CustomerEvent, messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import type { Root } from '#shared/composition.ts';
+import { type CustomerEvent, messageSchema } from '#shared/domain/schemas.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
 import { CAMPAIGNS, ROOMY_POLICY } from '../../bench/lib/workload.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const HOUR = 3_600_000;
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let now = Date.parse('2026-11-16T09:00:00.000Z');
 let root: Root;
 const meter = new CallMeter();
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-events-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'events-test-hash-secret-0123456789abcdef',
+  fixture = await startEnginesFixture({
+    name: 'events',
+    clock: { now: () => now },
+    policy: { ...ROOMY_POLICY, fatigue: { threshold: 0.1 } },
   });
-  root = createRoot(config, { now: () => now });
+  root = fixture.root;
   meter.attach(root.db, 'dynamodb');
-  await root.policyStore.put(
-    policyDocumentSchema.parse({ ...ROOMY_POLICY, fatigue: { threshold: 0.1 } }),
-    '*',
-    'test',
-    now,
-  );
 });
 
 afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await fixture?.stop();
 });
 
 const event = (customerId: string, messageId: string, type: CustomerEvent['type']): CustomerEvent => ({

@@ -22,7 +22,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
 import { DELIVERY_MAX_RECEIVE_COUNT, tableDefinition } from '#local/resources.ts';
 import { configSchema } from '#shared/config.ts';
@@ -111,8 +111,12 @@ describe('startEngines', () => {
         await dynamo.send(new QueryCommand({ ...query, Limit: 2 }));
         await dynamo.send(new ScanCommand({ TableName, Limit: 3 }));
       }
-      // A stream closes its iterator as it ends: give the last ones a moment.
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // A stream closes its iterator as it ends, after the answer: wait for the last ones to close
+      // (a leak never closes them, and the test times out).
+      await vi.waitFor(() => expect(iterators.closed).toBe(iterators.opened), {
+        timeout: 30_000,
+        interval: 20,
+      });
 
       expect(iterators.opened).toBeGreaterThanOrEqual(30);
       expect(iterators.closed).toBe(iterators.opened);

@@ -5,12 +5,17 @@ import { decide } from '#shared/domain/decision.ts';
 import { explain } from '#shared/domain/explain.ts';
 import {
   applyEngagement,
+  compactEngagement,
   ENGAGEMENT_HALF_LIFE_MS,
   type EngagementEvent,
   type EngagementType,
+  EVENT_ID_MEMORY_MS,
   fatigueAt,
   fatiguedLimit,
+  isNeutral,
+  MAX_SEEN_EVENT_IDS,
   neutralEngagement,
+  restoredEngagement,
 } from '#shared/domain/fatigue.ts';
 import { aPolicy, DAY, facts, HOUR, messageEntry, policies, preferencesEntry, T0 } from './builders.ts';
 
@@ -209,5 +214,101 @@ describe('engagement in the log', () => {
       lookup,
     );
     expect(redelivered.state.engagement.run).toBe(7);
+  });
+});
+
+describe('the arithmetic of fatigue', () => {
+  it("scales a cap's limit down, rounding down, but leaves at least one, and leaves it whole at a scale of 1 or more", () => {
+    expect([
+      fatiguedLimit(4, 0.5),
+      fatiguedLimit(5, 0.5),
+      fatiguedLimit(3, 0.25),
+      fatiguedLimit(1, 0.1),
+    ]).toEqual([2, 2, 1, 1]);
+    expect([fatiguedLimit(4, 1), fatiguedLimit(4, 1.5), fatiguedLimit(0, 0.5), fatiguedLimit(0, 1)]).toEqual([
+      4, 4, 0, 0,
+    ]);
+  });
+
+  it('is no fatigue at all without a policy section, however unengaged the customer', () => {
+    const { engagement } = applyEngagement(neutralEngagement(), delivered(12), T0);
+
+    expect(fatigueAt(engagement, undefined, T0)).toEqual({
+      score: undefined,
+      delivered: 12,
+      run: 12,
+      rule: undefined,
+      capScale: 1,
+      relevanceBoost: 0,
+    });
+  });
+
+  it('decays the engaged count with the delivered one: the score stays what it was', () => {
+    const list = [...delivered(8), ...events('opened', 'opened')];
+    const { engagement } = applyEngagement(neutralEngagement(), list, T0);
+
+    const later = fatigueAt(engagement, fatigue, T0 + ENGAGEMENT_HALF_LIFE_MS / 4);
+
+    expect(later.score).toBeCloseTo(0.25, 10);
+  });
+
+  it('is fatigued by the threshold only below it, not at it', () => {
+    const at = (opens: number, deliveries: number) => {
+      const list = events(
+        ...Array.from({ length: deliveries }, () => 'delivered' as const),
+        ...Array.from({ length: opens }, () => 'opened' as const),
+      );
+      return fatigueAt(applyEngagement(neutralEngagement(), list, T0).engagement, fatigue, T0).rule;
+    };
+
+    expect(at(1, 5)).toBeUndefined(); // 0.2: at the threshold
+    expect(at(1, 6)).toBe('fatigue.threshold'); // below it
+  });
+
+  it('never decays backwards: an entry older than the state counts at its own weight', () => {
+    const { engagement } = applyEngagement(neutralEngagement(), delivered(4), T0);
+
+    const earlier = applyEngagement(engagement, delivered(1), T0 - HOUR).engagement;
+
+    expect(earlier.delivered).toBe(5);
+    expect(earlier.at).toBe(T0);
+  });
+
+  it('restores a customer to neutral but keeps the event ids it saw', () => {
+    const { engagement } = applyEngagement(neutralEngagement(), delivered(6), T0);
+
+    const restored = restoredEngagement(engagement);
+
+    expect(restored).toEqual({ ...neutralEngagement(), seen: engagement.seen });
+    expect(restored.seen).toHaveLength(6);
+  });
+
+  it('compacts to counts rounded to 4 decimals and the ids seen inside the memory, the most recent', () => {
+    const state = {
+      delivered: 2.123456,
+      engaged: 0.987654,
+      run: 3,
+      at: T0,
+      seen: [
+        { id: 'old', at: T0 - EVENT_ID_MEMORY_MS },
+        ...Array.from({ length: MAX_SEEN_EVENT_IDS + 2 }, (_, i) => ({ id: `e${i}`, at: T0 - HOUR + i })),
+      ],
+    };
+
+    const compacted = compactEngagement(state, T0);
+
+    expect(compacted).toMatchObject({ delivered: 2.1235, engaged: 0.9877, run: 3, at: T0 });
+    expect(compacted.seen).toHaveLength(MAX_SEEN_EVENT_IDS);
+    expect(compacted.seen[0]?.id).toBe('e2');
+    expect(compacted.seen.at(-1)?.id).toBe(`e${MAX_SEEN_EVENT_IDS + 1}`);
+  });
+
+  it('calls neutral only a customer with nothing at all: no deliveries, engagement, run or ids', () => {
+    const neutral = neutralEngagement();
+
+    expect(isNeutral(neutral)).toBe(true);
+    expect(neutral.seen).toEqual([]);
+    for (const change of [{ delivered: 1 }, { engaged: 1 }, { run: 1 }, { seen: [{ id: 'x', at: T0 }] }])
+      expect(isNeutral({ ...neutral, ...change }), JSON.stringify(change)).toBe(false);
   });
 });
