@@ -131,6 +131,7 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
     scopes: {
       'GET /v1/reports/suppressed': 'reports:read',
       'GET /v1/reports/summary': 'reports:read',
+      'GET /v1/reports/experiments/{id}': 'reports:read',
       'POST /v1/reports/reconcile': 'admin',
     },
     // Reports read the tallies; reconcile scans the customers' logs and writes corrections, for as long

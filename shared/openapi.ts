@@ -11,6 +11,7 @@ import { keyInfoSchema, SCOPES } from './app/auth.ts';
 import { cancellationSchema, messageQuery, messageStatusSchema } from './app/cancellation.ts';
 import { customerLookupQuery, customerLookupSchema } from './app/customer-lookup.ts';
 import { dryRunAcceptedSchema, dryRunRequestSchema, dryRunSchema, MAX_DRY_RUN_DAYS } from './app/dry-runs.ts';
+import { EXPERIMENT_CI_METHOD, experimentQuery, experimentReportSchema } from './app/experiment-report.ts';
 import { createKeySchema } from './app/keys.ts';
 import {
   dayFiguresSchema,
@@ -395,6 +396,7 @@ export function openApiDocument(now: number) {
         SuppressedReport: json(suppressedReportSchema, 'output'),
         MonthlySummary: json(monthlySummarySchema, 'output'),
         DayFigures: json(dayFiguresSchema, 'output'),
+        ExperimentReport: json(experimentReportSchema, 'output'),
         KeySummary: keySummary,
         ItemError: itemErrorSchema,
       },
@@ -1027,6 +1029,79 @@ export function openApiDocument(now: number) {
               },
             ),
             ...problems('/v1/reports/summary'),
+          },
+        },
+      },
+      '/v1/reports/experiments/{id}': {
+        get: {
+          operationId: 'experimentReport',
+          tags: ['reports'],
+          summary:
+            "A holdout experiment's arms over a period: customers, deliveries per customer, opens, clicks, unsubscribes and complaints per 1,000 customers, avoided cost, and 95% intervals of the differences",
+          parameters: [
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              schema: { type: 'string', minLength: 1, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' },
+              example: 'holdout-2026',
+            },
+            ...queryParameters(experimentQuery, { from: `${month}-01`, to: today }),
+          ],
+          responses: {
+            '200': ok(ref('ExperimentReport'), {
+              experiment: 'holdout-2026',
+              period: { from: `${month}-01`, to: today },
+              currency: 'EUR',
+              arms: [
+                {
+                  arm: 'control',
+                  customers: 1000,
+                  decisions: 9000,
+                  delivered: 9000,
+                  suppressed: 0,
+                  opens: 1800,
+                  clicks: 200,
+                  unsubscribes: 30,
+                  complaints: 4,
+                  deliveredPerCustomer: 9,
+                  opensPer1000: 1800,
+                  clicksPer1000: 200,
+                  unsubscribesPer1000: 30,
+                  complaintsPer1000: 4,
+                  avoidedCost: 0,
+                },
+                {
+                  arm: 'governed',
+                  customers: 9000,
+                  decisions: 81000,
+                  delivered: 45000,
+                  suppressed: 36000,
+                  opens: 14400,
+                  clicks: 1710,
+                  unsubscribes: 90,
+                  complaints: 9,
+                  deliveredPerCustomer: 5,
+                  opensPer1000: 1600,
+                  clicksPer1000: 190,
+                  unsubscribesPer1000: 10,
+                  complaintsPer1000: 1,
+                  avoidedCost: 36,
+                },
+              ],
+              differences: [
+                {
+                  arm: 'governed',
+                  versus: 'control',
+                  metric: 'unsubscribesPer1000',
+                  difference: -20,
+                  low: -30.9,
+                  high: -9.1,
+                },
+              ],
+              method: EXPERIMENT_CI_METHOD,
+            }),
+            ...problems('/v1/reports/experiments/{id}'),
           },
         },
       },

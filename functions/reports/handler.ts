@@ -1,7 +1,9 @@
 /**
- * GET /v1/reports/suppressed and GET /v1/reports/summary: finance's figures, JSON or CSV; POST
+ * GET /v1/reports/suppressed and GET /v1/reports/summary: finance's figures, JSON or CSV;
+ * GET /v1/reports/experiments/{id}: a holdout experiment's arms; POST
  * /v1/reports/reconcile: the operator's recovery of counts lost in a crash.
  */
+import { experimentIdParam, experimentQuery, experimentReport } from '#shared/app/experiment-report.ts';
 import { policyVersion } from '#shared/app/policy.ts';
 import { reconcile } from '#shared/app/reconcile.ts';
 import {
@@ -47,6 +49,12 @@ export const summary: RouteHandler = async ({ event }) => {
   return { status: 200, body: await monthlySummary(deps, query.month as string) };
 };
 
+export const experiment: RouteHandler = async ({ event }) => {
+  const id = parseWith(experimentIdParam, event.pathParameters?.id, 'the experiment id in the path');
+  const query = parseWith(experimentQuery, event.queryStringParameters ?? {}, 'the query');
+  return { status: 200, body: await experimentReport(deps, id, query.from, query.to) };
+};
+
 export const reconcileDays: RouteHandler = async ({ body }) => {
   const { days } = parseWith(reconcileBody, body, 'the request');
   // This process's own counts still in memory are not lost: write them before comparing.
@@ -66,6 +74,10 @@ export const handler = httpFunction(root.authenticate, {
   'GET /v1/reports/summary': {
     query: Object.keys(summaryQuery.shape),
     handle: summary,
+  },
+  'GET /v1/reports/experiments/{id}': {
+    query: Object.keys(experimentQuery.shape),
+    handle: experiment,
   },
   'POST /v1/reports/reconcile': { handle: reconcileDays },
 });

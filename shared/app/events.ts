@@ -12,12 +12,15 @@
  */
 import type { FeedbackType, LogEntry } from '../domain/customer-log.ts';
 import { ENGAGEMENT_EVENTS, type EngagementEvent, type EngagementType } from '../domain/fatigue.ts';
-import type { CustomerEvent } from '../domain/schemas.ts';
+import type { Channel, CustomerEvent } from '../domain/schemas.ts';
+import type { Counted } from '../domain/tally.ts';
 import type { Clock } from '../ports.ts';
 import type { Archive } from './archive.ts';
+import type { DecisionCounter } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
 import type { KeyedHash } from './keyed-hash.ts';
 import { perCustomer } from './per-customer.ts';
+import type { PolicyCache } from './policy-cache.ts';
 
 const FEEDBACK: ReadonlySet<string> = new Set<FeedbackType>(['unsubscribed', 'complained', 'bounced_hard']);
 const ENGAGEMENT: ReadonlySet<string> = new Set<string>(ENGAGEMENT_EVENTS);
@@ -60,12 +63,35 @@ function entriesOf(events: readonly CustomerEvent[], hashes: KeyedHash, now: num
   return entries;
 }
 
+export interface EventsDeps {
+  customers: CustomerLog;
+  clock: Clock;
+  hashes: KeyedHash;
+  archive?: Archive | undefined;
+  /**
+   * With the policies: counts the events of customers in a running experiment's arm (stage
+   * `engagement`, the event type as reason), for the experiment report; aggregated like decisions.
+   */
+  counter?: DecisionCounter | undefined;
+  policies?: PolicyCache | undefined;
+}
+
+/** The event types an experiment report counts per arm. */
+const COUNTED_FOR_EXPERIMENTS: ReadonlySet<string> = new Set([
+  'opened',
+  'clicked',
+  'unsubscribed',
+  'complained',
+]);
+
 export async function recordEvents(
-  deps: { customers: CustomerLog; clock: Clock; hashes: KeyedHash; archive?: Archive | undefined },
+  deps: EventsDeps,
   events: CustomerEvent[],
 ): Promise<{ received: number; applied: number }> {
   const now = deps.clock.now();
   await deps.hashes.ready();
+  const policy = deps.counter && deps.policies ? await deps.policies.current() : undefined;
+  const counted: Counted[] = [];
   let applied = 0;
   await perCustomer(
     events,
@@ -76,26 +102,49 @@ export async function recordEvents(
       const appended = await deps.customers.append(customerId, entries, now);
       if (!appended) return;
       const archivable = [];
+      const experiment = policy && deps.customers.armOf(customerId, policy, now);
+      const channelOf = (type: string): Channel =>
+        group.find((e) => e.type === type)?.channel ?? (group[0] as CustomerEvent).channel;
+      const countForArm = (type: string, n: number) => {
+        if (!experiment || !policy || !COUNTED_FOR_EXPERIMENTS.has(type)) return;
+        for (let k = 0; k < n; k++)
+          counted.push({
+            at: now,
+            stage: 'engagement',
+            outcome: 'accepted',
+            reason: type,
+            channel: channelOf(type),
+            policyVersion: policy.policy.version,
+            experiment,
+          });
+      };
       for (const [i, entry] of entries.entries()) {
         const position = appended.positions[i];
         const result = appended.entryResults[i];
         if (entry.type === 'engagement') {
           // Only the events that counted: the archive's replay meets no duplicate.
-          const counted = result?.type === 'other' ? (result.counted ?? []) : [];
-          applied += counted.length;
-          if (position && counted.length > 0)
+          const counts = result?.type === 'other' ? (result.counted ?? []) : [];
+          applied += counts.length;
+          for (const type of counts) countForArm(type, 1);
+          if (position && counts.length > 0)
             archivable.push({
               customerId,
               position,
-              entry: { ...entry, events: counted.map((type, n) => ({ id: String(n), type })) },
+              entry: { ...entry, events: counts.map((type, n) => ({ id: String(n), type })) },
             });
         } else if (entry.type === 'feedback') {
           applied += group.filter((e) => e.type === entry.feedback && e.channel === entry.channel).length;
+          // Once per customer, channel and type in a request, as the log takes it.
+          countForArm(entry.feedback, 1);
           if (position) archivable.push({ customerId, entry, position });
         }
       }
       await deps.archive?.add(archivable);
     },
   );
+  if (deps.counter && counted.length > 0) {
+    deps.counter.add(counted);
+    await deps.counter.flushIfDue();
+  }
   return { received: events.length, applied };
 }

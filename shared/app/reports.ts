@@ -112,7 +112,7 @@ export function daysBetween(from: string, to: string): string[] {
   return days;
 }
 
-interface Priced {
+export interface Priced {
   group: Group;
   count: number;
   micros: number;
@@ -123,7 +123,7 @@ interface Priced {
 const priced = async (deps: ReportDeps, counts: DayCounts) =>
   (await pricedAll(deps, counts)).filter((p) => DECISION_STAGES.has(p.group.stage));
 
-async function pricedAll(deps: ReportDeps, counts: DayCounts): Promise<Priced[]> {
+export async function pricedAll(deps: ReportDeps, counts: DayCounts): Promise<Priced[]> {
   const groups: { group: Group; count: number }[] = [];
   for (const [day, byKey] of counts) {
     for (const [key, count] of byKey) if (count !== 0) groups.push({ group: parseGroupKey(day, key), count });

@@ -769,6 +769,9 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
     path: '/v1/reports/summary',
     query,
   })),
+  'GET /v1/reports/experiments/{id}': fc
+    .tuple(segment(fc.constantFrom('lift', 'holdout-2026')), queryFor(period))
+    .map(([s, query]) => ({ path: `/v1/reports/experiments/${s.encoded}`, query })),
   // Each dry-run started replays the archive in worker threads: one valid request in 100 (and the few
   // valid ones the hostile side sends).
   'POST /v1/policy/dry-runs': bodyFor(

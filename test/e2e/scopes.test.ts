@@ -38,6 +38,7 @@ const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
   'POST /v1/events': 'events:write',
   'GET /v1/reports/suppressed': 'reports:read',
   'GET /v1/reports/summary': 'reports:read',
+  'GET /v1/reports/experiments/{id}': 'reports:read',
   'POST /v1/reports/reconcile': 'admin',
   'POST /v1/keys': 'admin',
   'GET /v1/keys': 'admin',

@@ -364,6 +364,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/experiments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A holdout experiment's arms over a period: customers, deliveries per customer, opens, clicks, unsubscribes and complaints per 1,000 customers, avoided cost, and 95% intervals of the differences */
+        get: operations["experimentReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/reports/reconcile": {
         parameters: {
             query?: never;
@@ -447,6 +464,11 @@ export interface components {
             channel: "email" | "sms" | "push" | "whatsapp";
             /** @enum {string} */
             decision: "accepted" | "deferred" | "suppressed";
+            /** @description the holdout experiment the decision was taken in, and the arm of the customer */
+            experiment?: {
+                arm: string;
+                id: string;
+            };
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
@@ -454,6 +476,58 @@ export interface components {
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
+        };
+        ExperimentReport: {
+            arms: {
+                arm: string;
+                /** @description the send cost of its suppressed messages */
+                avoidedCost: number;
+                clicks: number;
+                /** @description null when the arm has no customer */
+                clicksPer1000: number | null;
+                complaints: number;
+                /** @description null when the arm has no customer */
+                complaintsPer1000: number | null;
+                /** @description customers who joined the arm in the period */
+                customers: number;
+                /** @description messages decided for them (first decisions) */
+                decisions: number;
+                /** @description accepted at the decision or at a release */
+                delivered: number;
+                /** @description null when the arm has no customer */
+                deliveredPerCustomer: number | null;
+                opens: number;
+                /** @description null when the arm has no customer */
+                opensPer1000: number | null;
+                suppressed: number;
+                unsubscribes: number;
+                /** @description null when the arm has no customer */
+                unsubscribesPer1000: number | null;
+            }[];
+            /** @description ISO 4217, or MIXED */
+            currency: string;
+            /** @description each pair of arms (a later arm versus an earlier one), each rate */
+            differences: {
+                arm: string;
+                /** @description arm − versus */
+                difference: number;
+                /** @description its upper bound */
+                high: number;
+                /** @description the 95% confidence interval’s lower bound */
+                low: number;
+                /** @enum {string} */
+                metric: "deliveredPerCustomer" | "opensPer1000" | "clicksPer1000" | "unsubscribesPer1000" | "complaintsPer1000";
+                versus: string;
+            }[];
+            experiment: string;
+            /** @description how the confidence intervals are computed */
+            method: string;
+            period: {
+                /** Format: date */
+                from: string;
+                /** Format: date */
+                to: string;
+            };
         };
         /** @description one message of a batch that could not be decided; the others are */
         ItemError: {
@@ -582,6 +656,44 @@ export interface components {
              * @description when this version was stored
              */
             createdAt: string;
+            experiments?: {
+                arms: {
+                    id: string;
+                    /** @default current */
+                    policy: "current" | "control" | {
+                        caps: {
+                            id: string;
+                            limit?: number;
+                            /** @default {} */
+                            match: {
+                                campaignId?: string;
+                                category?: string;
+                                /** @enum {string} */
+                                channel?: "email" | "sms" | "push" | "whatsapp";
+                                /** @enum {string} */
+                                kind?: "marketing" | "transactional";
+                            };
+                            minGap?: string;
+                            window?: string;
+                        }[];
+                    };
+                    /** @description the arm's share of customers; the shares sum to 1 */
+                    share: number;
+                }[];
+                /**
+                 * Format: date-time
+                 * @description when it starts (absent: now)
+                 */
+                from?: string;
+                id: string;
+                /** @description with the customer id, what assigns the arm */
+                salt: string;
+                /**
+                 * Format: date-time
+                 * @description when it ends (absent: never)
+                 */
+                to?: string;
+            }[];
             /** @description a click or an explicit preference change restores a customer; new customers are neutral */
             fatigue?: {
                 /**
@@ -674,6 +786,44 @@ export interface components {
              * @description ignored: the server numbers, dates and signs each version (accepted for a round trip)
              */
             createdAt?: string;
+            experiments?: {
+                arms: {
+                    id: string;
+                    /** @default current */
+                    policy: "current" | "control" | {
+                        caps: {
+                            id: string;
+                            limit?: number;
+                            /** @default {} */
+                            match: {
+                                campaignId?: string;
+                                category?: string;
+                                /** @enum {string} */
+                                channel?: "email" | "sms" | "push" | "whatsapp";
+                                /** @enum {string} */
+                                kind?: "marketing" | "transactional";
+                            };
+                            minGap?: string;
+                            window?: string;
+                        }[];
+                    };
+                    /** @description the arm's share of customers; the shares sum to 1 */
+                    share: number;
+                }[];
+                /**
+                 * Format: date-time
+                 * @description when it starts (absent: now)
+                 */
+                from?: string;
+                id: string;
+                /** @description with the customer id, what assigns the arm */
+                salt: string;
+                /**
+                 * Format: date-time
+                 * @description when it ends (absent: never)
+                 */
+                to?: string;
+            }[];
             /** @description a click or an explicit preference change restores a customer; new customers are neutral */
             fatigue?: {
                 /**
@@ -788,6 +938,11 @@ export interface components {
             channel: "email" | "sms" | "push" | "whatsapp";
             /** @enum {string} */
             decision: "accepted" | "deferred" | "suppressed";
+            /** @description the holdout experiment the decision was taken in, and the arm of the customer */
+            experiment?: {
+                arm: string;
+                id: string;
+            };
             explanation?: {
                 caps: {
                     /** @description the limit fatigue scaled the cap down to (absent: the limit holds) */
@@ -3216,6 +3371,44 @@ export interface operations {
                          * @description ignored: the server numbers, dates and signs each version (accepted for a round trip)
                          */
                         createdAt?: string;
+                        experiments?: {
+                            arms: {
+                                id: string;
+                                /** @default current */
+                                policy?: "current" | "control" | {
+                                    caps: {
+                                        id: string;
+                                        limit?: number;
+                                        /** @default {} */
+                                        match?: {
+                                            campaignId?: string;
+                                            category?: string;
+                                            /** @enum {string} */
+                                            channel?: "email" | "sms" | "push" | "whatsapp";
+                                            /** @enum {string} */
+                                            kind?: "marketing" | "transactional";
+                                        };
+                                        minGap?: string;
+                                        window?: string;
+                                    }[];
+                                };
+                                /** @description the arm's share of customers; the shares sum to 1 */
+                                share: number;
+                            }[];
+                            /**
+                             * Format: date-time
+                             * @description when it starts (absent: now)
+                             */
+                            from?: string;
+                            id: string;
+                            /** @description with the customer id, what assigns the arm */
+                            salt: string;
+                            /**
+                             * Format: date-time
+                             * @description when it ends (absent: never)
+                             */
+                            to?: string;
+                        }[];
                         /** @description a click or an explicit preference change restores a customer; new customers are neutral */
                         fatigue?: {
                             /**
@@ -3732,6 +3925,109 @@ export interface operations {
             };
             /** @description No such version */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A body was sent that is not application/json (this route takes none) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Over the key's rate limit */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (DynamoDB, SQS) failed or timed out: retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    experimentReport: {
+        parameters: {
+            query: {
+                /** @description first UTC day, inclusive (the experiment’s first day counts every customer) */
+                from: string;
+                /** @description last UTC day, inclusive */
+                to: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentReport"];
+                };
+            };
+            /** @description Invalid request: a query parameter the route does not take, a malformed body or a field in error */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid API key */
+            401: {
+                headers: {
+                    /** @description the accepted scheme */
+                    "WWW-Authenticate": "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key lacks the scope */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

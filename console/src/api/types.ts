@@ -28,6 +28,9 @@ type Summary = JsonOf<'/v1/reports/summary'>;
 export type MonthSummary = Extract<Summary, { month: string }>;
 export type DaySummary = Extract<Summary, { day: string }>;
 
+/** What GET /v1/reports/experiments/{id} answers: a holdout experiment's arms. */
+export type ExperimentReport = JsonOf<'/v1/reports/experiments/{id}'>;
+
 export type QueueDepths = JsonOf<'/v1/operations/queues'>;
 export type KeySummary = JsonOf<'/v1/keys'>;
 

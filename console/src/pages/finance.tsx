@@ -5,6 +5,7 @@
  */
 import { useMemo, useState } from 'preact/hooks';
 import type {
+  ExperimentReport,
   GroupBy,
   MonthSummary,
   SuppressedQuery,
@@ -68,6 +69,8 @@ export function FinancePage() {
   const [draft, setDraft] = useState(period);
   const [stack, setStack] = useState<Dimension>('reason');
   const [month, setMonth] = useState(monthOf(now));
+  const [experiment, setExperiment] = useState('');
+  const [experimentDraft, setExperimentDraft] = useState('');
 
   const query = (groupBy: GroupBy[]): SuppressedQuery => ({ ...period, groupBy: groupBy.join(',') });
   const report = (groupBy: GroupBy[]) => async () =>
@@ -81,6 +84,25 @@ export function FinancePage() {
     const { data } = await api.call('get', '/v1/reports/summary', { query: { month } });
     return 'month' in data ? (data as MonthSummary) : undefined;
   }, [month]);
+
+  // The experiments the policy names, when the key may read it (a finance key may not: then typed).
+  const named = useLoad(async () => {
+    try {
+      const { data } = await api.call('get', '/v1/policy', {});
+      return (data.experiments ?? []).map((e) => e.id);
+    } catch {
+      return [];
+    }
+  }, []);
+  const chosen = experiment || (named.data?.[0] ?? '');
+  const lift = useLoad(
+    async () =>
+      chosen === ''
+        ? undefined
+        : (await api.call('get', '/v1/reports/experiments/{id}', { path: { id: chosen }, query: period }))
+            .data,
+    [chosen, period.from, period.to],
+  );
 
   const download = async (groupBy: GroupBy[]) => {
     const csv = await api.text('/v1/reports/suppressed', { query: query(groupBy) });
@@ -290,7 +312,143 @@ export function FinancePage() {
           </>
         )}
       </Card>
+
+      <Card
+        title="Holdout experiments"
+        id="experiments"
+        actions={
+          <form
+            class="field field-inline"
+            onSubmit={(event) => {
+              event.preventDefault();
+              setExperiment(experimentDraft.trim());
+            }}
+          >
+            <label for="experiment-id">Experiment</label>
+            <input
+              id="experiment-id"
+              list="experiment-ids"
+              value={experimentDraft || chosen}
+              onInput={(event) => setExperimentDraft(event.currentTarget.value)}
+            />
+            <datalist id="experiment-ids">
+              {(named.data ?? []).map((id) => (
+                <option key={id} value={id} />
+              ))}
+            </datalist>
+            <button type="submit" class="button button-small">
+              Show
+            </button>
+          </form>
+        }
+      >
+        {chosen === '' ? (
+          <p class="muted">No experiment in the policy: name one to see its arms.</p>
+        ) : lift.state === 'error' ? (
+          <ErrorNotice error={lift.error} retry={lift.reload} />
+        ) : !lift.data ? (
+          <Loading what="the experiment" />
+        ) : (
+          <Experiment report={lift.data} format={format} />
+        )}
+      </Card>
     </div>
+  );
+}
+
+const perCustomer = (x: number | null, format: Format) =>
+  x === null ? '–' : format.number(Math.round(x * 100) / 100);
+
+/** A holdout experiment's arms, as the API answered them, and the differences between them. */
+function Experiment({ report, format }: { report: ExperimentReport; format: Format }) {
+  if (report.arms.length === 0) return <p class="muted">No customer joined this experiment in the period.</p>;
+  const money = (amount: number) =>
+    report.currency === 'MIXED' ? format.number(amount) : format.money(amount, report.currency);
+  const LABELS: Record<string, string> = {
+    deliveredPerCustomer: 'Delivered per customer',
+    opensPer1000: 'Opens per 1,000',
+    clicksPer1000: 'Clicks per 1,000',
+    unsubscribesPer1000: 'Unsubscribes per 1,000',
+    complaintsPer1000: 'Complaints per 1,000',
+  };
+  return (
+    <>
+      <table>
+        <caption class="visually-hidden">Arms of {report.experiment}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Arm</th>
+            <th scope="col" class="num">
+              Customers
+            </th>
+            <th scope="col" class="num">
+              Delivered per customer
+            </th>
+            <th scope="col" class="num">
+              Opens per 1,000
+            </th>
+            <th scope="col" class="num">
+              Clicks per 1,000
+            </th>
+            <th scope="col" class="num">
+              Unsubscribes per 1,000
+            </th>
+            <th scope="col" class="num">
+              Complaints per 1,000
+            </th>
+            <th scope="col" class="num">
+              Avoided cost
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {report.arms.map((arm) => (
+            <tr key={arm.arm}>
+              <th scope="row">{arm.arm}</th>
+              <td class="num">{format.number(arm.customers)}</td>
+              <td class="num">{perCustomer(arm.deliveredPerCustomer, format)}</td>
+              <td class="num">{perCustomer(arm.opensPer1000, format)}</td>
+              <td class="num">{perCustomer(arm.clicksPer1000, format)}</td>
+              <td class="num">{perCustomer(arm.unsubscribesPer1000, format)}</td>
+              <td class="num">{perCustomer(arm.complaintsPer1000, format)}</td>
+              <td class="num">{money(arm.avoidedCost)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {report.differences.length > 0 ? (
+        <table>
+          <caption>Differences between arms, with 95% confidence intervals</caption>
+          <thead>
+            <tr>
+              <th scope="col">Arms</th>
+              <th scope="col">Figure</th>
+              <th scope="col" class="num">
+                Difference
+              </th>
+              <th scope="col" class="num">
+                95% interval
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.differences.map((d) => (
+              <tr key={`${d.arm}-${d.versus}-${d.metric}`}>
+                <th scope="row">
+                  {d.arm} − {d.versus}
+                </th>
+                <td>{LABELS[d.metric] ?? d.metric}</td>
+                <td class="num">{perCustomer(d.difference, format)}</td>
+                <td class="num">
+                  {perCustomer(d.low, format)} to {perCustomer(d.high, format)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <p class="hint">Intervals: {report.method}.</p>
+    </>
   );
 }
 
