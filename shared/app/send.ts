@@ -12,8 +12,7 @@ import {
 } from '../domain/customer-log.ts';
 import { decide } from '../domain/decision.ts';
 import { explain, type Preview } from '../domain/explain.ts';
-import type { Bumped } from '../domain/preemption.ts';
-import { preempt } from '../domain/preemption.ts';
+import { type Bumped, preempt } from '../domain/preemption.ts';
 import type { Channel, DecisionResponse, Message } from '../domain/schemas.ts';
 import { countedOf } from '../domain/tally.ts';
 import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
