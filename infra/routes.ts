@@ -67,6 +67,8 @@ export const httpFunctions: readonly HttpFunctionSpec[] = [
       'POST /v1/messages/batch': 'send',
       'GET /v1/messages/{messageId}': 'send',
       'DELETE /v1/messages/{messageId}': 'send',
+      'POST /v1/campaigns/{campaignId}/cancel': 'send',
+      'GET /v1/campaigns/{campaignId}/cancellations/{id}': 'send',
     },
     table: 'RW',
     sendsDeliveries: true,

@@ -16,7 +16,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
+import { CAMPAIGN_INDEX, DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
 
 export const DEFAULT_TABLE_NAME = 'governor';
 export const DELIVERY_QUEUE_NAME = 'governor-delivery';
@@ -36,6 +36,7 @@ export function tableDefinition(tableName: string = DEFAULT_TABLE_NAME): CreateT
       { AttributeName: 'sk', AttributeType: 'S' },
       { AttributeName: 'due', AttributeType: 'S' },
       { AttributeName: 'rt', AttributeType: 'S' },
+      { AttributeName: 'cg', AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' },
@@ -50,6 +51,15 @@ export function tableDefinition(tableName: string = DEFAULT_TABLE_NAME): CreateT
           { AttributeName: 'rt', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      },
+      // Sparse: only a campaign's deferred messages carry `cg` (campaign and shard); keys only.
+      {
+        IndexName: CAMPAIGN_INDEX,
+        KeySchema: [
+          { AttributeName: 'cg', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ],
     BillingMode: 'PAY_PER_REQUEST',

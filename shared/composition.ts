@@ -11,6 +11,7 @@ import { createS3Client, S3ArchiveReader } from './adapters/archive/s3.ts';
 import { createSfnClient, StepFunctionsRunner } from './adapters/archive/sfn-runner.ts';
 import { WorkerThreadRunner } from './adapters/archive/worker-runner.ts';
 import { DynamoAuditStore } from './adapters/dynamodb/audit-store.ts';
+import { DynamoCampaignCancelStore } from './adapters/dynamodb/campaign-cancel-store.ts';
 import { createDynamoClients } from './adapters/dynamodb/client.ts';
 import { DynamoCustomerStore } from './adapters/dynamodb/customer-store.ts';
 import { DynamoDeferredStore } from './adapters/dynamodb/deferred-store.ts';
@@ -120,6 +121,8 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     journal,
     queueInspector: new SqsQueueInspector(sqs, config.GOVERNOR_DELIVERY_QUEUE_URL, config.GOVERNOR_DLQ_URL),
     deferred: new DynamoDeferredStore(db, table),
+    /** Campaign cancellation jobs (shared/app/campaign-cancellation.ts), carried out by the release runs. */
+    campaignCancels: new DynamoCampaignCancelStore(db, table),
     tallies,
     counter: new DecisionCounter(tallies, clock, config.GOVERNOR_COUNT_FLUSH_MS),
     audit,

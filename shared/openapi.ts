@@ -8,6 +8,7 @@
 import * as z from 'zod';
 import { auditQuerySchema, MAX_AUDIT_DAYS } from './app/audit.ts';
 import { keyInfoSchema, SCOPES } from './app/auth.ts';
+import { campaignCancelAcceptedSchema, campaignCancelSchema } from './app/campaign-cancellation.ts';
 import { cancellationSchema, messageQuery, messageStatusSchema } from './app/cancellation.ts';
 import { customerLookupQuery, customerLookupSchema } from './app/customer-lookup.ts';
 import { dryRunAcceptedSchema, dryRunRequestSchema, dryRunSchema, MAX_DRY_RUN_DAYS } from './app/dry-runs.ts';
@@ -350,6 +351,13 @@ export function openApiDocument(now: number) {
     schema: { type: 'string', minLength: 1, maxLength: 128 },
     example: 'bf-2026-000123',
   };
+  const campaignIdParameter = {
+    name: 'campaignId',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
+    example: 'spring-sale',
+  };
   const customerId = {
     name: 'customerId',
     in: 'path',
@@ -566,6 +574,68 @@ export function openApiDocument(now: number) {
               '/v1/messages/bf-2026-000123',
             ),
             ...problems('/v1/messages/{messageId}'),
+          },
+        },
+      },
+      '/v1/campaigns/{campaignId}/cancel': {
+        post: {
+          operationId: 'cancelCampaign',
+          tags: ['send'],
+          summary:
+            'Cancel every message Governor still holds for a campaign (deferred): a job, carried out by the release runs',
+          description:
+            'Reads only the campaign’s held messages (an index), never the whole table. Each is cancelled ' +
+            'as `DELETE /v1/messages/{messageId}` does (payload deleted, counted suppressed `cancelled`); ' +
+            'a message already released or queued is left as it is. Takes no body.',
+          parameters: [campaignIdParameter],
+          responses: {
+            '202': {
+              description: 'Started: follow Location for its status and, once done, the count',
+              headers: {
+                Location: header('the job: /v1/campaigns/{campaignId}/cancellations/{id}'),
+              },
+              content: {
+                'application/json': {
+                  schema: json(campaignCancelAcceptedSchema, 'output'),
+                  example: { id: 'Vq1v3Hc0kRkq2m1A', campaignId: 'spring-sale', status: 'queued' },
+                },
+              },
+            },
+            ...problems('/v1/campaigns/{campaignId}/cancel'),
+          },
+        },
+      },
+      '/v1/campaigns/{campaignId}/cancellations/{id}': {
+        get: {
+          operationId: 'getCampaignCancellation',
+          tags: ['send'],
+          summary:
+            "A campaign cancellation's status and the messages it withdrew (so far, or in all once done)",
+          parameters: [
+            campaignIdParameter,
+            {
+              name: 'id',
+              in: 'path',
+              required: true,
+              schema: { type: 'string' },
+              example: 'Vq1v3Hc0kRkq2m1A',
+            },
+          ],
+          responses: {
+            '200': ok(json(campaignCancelSchema, 'output'), {
+              id: 'Vq1v3Hc0kRkq2m1A',
+              campaignId: 'spring-sale',
+              status: 'done',
+              cancelled: 1000,
+              createdAt: new Date(now).toISOString(),
+              finishedAt: new Date(now + 4000).toISOString(),
+            }),
+            '404': problem(
+              'No such cancellation of this campaign',
+              new NotFoundError('no cancellation Vq1v3Hc0kRkq2m1A of campaign spring-sale'),
+              '/v1/campaigns/spring-sale/cancellations/Vq1v3Hc0kRkq2m1A',
+            ),
+            ...problems('/v1/campaigns/{campaignId}/cancellations/{id}'),
           },
         },
       },

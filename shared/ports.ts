@@ -183,6 +183,26 @@ export interface DeferredStore {
   /** Deferred messages whose release minute lies in [from, until], oldest first, at most `limit`. */
   due(from: number, until: number, limit: number): Promise<DeferredMessage[]>;
   remove(items: DeferredMessage[]): Promise<void>;
+  /**
+   * A page of the messages held for a campaign (its sparse index; never the whole table), in one of
+   * CAMPAIGN_SHARDS shards, after `after` (the previous page's `next`); `next` is absent on the last.
+   */
+  heldFor(campaignId: string, shard: number, after: string | undefined, limit: number): Promise<HeldPage>;
+  /** The number of shards `heldFor` reads a campaign's held messages in. */
+  readonly campaignShards: number;
+  /** Deletes held messages by their ids (their payloads go with them). */
+  removeHeld(items: HeldMessage[]): Promise<void>;
+}
+
+/** A held message as the campaign index names it. */
+export interface HeldMessage {
+  customerId: string;
+  messageId: string;
+}
+
+export interface HeldPage {
+  held: HeldMessage[];
+  next?: string | undefined;
 }
 
 /** A scheduled second pass over an erased customer's partition (see shared/app/erasure.ts). */
@@ -478,6 +498,47 @@ export interface DryRunStore {
   heartbeat(id: string, at: number, leaseMs: number): Promise<void>;
   finish(id: string, result: DryRunResult): Promise<void>;
   fail(id: string, error: string): Promise<void>;
+}
+
+export type CampaignCancelStatus = 'queued' | 'running' | 'done';
+
+/** A campaign's cancellation: every message held for it withdrawn, page by page, by the release runs. */
+export interface CampaignCancelJob {
+  id: string;
+  campaignId: string;
+  status: CampaignCancelStatus;
+  createdAt: number;
+  author: string;
+  /** Messages it withdrew so far. */
+  cancelled: number;
+  /** Where the next page starts: a shard of the campaign index, and the position in it. */
+  cursor: { shard: number; after?: string | undefined };
+  /** Until when (epoch ms, the holder's clock) a runner holds the job; absent before the first. */
+  leaseUntil?: number | undefined;
+  finishedAt?: number | undefined;
+}
+
+export interface CampaignCancelStore {
+  create(job: CampaignCancelJob): Promise<void>;
+  get(id: string): Promise<CampaignCancelJob | undefined>;
+  /** The jobs not done yet (few: cancelling a campaign is rare). */
+  open(): Promise<CampaignCancelJob[]>;
+  /**
+   * Takes the job's lease as `owner` until `until`, if it is not done and nobody holds it at `now`
+   * (a lease that ran out before `now`); whether it took it.
+   */
+  claim(id: string, owner: string, now: number, until: number): Promise<boolean>;
+  /**
+   * Records a page done while `owner` holds the lease: adds `cancelled`, moves the cursor, extends the
+   * lease; false when the lease was lost (another runner took the job over).
+   */
+  advance(
+    id: string,
+    owner: string,
+    page: { cancelled: number; cursor: CampaignCancelJob['cursor']; leaseUntil: number },
+  ): Promise<boolean>;
+  /** Marks it done (while `owner` holds it), adding the last page's count. */
+  finish(id: string, owner: string, cancelled: number, at: number): Promise<boolean>;
 }
 
 /**

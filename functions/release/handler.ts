@@ -1,10 +1,11 @@
 /**
  * The release function (EventBridge schedule, every minute; locally a timer): releases the deferred
- * messages that are due, until its time is nearly up.
+ * messages that are due, then carries out the open campaign cancellations, until its time is nearly up.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { runCampaignCancels } from '#shared/app/campaign-cancellation.ts';
 import {
   type ReleaseDeps,
   type ReleaseOutcome,
@@ -35,10 +36,12 @@ function countOutcomes(outcomes: ReleaseOutcome[]): void {
 
 const deps: ReleaseDeps = { ...getDeliveryRoot().release, onReleased: countOutcomes };
 
+const budget = (context: Context) => Math.max(1000, context.getRemainingTimeInMillis() - MARGIN_MS);
+
 export async function release(_event: unknown, context: Context): Promise<ReleaseSummary> {
-  const summary = await releaseDue(deps, {
-    budgetMs: Math.max(1000, context.getRemainingTimeInMillis() - MARGIN_MS),
-  });
+  const summary = await releaseDue(deps, { budgetMs: budget(context) });
+  const cancels = await runCampaignCancels(getRoot(), { budgetMs: budget(context) });
+  if (cancels.worked > 0) logger.info('campaign cancellations', { ...cancels });
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   await counter.flush();
   return summary;

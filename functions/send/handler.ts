@@ -1,7 +1,10 @@
 /**
  * POST /v1/messages and POST /v1/messages/batch: decide, queue or hold, answer. GET and DELETE
  * /v1/messages/{messageId}?customerId=…: what became of a message, and its cancellation while held.
+ * POST /v1/campaigns/{campaignId}/cancel and GET /v1/campaigns/{campaignId}/cancellations/{id}: the
+ * cancellation of everything held for a campaign (a job the release runs carry out), and its count.
  */
+import { getCampaignCancel, startCampaignCancel } from '#shared/app/campaign-cancellation.ts';
 import { cancelMessage, messageQuery, messageStatus } from '#shared/app/cancellation.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
 import { getRoot } from '#shared/composition.ts';
@@ -77,9 +80,30 @@ export const cancelOne: RouteHandler = async ({ event }) => {
   return { status: 200, body: await cancelMessage(root, customerId, messageId) };
 };
 
+const campaignOf = (event: Parameters<RouteHandler>[0]['event']) =>
+  parseWith(idSchema, event.pathParameters?.campaignId, 'the campaignId in the path');
+
+export const cancelCampaign: RouteHandler = async ({ event, principal }) => {
+  const job = await startCampaignCancel(root, campaignOf(event), principal.keyId);
+  return {
+    status: 202,
+    body: { id: job.id, campaignId: job.campaignId, status: job.status },
+    headers: {
+      location: `/v1/campaigns/${encodeURIComponent(job.campaignId)}/cancellations/${job.id}`,
+    },
+  };
+};
+
+export const readCampaignCancel: RouteHandler = async ({ event }) => ({
+  status: 200,
+  body: await getCampaignCancel(root, campaignOf(event), event.pathParameters?.id ?? ''),
+});
+
 export const handler = httpFunction(root.authenticate, {
   'POST /v1/messages': { handle: sendOne },
   'POST /v1/messages/batch': { handle: sendBatch },
   'GET /v1/messages/{messageId}': { query: ['customerId'], handle: readMessage },
   'DELETE /v1/messages/{messageId}': { query: ['customerId'], handle: cancelOne },
+  'POST /v1/campaigns/{campaignId}/cancel': { handle: cancelCampaign },
+  'GET /v1/campaigns/{campaignId}/cancellations/{id}': { handle: readCampaignCancel },
 });

@@ -7,7 +7,7 @@ import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } fr
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
+import { CAMPAIGN_INDEX, DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
 import { DecisionArchive } from '../constructs/decision-archive.ts';
 import { DISPATCH_TIMEOUT } from '../constructs/delivery-pipeline.ts';
 
@@ -60,6 +60,14 @@ export class StatefulStack extends Stack {
       partitionKey: { name: 'due', type: AttributeType.STRING },
       sortKey: { name: 'rt', type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
+    });
+    // Sparse: a campaign's deferred messages by campaign (and shard), keys only: what cancelling a
+    // campaign reads instead of the table.
+    this.table.addGlobalSecondaryIndex({
+      indexName: CAMPAIGN_INDEX,
+      partitionKey: { name: 'cg', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
     });
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {

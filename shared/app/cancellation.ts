@@ -10,7 +10,7 @@
  * is the payload deleted; if that fails, the stale release drops it at the message's time.
  */
 import * as z from 'zod';
-import type { LogEntry } from '../domain/customer-log.ts';
+import type { EntryResult, LogEntry } from '../domain/customer-log.ts';
 import { messageStateOf } from '../domain/message-status.ts';
 import { channelSchema, idSchema, REASONS, timestampSchema } from '../domain/schemas.ts';
 import { countedOf } from '../domain/tally.ts';
@@ -18,7 +18,7 @@ import { ConflictError, NotFoundError } from '../errors.ts';
 import { type Clock, type CustomerStore, LEGACY_LIFE } from '../ports.ts';
 import type { Archive } from './archive.ts';
 import type { DecisionCounter } from './counting.ts';
-import type { CustomerLog } from './customers.ts';
+import type { Appended, CustomerLog } from './customers.ts';
 
 export const messageQuery = z.strictObject({
   customerId: idSchema.meta({ description: 'the customer the message was sent to' }),
@@ -109,29 +109,19 @@ export async function cancelMessage(
   const partition = await deps.customerStore.partition(customerId);
   const life = lifeOf(partition.record);
   const item = partition.deferred.find((d) => d.message.messageId === messageId && lifeOf(d) === life);
-  const entry: LogEntry = { type: 'cancel', at: now, key: deps.customers.messageKey(messageId) };
-  // Never creates a record: a customer unknown (or erased) holds nothing to cancel.
-  const appended = await deps.customers.append(customerId, [entry], now, { life: LEGACY_LIFE });
-  const result = appended?.entryResults[0];
-  if (result?.type !== 'cancel') throw notFound(messageId);
+  const done = await withdraw(deps, customerId, messageId, now, async () => {
+    if (item) await deps.customerStore.deleteDeferred(item);
+  });
+  if (!done) throw notFound(messageId);
+  const { result, appended } = done;
   const { current } = result;
   if (current.outcome !== 'suppressed' || current.reason !== 'cancelled') {
-    const state = appended ? messageStateOf(appended.state, result.key) : undefined;
+    const state = messageStateOf(appended.state, result.key);
     throw new ConflictError(
       `message ${messageId} is no longer held (${state?.status ?? current.outcome}): only a deferred message can be cancelled`,
     );
   }
-  if (result.cancelled) {
-    const position = appended?.positions[0];
-    const archived = position && deps.archive?.add([{ customerId, entry, position, key: result.key }]);
-    if (item) await deps.customerStore.deleteDeferred(item);
-    if (deps.counter) {
-      // The message's decision, as its cancellation turned it out (counted at the release stage).
-      deps.counter.add([countedOf({ ...result.decided, verdict: current, at: now }, 'release')]);
-      await deps.counter.flushIfDue();
-    }
-    await archived;
-  }
+  if (result.cancelled) await deps.counter?.flushIfDue();
   return {
     messageId,
     decision: 'suppressed',
@@ -139,4 +129,35 @@ export async function cancelMessage(
     channel: current.channel,
     policyVersion: result.decided.policyVersion,
   };
+}
+
+export type CancelResult = Extract<EntryResult, { type: 'cancel' }>;
+
+/**
+ * A cancellation through the customer's log (never creating a record: a customer unknown, or erased,
+ * holds nothing to cancel): undefined when the log does not know the message. When its entry withdrew
+ * the message (first in the log, before any release of it), the held item goes (`removeHeld`), the
+ * cancellation is archived and counted (suppressed `cancelled`, at the release stage; the caller
+ * flushes the counter).
+ */
+export async function withdraw(
+  deps: Pick<MessageDeps, 'customers' | 'counter' | 'archive'>,
+  customerId: string,
+  messageId: string,
+  now: number,
+  removeHeld: () => Promise<unknown>,
+): Promise<{ result: CancelResult; appended: Appended } | undefined> {
+  const entry: LogEntry = { type: 'cancel', at: now, key: deps.customers.messageKey(messageId) };
+  const appended = await deps.customers.append(customerId, [entry], now, { life: LEGACY_LIFE });
+  const result = appended?.entryResults[0];
+  if (!appended || result?.type !== 'cancel') return undefined;
+  if (result.cancelled) {
+    const position = appended.positions[0];
+    const archived = position && deps.archive?.add([{ customerId, entry, position, key: result.key }]);
+    await removeHeld();
+    // The message's decision, as its cancellation turned it out (counted at the release stage).
+    deps.counter?.add([countedOf({ ...result.decided, verdict: result.current, at: now }, 'release')]);
+    await archived;
+  }
+  return { result, appended };
 }

@@ -144,6 +144,7 @@ describe('the served OpenAPI document', () => {
         exchanges.push(exchange);
         if (operation.operationId === 'createKey') learned.id = JSON.parse(exchange.body).id;
         if (operation.operationId === 'startDryRun') learned.id = JSON.parse(exchange.body).id;
+        if (operation.operationId === 'cancelCampaign') learned.id = JSON.parse(exchange.body).id;
       }
     }
 

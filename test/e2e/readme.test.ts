@@ -194,7 +194,8 @@ describe('the README', () => {
     // npm run report -- … --csv > suppressed.csv: a CSV file, header first, no npm banner.
     const csv = await readFile(join(workdir, 'suppressed.csv'), 'utf8');
     expect(csv.split('\r\n')[0]).toBe('reason,channel,count,avoidedCost,currency');
-  });
+    // Dozens of shell blocks, one after another, each starting node: a bound on a hang, not on speed.
+  }, 240_000);
 
   describe('webhook receiver example', () => {
     let receiver: ChildProcess;

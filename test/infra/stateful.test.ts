@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
+import { CAMPAIGN_INDEX, DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
 import { DISPATCH_TIMEOUT } from '../../infra/constructs/delivery-pipeline.ts';
 import {
   DELIVERY_MAX_RECEIVE_COUNT,
@@ -24,14 +24,30 @@ beforeAll(() => {
 const logicalId = (name: string) => [...names].find(([, path]) => path === name)?.[0] ?? name;
 
 describe('the table', () => {
-  it('holds customers and deferred messages under pk/sk, with the due index the release function queries', () => {
-    // The same keys, index and billing as the local table the engines and tests create.
+  it('holds customers and deferred messages under pk/sk, with the due index the release function queries and the campaign index a cancellation reads', () => {
+    // The same keys, indexes and billing as the local table the engines and tests create.
     const { KeySchema, GlobalSecondaryIndexes, BillingMode } = local.tableDefinition();
-    expect(GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([DUE_INDEX]);
+    expect(GlobalSecondaryIndexes?.map((i) => i.IndexName)).toEqual([DUE_INDEX, CAMPAIGN_INDEX]);
     stateful.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema,
       BillingMode,
       GlobalSecondaryIndexes,
+    });
+  });
+
+  it("files a campaign's deferred messages in a sparse, keys-only index by campaign and shard", () => {
+    stateful.hasResourceProperties('AWS::DynamoDB::Table', {
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: 'cg', AttributeType: 'S' }]),
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: CAMPAIGN_INDEX,
+          KeySchema: [
+            { AttributeName: 'cg', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ]),
     });
   });
 

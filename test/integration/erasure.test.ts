@@ -68,6 +68,9 @@ function gatedDeferred(real: DeferredStore, before: () => Promise<unknown>): Def
     },
     due: (from, until, limit) => real.due(from, until, limit),
     remove: (items) => real.remove(items),
+    heldFor: (campaignId, shard, after, limit) => real.heldFor(campaignId, shard, after, limit),
+    campaignShards: real.campaignShards,
+    removeHeld: (items) => real.removeHeld(items),
   };
 }
 

@@ -1,13 +1,27 @@
 /**
  * Deferred messages, payload included, in the customer's partition (so erasure finds them) and in the
  * sparse `due` index by release minute and shard (so the release function reads only what is due and
- * never scans). `lf` is the life of the customer's record the message was deferred in.
+ * never scans); a campaign's also in the sparse `campaign` index (keys only), so that cancelling a
+ * campaign reads only what is held for it. `lf` is the life of the customer's record the message was
+ * deferred in.
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Message } from '../../domain/schemas.ts';
 import { GroupCommit } from '../../group-commit.ts';
-import type { DeferredMessage, DeferredStore } from '../../ports.ts';
-import { customerPk, DUE_INDEX, DUE_SHARDS, deferredSk, duePk, dueSk, shardOf } from './keys.ts';
+import type { DeferredMessage, DeferredStore, HeldMessage, HeldPage } from '../../ports.ts';
+import {
+  CAMPAIGN_INDEX,
+  CAMPAIGN_SHARDS,
+  campaignHeldPk,
+  customerPk,
+  DUE_INDEX,
+  DUE_SHARDS,
+  deferredSk,
+  duePk,
+  dueSk,
+  heldOfKeys,
+  shardOf,
+} from './keys.ts';
 import { queryPages } from './pages.ts';
 
 const MINUTE = 60_000;
@@ -26,8 +40,16 @@ export function deferredItem(d: DeferredMessage, now = Number.NEGATIVE_INFINITY)
     v: d.policyVersion,
     m: JSON.stringify(d.message),
     ...(d.life === undefined ? {} : { lf: d.life }),
+    ...(d.message.campaignId === undefined
+      ? {}
+      : { cg: campaignHeldPk(d.message.campaignId, shardOf(d.message.messageId, CAMPAIGN_SHARDS)) }),
   };
 }
+
+/** A page position of the campaign index (its LastEvaluatedKey), as an opaque string. */
+const positionOf = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
+const keyOfPosition = (after: string) =>
+  JSON.parse(Buffer.from(after, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 export function fromDeferredItem(item: Record<string, unknown>): DeferredMessage {
   const d: DeferredMessage = {
@@ -110,6 +132,38 @@ export class DynamoDeferredStore implements DeferredStore {
       if (out.length >= limit) break;
     }
     return out;
+  }
+
+  readonly campaignShards = CAMPAIGN_SHARDS;
+
+  async heldFor(
+    campaignId: string,
+    shard: number,
+    after: string | undefined,
+    limit: number,
+  ): Promise<HeldPage> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: CAMPAIGN_INDEX,
+        KeyConditionExpression: 'cg = :cg',
+        ExpressionAttributeValues: { ':cg': campaignHeldPk(campaignId, shard) },
+        Limit: limit,
+        ...(after === undefined ? {} : { ExclusiveStartKey: keyOfPosition(after) }),
+      }),
+    );
+    const held: HeldMessage[] = [];
+    for (const item of out.Items ?? []) {
+      const ids = heldOfKeys(String(item.pk), String(item.sk));
+      if (ids) held.push(ids);
+    }
+    return out.LastEvaluatedKey ? { held, next: positionOf(out.LastEvaluatedKey) } : { held };
+  }
+
+  async removeHeld(items: HeldMessage[]): Promise<void> {
+    await this.deletes.submit(
+      items.map((h) => ({ pk: customerPk(h.customerId), sk: deferredSk(h.messageId) })),
+    );
   }
 
   async remove(items: DeferredMessage[]): Promise<void> {

@@ -84,3 +84,21 @@ export const rateCounterKey = (keyId: string) => ({ pk: `${RATE_COUNTER_PREFIX}$
 /** Dry-run jobs: one item each, `DRYRUN#<id>` / `JOB`. */
 export const dryRunPk = (id: string) => `DRYRUN#${id}`;
 export const DRYRUN_SK = 'JOB';
+
+/**
+ * The sparse `campaign` index: a deferred message of a campaign carries `cg` (its campaign and a shard
+ * of its message id, so that a blast deferred at once makes no hot key in the index), with the table's
+ * keys only, so that a campaign's cancellation reads exactly the messages held for it, never the table.
+ */
+export const CAMPAIGN_INDEX = 'campaign';
+export const CAMPAIGN_SHARDS = 8;
+export const campaignHeldPk = (campaignId: string, shard: number) => `CMP#${campaignId}#${shard}`;
+/** The customer and message of a deferred item's keys (as the campaign index projects them). */
+export function heldOfKeys(pk: string, sk: string): { customerId: string; messageId: string } | undefined {
+  const prefix = customerPk('');
+  if (!pk.startsWith(prefix) || !sk.startsWith(DEFERRED_PREFIX)) return undefined;
+  return { customerId: pk.slice(prefix.length), messageId: sk.slice(DEFERRED_PREFIX.length) };
+}
+
+/** Campaign cancellation jobs: one small partition, `CANCELJOB` / `<id>` (rare, and few at a time). */
+export const CANCEL_JOB_PK = 'CANCELJOB';
