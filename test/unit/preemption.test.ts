@@ -109,6 +109,10 @@ describe('pre-emption of reservations', () => {
     const stored = decodeBlock(encodeBlock(compacted.base, compacted.entries) ?? '');
     const again = replay(stored.base, stored.entries, lookup).state;
     expect([...again.pending.keys()].sort()).toEqual([...state.pending.keys()].sort());
+    const statuses = (s: typeof state) => relevances.map((m) => messageStateOf(s, m.key));
+    expect(statuses(again)).toEqual(statuses(state));
+    // (the preempted ones among them, their reason kept through the item's format)
+    expect(statuses(again).some((m) => m?.status === 'suppressed' && m.reason === 'preempted')).toBe(true);
   });
   it('never bumps for a transactional message, nor bumps a message the more relevant one does not need', () => {
     const transactional = decisionOf(
