@@ -143,6 +143,7 @@ class MemoryStore implements DryRunStore {
     this.job(id).progress.events += events;
   }
   async count(id: string, events: number) {
+    this.job(id).progress.events += events;
     this.job(id).progress.totalEvents += events;
   }
   async heartbeat(id: string, at: number, leaseMs: number) {

@@ -473,6 +473,8 @@ export interface DryRunJob {
   createdAt: number;
   author: string;
   progress: { events: number; totalEvents: number };
+  /** The archive's bytes to replay and those read so far, where records are counted as read (AWS). */
+  bytes?: { total: number; read: number } | undefined;
   result?: DryRunResult | undefined;
   /** Why it failed (no internals). */
   error?: string | undefined;
@@ -488,12 +490,18 @@ export interface DryRunJob {
 export interface DryRunStore {
   create(job: DryRunJob): Promise<void>;
   get(id: string): Promise<DryRunJob | undefined>;
-  /** Marks it running with the number of records to replay. */
-  start(id: string, totalEvents: number): Promise<void>;
+  /**
+   * Marks it running with the number of records to replay; or, with `bytes`, with the archive's bytes to
+   * replay, its records yet uncounted (on AWS: each worker counts its own shard's, `count`).
+   */
+  start(id: string, totalEvents: number, bytes?: number): Promise<void>;
   /** Adds replayed records to the progress (an atomic ADD: several workers report at once). */
   advance(id: string, events: number): Promise<void>;
-  /** Adds records to replay to the total (an atomic ADD: on AWS each worker counts its own shard's). */
-  count(id: string, events: number): Promise<void>;
+  /**
+   * Adds a shard's records, counted as it was read and replayed, to the progress and to the total at
+   * once, and its bytes to those read (one atomic ADD: on AWS each worker counts its own shard's).
+   */
+  count(id: string, events: number, bytes: number): Promise<void>;
   /** The runner holds the job's lease for `leaseMs` more from `at` (epoch ms). */
   heartbeat(id: string, at: number, leaseMs: number): Promise<void>;
   finish(id: string, result: DryRunResult): Promise<void>;

@@ -97,7 +97,7 @@ export async function startDryRun(
 export async function getDryRun(deps: Pick<DryRunDeps, 'store' | 'clock'>, id: string): Promise<DryRunView> {
   const job = await deps.store.get(id);
   if (!job) throw new NotFoundError(`no dry-run ${id}`);
-  const view: DryRunView = { id: job.id, status: job.status, progress: job.progress };
+  const view: DryRunView = { id: job.id, status: job.status, progress: progressOf(job) };
   if (job.result) view.result = job.result;
   if (job.error) view.error = job.error;
   const lost = lostRunner(job, deps.clock.now());
@@ -118,6 +118,19 @@ export function lostRunner(job: DryRunJob, now: number): string | undefined {
   return `the dry-run's runner stopped: its lease, renewed last at ${renewed}, ran out; start it again`;
 }
 
+/**
+ * The progress to show. Where the records are counted only as each shard is read (AWS), the total is,
+ * until the last shard is, an estimate: the archive's bytes at the records per byte of the shards read
+ * so far (never below the records counted). As those shards' records are both replayed and counted,
+ * the share shown is the share of the bytes read, which never decreases; the total is exact once all are.
+ */
+export function progressOf(job: Pick<DryRunJob, 'progress' | 'bytes'>): DryRunJob['progress'] {
+  const { progress, bytes } = job;
+  if (!bytes || bytes.read <= 0 || bytes.read >= bytes.total) return progress;
+  const estimate = Math.round((progress.totalEvents * bytes.total) / bytes.read);
+  return { events: progress.events, totalEvents: Math.max(progress.totalEvents, estimate) };
+}
+
 /** Every policy version the archive's records may name: the stored ones and the default (0). */
 export async function policiesInForce(policies: PolicyStore): Promise<Policy[]> {
   const versions = await policies.versions();
@@ -129,8 +142,9 @@ export async function policiesInForce(policies: PolicyStore): Promise<Policy[]> 
 export type ShardInput = ReplayInput;
 
 /**
- * One shard: read, replay through the real engine, report its records as progress. With `count`, the
- * records read are first added to the job's total (a runner that did not count them before starting).
+ * One shard: read, replay through the real engine, report its records as progress. With `count`, they
+ * are added to the job's total at the same time, and the shard's bytes to those read (a runner that did
+ * not count them before starting: the total is estimated from the bytes meanwhile, progressOf).
  */
 export async function runShard(
   deps: { reader: ArchiveReader; store?: DryRunStore | undefined },
@@ -140,9 +154,9 @@ export async function runShard(
   options: { count?: boolean } = {},
 ): Promise<ShardResult> {
   const records = await deps.reader.read(shard);
-  if (options.count) await deps.store?.count(jobId, records.length);
   const result = replayShard(records, input);
-  await deps.store?.advance(jobId, result.events);
+  if (options.count) await deps.store?.count(jobId, result.events, shard.bytes ?? 0);
+  else await deps.store?.advance(jobId, result.events);
   return result;
 }
 
@@ -201,8 +215,13 @@ export async function runDryRunStep(
   });
   switch (step.step) {
     case 'plan': {
-      await deps.store.start(job.id, 0);
-      return { shards: (await deps.reader.shards(job.to)).map((s) => s.shard) };
+      const shards = await deps.reader.shards(job.to);
+      await deps.store.start(
+        job.id,
+        0,
+        shards.reduce((sum, s) => sum + (s.bytes ?? 0), 0),
+      );
+      return { shards: shards.map((s) => s.shard) };
     }
     case 'shard': {
       const [shard] = await deps.reader.shards(job.to, step.shard);

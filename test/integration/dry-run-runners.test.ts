@@ -184,3 +184,27 @@ describe('the lease of a dry-run on AWS', () => {
     expect((await getDryRun(aws, job.id)).status).toBe('done');
   });
 });
+
+describe('the progress of a dry-run on AWS', () => {
+  it('has a total from the first shard read on, estimated from the bytes, and a share that never goes back', async () => {
+    // Prepare: the state machine's plan, its shards then replayed one after the other
+    const aws = createDryRunRoot(root, stateMachine());
+    const worker = createDryRunWorkerRoot(root);
+    const job = await startDryRun(aws, request(), 'test');
+    const plan = (await runDryRunStep(worker, { step: 'plan', jobId: job.id })) as { shards: number[] };
+
+    // Act
+    const seen: { events: number; totalEvents: number }[] = [];
+    for (const shard of plan.shards) {
+      await runDryRunStep(worker, { step: 'shard', jobId: job.id, shard });
+      seen.push((await getDryRun(aws, job.id)).progress);
+    }
+
+    // Assess: the first shard's total counts the shards still to read; the share only grows, to all of it
+    const shares = seen.map((p) => p.events / p.totalEvents);
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen[0]?.totalEvents).toBeGreaterThan(seen[0]?.events ?? 0);
+    expect(shares).toEqual([...shares].sort((a, b) => a - b));
+    expect(seen.at(-1)).toEqual({ events: 96, totalEvents: 96 });
+  });
+});

@@ -61,6 +61,9 @@ export class DynamoDryRunStore implements DryRunStore {
     };
     if (typeof item.result === 'string') job.result = JSON.parse(item.result) as DryRunResult;
     if (typeof item.error === 'string') job.error = item.error;
+    if (item.bytesTotal !== undefined) {
+      job.bytes = { total: Number(item.bytesTotal), read: Number(item.bytesRead ?? 0) };
+    }
     if (item.updatedAt !== undefined) job.updatedAt = Number(item.updatedAt);
     if (item.leaseMs !== undefined) job.leaseMs = Number(item.leaseMs);
     return job;
@@ -84,21 +87,18 @@ export class DynamoDryRunStore implements DryRunStore {
     );
   }
 
-  start(id: string, totalEvents: number): Promise<void> {
-    return this.update(
-      id,
-      'SET #s = :s, totalEvents = :t',
-      { ':s': 'running', ':t': totalEvents },
-      { '#s': 'status' },
-    );
+  start(id: string, totalEvents: number, bytes?: number): Promise<void> {
+    const values = { ':s': 'running', ':t': totalEvents, ...(bytes !== undefined ? { ':b': bytes } : {}) };
+    const set = bytes !== undefined ? ', bytesTotal = :b' : '';
+    return this.update(id, `SET #s = :s, totalEvents = :t${set}`, values, { '#s': 'status' });
   }
 
   advance(id: string, events: number): Promise<void> {
     return this.update(id, 'ADD events :n', { ':n': events });
   }
 
-  count(id: string, events: number): Promise<void> {
-    return this.update(id, 'ADD totalEvents :n', { ':n': events });
+  count(id: string, events: number, bytes: number): Promise<void> {
+    return this.update(id, 'ADD events :n, totalEvents :n, bytesRead :b', { ':n': events, ':b': bytes });
   }
 
   heartbeat(id: string, at: number, leaseMs: number): Promise<void> {
