@@ -4,6 +4,7 @@
  * The same record format as the S3 archive, the same partitions.
  */
 import { randomBytes } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ArchiveRecord, archiveRecordSchema } from '../../domain/archive.ts';
@@ -12,6 +13,17 @@ import type { ArchiveLine, ArchiveReader, ArchiveShard, ArchiveSink } from '../.
 
 const partitionOf = (day: string, shard: number) =>
   join(`day=${day}`, `shard=${String(shard).padStart(2, '0')}`);
+
+/**
+ * Appends the bytes to the file (opened with O_APPEND), synchronously: a few KB into the page cache take
+ * microseconds, where an asynchronous write's round trip through libuv's thread pool cost the answering
+ * process ~38 µs of CPU a write (measured), about one write a record under single-message requests.
+ * One call writes whole lines, so batches never split each other's lines.
+ */
+function appendAll(fd: number, bytes: Buffer): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+}
 
 export class LocalArchiveSink implements ArchiveSink {
   /** This process's file name in every partition. */
@@ -36,20 +48,16 @@ export class LocalArchiveSink implements ArchiveSink {
       if (texts) texts.push(line.json);
       else byPartition.set(partition, [line.json]);
     }
-    const written = await Promise.allSettled(
-      [...byPartition].map(async ([partition, texts]) => {
-        const file = await this.fileOf(partition);
-        // One write of whole lines, appended (O_APPEND): concurrent batches never split each other's lines.
-        await file.write(`${texts.join('\n')}\n`);
-      }),
-    );
-    const partitions = [...byPartition.values()];
     let lost = 0;
-    written.forEach((w, i) => {
-      if (w.status === 'fulfilled') return;
-      lost += partitions[i]?.length ?? 0;
-      logger.error('archive partition not written', { error: w.reason as Error });
-    });
+    for (const [partition, texts] of byPartition) {
+      try {
+        const file = await this.fileOf(partition);
+        appendAll(file.fd, Buffer.from(`${texts.join('\n')}\n`, 'utf8'));
+      } catch (error) {
+        lost += texts.length;
+        logger.error('archive partition not written', { error: error as Error });
+      }
+    }
     return lost;
   }
 
