@@ -99,6 +99,7 @@ export function explain(
   const fatigue = activeFatigue(view, c, facts, start);
   const engagement = c.policy.fatigue ? fatigueAt(view.engagement, c.policy.fatigue, start) : undefined;
   const windowOf = (id: string) => c.policy.caps.find((cap) => cap.id === id)?.window ?? 'P7D';
+  // Stryker disable next-line OptionalChaining,StringLiteral: equivalent: every gap rule is compiled from a policy cap with a minGap, and cap ids are unique, so the cap is always found and has one
   const gapOf = (id: string) => c.policy.caps.find((cap) => cap.id === id)?.minGap ?? '';
   return {
     channel,

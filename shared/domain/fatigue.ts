@@ -48,6 +48,7 @@ export interface Engagement {
 export const neutralEngagement = (): Engagement => ({ delivered: 0, engaged: 0, run: 0, at: 0, seen: [] });
 
 const decayFactor = (from: number, to: number) =>
+  // Stryker disable next-line EqualityOperator: equivalent: at to === from the decay is 2 ** -0, which is 1
   to > from ? 2 ** (-(to - from) / ENGAGEMENT_HALF_LIFE_MS) : 1;
 
 /**
@@ -160,4 +161,5 @@ export function fatigueAt(
 
 /** A cap's limit under fatigue: scaled down, rounded down, but at least one. */
 export const fatiguedLimit = (limit: number, capScale: number) =>
+  // Stryker disable next-line EqualityOperator: equivalent: at a scale of exactly 1 the other branch gives max(1, floor(limit)), the whole limit
   capScale >= 1 || limit === 0 ? limit : Math.max(1, Math.floor(limit * capScale));

@@ -303,6 +303,18 @@ describe('the arithmetic of fatigue', () => {
     expect(compacted.seen.at(-1)?.id).toBe(`e${MAX_SEEN_EVENT_IDS + 1}`);
   });
 
+  it('forgets an event id once it is as old as the memory', () => {
+    const state = {
+      ...neutralEngagement(),
+      seen: [
+        { id: 'as-old-as-the-memory', at: T0 - EVENT_ID_MEMORY_MS },
+        { id: 'recent', at: T0 - HOUR },
+      ],
+    };
+
+    expect(compactEngagement(state, T0).seen.map((s) => s.id)).toEqual(['recent']);
+  });
+
   it('calls neutral only a customer with nothing at all: no deliveries, engagement, run or ids', () => {
     const neutral = neutralEngagement();
 
