@@ -12,7 +12,7 @@ import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
+import { CAMPAIGN_INDEX, DUE_INDEX } from '#shared/adapters/dynamodb/keys.ts';
 import { CHANNELS, type Channel } from '#shared/domain/schemas.ts';
 import type { DeliveryEntries } from '../routes.ts';
 import type { Provider } from '../settings.ts';
@@ -111,7 +111,7 @@ export class DeliveryPipeline extends Construct {
       timeout: RELEASE_TIMEOUT,
       environment: props.environment,
     })
-      .bindTable(props.table, 'RW', { indexes: [DUE_INDEX] })
+      .bindTable(props.table, 'RW', { indexes: [DUE_INDEX, CAMPAIGN_INDEX] })
       .bindQueue(props.deliveryQueue, 'send')
       .bindSecret(props.hashSecret, 'GOVERNOR_HASH_SECRET_ARN')
       .bindArchiveStream(props.archive);

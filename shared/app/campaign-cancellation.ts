@@ -36,6 +36,8 @@ export const CAMPAIGN_CANCEL_LEASE_MS = 30_000;
 /** Held messages read (and cancelled) per page. */
 const PAGE = 100;
 
+const JOB_ID = /^[A-Za-z0-9_-]{16}$/;
+
 export const CAMPAIGN_CANCEL_STATUSES = ['queued', 'running', 'done'] as const;
 
 export const campaignCancelAcceptedSchema = z.object({
@@ -92,7 +94,8 @@ export async function getCampaignCancel(
   campaignId: string,
   id: string,
 ): Promise<CampaignCancelView> {
-  const job = await deps.campaignCancels.get(id);
+  // Ids are 16 base64url characters: anything else names no job (and is never a key to look up).
+  const job = JOB_ID.test(id) ? await deps.campaignCancels.get(id) : undefined;
   if (!job || job.campaignId !== campaignId)
     throw new NotFoundError(`no cancellation ${id} of campaign ${campaignId}`);
   const view: CampaignCancelView = {

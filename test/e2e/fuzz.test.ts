@@ -667,6 +667,8 @@ const ifMatch = fc.oneof(
 const CREATED = '@created@';
 const created = {
   dryRuns: [] as string[],
+  /** `<campaignId>/cancellations/<id>`, encoded, of the campaign cancellations started. */
+  campaignCancels: [] as string[],
   keys: [] as string[],
   /** `<messageId>?customerId=<customerId>`, both encoded, of the messages sent and decided. */
   messages: [] as string[],
@@ -797,6 +799,20 @@ const GENERATORS: Record<string, fc.Arbitrary<Parts>> = {
   'GET /v1/keys': queryFor().map((query) => ({ path: '/v1/keys', query })),
   'GET /v1/messages/{messageId}': messageRoute,
   'DELETE /v1/messages/{messageId}': messageRoute,
+  'POST /v1/campaigns/{campaignId}/cancel': fc
+    .tuple(segment(fuzzCustomer), queryFor())
+    .map(([s, query]) => ({ path: `/v1/campaigns/${s.encoded}/cancel`, query })),
+  'GET /v1/campaigns/{campaignId}/cancellations/{id}': fc
+    .tuple(
+      fc.oneof(
+        fc
+          .tuple(segment(fuzzCustomer), segment(fc.constantFrom('0123456789abcdef', 'x')))
+          .map(([c, id]) => `${c.encoded}/cancellations/${id.encoded}`),
+        fc.constant(CREATED),
+      ),
+      queryFor(),
+    )
+    .map(([job, query]) => ({ path: `/v1/campaigns/${job}`, query })),
   'DELETE /v1/keys/{id}': fc
     .oneof(
       segment(keyIdArb).map((s) => s.encoded),
@@ -899,6 +915,9 @@ async function resolved(request: FuzzRequest, pick: number): Promise<FuzzRequest
       // Already encoded, with its customer's query.
       if (created.messages.length > 0)
         path = path.replace(CREATED, created.messages[pick % created.messages.length]!);
+    } else if (path.startsWith('/v1/campaigns/')) {
+      const jobs = created.campaignCancels;
+      if (jobs.length > 0) path = path.replace(CREATED, jobs[pick % jobs.length]!);
     } else {
       const ids = path.startsWith('/v1/keys/') ? created.keys : created.dryRuns;
       // None created yet: the placeholder itself is sent, a malformed id.
@@ -968,6 +987,10 @@ async function check(routeKey: string, generated: FuzzRequest, pick = 0): Promis
     created.keys.push(JSON.parse(response.text).id);
   }
   if (routeKey === 'POST /v1/policy/dry-runs') created.dryRuns.push(JSON.parse(response.text).id);
+  if (routeKey === 'POST /v1/campaigns/{campaignId}/cancel') {
+    const job = JSON.parse(response.text) as { id: string; campaignId: string };
+    created.campaignCancels.push(`${encodeURIComponent(job.campaignId)}/cancellations/${job.id}`);
+  }
   // Revoking a revoked key changes nothing: only the first revocation is audited.
   if (routeKey === 'DELETE /v1/keys/{id}' && !outcome.keysRevoked.has(request.path)) {
     outcome.keysRevoked.add(request.path);

@@ -24,6 +24,8 @@ const REQUIRED: Record<string, Scope | typeof ANY_KEY | null> = {
   'POST /v1/messages/batch': 'send',
   'GET /v1/messages/{messageId}': 'send',
   'DELETE /v1/messages/{messageId}': 'send',
+  'POST /v1/campaigns/{campaignId}/cancel': 'send',
+  'GET /v1/campaigns/{campaignId}/cancellations/{id}': 'send',
   'POST /v1/decisions/preview': 'send',
   'GET /v1/policy': 'policy:read',
   'PUT /v1/policy': 'policy:write',

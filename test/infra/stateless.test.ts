@@ -233,7 +233,12 @@ describe('least privilege', () => {
     ],
     [
       'Delivery/Release',
-      [table('RW', 'Table/index/due'), sendTo('DeliveryQueue'), readSecret('HashSecret'), archive],
+      [
+        table('RW', 'Table/index/due', 'Table/index/campaign'),
+        sendTo('DeliveryQueue'),
+        readSecret('HashSecret'),
+        archive,
+      ],
     ],
   ] as const)('grants %s only its own logs, X-Ray and what its code uses', (name, grants) => {
     expect(statementsOf(today, todayNames, name)).toEqual(sortStatements([logs(name), xray, ...grants]));

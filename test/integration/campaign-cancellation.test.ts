@@ -132,4 +132,8 @@ describe('cancelling a campaign', () => {
     const job = await startCampaignCancel(root, 'stop', 'test');
     await expect(getCampaignCancel(root, 'other', job.id)).rejects.toThrow(/no cancellation/);
   });
+
+  it('answers 404 for an id no job could have, without looking it up (a sort key past its limit)', async () => {
+    await expect(getCampaignCancel(root, 'stop', 'x'.repeat(1100))).rejects.toThrow(/no cancellation/);
+  });
 });
