@@ -20,7 +20,7 @@
  */
 import * as z from 'zod';
 import type { LogEntry } from './customer-log.ts';
-import type { Verdict } from './decision.ts';
+import type { ArmOf, Verdict } from './decision.ts';
 import { ENGAGEMENT_EVENTS } from './fatigue.ts';
 import { channelSchema, kindSchema, OUTCOMES, preferencesSchema } from './schemas.ts';
 
@@ -38,6 +38,8 @@ const common = {
 };
 
 const outcome = {
+  /** The holdout experiment and arm the decision was taken in (experiments.ts), so the dry-run replays it. */
+  experiment: z.object({ id: z.string(), arm: z.string() }).optional(),
   outcome: z.enum(OUTCOMES),
   /** The channel decided (an alternate channel may replace the one asked for). */
   outcomeChannel: channelSchema,
@@ -170,8 +172,10 @@ export function recordOf(
   position: StreamPosition,
   ref: string | undefined,
   verdict?: Verdict,
+  experiment?: ArmOf,
 ): ArchiveRecord | undefined {
   const head = { v: ARCHIVE_RECORD_VERSION, at: iso(entry.at), ...position } as const;
+  const arm = experiment ? { experiment: { id: experiment.id, arm: experiment.arm } } : {};
   switch (entry.type) {
     case 'message': {
       if (!verdict || ref === undefined) return undefined;
@@ -183,6 +187,7 @@ export function recordOf(
         channel: f.channel,
         kind: f.kind,
         policyVersion: entry.policyVersion,
+        ...arm,
         ...outcomeFields(verdict),
       };
       if (f.category !== undefined) record.category = f.category;
@@ -202,6 +207,7 @@ export function recordOf(
         ref,
         reservedAt: iso(entry.releaseAt),
         policyVersion: entry.policyVersion,
+        ...arm,
         ...outcomeFields(verdict),
       };
       if (entry.releaseMarginMs !== undefined) record.releaseMarginMs = entry.releaseMarginMs;
