@@ -22,7 +22,7 @@
 
 import { type ArchiveRecord, archiveDayOf, recordOf, shardOf } from '../domain/archive.ts';
 import type { LogEntry } from '../domain/customer-log.ts';
-import type { Verdict } from '../domain/decision.ts';
+import type { ArmOf, Verdict } from '../domain/decision.ts';
 import { GroupCommit } from '../group-commit.ts';
 import { countArchiveLost, logger } from '../observability/index.ts';
 import type { ArchiveLine, ArchiveSink, CustomerStore } from '../ports.ts';
@@ -37,6 +37,8 @@ export interface Archivable {
   key?: string | undefined;
   /** Its decision (messages and releases). */
   verdict?: Verdict | undefined;
+  /** The experiment and arm it was decided in. */
+  experiment?: ArmOf | undefined;
 }
 
 /** Firehose PutRecordBatch: 500 records, 4 MiB a call. */
@@ -121,6 +123,7 @@ export class Archive {
         { pseudonym, shard: shardOf(pseudonym), write, index },
         ref,
         item.verdict,
+        item.experiment,
       );
       if (record) records.push(record);
     }

@@ -10,7 +10,8 @@
  * and time). The log stores a short keyed hash of it with the event, and replay skips an id it has seen
  * (fatigue.ts): duplicates are found without a read, in the write that appends them.
  */
-import type { FeedbackType, LogEntry } from '../domain/customer-log.ts';
+import type { Decided, FeedbackType, LogEntry } from '../domain/customer-log.ts';
+import type { ArmOf } from '../domain/decision.ts';
 import { ENGAGEMENT_EVENTS, type EngagementEvent, type EngagementType } from '../domain/fatigue.ts';
 import type { Channel, CustomerEvent } from '../domain/schemas.ts';
 import type { Counted } from '../domain/tally.ts';
@@ -20,7 +21,6 @@ import type { DecisionCounter } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
 import type { KeyedHash } from './keyed-hash.ts';
 import { perCustomer } from './per-customer.ts';
-import type { PolicyCache } from './policy-cache.ts';
 
 const FEEDBACK: ReadonlySet<string> = new Set<FeedbackType>(['unsubscribed', 'complained', 'bounced_hard']);
 const ENGAGEMENT: ReadonlySet<string> = new Set<string>(ENGAGEMENT_EVENTS);
@@ -69,11 +69,20 @@ export interface EventsDeps {
   hashes: KeyedHash;
   archive?: Archive | undefined;
   /**
-   * With the policies: counts the events of customers in a running experiment's arm (stage
-   * `engagement`, the event type as reason), for the experiment report; aggregated like decisions.
+   * Counts the events of customers in an experiment's arm (stage `engagement`, the event type as
+   * reason), for the experiment report; aggregated like decisions.
    */
   counter?: DecisionCounter | undefined;
-  policies?: PolicyCache | undefined;
+}
+
+/**
+ * The experiment and arm of the customer's latest decision its log remembers: the arm its events count
+ * for, found in the replay the append made (no read of the policy or the customer).
+ */
+function latestArm(state: { decisions: ReadonlyMap<string, Decided> }): ArmOf | undefined {
+  let latest: Decided | undefined;
+  for (const d of state.decisions.values()) if (d.experiment && (!latest || d.at >= latest.at)) latest = d;
+  return latest?.experiment;
 }
 
 /** The event types an experiment report counts per arm. */
@@ -90,7 +99,6 @@ export async function recordEvents(
 ): Promise<{ received: number; applied: number }> {
   const now = deps.clock.now();
   await deps.hashes.ready();
-  const policy = deps.counter && deps.policies ? await deps.policies.current() : undefined;
   const counted: Counted[] = [];
   let applied = 0;
   await perCustomer(
@@ -102,11 +110,11 @@ export async function recordEvents(
       const appended = await deps.customers.append(customerId, entries, now);
       if (!appended) return;
       const archivable = [];
-      const experiment = policy && deps.customers.armOf(customerId, policy, now);
+      const experiment = deps.counter ? latestArm(appended.state) : undefined;
       const channelOf = (type: string): Channel =>
         group.find((e) => e.type === type)?.channel ?? (group[0] as CustomerEvent).channel;
       const countForArm = (type: string, n: number) => {
-        if (!experiment || !policy || !COUNTED_FOR_EXPERIMENTS.has(type)) return;
+        if (!experiment || !COUNTED_FOR_EXPERIMENTS.has(type)) return;
         for (let k = 0; k < n; k++)
           counted.push({
             at: now,
@@ -114,7 +122,7 @@ export async function recordEvents(
             outcome: 'accepted',
             reason: type,
             channel: channelOf(type),
-            policyVersion: policy.policy.version,
+            policyVersion: 0,
             experiment,
           });
       };

@@ -251,6 +251,7 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
             position,
             key: result.key,
             verdict: result.decided.verdict,
+            experiment: result.decided.experiment,
           });
         planOne(plan, d, result, state, policy.policy.version, now);
       });

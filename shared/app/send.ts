@@ -167,6 +167,7 @@ export async function sendMessages(
                 position,
                 key: result.key,
                 verdict: decided.verdict,
+                experiment: decided.experiment,
               });
           }
           // A retry queues or holds again: the first attempt may have died before doing it, and delivery

@@ -20,7 +20,7 @@
  */
 import * as z from 'zod';
 import type { LogEntry } from './customer-log.ts';
-import type { Verdict } from './decision.ts';
+import type { ArmOf, Verdict } from './decision.ts';
 import { ENGAGEMENT_EVENTS } from './fatigue.ts';
 import { channelSchema, kindSchema, OUTCOMES, preferencesSchema } from './schemas.ts';
 
@@ -38,6 +38,8 @@ const common = {
 };
 
 const outcome = {
+  /** The holdout experiment and arm the decision was taken in (experiments.ts), so the dry-run replays it. */
+  experiment: z.object({ id: z.string(), arm: z.string() }).optional(),
   outcome: z.enum(OUTCOMES),
   /** The channel decided (an alternate channel may replace the one asked for). */
   outcomeChannel: channelSchema,
@@ -192,6 +194,7 @@ export function recordOf(
   position: StreamPosition,
   ref: string | undefined,
   verdict?: Verdict,
+  experiment?: ArmOf,
 ): ArchiveRecord | undefined {
   const v = ARCHIVE_RECORD_VERSION;
   const at = iso(entry.at);
@@ -216,6 +219,7 @@ export function recordOf(
         outcomeChannel: verdict.channel,
       };
       setOutcome(record, verdict);
+      if (experiment) record.experiment = { id: experiment.id, arm: experiment.arm };
       if (f.category !== undefined) record.category = f.category;
       if (f.campaignId !== undefined) record.campaignId = f.campaignId;
       if (f.relevance !== undefined) record.relevance = f.relevance;
@@ -242,6 +246,7 @@ export function recordOf(
         outcomeChannel: verdict.channel,
       };
       setOutcome(record, verdict);
+      if (experiment) record.experiment = { id: experiment.id, arm: experiment.arm };
       if (entry.releaseMarginMs !== undefined) record.releaseMarginMs = entry.releaseMarginMs;
       return record;
     }

@@ -37,6 +37,7 @@ import {
   type ShardTally,
 } from './dry-run-result.ts';
 import { DueQueue, EngineRun } from './engine-run.ts';
+import { type Assignment, assignmentNumber, forCustomer } from './experiments.ts';
 import type { Channel, Outcome, Policy } from './schemas.ts';
 
 /** The version number the draft is replayed under (stored versions start at 0). */
@@ -273,6 +274,26 @@ class Side {
   }
 }
 
+/**
+ * A customer's assignment to the arms of experiments, from its records: a number inside the slice of
+ * the arm its records name (the middle of it), else one read from its pseudonym.
+ */
+function assignmentOf(records: readonly ArchiveRecord[], pseudonym: string): Assignment {
+  const arms = new Map<string, string>();
+  for (const r of records)
+    if ((r.type === 'decision' || r.type === 'release') && r.experiment)
+      arms.set(r.experiment.id, r.experiment.arm);
+  return (experiment) => {
+    const named = arms.get(experiment.id);
+    let from = 0;
+    for (const arm of experiment.arms) {
+      if (arm.id === named) return from + arm.share / 2;
+      from += arm.share;
+    }
+    return assignmentNumber(pseudonym);
+  };
+}
+
 /** Replays one shard's records (any order; several pseudonyms): the real engine, both sides. */
 export function replayShard(records: readonly ArchiveRecord[], input: ReplayInput): ShardResult {
   const compiled = new Map<number, CompiledPolicy>(input.policies.map((p) => [p.version, compilePolicy(p)]));
@@ -309,8 +330,13 @@ export function replayShard(records: readonly ArchiveRecord[], input: ReplayInpu
       if (r.type === 'decision' && r.at >= new Date(input.from).toISOString() && Date.parse(r.at) < input.to)
         seen = true;
     }
-    const current = new Side(result.current, period, lookupCurrent, currentHorizon);
-    const drafted = new Side(result.draft, period, () => draft, draft.horizonMs, realReleases);
+    // The customer stays in the arms its records name; an experiment they name none of (one the draft
+    // adds) places it by its pseudonym, a keyed hash, as evenly.
+    const assignment = assignmentOf(list, pseudonym);
+    const boundCurrent = (version: number) => forCustomer(lookupCurrent(version), assignment);
+    const boundDraft = forCustomer(draft, assignment);
+    const current = new Side(result.current, period, boundCurrent, currentHorizon);
+    const drafted = new Side(result.draft, period, () => boundDraft, draft.horizonMs, realReleases);
     for (const r of list) {
       const at = Date.parse(r.at);
       if (at >= input.to) break;

@@ -373,7 +373,7 @@ function Experiment({ report, format }: { report: ExperimentReport; format: Form
   };
   return (
     <>
-      <table>
+      <table class="data">
         <caption class="visually-hidden">Arms of {report.experiment}</caption>
         <thead>
           <tr>
@@ -417,7 +417,7 @@ function Experiment({ report, format }: { report: ExperimentReport; format: Form
         </tbody>
       </table>
       {report.differences.length > 0 ? (
-        <table>
+        <table class="data">
           <caption>Differences between arms, with 95% confidence intervals</caption>
           <thead>
             <tr>

@@ -565,6 +565,57 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       expect(problems).toEqual([]);
       await context.close();
     });
+
+    it("shows a holdout experiment's arms as the experiment report answers them", async () => {
+      // Prepare: an experiment of two arms, twenty customers sent one e-mail each
+      await baseline({
+        caps: [{ id: 'daily', limit: 1, window: 'P1D', match: {} }],
+        experiments: [
+          {
+            id: 'console-lift',
+            salt: id('salt'),
+            arms: [
+              { id: 'holdout', share: 0.5, policy: 'control' },
+              { id: 'governed', share: 0.5, policy: 'current' },
+            ],
+          },
+        ],
+      });
+      const prefix = id('lift');
+      for (let c = 0; c < 20; c++)
+        await send({ messageId: `${prefix}-${c}`, customerId: `${prefix}-${c}`, channel: 'email' });
+      const api = (
+        await stack.request(
+          'GET',
+          `/v1/reports/experiments/console-lift?from=${today().slice(0, 8)}01&to=${today()}`,
+        )
+      ).json();
+
+      // Act
+      const { page, context, problems } = await openPage(browser);
+      await signIn(page, stack.adminKey);
+      await page.goto(`${stack.url}/console#/finance`);
+
+      // Assess: one row per arm, its customers the API's
+      const table = page.getByRole('table', { name: 'Arms of console-lift' });
+      await visible(table);
+      const shown = await table
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((row) =>
+            [...row.querySelectorAll('th, td')].map((cell) => cell.textContent?.trim() ?? ''),
+          ),
+        );
+      expect(shown.map((cells) => cells.slice(0, 2))).toEqual(
+        api.arms.map((a: { arm: string; customers: number }) => [a.arm, en.format(a.customers)]),
+      );
+      await visible(page.getByRole('table', { name: /Differences between arms/ }));
+      await page.getByRole('table', { name: 'Arms of console-lift' }).scrollIntoViewIfNeeded();
+      await screenshot(page, 'finance-experiments');
+      expect(problems).toEqual([]);
+      await context.close();
+      await baseline();
+    });
   });
 
   describe('the customers page', () => {

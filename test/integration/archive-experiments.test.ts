@@ -1,0 +1,106 @@
+/**
+ * Holdout experiments in the decision archive, on dynalite and the local files: each decision's record
+ * names its experiment and arm, so that the dry-run, replaying the archive through the real engine,
+ * decides each customer under its arm's policy (the current policy replays to what was decided).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Engines, startEngines } from '#local/engines.ts';
+import { LocalArchiveReader } from '#shared/adapters/archive/local.ts';
+import { type SendDeps, sendMessages } from '#shared/app/send.ts';
+import { createRoot, type Root } from '#shared/composition.ts';
+import { loadConfig } from '#shared/config.ts';
+import type { ArchiveRecord } from '#shared/domain/archive.ts';
+import { replayShard } from '#shared/domain/dry-run.ts';
+import { messageSchema, type Policy, policyDocumentSchema } from '#shared/domain/schemas.ts';
+
+const MINUTE = 60_000;
+const T0 = Date.parse('2026-03-02T09:00:00.000Z');
+let dataDir: string;
+let archiveDir: string;
+let engines: Engines;
+let now = T0;
+let root: Root;
+let policy: Policy;
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'governor-archive-experiments-'));
+  archiveDir = join(dataDir, 'archive');
+  engines = await startEngines({ dataDir });
+  Object.assign(process.env, engines.env);
+  const config = loadConfig({
+    ...engines.env,
+    GOVERNOR_POLICY_TTL_MS: '300000',
+    GOVERNOR_HASH_SECRET: 'archive-experiments-hash-secret-0123456789abcdef',
+    GOVERNOR_ARCHIVE_DIR: archiveDir,
+  });
+  root = createRoot(config, { now: () => now });
+  const stored = await root.policyStore.put(
+    policyDocumentSchema.parse({
+      caps: [{ id: 'daily', limit: 1, window: 'P1D' }],
+      channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
+      experiments: [
+        {
+          id: 'lift',
+          salt: 'archive',
+          arms: [
+            { id: 'holdout', share: 0.5, policy: 'control' },
+            { id: 'governed', share: 0.5, policy: 'current' },
+          ],
+        },
+      ],
+    }),
+    '*',
+    'test',
+    now,
+  );
+  if (!stored) throw new Error('the policy was not stored');
+  policy = stored;
+});
+
+afterAll(async () => {
+  await engines?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('experiments in the archive', () => {
+  it('records the arm of each decision, and replays each customer under its arm', async () => {
+    // Prepare: three messages to each of 20 customers, a daily cap of 1 for the governed arm
+    const deps: SendDeps = { ...root, counter: undefined };
+    const decided = { accepted: 0, suppressed: 0 };
+    const arms = new Set<string>();
+    for (let c = 0; c < 20; c++)
+      for (let m = 0; m < 3; m++) {
+        now += MINUTE;
+        const [answer] = await sendMessages(deps, [
+          messageSchema.parse({
+            messageId: `m-${c}-${m}`,
+            customerId: `arch-exp-${c}`,
+            channel: 'email',
+            payload: {},
+          }),
+        ]);
+        if (!answer || !('decision' in answer) || answer.decision === 'deferred')
+          throw new Error('no decision');
+        decided[answer.decision]++;
+        if (answer.experiment) arms.add(answer.experiment.arm);
+      }
+    await root.archive?.drain();
+    expect(arms).toEqual(new Set(['holdout', 'governed']));
+
+    // Act: the archive, replayed as the dry-run does
+    const reader = new LocalArchiveReader(archiveDir);
+    const records: ArchiveRecord[] = [];
+    for (const shard of await reader.shards(now + 86_400_000)) records.push(...(await reader.read(shard)));
+    const result = replayShard(records, { from: T0, to: now + MINUTE, policies: [policy], draft: policy });
+
+    // Assess
+    const decisions = records.filter((r) => r.type === 'decision');
+    expect(decisions).toHaveLength(60);
+    expect(decisions.every((r) => r.type === 'decision' && r.experiment?.id === 'lift')).toBe(true);
+    expect(result.current).toMatchObject(decided);
+    expect(result.draft).toEqual(result.current);
+  });
+});
