@@ -206,6 +206,13 @@ export function runThroughEngine(
     queue.push({ kind: 'events', at: at + ENGAGEMENT.feedbackDelayMs, events });
   };
 
+  /** Each held message's moment of release, as its latest verdict set it. */
+  const heldUntil = new Map<string, number>();
+  const hold = (key: string, at: number) => {
+    if (heldUntil.get(key) === at) return;
+    heldUntil.set(key, at);
+    queue.push({ kind: 'release', at, key });
+  };
   while (next < messages.length || queue.length > 0) {
     const message = messages[next];
     const queued = queue.peek();
@@ -218,6 +225,9 @@ export function runThroughEngine(
         if (entries.length > 0) append(entries, queued.at);
         continue;
       }
+      // A release a pre-emption moved (or dropped) is not due at this moment any more.
+      if (heldUntil.get(queued.key) !== queued.at) continue;
+      heldUntil.delete(queued.key);
       const [result] = append(
         [{ type: 'release', at: queued.at, policyVersion, key: queued.key, releaseAt: queued.at }],
         queued.at,
@@ -226,8 +236,7 @@ export function runThroughEngine(
         throw new Error(`unexpected replay result for the release of ${queued.key}`);
       const { verdict } = result.decided;
       if (verdict.outcome === 'accepted') deliver(queued.key, queued.at, verdict.channel);
-      else if (verdict.outcome === 'deferred')
-        queue.push({ kind: 'release', at: verdict.releaseAt, key: queued.key });
+      else if (verdict.outcome === 'deferred') hold(queued.key, verdict.releaseAt);
       else {
         bump(run.suppressedByReason, verdict.reason);
         bump(run.suppressedAtReleaseByReason, verdict.reason);
@@ -246,8 +255,19 @@ export function runThroughEngine(
     else if (verdict.outcome === 'deferred') {
       run.deferred++;
       wasDeferred.add(message.facts.key);
-      queue.push({ kind: 'release', at: verdict.releaseAt, key: message.facts.key });
+      hold(message.facts.key, verdict.releaseAt);
     } else bump(run.suppressedByReason, verdict.reason);
+    // The deferred message whose slot it took (shared/domain/preemption.ts): held to its new moment,
+    // or suppressed `preempted`, as the writer that bumps it files it.
+    if (!result.duplicate)
+      for (const bumped of result.bumped ?? []) {
+        if (bumped.verdict.outcome === 'deferred') hold(bumped.key, bumped.verdict.releaseAt);
+        else if (bumped.verdict.outcome === 'suppressed') {
+          heldUntil.delete(bumped.key);
+          bump(run.suppressedByReason, bumped.verdict.reason);
+          bump(run.suppressedAtReleaseByReason, bumped.verdict.reason);
+        }
+      }
   }
   return run;
 }

@@ -63,6 +63,7 @@ export const ARCHIVE_COLUMNS: readonly { name: string; type: string }[] = [
   { name: 'preferences', type: 'string' },
   { name: 'feedback', type: 'string' },
   { name: 'events', type: 'array<string>' },
+  { name: 'experiment', type: 'struct<id:string,arm:string>' },
 ];
 
 export interface DecisionArchiveProps {

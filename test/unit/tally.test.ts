@@ -85,6 +85,8 @@ describe('tally', () => {
       campaignId: '',
       category: '',
       policyVersion: 1,
+      experiment: '',
+      arm: '',
     });
   });
 });
