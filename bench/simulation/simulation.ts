@@ -297,16 +297,22 @@ function baseline(options: SimulationOptions): Baseline {
   const fcfs = fcfsPolicy();
   const caps = compilePolicy(fcfs);
   const accumulator = () => new Accumulator(days, caps);
-  const through = (policy: Policy) => {
+  const through = (policy: Policy, options: { firstComeFirstServed?: boolean } = {}) => {
     const compiled = compilePolicy(policy);
     return (i: number) =>
-      runThroughEngine(w.customers[i]!, w.messages[i] ?? [], compiled, w.draws[i] ?? new Float64Array());
+      runThroughEngine(
+        w.customers[i]!,
+        w.messages[i] ?? [],
+        compiled,
+        w.draws[i] ?? new Float64Array(),
+        options,
+      );
   };
 
   const noGovernor = run(w, accumulator(), false, (i) =>
     runNoGovernor(w.customers[i]!, w.messages[i] ?? [], w.draws[i] ?? new Float64Array()),
   );
-  const viaFcfs = run(w, accumulator(), true, through(fcfs));
+  const viaFcfs = run(w, accumulator(), true, through(fcfs, { firstComeFirstServed: true }));
   const viaGovernor = run(w, accumulator(), true, through(governor));
   const target = { email: 0, sms: 0, push: 0 };
   for (const c of MATCHED) target[c] = viaGovernor.acc.byChannel[c];

@@ -176,6 +176,11 @@ export function runThroughEngine(
   messages: readonly SimMessage[],
   compiled: CompiledPolicy,
   draws: Float64Array,
+  /**
+   * First come, first served: the engine is not told the messages' relevance, so no threshold applies
+   * and no message takes a less relevant one's slot (pre-emption, shared/domain/preemption.ts).
+   */
+  options: { firstComeFirstServed?: boolean } = {},
 ): CustomerRun {
   const policyVersion = compiled.policy.version;
   const policies = () => compiled;
@@ -192,6 +197,11 @@ export function runThroughEngine(
   let next = 0;
 
   const append = (entries: LogEntry[], now: number) => engine.append(entries, now);
+  const factsOf = (message: SimMessage) => {
+    if (!options.firstComeFirstServed) return message.facts;
+    const { relevance: _judgedByNoOne, ...facts } = message.facts;
+    return facts;
+  };
   const deliver = (key: string, at: number, channel: Channel) => {
     const index = indexOf.get(key);
     const m = index === undefined ? undefined : messages[index];
@@ -246,7 +256,7 @@ export function runThroughEngine(
     if (!message) break;
     next++;
     const [result] = append(
-      [{ type: 'message', at: message.at, policyVersion, facts: message.facts }],
+      [{ type: 'message', at: message.at, policyVersion, facts: factsOf(message) }],
       message.at,
     );
     if (result?.type !== 'message') throw new Error(`unexpected replay result for ${message.facts.key}`);
