@@ -6,6 +6,8 @@
  * stated below as a named assumption, each with where it comes from.
  */
 
+import { ARCHIVE_SHARDS } from '#shared/domain/archive.ts';
+
 /**
  * The on-demand list prices of us-east-1 (N. Virginia), in USD, as the AWS pricing pages published
  * them in June 2025 (DynamoDB after its November 2024 on-demand price cut). Free tiers are left out.
@@ -82,7 +84,7 @@ export const ASSUMED = {
     writeUnits: 2,
   },
   /** Firehose delivers one object per partition (day × shard) per buffer interval; a fixed cost per hour. */
-  archiveShards: 256,
+  archiveShards: ARCHIVE_SHARDS,
   bufferIntervalS: 900,
 } as const;
 
