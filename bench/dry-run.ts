@@ -248,7 +248,7 @@ try {
     ],
     [
       'events per worker',
-      Math.round(replayed / ARCHIVE_SHARDS).toLocaleString('en') + ' per shard',
+      `${Math.round(replayed / ARCHIVE_SHARDS).toLocaleString('en')} per shard`,
       Math.round(perWorker).toLocaleString('en'),
     ],
     [

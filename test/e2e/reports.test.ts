@@ -97,7 +97,10 @@ async function workload(prefix: string, count: number, seed: number): Promise<Se
       firsts.set(message.messageId, single.json());
     }
   }
-  const sent: Sent[] = messages.map((message) => ({ message, first: firsts.get(message.messageId) as Decision }));
+  const sent: Sent[] = messages.map((message) => ({
+    message,
+    first: firsts.get(message.messageId) as Decision,
+  }));
   for (const s of sent) {
     if (s.first.decision !== 'deferred') continue;
     const { messageId, customerId } = s.message as { messageId: string; customerId: string };
@@ -105,7 +108,12 @@ async function workload(prefix: string, count: number, seed: number): Promise<Se
     expect(response.status).toBe(200);
     const state = response.json<{ status: string; reason?: string; channel?: string }>();
     if (state.status === 'suppressed')
-      s.later = { messageId, decision: 'suppressed', reason: state.reason as string, channel: s.first.channel };
+      s.later = {
+        messageId,
+        decision: 'suppressed',
+        reason: state.reason as string,
+        channel: s.first.channel,
+      };
   }
   return sent;
 }
