@@ -373,49 +373,51 @@ function Experiment({ report, format }: { report: ExperimentReport; format: Form
   };
   return (
     <>
-      <table class="data">
-        <caption class="visually-hidden">Arms of {report.experiment}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Arm</th>
-            <th scope="col" class="num">
-              Customers
-            </th>
-            <th scope="col" class="num">
-              Delivered per customer
-            </th>
-            <th scope="col" class="num">
-              Opens per 1,000
-            </th>
-            <th scope="col" class="num">
-              Clicks per 1,000
-            </th>
-            <th scope="col" class="num">
-              Unsubscribes per 1,000
-            </th>
-            <th scope="col" class="num">
-              Complaints per 1,000
-            </th>
-            <th scope="col" class="num">
-              Avoided cost
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {report.arms.map((arm) => (
-            <tr key={arm.arm}>
-              <th scope="row">{arm.arm}</th>
-              <td class="num">{format.number(arm.customers)}</td>
-              <td class="num">{perCustomer(arm.deliveredPerCustomer, format)}</td>
-              <td class="num">{perCustomer(arm.opensPer1000, format)}</td>
-              <td class="num">{perCustomer(arm.clicksPer1000, format)}</td>
-              <td class="num">{perCustomer(arm.unsubscribesPer1000, format)}</td>
-              <td class="num">{perCustomer(arm.complaintsPer1000, format)}</td>
-              <td class="num">{money(arm.avoidedCost)}</td>
+      <div class="table-scroll">
+        <table class="data">
+          <caption class="visually-hidden">Arms of {report.experiment}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Arm</th>
+              <th scope="col" class="num">
+                Customers
+              </th>
+              <th scope="col" class="num">
+                Delivered per customer
+              </th>
+              <th scope="col" class="num">
+                Opens per 1,000
+              </th>
+              <th scope="col" class="num">
+                Clicks per 1,000
+              </th>
+              <th scope="col" class="num">
+                Unsubscribes per 1,000
+              </th>
+              <th scope="col" class="num">
+                Complaints per 1,000
+              </th>
+              <th scope="col" class="num">
+                Avoided cost
+              </th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {report.arms.map((arm) => (
+              <tr key={arm.arm}>
+                <th scope="row">{arm.arm}</th>
+                <td class="num">{format.number(arm.customers)}</td>
+                <td class="num">{perCustomer(arm.deliveredPerCustomer, format)}</td>
+                <td class="num">{perCustomer(arm.opensPer1000, format)}</td>
+                <td class="num">{perCustomer(arm.clicksPer1000, format)}</td>
+                <td class="num">{perCustomer(arm.unsubscribesPer1000, format)}</td>
+                <td class="num">{perCustomer(arm.complaintsPer1000, format)}</td>
+                <td class="num">{money(arm.avoidedCost)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
       {report.differences.length > 0 ? (
         <table class="data">
           <caption>Differences between arms, with 95% confidence intervals</caption>
