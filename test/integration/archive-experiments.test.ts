@@ -3,42 +3,30 @@
  * names its experiment and arm, so that the dry-run, replaying the archive through the real engine,
  * decides each customer under its arm's policy (the current policy replays to what was decided).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { LocalArchiveReader } from '#shared/adapters/archive/local.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
+import type { Root } from '#shared/composition.ts';
 import type { ArchiveRecord } from '#shared/domain/archive.ts';
 import { replayShard } from '#shared/domain/dry-run.ts';
 import { messageSchema, type Policy, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
-let dataDir: string;
+let fixture: EnginesFixture;
 let archiveDir: string;
-let engines: Engines;
 let now = T0;
 let root: Root;
 let policy: Policy;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-archive-experiments-'));
-  archiveDir = join(dataDir, 'archive');
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'archive-experiments-hash-secret-0123456789abcdef',
-    GOVERNOR_ARCHIVE_DIR: archiveDir,
-  });
-  root = createRoot(config, { now: () => now });
-  const stored = await root.policyStore.put(
-    policyDocumentSchema.parse({
+  fixture = await startEnginesFixture({
+    name: 'archive-experiments',
+    clock: { now: () => now },
+    env: (dataDir) => ({ GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive') }),
+    policy: {
       caps: [{ id: 'daily', limit: 1, window: 'P1D' }],
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
       experiments: [
@@ -51,19 +39,14 @@ beforeAll(async () => {
           ],
         },
       ],
-    }),
-    '*',
-    'test',
-    now,
-  );
-  if (!stored) throw new Error('the policy was not stored');
-  policy = stored;
+    },
+  });
+  archiveDir = join(fixture.dataDir, 'archive');
+  root = fixture.root;
+  policy = fixture.policy as Policy;
 });
 
-afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 describe('experiments in the archive', () => {
   it('records the arm of each decision, and replays each customer under its arm', async () => {
