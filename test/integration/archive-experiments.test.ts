@@ -10,7 +10,7 @@ import { type SendDeps, sendMessages } from '#shared/app/send.ts';
 import type { Root } from '#shared/composition.ts';
 import type { ArchiveRecord } from '#shared/domain/archive.ts';
 import { replayShard } from '#shared/domain/dry-run.ts';
-import { messageSchema, type Policy, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { messageSchema, type Policy } from '#shared/domain/schemas.ts';
 import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const MINUTE = 60_000;
