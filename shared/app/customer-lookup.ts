@@ -137,17 +137,23 @@ export async function lookUpCustomer(
   const { customers } = deps;
   const held = await deps.customerStore.partition(customerId);
   const record = held.record;
+  const replayed = record ? await customers.replayRecord(record, customerId) : undefined;
+  const state = replayed?.state;
   // Deferred messages of another life are what an erasure left for its sweep: no longer the customer's.
-  const deferred: DeferredMessage[] = held.deferred
-    .filter((d) => lifeOf(d) === lifeOf(record))
-    .sort((a, b) => a.releaseAt - b.releaseAt);
+  // A held item is shown where the log holds it: a message a more relevant one bumped keeps its item
+  // at its old time until the release there moves or drops it.
+  const deferred: DeferredMessage[] = held.deferred.flatMap((d) => {
+    if (lifeOf(d) !== lifeOf(record)) return [];
+    if (!state) return [d];
+    const pending = state.pending.get(customers.messageKey(d.message.messageId));
+    return pending ? [{ ...d, releaseAt: pending.releaseAt }] : [];
+  });
+  deferred.sort((a, b) => a.releaseAt - b.releaseAt);
   const named = new Map<string, string>();
   for (const d of deferred) named.set(customers.messageKey(d.message.messageId), d.message.messageId);
   const asked = query.messageId === undefined ? undefined : customers.messageKey(query.messageId);
   if (asked !== undefined && query.messageId !== undefined) named.set(asked, query.messageId);
 
-  const replayed = record ? await customers.replayRecord(record, customerId) : undefined;
-  const state = replayed?.state;
   const releases = releasesOf(replayed?.results ?? []);
   const order = [...(state?.decisions ?? new Map<string, Decided>())];
   const decisions: CustomerDecision[] = order
@@ -171,10 +177,10 @@ export async function lookUpCustomer(
     .sort((a, b) => b.at - a.at || b.index - a.index)
     .map(({ row }) => row);
 
-  // What each deferred message waits for, as its decision (or its last release) deferred it.
+  // What each deferred message waits for, as its decision (or its last release, or a bump) deferred it.
   const waiting = new Map<string, Extract<Verdict, { outcome: 'deferred' }>>();
   for (const [key, decided] of state?.decisions ?? []) {
-    const verdict = releases.get(key)?.verdict ?? decided.verdict;
+    const verdict = state?.current.get(key) ?? releases.get(key)?.verdict ?? decided.verdict;
     if (verdict.outcome === 'deferred') waiting.set(key, verdict);
   }
   const preferences = state?.preferences ?? { channels: {}, topics: {} };

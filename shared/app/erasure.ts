@@ -13,7 +13,8 @@
  * 3. archives the counts of the record's decisions, deletes the record (conditional on its life, and
  *    reading it back as it was when deleted, so the archive holds every decision appended until then),
  *    then deletes what the partition holds of those lives: deferred messages, each counted as suppressed
- *    `erased`, and delivery-ledger entries.
+ *    `erased` unless the deleted log no longer held it deferred (counted already as what became of it:
+ *    preempted, cancelled, released), and delivery-ledger entries.
  *
  * Whatever reaches the partition after that is either of a new life (the customer was written to again
  * after the erasure: a new customer as far as Governor knows, kept) or a late write of an erased life,
@@ -141,25 +142,46 @@ export class Erasures {
   ): Promise<number> {
     const { store } = this.deps;
     const erased = (item: { life?: string | undefined }) => Object.hasOwn(erasedAt, lifeOf(item));
-    if (read && erased(read)) await this.deleteRecord(customerId, read);
+    /** Per life whose record was deleted here, the messages its log still held deferred. */
+    const pending = new Map<string, ReadonlySet<string> | undefined>();
+    if (read && erased(read)) pending.set(lifeOf(read), await this.deleteRecord(customerId, read));
     const held = await store.partition(customerId);
-    if (held.record && erased(held.record)) await this.deleteRecord(customerId, held.record);
+    if (held.record && erased(held.record))
+      pending.set(lifeOf(held.record), await this.deleteRecord(customerId, held.record));
     let dropped = 0;
-    for (const d of held.deferred) if (erased(d) && (await this.drop(customerId, d, erasedAt))) dropped++;
+    for (const d of held.deferred) {
+      if (!erased(d)) continue;
+      // An item the log no longer holds deferred (a more relevant message took its slot, or it was
+      // cancelled or released and the item not yet removed) was counted already as what became of it.
+      const key = this.deps.customers.messageKey(d.message.messageId);
+      if (pending.get(lifeOf(d))?.has(key) === false) await store.deleteDeferred(d);
+      else if (await this.drop(customerId, d, erasedAt)) dropped++;
+    }
     const rest = held.others.filter((o) => !isSweep(o) && erased(o)).map((o) => o.sk);
     if (rest.length > 0) await store.deleteItems(customerId, rest);
     return dropped;
   }
 
-  /** Archives the record's decisions and deletes it; the archive is rewritten from what was deleted. */
-  private async deleteRecord(customerId: string, record: CustomerRecord): Promise<void> {
+  /**
+   * Archives the record's decisions and deletes it; the archive is rewritten from what was deleted.
+   * Returns the keys of the messages the log held deferred when this deleted it (undefined when
+   * another erasure deleted it first: its log may have held more).
+   */
+  private async deleteRecord(
+    customerId: string,
+    record: CustomerRecord,
+  ): Promise<ReadonlySet<string> | undefined> {
     const { customers, counts, store } = this.deps;
     const life = lifeOf(record);
     const id = this.countId(customerId, life);
-    await counts.archive(id, await customers.replayRecord(record, customerId));
+    let replayed = await customers.replayRecord(record, customerId);
+    await counts.archive(id, replayed);
     const deleted = await store.deleteRecord(customerId, life);
-    if (deleted && deleted.version !== record.version)
-      await counts.archive(id, await customers.replayRecord(deleted, customerId));
+    if (deleted && deleted.version !== record.version) {
+      replayed = await customers.replayRecord(deleted, customerId);
+      await counts.archive(id, replayed);
+    }
+    return deleted && new Set(replayed.state.pending.keys());
   }
 
   /** Counts a dropped deferred message (at its life's erasure), then deletes it; whether it was there. */

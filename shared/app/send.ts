@@ -16,15 +16,7 @@ import { type Bumped, preempt } from '../domain/preemption.ts';
 import type { Channel, DecisionResponse, Message } from '../domain/schemas.ts';
 import { countedOf } from '../domain/tally.ts';
 import { GovernorError, IdempotencyConflictError, UnavailableError } from '../errors.ts';
-import { logger } from '../observability/index.ts';
-import type {
-  Clock,
-  CustomerStore,
-  DeferredMessage,
-  DeferredStore,
-  Delivery,
-  DeliveryQueue,
-} from '../ports.ts';
+import type { Clock, DeferredMessage, DeferredStore, Delivery, DeliveryQueue } from '../ports.ts';
 import type { Archivable, Archive } from './archive.ts';
 import type { DecisionCounter } from './counting.ts';
 import type { CustomerLog } from './customers.ts';
@@ -43,17 +35,15 @@ export interface SendDeps {
   onDecided?: (decisions: Decided[]) => void;
   /** Archives every decision taken for the first time (anonymously: see archive.ts). */
   archive?: Archive | undefined;
-  /**
-   * Where the deferred messages a decision bumped (pre-emption) are found, to move or drop their held
-   * item at once; without it they are moved or dropped when their old time comes (a stale release).
-   */
-  customerStore?: Pick<CustomerStore, 'partition'> | undefined;
 }
 
-/** A deferred message that a decision of this request bumped (see preemption.ts). */
+/**
+ * A deferred message that a decision of this request bumped (see preemption.ts). Its held item stays
+ * where it was: the release at its old time finds it no longer pending then (a stale release) and
+ * re-holds it under the time the log gives it, or drops it, payload and all, when it was suppressed
+ * (release.ts). So a bump costs the decision no read or write beyond its own.
+ */
 interface Bump {
-  customerId: string;
-  life: string | undefined;
   bumped: Bumped;
   /** The bumped message's first decision (what finance groups it by). */
   decided: Decided | undefined;
@@ -156,7 +146,7 @@ export async function sendMessages(
             firsts.push(decided);
             if (result.enrolled) enrolments.push(decided);
             for (const bumped of result.bumped ?? [])
-              bumps.push({ customerId, life, bumped, decided: appended.state.decisions.get(bumped.key) });
+              bumps.push({ bumped, decided: appended.state.decisions.get(bumped.key) });
             const position = positions[j];
             // The entry as written: a refused append writes it again, stamped later.
             const entry = entries[j];
@@ -217,7 +207,6 @@ export async function sendMessages(
           for (const { index } of deferrals) answers[index] = failure;
         }),
   ]);
-  if (bumps.length > 0) await moveBumped(deps, bumps);
   deps.onDecided?.(firsts);
   if (deps.counter) {
     deps.counter.add([
@@ -232,46 +221,6 @@ export async function sendMessages(
     await deps.counter.flushIfDue();
   }
   return answers;
-}
-
-/**
- * The held items of the messages this request's decisions bumped: re-filed under their new release time,
- * or dropped (payload and all) when suppressed. One read of the customer's partition and one batch write
- * per bump, never for a decision that bumps nothing. The log already says what became of them: if this
- * fails, the release at their old time finds them stale and moves or drops them then.
- */
-async function moveBumped(deps: SendDeps, bumps: Bump[]): Promise<void> {
-  const store = deps.customerStore;
-  if (!store) return;
-  const byCustomer = new Map<string, Bump[]>();
-  for (const b of bumps) byCustomer.set(b.customerId, [...(byCustomer.get(b.customerId) ?? []), b]);
-  await Promise.all(
-    [...byCustomer].map(async ([customerId, mine]) => {
-      try {
-        const { deferred } = await store.partition(customerId);
-        const hold: DeferredMessage[] = [];
-        const drop: DeferredMessage[] = [];
-        for (const { bumped, life } of mine) {
-          const item = deferred.find(
-            (d) => deps.customers.messageKey(d.message.messageId) === bumped.key && (d.life ?? life) === life,
-          );
-          if (!item) continue;
-          if (bumped.verdict.outcome === 'deferred')
-            hold.push({ ...item, releaseAt: bumped.verdict.releaseAt });
-          else drop.push(item);
-        }
-        await Promise.all([
-          hold.length > 0 && deps.deferred.put(hold),
-          drop.length > 0 && deps.deferred.remove(drop),
-        ]);
-      } catch (error) {
-        logger.warn('bumped messages not moved; their release at the old time will', {
-          error: error as Error,
-          customerId,
-        });
-      }
-    }),
-  );
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
- * Pre-emption on dynalite: the writer whose decision bumps a deferred message moves its held item to
- * its new release minute (or drops it, payload and all, when it is suppressed `preempted`) at once, and
- * counts the suppression; a decision that bumps nothing costs the one UpdateItem it always did; the
- * release then finds each message where the log says it is.
+ * Pre-emption on dynalite: a decision that bumps a deferred message costs the one UpdateItem it always
+ * did (and the batch write of its own held item, if it is deferred): the bumped message's held item
+ * stays where it was until its old time, when the release finds it stale and moves it to the time the
+ * log gives it, or drops it, payload and all, when it was suppressed `preempted` (counted once, at the
+ * decision). The release then finds each message where the log says it is.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,12 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Engines, startEngines } from '#local/engines.ts';
 import { DecisionCounter } from '#shared/app/counting.ts';
-import { releaseDue } from '#shared/app/release.ts';
+import { lookUpCustomer } from '#shared/app/customer-lookup.ts';
+import { type ReleaseOutcome, releaseDue } from '#shared/app/release.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
 import { createDeliveryRoot, createRoot, type Root } from '#shared/composition.ts';
 import { loadConfig } from '#shared/config.ts';
 import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
-import { dayOf, parseGroupKey } from '#shared/domain/tally.ts';
+import { countedOf, dayOf, parseGroupKey } from '#shared/domain/tally.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
 
 const MINUTE = 60_000;
@@ -75,8 +77,18 @@ async function heldAt(minute: number): Promise<string[]> {
   return due.map((d) => d.message.messageId).sort();
 }
 
+/** The suppressions counted for `reason` on the day of `at`, as [stage, outcome, n]. */
+async function countsOf(at: number, reason = 'preempted'): Promise<[string, string, number][]> {
+  const day = dayOf(at);
+  const counts = await root.tallies.read([day]);
+  return [...(counts.get(day) ?? [])]
+    .map(([key, n]) => ({ ...parseGroupKey(day, key), n }))
+    .filter((g) => g.reason === reason)
+    .map((g) => [g.stage, g.outcome, g.n]);
+}
+
 describe('the decision that bumps a deferred message', () => {
-  it('moves its held item to its new minute at once, for one partition read and one batch write more', async () => {
+  it('costs no read and no write for the bumped message; the release at its old time moves it to its new one', async () => {
     // Prepare: the minute's slot taken, a low-relevance message held for the next minute
     now = T0;
     const customerId = 'bump-moves';
@@ -90,24 +102,29 @@ describe('the decision that bumps a deferred message', () => {
     now += 1000;
     const [high] = await sendMessages(deps, [message(customerId, 'high', 0.9)]);
 
-    // Assess: the bump's cost (its own held item, and low's moved); it holds low's minute, low the next
-    expect(meter.snapshot().calls).toEqual({
-      UpdateItemCommand: 1,
-      BatchWriteItemCommand: 2,
-      QueryCommand: 1,
-    });
+    // Assess: the decision's one write and its own held item, nothing for low's; high holds low's minute
+    expect(meter.snapshot().calls).toEqual({ UpdateItemCommand: 1, BatchWriteItemCommand: 1 });
     expect(high).toMatchObject({ decision: 'deferred', releaseAt: new Date(T0 + MINUTE).toISOString() });
-    expect(await heldAt(T0 + MINUTE)).toEqual(['high']);
-    expect(await heldAt(T0 + 2 * MINUTE)).toEqual(['low']);
-    // and each is released at its own time
+    expect(await heldAt(T0 + MINUTE)).toEqual(['high', 'low']);
+    // support's lookup shows each where the log holds it
+    const { deferred } = await lookUpCustomer(root, customerId);
+    expect(deferred.map((d) => [d.messageId, d.releaseAt])).toEqual([
+      ['high', new Date(T0 + MINUTE).toISOString()],
+      ['low', new Date(T0 + 2 * MINUTE).toISOString()],
+    ]);
+    // the release at the old minute delivers high and moves low (stale there) to the next minute
     now = T0 + MINUTE + 5000;
     const release = createDeliveryRoot(root).release;
-    expect(await releaseDue(release)).toMatchObject({ accepted: 1, repaired: 0 });
+    expect(await releaseDue(release)).toMatchObject({ accepted: 1, deferred: 0, repaired: 1 });
+    expect(await heldAt(T0 + MINUTE)).toEqual([]);
+    expect(await heldAt(T0 + 2 * MINUTE)).toEqual(['low']);
+    // where it is released in its turn
     now = T0 + 2 * MINUTE + 5000;
     expect(await releaseDue(release)).toMatchObject({ accepted: 1, repaired: 0 });
+    expect(await heldAt(T0 + 2 * MINUTE)).toEqual([]);
   });
 
-  it('drops the held item of the message it suppresses, and counts that one preempted', async () => {
+  it('counts the message it suppresses preempted at once, and the release at its old time drops its payload without counting it again', async () => {
     // Prepare
     now = T0 + 10 * MINUTE;
     const customerId = 'bump-drops';
@@ -117,21 +134,53 @@ describe('the decision that bumps a deferred message', () => {
     // Its slot in a minute is the last before its expiry that the release (35 s margin) can still meet.
     await sendMessages(deps, [message(customerId, 'low', 0.2, 2 * MINUTE)]);
     expect(await heldAt(now + MINUTE)).toEqual(['low']);
+    meter.reset();
 
     // Act
     const [high] = await sendMessages(deps, [message(customerId, 'high', 0.9)]);
 
-    // Assess
+    // Assess: no call for the bumped message (besides the counts, flushed at every decision here), which
+    // is counted preempted by the decision
+    const { PutItemCommand: flushes, ...calls } = meter.snapshot().calls;
+    expect(flushes).toBe(1);
+    expect(calls).toEqual({ UpdateItemCommand: 1, BatchWriteItemCommand: 1 });
     expect(high).toMatchObject({ decision: 'deferred', releaseAt: new Date(now + MINUTE).toISOString() });
-    expect(await heldAt(now + MINUTE)).toEqual(['high']);
+    expect(await countsOf(now)).toEqual([['release', 'suppressed', 1]]);
+    expect((await lookUpCustomer(root, customerId)).deferred.map((d) => d.messageId)).toEqual(['high']);
+    // the release at its old time delivers high, drops low's held item, and counts nothing more
+    const decidedAt = now;
+    now += MINUTE + 5000;
+    const release = {
+      ...createDeliveryRoot(root).release,
+      onReleased: (outcomes: ReleaseOutcome[]) => counter.add(outcomes.map((o) => countedOf(o, 'release'))),
+    };
+    expect(await releaseDue(release)).toMatchObject({ accepted: 1, suppressed: 0, repaired: 1 });
+    await counter.flush();
     const { deferred } = await root.customerStore.partition(customerId);
-    expect(deferred.map((d) => d.message.messageId)).toEqual(['high']);
-    const day = dayOf(now);
-    const counts = await root.tallies.read([day]);
-    const preempted = [...(counts.get(day) ?? [])]
-      .map(([key, n]) => ({ ...parseGroupKey(day, key), n }))
-      .filter((g) => g.reason === 'preempted');
-    expect(preempted.map((g) => [g.stage, g.outcome, g.n])).toEqual([['release', 'suppressed', 1]]);
+    expect(deferred).toEqual([]);
+    expect(await countsOf(decidedAt)).toEqual([['release', 'suppressed', 1]]);
+  });
+
+  it('leaves an erasure before the old time to drop the preempted message, counted preempted and not erased', async () => {
+    // Prepare: low held, then suppressed preempted by high, its held item still at its old time (a day
+    // later than the other tests, to count alone)
+    now = T0 + 24 * 60 * MINUTE;
+    const customerId = 'bump-erased';
+    const counter = new DecisionCounter(root.tallies, clock, 0);
+    const deps: SendDeps = { ...root, counter };
+    await sendMessages(deps, [message(customerId, 'first', 0.5)]);
+    await sendMessages(deps, [message(customerId, 'low', 0.2, 2 * MINUTE)]);
+    await sendMessages(deps, [message(customerId, 'high', 0.9)]);
+    expect(await heldAt(now + MINUTE)).toEqual(['high', 'low']);
+
+    // Act
+    const dropped = await root.erasures.erase(customerId);
+
+    // Assess: both items gone, high counted erased (it was still held), low only preempted
+    expect(dropped).toBe(1);
+    expect((await root.customerStore.partition(customerId)).deferred).toEqual([]);
+    expect(await countsOf(now, 'erased')).toEqual([['erasure', 'suppressed', 1]]);
+    expect(await countsOf(now)).toEqual([['release', 'suppressed', 1]]);
   });
 
   it('costs the one UpdateItem when it bumps nothing', async () => {
