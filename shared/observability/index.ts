@@ -14,6 +14,17 @@ const serviceName = 'governor';
 export const logger = new Logger({ serviceName });
 export const metrics = new Metrics({ namespace: 'Governor', serviceName });
 
+/**
+ * The metrics published at once, each with a dimension of its own: one instance for the process (it
+ * clears its dimension with each line it publishes), since building one (its console, its environment)
+ * costs about 90 µs, and the send path publishes after every request.
+ */
+let singles: Metrics | undefined;
+const single = (): Metrics => {
+  singles ??= metrics.singleMetric();
+  return singles;
+};
+
 /** One business metric per outcome: Decisions by outcome, Suppressed by reason. */
 export function countDecisions(outcomes: { outcome: string; reason?: string | undefined }[]): void {
   const byOutcome = new Map<string, number>();
@@ -22,21 +33,15 @@ export function countDecisions(outcomes: { outcome: string; reason?: string | un
     byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + 1);
     if (outcome === 'suppressed' && reason) byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
   }
-  for (const [outcome, n] of byOutcome) {
-    const single = metrics.singleMetric();
-    single.addDimension('outcome', outcome);
-    single.addMetric('Decisions', MetricUnit.Count, n);
-  }
-  for (const [reason, n] of byReason) {
-    const single = metrics.singleMetric();
-    single.addDimension('reason', reason);
-    single.addMetric('Suppressed', MetricUnit.Count, n);
-  }
+  for (const [outcome, n] of byOutcome)
+    single().addDimension('outcome', outcome).addMetric('Decisions', MetricUnit.Count, n);
+  for (const [reason, n] of byReason)
+    single().addDimension('reason', reason).addMetric('Suppressed', MetricUnit.Count, n);
 }
 
 export { MetricUnit };
 
 /** Archive records lost with a failed batch (the archive's alarm watches it). */
 export function countArchiveLost(records: number): void {
-  metrics.singleMetric().addMetric('ArchiveRecordsLost', MetricUnit.Count, records);
+  single().addMetric('ArchiveRecordsLost', MetricUnit.Count, records);
 }
