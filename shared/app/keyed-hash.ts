@@ -49,25 +49,41 @@ export class MissingSecretError extends Error {
 /** SHA-256's block: HMAC pads its key to it. */
 const BLOCK = 64;
 
+/** SHA-256's digest. */
+const DIGEST = 32;
+
 /**
  * HMAC-SHA-256 as RFC 2104 defines it, H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ m)), with the padded keys
- * computed once: two one-shot hashes a call instead of an HMAC object (it runs for every decision).
+ * computed once: two one-shot hashes a call instead of an HMAC object (it runs three times for every
+ * decision), over buffers that hold the padded keys already, so that a call allocates only its
+ * digests (no concatenation): the message is written after the inner key, the inner digest after the
+ * outer key. Synchronous, so one pair of buffers serves every call.
  */
 class Hmac {
-  private readonly inner: Buffer;
+  /** K ⊕ ipad, then room for the message (grown for a longer one). */
+  private inner: Buffer;
+  /** K ⊕ opad, then the inner digest. */
   private readonly outer: Buffer;
   constructor(secret: Buffer) {
     const key = secret.length > BLOCK ? hash('sha256', secret, 'buffer') : secret;
-    this.inner = Buffer.alloc(BLOCK, 0x36);
-    this.outer = Buffer.alloc(BLOCK, 0x5c);
+    this.inner = Buffer.alloc(BLOCK + 256, 0x36);
+    this.outer = Buffer.alloc(BLOCK + DIGEST, 0x5c);
     for (let i = 0; i < key.length; i++) {
       this.inner[i] = (this.inner[i] as number) ^ (key[i] as number);
       this.outer[i] = (this.outer[i] as number) ^ (key[i] as number);
     }
   }
   digest(text: string): string {
-    const inner = hash('sha256', Buffer.concat([this.inner, Buffer.from(text, 'utf8')]), 'buffer');
-    return hash('sha256', Buffer.concat([this.outer, inner]), 'base64url');
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (BLOCK + bytes > this.inner.length) {
+      const grown = Buffer.alloc(BLOCK + 2 * bytes);
+      this.inner.copy(grown, 0, 0, BLOCK);
+      this.inner = grown;
+    }
+    this.inner.write(text, BLOCK, 'utf8');
+    const inner = hash('sha256', this.inner.subarray(0, BLOCK + bytes), 'buffer');
+    inner.copy(this.outer, BLOCK);
+    return hash('sha256', this.outer, 'base64url');
   }
 }
 

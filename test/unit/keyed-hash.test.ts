@@ -18,6 +18,20 @@ describe('keyed hashes', () => {
     expect(ref).toBe(expected.slice(0, 22));
   });
 
+  it('are the HMAC of every input, long, short or not ASCII, one after another', () => {
+    // Prepare: a long id (beyond the room first set aside), then shorter ones, multi-byte characters
+    const hashes = new KeyedHash(SECRET);
+    const ids = ['x'.repeat(1000), 'c-1', 'é'.repeat(300), '', 'ü-🙂', 'y'.repeat(5000), 'c-1'];
+
+    // Act
+    const refs = ids.map((id) => hashes.of('message', id, 43));
+
+    // Assess
+    expect(refs).toEqual(
+      ids.map((id) => createHmac('sha256', SECRET).update(`message\0${id}`).digest('base64url')),
+    );
+  });
+
   it('differ from one purpose to another and from one secret to another', () => {
     const a = new KeyedHash(SECRET);
     const b = new KeyedHash(`${SECRET}-other`);
