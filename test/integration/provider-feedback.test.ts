@@ -5,7 +5,9 @@
  * customer, a redelivered batch changes nothing, and a record that names nothing is acknowledged
  * without blocking the others.
  */
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLambdaContext } from '#local/http-server.ts';
 import { encodeTag } from '#shared/adapters/providers/feedback-tags.ts';
 import { type ProviderRecord, recordProviderFeedback } from '#shared/app/provider-feedback.ts';
 import type { Root } from '#shared/composition.ts';
@@ -250,5 +252,48 @@ describe('recording provider events', () => {
     // Assess
     expect(result.failed).toEqual(named.map((r) => r.id));
     expect(result.error).toBeInstanceOf(Error);
+  });
+});
+
+describe('the events queue handler', () => {
+  type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  /** The handler as Lambda loads it: its root from the environment (the fixture's engines and secret). */
+  const loadHandler = async () => {
+    process.env.GOVERNOR_HASH_SECRET = fixture.config.GOVERNOR_HASH_SECRET;
+    return ((await import('#functions/events/feedback-handler.ts')) as unknown as { handler: Handler })
+      .handler;
+  };
+  const sqsEvent = (batch: ProviderRecord[]): SQSEvent => ({
+    Records: batch.map(
+      (r) =>
+        ({
+          messageId: r.id,
+          receiptHandle: `rh-${r.id}`,
+          body: r.body,
+          attributes: { ApproximateReceiveCount: '1' },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:provider-events',
+          awsRegion: 'eu-west-1',
+        }) as unknown as SQSRecord,
+    ),
+  });
+
+  it('answers a partial batch response that retries nothing, malformed records included, and records the rest', async () => {
+    // Prepare
+    const batch = records(
+      'garbage',
+      viaSns(sesEvent('Delivery', { messageId: 'h-m1', customerId: 'h-c1' })),
+      viaSns(sesEvent('Open', { messageId: 'h-m1', customerId: 'h-c1' })),
+    );
+    const handler = await loadHandler();
+    // Act
+    const response = await handler(sqsEvent(batch), createLambdaContext('provider-events-test'));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    const customer = await root.customers.read('h-c1');
+    expect(customer?.state.engagement.delivered).toBeCloseTo(1, 6);
+    expect(customer?.state.engagement.engaged).toBeCloseTo(1, 6);
   });
 });
