@@ -12,6 +12,7 @@ import {
   dryRunWorker,
   type HttpFunctionSpec,
   httpFunctions,
+  providerFeedback,
 } from './routes.ts';
 import { type GovernorSettings, settingsFrom } from './settings.ts';
 import { StatefulStack } from './stacks/stateful-stack.ts';
@@ -28,6 +29,8 @@ export interface GovernorOptions {
   readonly authorizer?: string | undefined;
   /** @default infra/routes.ts; undefined: no dry-run state machine */
   readonly dryRunWorker?: string | undefined;
+  /** @default infra/routes.ts; undefined: provider events are not wired */
+  readonly providerFeedback?: string | undefined;
 }
 
 /** How the stateless stack references the stateful one; an operator may override it in cdk.json. */
@@ -56,6 +59,7 @@ export function addGovernor(app: App, options: GovernorOptions = {}) {
     delivery: 'delivery' in options ? options.delivery : delivery,
     authorizer: 'authorizer' in options ? options.authorizer : authorizer,
     dryRunWorker: 'dryRunWorker' in options ? options.dryRunWorker : dryRunWorker,
+    providerFeedback: 'providerFeedback' in options ? options.providerFeedback : providerFeedback,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { stateful, stateless };

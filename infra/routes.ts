@@ -210,3 +210,9 @@ export const authorizer: string | undefined = 'functions/authorizer/handler.ts';
 
 /** The dry-run state machine's worker: every step of a job (see constructs/dry-run-machine.ts). */
 export const dryRunWorker: string | undefined = 'functions/dry-run-worker/handler.ts';
+
+/**
+ * The events function's queue consumer: SES event publishing through SNS and SQS, wired when email uses
+ * the ses provider (see constructs/provider-feedback.ts).
+ */
+export const providerFeedback: string | undefined = 'functions/events/feedback-handler.ts';

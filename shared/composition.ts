@@ -24,6 +24,7 @@ import { DynamoRateCounter } from './adapters/dynamodb/rate-counter.ts';
 import { DynamoReleaseCursor } from './adapters/dynamodb/release-cursor.ts';
 import { DynamoTallyStore } from './adapters/dynamodb/tally-store.ts';
 import { createProviders } from './adapters/providers/index.ts';
+import { providerEventOf } from './adapters/providers/provider-events.ts';
 import { DeliveryJournal, JournaledDeliveryQueue } from './adapters/sqs/delivery-journal.ts';
 import { createSqsClient, SqsDeliveryQueue } from './adapters/sqs/delivery-queue.ts';
 import { SqsQueueInspector } from './adapters/sqs/queue-depths.ts';
@@ -130,6 +131,8 @@ export function createRoot(config: Config, clock: Clock = systemClock) {
     authenticate: createAuthenticator(adminKeyOf(config), keys),
     /** Per-key rate limits, counted with every other instance (every function's) in the table. */
     rateLimiter: new RateLimiter(clock, { counter: new DynamoRateCounter(db, table) }),
+    /** The event an SES or SMS event record names (the events function's queue). */
+    readEvent: providerEventOf,
   };
 }
 export type Root = ReturnType<typeof createRoot>;

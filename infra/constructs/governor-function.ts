@@ -213,13 +213,16 @@ export class GovernorFunction extends NodejsFunction {
    * 'consume': the queue becomes this function's event source; batches report item failures, so one
    * failed record is retried alone (the function must answer `{ batchItemFailures }`).
    * 'inspect': sqs:GetQueueAttributes on `queue` (its approximate depths), nothing else.
+   * `variable: null` sets no variable.
    */
   bindQueue(
     queue: IQueue,
     access: QueueAccess,
-    options: { variable?: QueueVariable; batchSize?: number; maxConcurrency?: number } = {},
+    options: { variable?: QueueVariable | null; batchSize?: number; maxConcurrency?: number } = {},
   ): this {
-    this.addEnvironment(options.variable ?? 'GOVERNOR_DELIVERY_QUEUE_URL', queue.queueUrl);
+    // null: a consumer that never names its queue (Lambda hands it the records).
+    if (options.variable !== null)
+      this.addEnvironment(options.variable ?? 'GOVERNOR_DELIVERY_QUEUE_URL', queue.queueUrl);
     if (access === 'send') {
       this.addToRolePolicy(
         new PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),

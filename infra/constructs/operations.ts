@@ -211,6 +211,19 @@ export class GovernorOperations extends Construct {
     });
   }
 
+  /** Alarms as soon as one message waits in the dead-letter queue `queue`, as the delivery DLQ's alarm does. */
+  alarmOnDeadLetters(name: string, queue: IQueue, description: string): Alarm {
+    return this.alarm(`${name}DeadLetters`, {
+      description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: 'Maximum',
+      }),
+      threshold: 0,
+      evaluationPeriods: 1,
+    });
+  }
+
   /** Alarms when executions of a state machine fail or time out (`failures`: how many, per period). */
   alarmOnFailedExecutions(name: string, failures: IMetric): Alarm {
     return this.alarm(`${name}ExecutionsFailed`, {

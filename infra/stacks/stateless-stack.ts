@@ -16,6 +16,7 @@ import { DryRunMachine } from '../constructs/dry-run-machine.ts';
 import { GovernorApi } from '../constructs/governor-api.ts';
 import { type ArchiveStreamRef, GovernorFunction } from '../constructs/governor-function.ts';
 import { GovernorOperations } from '../constructs/operations.ts';
+import { ProviderFeedback } from '../constructs/provider-feedback.ts';
 import type { DeliveryEntries, HttpFunctionSpec, RouteKey } from '../routes.ts';
 import type { GovernorSettings } from '../settings.ts';
 import { DELIVERY_MAX_RECEIVE_COUNT } from './stateful-stack.ts';
@@ -42,7 +43,12 @@ export interface StatelessStackProps extends StackProps {
   readonly authorizer?: string | undefined;
   /** The dry-run state machine's worker module; undefined: no dry-runs on AWS. */
   readonly dryRunWorker?: string | undefined;
+  /** The provider events' queue consumer module; undefined: no provider feedback wired. */
+  readonly providerFeedback?: string | undefined;
 }
+
+/** The SES configuration set the stack creates when email uses ses and none is named. */
+export const DEFAULT_SES_CONFIGURATION_SET = 'governor';
 
 /** The dispatch function's provider settings (shared/config.ts names). */
 function dispatchEnvironment(settings: GovernorSettings): Record<string, string> {
@@ -71,6 +77,7 @@ export class StatelessStack extends Stack {
   readonly functions = new Map<string, GovernorFunction>();
   readonly pipeline: DeliveryPipeline | undefined;
   readonly dryRuns: DryRunMachine | undefined;
+  readonly feedback: ProviderFeedback | undefined;
   readonly operations: GovernorOperations;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
@@ -147,6 +154,22 @@ export class StatelessStack extends Stack {
       this.functions.set(spec.name, fn);
     }
 
+    // SES event publishing into the events function, when email goes through SES: every email is sent
+    // through the configuration set whose events come back.
+    const sesConfigurationSet = settings.sesConfigurationSet ?? DEFAULT_SES_CONFIGURATION_SET;
+    this.feedback =
+      props.providerFeedback && props.delivery && settings.providers.email === 'ses'
+        ? new ProviderFeedback(this, 'Feedback', {
+            entry: props.providerFeedback,
+            sesConfigurationSet,
+            table: state.table,
+            hashSecret: state.hashSecret,
+            archive: state.archive,
+            environment,
+          })
+        : undefined;
+    if (this.feedback) this.functions.set('ProviderEvents', this.feedback.consumer);
+
     this.pipeline = props.delivery
       ? new DeliveryPipeline(this, 'Delivery', {
           entries: props.delivery,
@@ -159,7 +182,10 @@ export class StatelessStack extends Stack {
           archive: state.archive,
           providers: settings.providers,
           ses: settings.sesFrom
-            ? { from: settings.sesFrom, configurationSet: settings.sesConfigurationSet }
+            ? {
+                from: settings.sesFrom,
+                configurationSet: this.feedback ? sesConfigurationSet : settings.sesConfigurationSet,
+              }
             : undefined,
           dispatchEnvironment: dispatchEnvironment(settings),
           maxConcurrency: settings.dispatchMaxConcurrency,
@@ -182,6 +208,12 @@ export class StatelessStack extends Stack {
       ...(settings.alarmEmail ? { alarmEmail: settings.alarmEmail } : {}),
     });
     if (this.pipeline) this.operations.alarmOnErrors('Dispatch', this.pipeline.dispatch);
+    if (this.feedback)
+      this.operations.alarmOnDeadLetters(
+        'ProviderEvents',
+        this.feedback.deadLetterQueue,
+        'Provider events (SES) failed 5 times to be recorded and wait in the feedback DLQ: inspect, fix, redrive.',
+      );
     if (this.dryRuns)
       this.operations.alarmOnFailedExecutions('DryRun', this.dryRuns.metricFailedExecutions());
     this.operations.addTechnicalWidgets();

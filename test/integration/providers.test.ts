@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { namedBy } from '#shared/adapters/providers/feedback-tags.ts';
 import { createProviders, ProviderConfigError } from '#shared/adapters/providers/index.ts';
 import { OutboxProvider } from '#shared/adapters/providers/outbox.ts';
 import { SesEmailProvider } from '#shared/adapters/providers/ses.ts';
@@ -216,7 +217,7 @@ describe('SesEmailProvider', () => {
       timeoutMs: 1000,
     });
 
-  it('sends a simple email to the address in the payload, tagged with the message and campaign', async () => {
+  it('sends a simple email to the address in the payload, tagged with the message, its customer and campaign', async () => {
     ses.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
     const result = await provider().send(
       aDelivery({ messageId: 'msg/1', payload: { to: 'a@example.com', subject: 'S', html: '<p>x</p>' } }),
@@ -235,9 +236,24 @@ describe('SesEmailProvider', () => {
       EmailTags: [
         { Name: 'governorMessageId', Value: 'msg_1' },
         { Name: 'campaignId', Value: 'black-friday' },
+        // base64url of msg/1 and cust-1: SES tags take letters, digits, _ and - only
+        { Name: 'governor-message', Value: 'bXNnLzE' },
+        { Name: 'governor-customer', Value: 'Y3VzdC0x' },
       ],
       ConfigurationSetName: 'governor',
     });
+  });
+
+  it('names any message id and customer id in tags SES accepts, which give the ids back', async () => {
+    ses.on(SendEmailCommand).resolves({ MessageId: 'ses-3' });
+    const messageId = `m:${'~'.repeat(60)}/+${'x'.repeat(60)}`;
+    const customerId = 'c!"#$%&\'()*+,./:;<=>?@[\\]^`{|}~0123456789';
+    await provider().send(aDelivery({ messageId, customerId }));
+
+    const tags = ses.commandCalls(SendEmailCommand)[0]?.args[0].input.EmailTags ?? [];
+    for (const tag of tags) expect(tag.Value).toMatch(/^[A-Za-z0-9_-]{1,256}$/);
+    const asEvent = Object.fromEntries(tags.map((t) => [t.Name, [t.Value]]));
+    expect(namedBy(asEvent)).toEqual({ messageId, customerId });
   });
 
   it('sends a template email', async () => {

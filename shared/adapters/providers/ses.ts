@@ -2,7 +2,9 @@
  * Email through Amazon SES (API v2). Governor stores no addresses: the campaign platform puts them in
  * the payload, which lives only in the queue until delivered. Payload: `{to, subject, text?, html?,
  * replyTo?}` or `{to, template: {name, data?}}`; `to` is an address or a list of addresses. A payload
- * without them is a permanent failure (`invalid_payload`).
+ * without them is a permanent failure (`invalid_payload`). Every email carries message tags naming the
+ * message and its customer (feedback-tags.ts), which the configuration set's event publishing hands
+ * back to the events function (ses-events.ts).
  */
 import {
   type EmailContent,
@@ -13,6 +15,7 @@ import {
 import * as z from 'zod';
 import type { Delivery, Provider, SendResult } from '../../ports.ts';
 import { sendWithin, tagValue } from './aws-errors.ts';
+import { namingTags } from './feedback-tags.ts';
 
 const addresses = z.union([z.string().min(3), z.array(z.string().min(3)).min(1).max(50)]);
 export const emailPayloadSchema = z.union([
@@ -76,6 +79,8 @@ export class SesEmailProvider implements Provider {
           };
     const tags: MessageTag[] = [{ Name: 'governorMessageId', Value: tagValue(delivery.messageId) }];
     if (delivery.campaignId) tags.push({ Name: 'campaignId', Value: tagValue(delivery.campaignId) });
+    // The configuration set's events name the message and its customer by these (ses-events.ts).
+    for (const { name, value } of namingTags(delivery)) tags.push({ Name: name, Value: value });
     return sendWithin(options.timeoutMs ?? this.timeoutMs, TRANSIENT, (abortSignal) =>
       this.client.send(
         new SendEmailCommand({
