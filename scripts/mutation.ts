@@ -42,7 +42,7 @@ const FILES: Record<string, { tests: string[]; propertyScale?: string }> = {
   'message-facts': { tests: ['message-facts', 'keyed-hash'] },
   'message-status': { tests: ['message-status', 'cancellation'] },
   'quiet-hours': { tests: ['quiet-hours', 'decision'] },
-  preemption: { tests: ['preemption', 'dry-run-preemption'] },
+  preemption: { tests: ['preemption', 'preemption-rules', 'dry-run-preemption'] },
   schemas: { tests: ['schemas', 'api-document', 'decision', 'policy-cache'] },
   tally: { tests: ['tally', 'counting', 'reports'] },
   'time-zone': { tests: ['time-zone', 'quiet-hours'] },
