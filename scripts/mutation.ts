@@ -35,7 +35,7 @@ const FILES: Record<string, { tests: string[]; propertyScale?: string }> = {
   'dry-run-result': { tests: ['api-document'] },
   'dry-run': { tests: ['api-document'] },
   duration: { tests: ['duration', 'schemas', 'decision'] },
-  'engine-run': { tests: ['api-document'] },
+  'engine-run': { tests: ['engine-run'] },
   experiments: { tests: ['experiments'] },
   explain: { tests: ['explain', 'fatigue', 'api-document'] },
   fatigue: { tests: ['fatigue'] },
