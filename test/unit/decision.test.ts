@@ -1170,3 +1170,49 @@ describe('decide, with a folded send whose span starts after now', () => {
     expect(verdict).toMatchObject({ outcome: 'deferred', releaseAt: T0 + 23 * HOUR, rule: 'daily' });
   });
 });
+
+describe('decide, at the edges of the slot search', () => {
+  it('never frees a slot under a cap of zero, whatever was sent before', () => {
+    const none = compiled({ caps: [{ id: 'none', limit: 0, window: 'P1D' }] });
+
+    const verdict = decide(
+      aView({ sends: [aSend(T0 - HOUR)] }),
+      facts({ expiresAt: T0 + 10 * DAY }),
+      none,
+      T0,
+    );
+
+    expect(verdict).toEqual({
+      outcome: 'suppressed',
+      channel: 'email',
+      reason: 'frequency_cap',
+      rule: 'none',
+    });
+  });
+
+  it('defers to when the send that fills the window leaves it, not to now when an older one left it', () => {
+    // Prepare: one a day; a send exactly a day ago has left the window ending now, one an hour ago has not
+    const daily = compiled({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }] });
+    const sends = [aSend(T0 - DAY), aSend(T0 - HOUR)];
+
+    // Act
+    const verdict = decide(aView({ sends }), facts({ expiresAt: T0 + 10 * DAY }), daily, T0);
+
+    // Assess
+    expect(verdict).toMatchObject({ outcome: 'deferred', releaseAt: T0 + 23 * HOUR, rule: 'daily' });
+  });
+
+  it('applies no topic opt-out to a message without a category, even one for a topic named "undefined"', () => {
+    const view = aView({ preferences: { topics: { undefined: false } } });
+
+    expect(decide(view, facts(), noRules, T0)).toEqual({ outcome: 'accepted', channel: 'email' });
+  });
+
+  it('tries the alternates in the order the message gives them when the customer states no preference', () => {
+    const view = aView({ preferences: { channels: { email: { optIn: false } } } });
+
+    const verdict = decide(view, facts({ alternateChannels: ['push', 'sms'] }), noRules, T0);
+
+    expect(verdict).toEqual({ outcome: 'accepted', channel: 'push' });
+  });
+});
