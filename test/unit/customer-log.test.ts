@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { type EntryResult, emptyBase, type LogEntry, replay } from '#shared/domain/customer-log.ts';
+import {
+  conflictsWith,
+  type Decided,
+  type EntryResult,
+  emptyBase,
+  type LogEntry,
+  replay,
+} from '#shared/domain/customer-log.ts';
 import {
   aPolicy,
   DAY,
+  facts,
   feedbackEntry,
   HOUR,
   MINUTE,
@@ -533,4 +541,114 @@ describe('release of a deferred message', () => {
     expect(verdictOf(results, 1)).toMatchObject({ outcome: 'deferred', releaseAt: T0 + DAY });
     expect(verdictOf(results, 2)).toEqual({ outcome: 'accepted', channel: 'email' });
   });
+});
+
+describe('replay of what compaction left', () => {
+  it('describes settled and folded entries as other entries, deciding nothing', () => {
+    // Prepare
+    const log: LogEntry[] = [
+      {
+        type: 'settled',
+        key: 'a',
+        at: T0,
+        policyVersion: 1,
+        first: { outcome: 'accepted', channel: 'email' },
+        send: { key: 'a', at: T0, channel: 'email', kind: 'marketing' },
+      },
+      {
+        type: 'folded',
+        at: T0,
+        send: { key: '', at: T0, since: T0 - DAY, channel: 'email', kind: 'marketing', count: 2 },
+      },
+    ];
+
+    // Act
+    const { state, results } = replay(emptyBase(), log, lookup);
+
+    // Assess
+    expect(results).toEqual([{ type: 'other' }, { type: 'other' }]);
+    expect(state.sends).toHaveLength(2);
+  });
+
+  it('takes no retry for a conflict on the channel or kind of a decision that did not record them', () => {
+    // Prepare: a decision settled before decisions recorded the channel and kind they were asked for
+    const earlier: Decided = { verdict: { outcome: 'accepted', channel: 'email' }, policyVersion: 1, at: T0 };
+
+    // Act, Assess
+    expect(conflictsWith(earlier, facts({ channel: 'sms' }))).toBe(false);
+    expect(conflictsWith(earlier, facts({ kind: 'transactional' }))).toBe(false);
+    expect(conflictsWith({ ...earlier, channel: 'email' }, facts({ channel: 'sms' }))).toBe(true);
+    expect(conflictsWith({ ...earlier, kind: 'marketing' }, facts({ kind: 'transactional' }))).toBe(true);
+  });
+});
+
+describe('hard suppressions and preference changes', () => {
+  it('keeps a hard suppression when the new preferences opt the channel out', () => {
+    // Prepare
+    const log = [
+      feedbackEntry(T0, 'email', 'complained'),
+      preferencesEntry(T0 + MINUTE, { channels: { email: { optIn: false, source: 'preference-centre' } } }),
+      messageEntry(T0 + 2 * MINUTE, { kind: 'transactional' }),
+    ];
+
+    // Act
+    const { state, results } = replay(emptyBase(), log, lookup);
+
+    // Assess
+    expect(verdictOf(results, 2)).toMatchObject({ outcome: 'suppressed', reason: 'complained' });
+    expect(state.suppressions).toEqual({ email: 'complained' });
+  });
+});
+
+describe('the release margin a writer decided under', () => {
+  // One message a minute: b, a second after a, can go a minute after a
+  const perMinute = aPolicy({ caps: [{ id: 'per-minute', limit: 1, window: 'PT1M' }] }, 1);
+  // and, from version 2, one every two minutes
+  const perTwoMinutes = aPolicy({ caps: [{ id: 'per-minute', limit: 1, window: 'PT2M' }] }, 2);
+  const versions = policies(perMinute, perTwoMinutes);
+  const withMargin = (entry: LogEntry, releaseMarginMs: number): LogEntry =>
+    entry.type === 'message' || entry.type === 'release' ? { ...entry, releaseMarginMs } : entry;
+
+  it.each([
+    ['without one, the default 90 s: the release could land after the expiry', undefined, 'suppressed'],
+    ['of 10 s: the release lands before the expiry', 10_000, 'deferred'],
+  ])(
+    'defers a message to the next slot only when its release lands before its expiry, %s',
+    (_, margin, outcome) => {
+      // Prepare: b expires two minutes after a, a minute after its slot
+      const b = messageEntry(T0 + 1000, { key: 'b', expiresAt: T0 + 2 * MINUTE });
+      const log = [messageEntry(T0, { key: 'a' }), margin === undefined ? b : withMargin(b, margin)];
+
+      // Act
+      const { results } = replay(emptyBase(), log, versions);
+
+      // Assess
+      expect(verdictOf(results, 1)).toMatchObject({ outcome });
+    },
+  );
+
+  it.each([
+    ['without one, the default 90 s', undefined, 'suppressed'],
+    ['of 10 s', 10_000, 'deferred'],
+  ])(
+    'defers a released message again only when its next release lands before its expiry, %s',
+    (_, margin, outcome) => {
+      // Prepare: b is deferred to a minute after a, expiring 2.5 min after a; its release, under version 2,
+      // finds its next slot at two minutes after a
+      const b = withMargin(messageEntry(T0 + 1000, { key: 'b', expiresAt: T0 + 150_000 }), 10_000);
+      const release = releaseEntry(T0 + MINUTE, 'b', T0 + MINUTE, 2);
+      const log = [
+        messageEntry(T0, { key: 'a' }),
+        b,
+        margin === undefined ? release : withMargin(release, margin),
+      ];
+
+      // Act
+      const { results } = replay(emptyBase(), log, versions);
+
+      // Assess
+      expect(verdictOf(results, 1)).toMatchObject({ outcome: 'deferred', releaseAt: T0 + MINUTE });
+      expect(verdictOf(results, 2)).toMatchObject({ outcome });
+    },
+  );
 });

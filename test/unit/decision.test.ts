@@ -6,6 +6,7 @@ import {
   decide,
   MAX_DEFERRED,
   pressure,
+  sendMatches,
 } from '#shared/domain/decision.ts';
 import type { Channel } from '#shared/domain/schemas.ts';
 import { aPolicy, aSend, at, aView, compiled, DAY, facts, HOUR, MINUTE, T0, WEEK } from './builders.ts';
@@ -1113,5 +1114,105 @@ describe('decide, among channels that all defer', () => {
 
     // Assess
     expect(verdict).toMatchObject({ outcome: 'deferred', channel: 'sms', releaseAt: T0 + 23 * HOUR });
+  });
+});
+
+describe('sendMatches', () => {
+  const folded = { key: '', at: T0, since: T0 - DAY, channel: 'sms', kind: 'marketing', count: 3 } as const;
+
+  it.each([
+    [{}, true],
+    [{ channel: 'sms', category: 'promotions', campaignId: 'spring-sale' }, true],
+    [{ channel: 'email' }, false],
+    [{ kind: 'transactional' }, false],
+    [{ kind: 'transactional', channel: 'sms' }, false],
+  ] as const)(
+    'counts a folded marketing sms, of any category and campaign, under a cap matching %j: %s',
+    (match, expected) => {
+      expect(sendMatches(match, folded)).toBe(expected);
+    },
+  );
+
+  it('counts a folded transactional send only under caps that name its kind', () => {
+    const transactional = { ...folded, kind: 'transactional' } as const;
+
+    expect(sendMatches({}, transactional)).toBe(false);
+    expect(sendMatches({ kind: 'transactional' }, transactional)).toBe(true);
+  });
+
+  it('matches a send that is not folded as capMatches does', () => {
+    const plain = aSend(T0, { channel: 'sms', category: 'news' });
+
+    expect(sendMatches({ category: 'promotions' }, plain)).toBe(false);
+    expect(sendMatches({ category: 'news', channel: 'sms' }, plain)).toBe(true);
+  });
+});
+
+describe('baseThreshold of a message without a category', () => {
+  it('ignores a category threshold, even one for a category named "undefined"', () => {
+    const policy = aPolicy({ relevance: { default: 0.3, byCategory: { undefined: 0.9 } } });
+
+    expect(baseThreshold(policy, 'email', undefined)).toBe(0.3);
+  });
+});
+
+describe('decide, with a folded send whose span starts after now', () => {
+  it('holds a message back when the window ending where the span starts is full', () => {
+    // Prepare: two a day; one send an hour ago, and one folded send somewhere between 1 h and 30 h from
+    // now: the window ending in an hour may hold both and this message
+    const daily = compiled({ caps: [{ id: 'daily', limit: 2, window: 'P1D' }] });
+    const sends = [aSend(T0 - HOUR), { ...aSend(T0 + 30 * HOUR), key: '', since: T0 + HOUR, count: 1 }];
+
+    // Act
+    const verdict = decide(aView({ sends }), facts({ expiresAt: T0 + 10 * DAY }), daily, T0);
+
+    // Assess: not before the send of an hour ago leaves the window
+    expect(verdict).toMatchObject({ outcome: 'deferred', releaseAt: T0 + 23 * HOUR, rule: 'daily' });
+  });
+});
+
+describe('decide, at the edges of the slot search', () => {
+  it('never frees a slot under a cap of zero, whatever was sent before', () => {
+    const none = compiled({ caps: [{ id: 'none', limit: 0, window: 'P1D' }] });
+
+    const verdict = decide(
+      aView({ sends: [aSend(T0 - HOUR)] }),
+      facts({ expiresAt: T0 + 10 * DAY }),
+      none,
+      T0,
+    );
+
+    expect(verdict).toEqual({
+      outcome: 'suppressed',
+      channel: 'email',
+      reason: 'frequency_cap',
+      rule: 'none',
+    });
+  });
+
+  it('defers to when the send that fills the window leaves it, not to now when an older one left it', () => {
+    // Prepare: one a day; a send exactly a day ago has left the window ending now, one an hour ago has not
+    const daily = compiled({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }] });
+    const sends = [aSend(T0 - DAY), aSend(T0 - HOUR)];
+
+    // Act
+    const verdict = decide(aView({ sends }), facts({ expiresAt: T0 + 10 * DAY }), daily, T0);
+
+    // Assess
+    expect(verdict).toMatchObject({ outcome: 'deferred', releaseAt: T0 + 23 * HOUR, rule: 'daily' });
+  });
+
+  it('applies no topic opt-out to a message without a category, even one for a topic named "undefined"', () => {
+    const view = aView({ preferences: { topics: { undefined: false } } });
+
+    expect(decide(view, facts(), noRules, T0)).toEqual({ outcome: 'accepted', channel: 'email' });
+  });
+
+  it('tries the alternates in the order the message gives them when the customer states no preference', () => {
+    const view = aView({ preferences: { channels: { email: { optIn: false } } } });
+
+    const verdict = decide(view, facts({ alternateChannels: ['push', 'sms'] }), noRules, T0);
+
+    expect(verdict).toEqual({ outcome: 'accepted', channel: 'push' });
   });
 });

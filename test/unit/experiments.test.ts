@@ -7,6 +7,7 @@ import {
   type Assignment,
   armFor,
   armOf,
+  armPolicy,
   armVariants,
   assignmentNumber,
   forCustomer,
@@ -256,5 +257,48 @@ describe('the customer item', () => {
     // Assess
     expect(base.enrolled).toEqual(['lift']);
     expect(decodeBase(encodeBase(base)).enrolled).toEqual(['lift']);
+  });
+});
+
+describe('armPolicy', () => {
+  const policy = aPolicy({
+    caps: [weekly],
+    relevance: { default: 0.4, pressureSlope: 0.3 },
+    experiments: [holdout()],
+  });
+
+  it('is the policy itself for the current arm', () => {
+    expect(armPolicy(policy, { id: 'governed', share: 1, policy: 'current' })).toBe(policy);
+  });
+
+  it('has no caps and no relevance threshold for the control arm, and no experiments', () => {
+    const control = armPolicy(policy, { id: 'holdout', share: 1, policy: 'control' });
+
+    expect(control.caps).toEqual([]);
+    expect(control.relevance).toEqual({ default: 0, pressureSlope: 0 });
+    expect(control).not.toHaveProperty('experiments');
+  });
+});
+
+describe('forCustomer', () => {
+  it('is the compiled policy itself when the policy runs no experiment', () => {
+    const none = compiled({ caps: [weekly] });
+    const empty = compiled({ caps: [weekly], experiments: [] });
+
+    expect(forCustomer(none, at(0.5))).toBe(none);
+    expect(forCustomer(empty, at(0.5))).toBe(empty);
+  });
+
+  it('decides the current arm under the compiled policy itself, and compiles every other arm once', () => {
+    const c = withHoldout();
+
+    const governed = forCustomer(c, at(0.5)).arms?.[0];
+    const strictOnce = forCustomer(c, at(0.9)).arms?.[0]?.compiled;
+    const strictAgain = forCustomer(c, at(0.95)).arms?.[0]?.compiled;
+
+    expect(governed).toMatchObject({ id: 'lift', arm: 'governed' });
+    expect(governed?.compiled).toBe(c);
+    expect(strictOnce?.counts.map((r) => r.id)).toEqual(['strict']);
+    expect(strictAgain).toBe(strictOnce);
   });
 });
