@@ -66,8 +66,9 @@ export class DecisionCounter {
 }
 
 /**
- * What finance keeps of an erased customer: the anonymous counts of the decisions its log still held
- * (an archive that reconciliation adds to what the logs hold, with how many the log had forgotten),
+ * What finance keeps of an erased customer: the anonymous counts of the decisions its log still held,
+ * and of what became of its deferred messages since (an archive that reconciliation adds to what the
+ * logs hold, with how many the log had forgotten),
  * and each deferred message it dropped, counted as suppressed `erased`. Every write has an id of its
  * own (the erased record's, the dropped message's), so an erasure retried after a crash, or a sweep that
  * finds a message again, rewrites the same items instead of counting twice.

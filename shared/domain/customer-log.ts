@@ -98,6 +98,8 @@ export type LogEntry =
       kind?: Kind | undefined;
       /** What became of the message since its first decision (see `CustomerState.current`). */
       current?: Verdict | undefined;
+      /** When that became of it, and under which policy version (see `After`). */
+      after?: Omit<After, 'experiment'> | undefined;
     }
   /** Sends folded into one count (see `Send`); `at` is the send's. */
   | { type: 'folded'; at: number; send: Send }
@@ -142,6 +144,21 @@ export interface Decided {
   experiment?: ArmOf | undefined;
 }
 
+/**
+ * When what became of a message after its decision (`CustomerState.current`) happened: its release (the
+ * release's policy version, and the time it had reserved, which decides its experiment's arm), its
+ * pre-emption or its cancellation (the first decision's policy version). Kept so that the counts of the
+ * release stage can be rebuilt from the log (reconcile.ts).
+ */
+export interface After {
+  at: number;
+  policyVersion: number;
+  /** A release's: the time the message had reserved. */
+  releaseAt?: number | undefined;
+  /** The experiment and arm it counts in (never stored: found again by replay, as for decisions). */
+  experiment?: ArmOf | undefined;
+}
+
 export interface CustomerState extends CustomerView {
   preferences: Preferences;
   suppressions: Partial<Record<Channel, HardSuppression>>;
@@ -158,6 +175,8 @@ export interface CustomerState extends CustomerView {
    * `preempted`). A retry still gets the first decision; the message's status is this one.
    */
   current: Map<string, Verdict>;
+  /** When and under which policy version each of `current` happened. */
+  after: Map<string, After>;
 }
 
 /**
@@ -266,6 +285,7 @@ export function replay(
     engagement: base.engagement ?? neutralEngagement(),
     enrolled: base.enrolled ?? [],
     current: new Map(),
+    after: new Map(),
   };
   const arm = (version: number, t: number): ArmOf | undefined => {
     const a = armAt(policies(version), t);
@@ -286,6 +306,14 @@ export function replay(
           experiment: arm(entry.policyVersion, entry.at),
         });
         if (entry.current) state.current.set(entry.key, entry.current);
+        if (entry.after) {
+          const { releaseAt } = entry.after;
+          const experiment =
+            releaseAt === undefined
+              ? arm(entry.policyVersion, entry.at)
+              : arm(entry.after.policyVersion, releaseAt);
+          state.after.set(entry.key, { ...entry.after, ...(experiment ? { experiment } : {}) });
+        }
         if (entry.send) state.sends.push(entry.send);
         if (entry.pending) state.pending.set(entry.key, entry.pending);
         results.push({ type: 'other' });
@@ -324,7 +352,7 @@ export function replay(
         const preemption = preempt(state, entry.facts, plain, policy, entry.at, options);
         const verdict = preemption?.verdict ?? plain;
         const bumped = preemption?.bumped;
-        if (bumped) bump(state, bumped, entry.policyVersion);
+        if (bumped) bump(state, bumped, entry.policyVersion, entry.at);
         const decided: Decided = {
           verdict,
           policyVersion: entry.policyVersion,
@@ -351,7 +379,7 @@ export function replay(
         break;
       }
       case 'cancel': {
-        const cancelled = cancel(state, entry.key);
+        const cancelled = cancel(state, entry.key, entry.at);
         const decided = state.decisions.get(entry.key);
         const current = state.current.get(entry.key) ?? decided?.verdict;
         results.push(
@@ -416,6 +444,12 @@ function decideAgain(
   applyVerdict(state, facts, verdict, entry.policyVersion, entry.releaseAt);
   state.current.set(entry.key, verdict);
   const arm = armAt(policies(entry.policyVersion), entry.releaseAt);
+  state.after.set(entry.key, {
+    at: entry.at,
+    policyVersion: entry.policyVersion,
+    releaseAt: entry.releaseAt,
+    ...(arm ? { experiment: { id: arm.id, arm: arm.arm } } : {}),
+  });
   return {
     verdict,
     policyVersion: entry.policyVersion,
@@ -425,7 +459,7 @@ function decideAgain(
 }
 
 /** Withdraws a held message: its reservation and its deferral go, its status becomes `cancelled`. */
-function cancel(state: CustomerState, key: string): boolean {
+function cancel(state: CustomerState, key: string, at: number): boolean {
   const pending = state.pending.get(key);
   const decided = state.decisions.get(key);
   if (!pending || !decided) return false;
@@ -433,6 +467,7 @@ function cancel(state: CustomerState, key: string): boolean {
   state.pending.delete(key);
   const channel = state.current.get(key)?.channel ?? decided.verdict.channel;
   state.current.set(key, { outcome: 'suppressed', channel, reason: 'cancelled' });
+  settledAfter(state, key, decided, at);
   return true;
 }
 
@@ -441,12 +476,20 @@ function cancel(state: CustomerState, key: string): boolean {
  * again (under the policy of the decision that bumped it), or it goes (`preempted`). A release at its
  * old time is then stale.
  */
-function bump(state: CustomerState, bumped: Bumped, policyVersion: number): void {
+function bump(state: CustomerState, bumped: Bumped, policyVersion: number, at: number): void {
   const pending = state.pending.get(bumped.key);
   if (!pending) return;
   state.sends = state.sends.filter((s) => s.key !== bumped.key);
   applyVerdict(state, pending.facts, bumped.verdict, policyVersion, pending.releaseAt);
   state.current.set(bumped.key, bumped.verdict);
+  const decided = state.decisions.get(bumped.key);
+  if (decided) settledAfter(state, bumped.key, decided, at);
+}
+
+/** A pre-emption or a cancellation at `at`: counted under the message's first decision's policy and arm. */
+function settledAfter(state: CustomerState, key: string, decided: Decided, at: number): void {
+  const { experiment } = decided;
+  state.after.set(key, { at, policyVersion: decided.policyVersion, ...(experiment ? { experiment } : {}) });
 }
 
 export interface CompactionLimits {
@@ -535,6 +578,13 @@ function fold(sends: readonly Send[]): Send[] {
   return [...byGroup.values()];
 }
 
+/** A settled entry's `after`, without the arm (replay finds it again). */
+function afterOf(after: After | undefined): { after?: Omit<After, 'experiment'> } {
+  if (!after) return {};
+  const { experiment: _, ...kept } = after;
+  return { after: kept };
+}
+
 const dayOf = (instant: number) => new Date(instant).toISOString().slice(0, 10);
 
 /**
@@ -585,7 +635,9 @@ export function compact(
     if (Date.parse(`${day}T23:59:59.999Z`) > now - limits.idempotencyMs) forgotten[day] = n;
   for (const [key, decided] of state.decisions) {
     if (sendByKey.has(key) || state.pending.has(key)) continue;
-    if (decided.at > now - limits.idempotencyMs) remembered.push(key);
+    // Remembered while its decision, or what became of it since (a release-stage count), is young.
+    const latest = Math.max(decided.at, state.after.get(key)?.at ?? decided.at);
+    if (latest > now - limits.idempotencyMs) remembered.push(key);
   }
   const dropped = remembered.splice(
     0,
@@ -615,6 +667,7 @@ export function compact(
       channel: decided.channel,
       kind: decided.kind,
       ...(state.current.has(key) ? { current: state.current.get(key) } : {}),
+      ...afterOf(state.after.get(key)),
     });
   }
   const base: CustomerBase = { preferences: state.preferences, suppressions: state.suppressions };

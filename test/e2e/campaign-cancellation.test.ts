@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReleaseSummary } from '#shared/app/release.ts';
+import { utcDay } from '../support/calendar.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -16,7 +17,8 @@ let stack: TestStack;
 let receiver: WebhookReceiver;
 const releaseRuns: { startedAt: number; summary: ReleaseSummary }[] = [];
 const run = Date.now().toString(36);
-const today = () => new Date().toISOString().slice(0, 10);
+/** The day the test starts: its counts fall on it or on a later one (a run across midnight UTC). */
+const firstDay = utcDay();
 
 beforeAll(async () => {
   receiver = await startWebhookReceiver(SECRET);
@@ -106,7 +108,7 @@ describe('POST /v1/campaigns/{campaignId}/cancel', () => {
     expect(held.filter((m) => receiver.arrivals.has(m.messageId))).toEqual([]);
     const report = await stack.request(
       'GET',
-      `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason,campaign`,
+      `/v1/reports/suppressed?from=${firstDay}&to=${utcDay()}&groupBy=reason,campaign`,
     );
     expect(report.status, report.text).toBe(200);
     const rows: { reason?: string; campaignId?: string; count: number }[] = report.json().rows;

@@ -4,7 +4,7 @@
  * configured shares (±2%), and every count equals what the decisions said (each decision names its arm)
  * and what the events posted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
@@ -55,7 +55,12 @@ let report: {
 };
 
 const customer = (i: number) => `exp-${i}`;
-const today = () => new Date().toISOString().slice(0, 10);
+/**
+ * The in-process stack's clock (and the test's): noon of a mid-month day, moving at the real pace, so that
+ * the decisions and the report's day are one UTC day, whatever the hour the test runs at.
+ */
+const NOON = Date.UTC(2026, 5, 15, 12);
+const DAY = '2026-06-15';
 const tally = (arm: string) => {
   let e = expected.get(arm);
   if (!e) {
@@ -75,6 +80,7 @@ const tally = (arm: string) => {
 };
 
 beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['Date'], now: NOON, shouldAdvanceTime: true });
   stack = await startTestStack({ env: { GOVERNOR_POLICY_TTL_MS: '0', GOVERNOR_COUNT_FLUSH_MS: '0' } });
   const put = await stack.request('PUT', '/v1/policy', { body: policy, headers: { 'if-match': '*' } });
   expect(put.status).toBe(200);
@@ -126,11 +132,15 @@ beforeAll(async () => {
       expect(posted.status).toBe(202);
     }
   }
-  const response = await stack.request('GET', `/v1/reports/experiments/lift?from=${today()}&to=${today()}`);
+  expect(new Date().toISOString().slice(0, 10)).toBe(DAY);
+  const response = await stack.request('GET', `/v1/reports/experiments/lift?from=${DAY}&to=${DAY}`);
   expect(response.status).toBe(200);
   report = response.json();
 }, 900_000);
-afterAll(() => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  vi.useRealTimers();
+});
 
 describe('GET /v1/reports/experiments/{id}', () => {
   it('splits the customers into the arms in the configured shares (±2% over 10,000 customers)', () => {

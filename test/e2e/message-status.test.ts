@@ -3,7 +3,7 @@
  * timer every second, the outbox as provider): its status, and its cancellation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { putPolicy, startTestStack, type TestStack } from '../support/local-stack.ts';
 
 let stack: TestStack;
 const run = Date.now().toString(36);
@@ -14,16 +14,11 @@ beforeAll(async () => {
     env: { GOVERNOR_RELEASE_INTERVAL_S: '1', GOVERNOR_POLICY_TTL_MS: '0' },
     workers: true,
   });
-  const current = await stack.request('GET', '/v1/policy');
-  const put = await stack.request('PUT', '/v1/policy', {
-    headers: { 'if-match': current.headers.get('etag') ?? '*' },
-    body: {
-      caps: [{ id: 'per-minute', limit: 1, window: 'PT1M' }],
-      relevance: { default: 0 },
-      channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
-    },
+  await putPolicy(stack, {
+    caps: [{ id: 'per-minute', limit: 1, window: 'PT1M' }],
+    relevance: { default: 0 },
+    channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
   });
-  expect(put.status, put.text).toBe(200);
 });
 
 afterAll(async () => {

@@ -275,7 +275,7 @@ describe('GET /v1/reports/suppressed', () => {
         items.push(...(page.Items ?? []));
       }
     // The counts of decisions, suppressions among them, go; what came after a decision (a pre-emption's
-    // `preempted`, a release, an erasure) stays: the reconciliation restores decisions only.
+    // `preempted`, a release, an erasure) stays (test/integration/reconcile.test.ts loses those).
     const atDecision = (item: Record<string, unknown>, key: string) =>
       parseGroupKey(String(item.pk).split('#')[1] ?? '', key).stage === 'decision';
     const live = items

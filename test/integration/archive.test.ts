@@ -4,61 +4,46 @@
  * no decision and loses exactly what it counts, and that an erased customer's pseudonym no longer
  * resolves while nothing in the archive names the customer or the message.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { LocalArchiveReader } from '#shared/adapters/archive/local.ts';
 import { Archive, pseudonymOf } from '#shared/app/archive.ts';
 import { recordEvents } from '#shared/app/events.ts';
 import { eraseCustomer, putPreferences } from '#shared/app/preferences.ts';
 import { releaseDue } from '#shared/app/release.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createDeliveryRoot, createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
+import { createDeliveryRoot, type Root } from '#shared/composition.ts';
 import { type ArchiveRecord, byLogOrder } from '#shared/domain/archive.ts';
-import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { messageSchema } from '#shared/domain/schemas.ts';
 import type { ArchiveLine } from '#shared/ports.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let now = T0;
 const clock = { now: () => now };
 let root: Root;
 let archiveDir: string;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-archive-'));
-  archiveDir = join(dataDir, 'archive');
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'archive-test-hash-secret-0123456789abcdef',
-    GOVERNOR_ARCHIVE_DIR: archiveDir,
-  });
-  root = createRoot(config, clock);
-  await root.policyStore.put(
-    policyDocumentSchema.parse({
+  fixture = await startEnginesFixture({
+    name: 'archive',
+    clock,
+    env: (dataDir) => ({ GOVERNOR_ARCHIVE_DIR: join(dataDir, 'archive') }),
+    policy: {
       caps: [{ id: 'minute', limit: 1, window: 'PT1M' }],
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
-    }),
-    '*',
-    'test',
-    now,
-  );
+    },
+  });
+  archiveDir = join(fixture.dataDir, 'archive');
+  root = fixture.root;
 });
 
-afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 const message = (customerId: string, messageId: string, extra: Record<string, unknown> = {}) =>
   messageSchema.parse({

@@ -4,11 +4,7 @@
  * that ran out of time stopped, respects another runner's lease, and leaves the other campaigns'
  * messages held.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import {
   CAMPAIGN_CANCEL_LEASE_MS,
   getCampaignCancel,
@@ -18,45 +14,32 @@ import {
 import { messageStatus } from '#shared/app/cancellation.ts';
 import { releaseDue } from '#shared/app/release.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
-import { createDeliveryRoot, createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
+import { createDeliveryRoot, type Root } from '#shared/composition.ts';
 import { CLOCK_SKEW_MARGIN_MS } from '#shared/domain/customer-log.ts';
-import { messageSchema, policyDocumentSchema } from '#shared/domain/schemas.ts';
+import { messageSchema } from '#shared/domain/schemas.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let now = T0;
 let root: Root;
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-campaign-cancel-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'campaign-cancel-hash-secret-0123456789abcdef',
-  });
-  root = createRoot(config, { now: () => now });
-  await root.policyStore.put(
-    policyDocumentSchema.parse({
+  fixture = await startEnginesFixture({
+    name: 'campaign-cancel',
+    clock: { now: () => now },
+    policy: {
       caps: [],
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
-    }),
-    '*',
-    'test',
-    now,
-  );
+    },
+  });
+  root = fixture.root;
 });
 
-afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 /** A message held an hour from now (its notBefore). */
 const held = (customerId: string, messageId: string, campaignId: string) =>

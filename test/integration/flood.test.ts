@@ -5,18 +5,13 @@
  * erasure. No decision fails (messages past the caps are suppressed as usual), the preference change,
  * the event and the erasure all succeed, and the customer's item stays under its bound throughout.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Engines, startEngines } from '#local/engines.ts';
 import { recordEvents } from '#shared/app/events.ts';
 import { mapLimit } from '#shared/app/per-customer.ts';
 import { eraseCustomer, getPreferences, putPreferences } from '#shared/app/preferences.ts';
 import { type SendDeps, sendMessages } from '#shared/app/send.ts';
 import { createRoot, type Root } from '#shared/composition.ts';
-import { loadConfig } from '#shared/config.ts';
 import {
   type DecisionResponse,
   type Message,
@@ -25,6 +20,7 @@ import {
 } from '#shared/domain/schemas.ts';
 import { GovernorError } from '#shared/errors.ts';
 import { CallMeter } from '../../bench/lib/meter.ts';
+import { type EnginesFixture, startEnginesFixture } from '../support/engines-fixture.ts';
 
 /** The bound the README states for a customer's item, whatever it is sent. */
 const ITEM_BOUND_BYTES = 192 * 1024;
@@ -36,31 +32,20 @@ const BATCH = 500;
 const T0 = Date.parse('2026-03-02T09:00:00.000Z');
 const CUSTOMER = 'flooded-customer';
 
-let dataDir: string;
-let engines: Engines;
+let fixture: EnginesFixture;
 let now = T0;
 const clock = { now: () => now };
 let roots: Root[];
 const meter = new CallMeter();
 
 beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'governor-flood-'));
-  engines = await startEngines({ dataDir });
-  Object.assign(process.env, engines.env);
-  const config = loadConfig({
-    ...engines.env,
-    GOVERNOR_POLICY_TTL_MS: '300000',
-    GOVERNOR_HASH_SECRET: 'flood-test-hash-secret-0123456789abcdef',
-  });
+  fixture = await startEnginesFixture({ name: 'flood', clock });
   // Two instances: each its own root (clients, caches, counters) on the one table.
-  roots = [createRoot(config, clock), createRoot(config, clock)];
+  roots = [fixture.root, fixture.newRoot()];
   for (const root of roots) meter.attach(root.db, 'dynamodb');
 });
 
-afterAll(async () => {
-  await engines?.stop();
-  await rm(dataDir, { recursive: true, force: true });
-});
+afterAll(() => fixture?.stop());
 
 /** Message i: an id of 20 to 128 characters; one campaign for the first half, then 600 of 64 characters. */
 function message(i: number): Message {
@@ -167,7 +152,7 @@ describe('a customer sent 12,000 messages within 72 hours', () => {
     expect(peak).toBeLessThanOrEqual(FLOODED_ITEM_BYTES);
     expect(dropped).toBe(outcomes('deferred'));
     const { Item } = await root.db.send(
-      new GetCommand({ TableName: engines.tableName, Key: { pk: `C#${CUSTOMER}`, sk: 'S' } }),
+      new GetCommand({ TableName: fixture.engines.tableName, Key: { pk: `C#${CUSTOMER}`, sk: 'S' } }),
     );
     expect(Item).toBeUndefined();
     console.log(`flood: item peak ${peak} B, outcomes`, {
@@ -182,14 +167,7 @@ describe('a customer sent 12,000 messages within 72 hours', () => {
   }, async () => {
     // Prepare: room for 100 sends, then 50 deferrals, then refusals; every category and campaign a
     // different 128-character id of characters the log escapes; a hundred topics of 128 characters
-    const root = createRoot(
-      loadConfig({
-        ...engines.env,
-        GOVERNOR_POLICY_TTL_MS: '0',
-        GOVERNOR_HASH_SECRET: 'flood-test-hash-secret-0123456789abcdef',
-      }),
-      clock,
-    );
+    const root = createRoot({ ...fixture.config, GOVERNOR_POLICY_TTL_MS: 0 }, clock);
     meter.attach(root.db, 'dynamodb');
     const customerId = 'worst-case-customer';
     const version = (

@@ -97,3 +97,17 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
   };
 }
+
+/**
+ * Puts `policy` in force over whatever the stack holds (the current version's ETag as If-Match) and
+ * answers the stored policy; throws, with the problem, when it is refused.
+ */
+export async function putPolicy(stack: TestStack, policy: unknown): Promise<{ version: number }> {
+  const current = await stack.request('GET', '/v1/policy');
+  const put = await stack.request('PUT', '/v1/policy', {
+    headers: { 'if-match': current.headers.get('etag') ?? '*' },
+    body: policy,
+  });
+  if (put.status !== 200) throw new Error(`the policy was refused (${put.status}): ${put.text}`);
+  return put.json();
+}

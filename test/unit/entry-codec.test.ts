@@ -110,6 +110,38 @@ const entries: [string, LogEntry][] = [
     },
   ],
   [
+    'a settled deferral released later, under another policy version',
+    {
+      type: 'settled',
+      key: 'k8',
+      at: T0,
+      policyVersion: 2,
+      first: { outcome: 'deferred', channel: 'email', releaseAt: T0 + 99, reason: 'min_gap', rule: 'gap' },
+      send: undefined,
+      pending: undefined,
+      category: undefined,
+      campaignId: undefined,
+      current: { outcome: 'suppressed', channel: 'email', reason: 'opted_out', rule: 'preferences' },
+      after: { at: T0 + 120, policyVersion: 3, releaseAt: T0 + 99 },
+    },
+  ],
+  [
+    'a settled deferral cancelled, by a writer whose clock is behind',
+    {
+      type: 'settled',
+      key: 'k9',
+      at: T0,
+      policyVersion: 2,
+      first: { outcome: 'deferred', channel: 'sms', releaseAt: T0 + 99, reason: 'frequency_cap', rule: 'w' },
+      send: undefined,
+      pending: undefined,
+      category: 'news',
+      campaignId: 'c1',
+      current: { outcome: 'suppressed', channel: 'sms', reason: 'cancelled' },
+      after: { at: T0 - 5, policyVersion: 2 },
+    },
+  ],
+  [
     'a settled suppression',
     {
       type: 'settled',

@@ -19,11 +19,12 @@
  * | facts           | `key~channel+kind~category~campaign~relevance~notBefore~expiresAt~alternates`     |
  * | block           | `!words` NL `base JSON or empty` NL one line per settled entry or folded send     |
  * | block words     | the words separated by U+0001 (one holding a control character: U+0002 + URI-encoded) |
- * | settled line    | `Δat|version or empty if the line before's|key|verdict|category~campaign~asked|send|pending|current verdict` |
+ * | settled line    | `Δat|version or empty if the line before's|key|verdict|category~campaign~asked|send|pending|current verdict|after` |
  * | verdict         | `A<ch>` accepted and sent then on it, marketing; `a<ch>`; `d<ch>~releaseAt~reason~rule`; `x<ch>~reason~rule` |
  * | asked           | empty: the verdict's channel, marketing; `?`: unknown; else channel+kind           |
  * | send            | `+` / `+t` at the decision's time on the verdict's channel; else `at or empty~channel+kind` |
  * | pending         | `releaseAt~version~facts`                                                         |
+ * | after           | `at − the decision's at (`-` when earlier)~version or empty if the decision's~releaseAt or empty` |
  *
  * In a block, Δat is the difference from the line before (from 0 for the first; `-` when earlier), a
  * reason is one letter (REASON_CODE), and a category, campaign or rule longer than three characters is
@@ -358,6 +359,7 @@ function encodeSettled(entry: Extract<LogEntry, { type: 'settled' }>, words: Wor
     send && !sentThen ? encodeSend(send, entry.at, first.channel) : '',
     pending,
     entry.current === undefined ? '' : encodeVerdict(entry.current, words),
+    entry.after === undefined ? '' : encodeAfter(entry.after, entry.at, entry.policyVersion),
   ]).join('|');
 }
 
@@ -371,6 +373,7 @@ function decodeSettled(text: string, words: Words, before: Cursor): LogEntry {
     send,
     pending,
     current,
+    after,
   ] = text.split('|');
   const delta = atText.startsWith('-') ? -parseTime(atText.slice(1)) : parseTime(atText);
   const decidedAt = before.at + delta;
@@ -412,7 +415,30 @@ function decodeSettled(text: string, words: Words, before: Cursor): LogEntry {
     entry.kind = asked ? kind(asked[1]) : 'marketing';
   }
   if (current) entry.current = decodeVerdict(current, words);
+  if (after) entry.after = decodeAfter(after, decidedAt, version);
   return entry;
+}
+
+type After = NonNullable<Extract<LogEntry, { type: 'settled' }>['after']>;
+
+function encodeAfter(after: After, decidedAt: number, version: number): string {
+  const delta = after.at - decidedAt;
+  return trimEnd([
+    delta < 0 ? `-${time(-delta)}` : time(delta),
+    after.policyVersion === version ? '' : String(after.policyVersion),
+    after.releaseAt === undefined ? '' : time(after.releaseAt),
+  ]).join('~');
+}
+
+function decodeAfter(text: string, decidedAt: number, version: number): After {
+  const [atText = '0', versionText = '', releaseAt = ''] = text.split('~');
+  const delta = atText.startsWith('-') ? -parseTime(atText.slice(1)) : parseTime(atText);
+  const after: After = {
+    at: decidedAt + delta,
+    policyVersion: versionText === '' ? version : Number(versionText),
+  };
+  if (releaseAt !== '') after.releaseAt = parseTime(releaseAt);
+  return after;
 }
 
 /** A folded send: `*` at ~ since ~ count ~ channel+kind. */
