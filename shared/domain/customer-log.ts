@@ -205,6 +205,15 @@ export function conflictsWith(first: Decided, facts: MessageFacts): boolean {
 
 export type PolicyLookup = (version: number) => CompiledPolicy;
 
+/** How a replay decides, beyond the policies its entries name. */
+export interface ReplayOptions {
+  /**
+   * Pre-emption of reservations (preemption.ts); default on. Off only to measure what it adds (the
+   * simulation's "governor (no pre-emption)"): every writer of a log must replay it the same way.
+   */
+  preemption?: boolean;
+}
+
 function applyFeedback(state: CustomerState, channel: Channel, feedback: FeedbackType, at: number): void {
   const optOut = { optIn: false, source: feedback, at: new Date(at).toISOString() };
   state.preferences = {
@@ -255,6 +264,7 @@ export function replay(
   base: CustomerBase,
   entries: readonly LogEntry[],
   policies: PolicyLookup,
+  replayOptions: ReplayOptions = {},
 ): { state: CustomerState; results: EntryResult[] } {
   const state: CustomerState = {
     preferences: base.preferences,
@@ -321,7 +331,10 @@ export function replay(
         const policy = policies(entry.policyVersion);
         const options = { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS };
         const plain = decide(state, entry.facts, policy, entry.at, options);
-        const preemption = preempt(state, entry.facts, plain, policy, entry.at, options);
+        const preemption =
+          replayOptions.preemption === false
+            ? undefined
+            : preempt(state, entry.facts, plain, policy, entry.at, options);
         const verdict = preemption?.verdict ?? plain;
         const bumped = preemption?.bumped;
         if (bumped) bump(state, bumped, entry.policyVersion);
