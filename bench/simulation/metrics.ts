@@ -4,7 +4,7 @@
  * some 7 days hold more of their marketing messages than they would accept.
  */
 import type { CompiledPolicy } from '#shared/domain/decision.ts';
-import { CHANNELS, type Channel, type Policy, type QuietHours } from '#shared/domain/schemas.ts';
+import { CHANNELS, type Channel, type Policy, type QuietHours, type Reason } from '#shared/domain/schemas.ts';
 import { localTime } from '#shared/domain/time-zone.ts';
 import type { SimCustomer } from './population.ts';
 import type { CustomerRun, Delivery } from './strategies.ts';
@@ -184,6 +184,8 @@ export interface StrategyFigures {
   complaints: number;
   meanRelevanceDelivered: number;
   totalRelevanceDelivered: number;
+  /** Total relevance delivered over the customers (all of them, those who got nothing too). */
+  relevancePerCustomer: number;
   /** The most relevance the same per-customer volumes could have had (the upper bound), and the share reached. */
   relevanceBoundAtSameVolume: number;
   shareOfRelevanceBound: number;
@@ -195,7 +197,23 @@ export interface StrategyFigures {
   meanWaitHours: number;
   suppressedByReason: Record<string, number>;
   suppressedAtReleaseByReason: Record<string, number>;
+  /**
+   * Messages dropped for lack of a slot (SLOT_REASONS): the ones a cap, a gap, quiet hours, fatigue's
+   * scaled caps or a more relevant message kept from the customer, rather than their relevance or
+   * their consent.
+   */
+  droppedForLackOfASlot: number;
 }
+
+/** The suppressions for lack of a slot: what a digest could carry instead of dropping. */
+export const SLOT_REASONS: ReadonlySet<string> = new Set<Reason>([
+  'frequency_cap',
+  'min_gap',
+  'quiet_hours_expired',
+  'expired',
+  'fatigue',
+  'preempted',
+]);
 
 export function figures(
   acc: Accumulator,
@@ -226,6 +244,7 @@ export function figures(
     complaints: acc.complaints,
     meanRelevanceDelivered: ratio(acc.relevanceSum, acc.delivered),
     totalRelevanceDelivered: acc.relevanceSum,
+    relevancePerCustomer: ratio(acc.relevanceSum, acc.customers),
     relevanceBoundAtSameVolume: acc.boundAtSameVolume,
     shareOfRelevanceBound: ratio(acc.relevanceSum, acc.boundAtSameVolume),
     avoidedCost: Object.values(avoidedCostByChannel).reduce((a, b) => a + b, 0),
@@ -234,5 +253,8 @@ export function figures(
     meanWaitHours: ratio(acc.deferralWaitMs, acc.deferredDelivered) / 3600_000,
     suppressedByReason: acc.suppressedByReason,
     suppressedAtReleaseByReason: acc.suppressedAtReleaseByReason,
+    droppedForLackOfASlot: Object.entries(acc.suppressedByReason)
+      .filter(([reason]) => SLOT_REASONS.has(reason))
+      .reduce((a, [, n]) => a + n, 0),
   };
 }

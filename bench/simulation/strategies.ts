@@ -159,6 +159,20 @@ export function runNoGovernor(
   return run;
 }
 
+/** How a strategy runs the engine. */
+export interface EngineOptions {
+  /**
+   * First come, first served: the engine is not told the messages' relevance, so no threshold applies
+   * and no message takes a less relevant one's slot (pre-emption, shared/domain/preemption.ts).
+   */
+  firstComeFirstServed?: boolean;
+  /**
+   * Pre-emption of reservations (default on, as the engine runs it); off for today's governor before
+   * pre-emption, and for the fixed threshold it is compared with (the replay option `preemption`).
+   */
+  preemption?: boolean;
+}
+
 type Queued =
   | { kind: 'release'; at: number; key: string }
   | { kind: 'events'; at: number; events: SimEvent[] };
@@ -176,11 +190,7 @@ export function runThroughEngine(
   messages: readonly SimMessage[],
   compiled: CompiledPolicy,
   draws: Float64Array,
-  /**
-   * First come, first served: the engine is not told the messages' relevance, so no threshold applies
-   * and no message takes a less relevant one's slot (pre-emption, shared/domain/preemption.ts).
-   */
-  options: { firstComeFirstServed?: boolean } = {},
+  options: EngineOptions = {},
 ): CustomerRun {
   const policyVersion = compiled.policy.version;
   const policies = () => compiled;
@@ -191,6 +201,7 @@ export function runThroughEngine(
     { preferences: customer.preferences, suppressions: {} },
     policies,
     compiled.horizonMs,
+    { preemption: options.preemption ?? true },
   );
   const queue = new DueQueue<Queued>();
   const wasDeferred = new Set<string>();

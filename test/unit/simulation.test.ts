@@ -18,7 +18,9 @@ import {
 } from '../../bench/simulation/policy.ts';
 import type { SimCustomer } from '../../bench/simulation/population.ts';
 import {
+  FIXED_IDS,
   MATCH_TOLERANCE,
+  MATCHED_TO,
   STRATEGIES,
   simulate,
   withinMatchTolerance,
@@ -114,23 +116,61 @@ describe('simulate', () => {
     expect(other.strategies.governor.clicks).not.toBe(report.strategies.governor.clicks);
   });
 
-  it("matches the fixed threshold to the governor's volume on each channel within the stated tolerance", () => {
-    const { matching } = report;
-    const governor = report.strategies.governor.deliveredByChannel;
-    const fixed = report.strategies.fixedThreshold.deliveredByChannel;
+  it("matches each fixed threshold to its own governor's volume on each channel within the stated tolerance", () => {
+    expect(FIXED_IDS).toEqual(['fixedAtNoPreemption', 'fixedThreshold']);
+    expect(report.matching).toBe(report.matchings.fixedThreshold);
+    for (const id of FIXED_IDS) {
+      const matching = report.matchings[id];
+      const governor = report.strategies[MATCHED_TO[id]].deliveredByChannel;
+      const fixed = report.strategies[id].deliveredByChannel;
 
-    for (const channel of ['email', 'sms', 'push'] as const) {
-      expect(matching.target[channel], channel).toBe(governor[channel]);
-      expect(matching.achieved[channel], channel).toBe(fixed[channel]);
-      expect(
-        withinMatchTolerance(fixed[channel], governor[channel]),
-        `${channel}: ${fixed[channel]} vs ${governor[channel]}`,
-      ).toBe(true);
+      for (const channel of ['email', 'sms', 'push'] as const) {
+        expect(matching.target[channel], `${id} ${channel}`).toBe(governor[channel]);
+        expect(matching.achieved[channel], `${id} ${channel}`).toBe(fixed[channel]);
+        expect(
+          withinMatchTolerance(fixed[channel], governor[channel]),
+          `${id} ${channel}: ${fixed[channel]} vs ${governor[channel]}`,
+        ).toBe(true);
+      }
+      // A threshold that does not move with pressure, and not the governor's own base thresholds.
+      expect(report.policies[id].relevance.pressureSlope, id).toBe(0);
+      expect(matching.thresholds.email, id).toBeGreaterThan(governorPolicy().relevance.default);
     }
     expect(MATCH_TOLERANCE.share).toBeLessThanOrEqual(0.02);
-    // A threshold that does not move with pressure, and not the governor's own base thresholds.
-    expect(report.policies.fixedThreshold.relevance.pressureSlope).toBe(0);
-    expect(matching.thresholds.email).toBeGreaterThan(governorPolicy().relevance.default);
+  });
+
+  it("runs today's governor without pre-emption, and each fixed threshold as the governor it is matched to", () => {
+    const { strategies: s } = report;
+
+    // Pre-emption is the only difference: the same policy, no message preempted without it.
+    expect(s.governorNoPreemption.suppressedByReason.preempted).toBeUndefined();
+    expect(s.fixedAtNoPreemption.suppressedByReason.preempted).toBeUndefined();
+    expect(s.governor.suppressedByReason.preempted ?? 0).toBeGreaterThan(0);
+    expect(s.fixedThreshold.suppressedByReason.preempted ?? 0).toBeGreaterThan(0);
+    expect(s.governorNoPreemption).not.toEqual(s.governor);
+    for (const id of ['governorNoPreemption', 'governor'] as const)
+      expect(s[id].relevancePerCustomer, id).toBeCloseTo(s[id].totalRelevanceDelivered / small.customers, 9);
+  });
+
+  it('counts the messages dropped for lack of a slot, not those refused for their relevance or consent', () => {
+    const { strategies: s } = report;
+    const slotReasons = [
+      'frequency_cap',
+      'min_gap',
+      'quiet_hours_expired',
+      'expired',
+      'fatigue',
+      'preempted',
+    ];
+
+    for (const id of STRATEGIES) {
+      const expected = Object.entries(s[id].suppressedByReason)
+        .filter(([reason]) => slotReasons.includes(reason))
+        .reduce((a, [, n]) => a + n, 0);
+      expect(s[id].droppedForLackOfASlot, id).toBe(expected);
+    }
+    expect(s.noGovernor.droppedForLackOfASlot).toBe(0);
+    expect(s.fcfs.droppedForLackOfASlot).toBeGreaterThan(s.governor.droppedForLackOfASlot);
   });
 
   it("puts the upper bound at or above every strategy's total relevance at that strategy's volume", () => {
@@ -148,7 +188,13 @@ describe('simulate', () => {
   it('keeps every engine strategy within the caps, out of quiet hours, and within every stated wish', () => {
     expect(report.strategies.noGovernor.overCapShare).toBeGreaterThan(0.5);
     expect(report.strategies.noGovernor.overWishedShareStated).toBeGreaterThan(0.5);
-    for (const id of ['fcfs', 'fixedThreshold', 'governor'] as const) {
+    for (const id of [
+      'fcfs',
+      'fixedAtNoPreemption',
+      'governorNoPreemption',
+      'fixedThreshold',
+      'governor',
+    ] as const) {
       expect(report.strategies[id].overCapShare, id).toBe(0);
       expect(report.strategies[id].nightShare, id).toBe(0);
       expect(report.strategies[id].overWishedShareStated, id).toBe(0);
@@ -166,6 +212,9 @@ describe('simulate', () => {
         'unsubscribes',
         'delivered',
         'meanRelevanceDelivered',
+        'totalRelevanceDelivered',
+        'relevancePerCustomer',
+        'droppedForLackOfASlot',
       ] as const) {
         expect(typeof summary[id][key], `${id}.${key}`).toBe('number');
         const [lo, hi] = summary[id].range[key];
@@ -174,6 +223,7 @@ describe('simulate', () => {
       }
       expect(Object.keys(summary[id].bySeed)).toEqual(['7', '8']);
     }
+    for (const id of FIXED_IDS) expect(summary[id].bySeed['7']?.matching).toEqual(report.matchings[id]);
     expect(summary.upperBound.kind).toBe('bound');
     expect(summary.upperBound.clicks).toBeNull();
   });
@@ -293,6 +343,36 @@ describe('feedback into the engine', () => {
     expect(viaEngine.delivered).toHaveLength(3);
     expect([viaEngine.opens, viaEngine.clicks]).toEqual([3, 3]);
     expect([without.opens, without.clicks]).toEqual([3, 3]);
+  });
+});
+
+describe('pre-emption in the simulation', () => {
+  it('gives a reserved slot to a more relevant e-mail with pre-emption, and leaves it to the first without', () => {
+    // Prepare: three e-mails an hour apart on Monday; the first takes the day's one e-mail, the second
+    // reserves Tuesday's, the third (far more relevant) arrives after it.
+    const messages = [
+      ...emails([MONDAY_NOON, MONDAY_NOON + HOUR], 0.6),
+      ...emails([MONDAY_NOON + 2 * HOUR], 0.95).map((m) => ({ ...m, facts: { ...m.facts, key: 'm2' } })),
+    ];
+    const never = draws(messages.length, () => ({}));
+    const policy = compilePolicy(governorPolicy());
+
+    // Act
+    const on = runThroughEngine(aCustomer(), messages, policy, never);
+    const off = runThroughEngine(aCustomer(), messages, policy, never, { preemption: false });
+
+    // Assess: with it the third goes on Tuesday and the second on Wednesday; without, in arrival order.
+    const days = (run: CustomerRun) => run.delivered.map((d) => [d.index, (d.at - MONDAY_NOON) / DAY]);
+    expect(days(on)).toEqual([
+      [0, 0],
+      [2, 1],
+      [1, 2],
+    ]);
+    expect(days(off)).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ]);
   });
 });
 
