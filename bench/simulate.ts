@@ -13,7 +13,14 @@ import { parseCli, usageError } from '../scripts/cli.ts';
 import { assumptionsTable } from './simulation/assumptions.ts';
 import { renderChart } from './simulation/chart.ts';
 import type { StrategyFigures } from './simulation/metrics.ts';
-import { FATIGUE_GRID, GOVERNOR_FATIGUE, REPORTED_SEEDS, TUNING_SEEDS } from './simulation/policy.ts';
+import {
+  DIGEST_GRID,
+  FATIGUE_GRID,
+  GOVERNOR_DIGESTS,
+  GOVERNOR_FATIGUE,
+  REPORTED_SEEDS,
+  TUNING_SEEDS,
+} from './simulation/policy.ts';
 import { HOME_TIME_ZONE } from './simulation/population.ts';
 import {
   FIXED_IDS,
@@ -23,6 +30,7 @@ import {
   STRATEGY_LABELS,
   type StrategyId,
   simulate,
+  tuneDigests,
   tuneFatigue,
   withinMatchTolerance,
 } from './simulation/simulation.ts';
@@ -56,6 +64,11 @@ const { values } = parseCli({
     },
     json: { type: 'boolean', default: false, description: 'print one JSON object keyed by strategy' },
     assumptions: { type: 'boolean', default: false, description: "print the model's assumptions table" },
+    'tune-digests': {
+      type: 'boolean',
+      default: false,
+      description: `run the digest settings' grid on the tuning seeds (${TUNING_SEEDS.join(', ')}) only`,
+    },
     tune: {
       type: 'boolean',
       default: false,
@@ -115,6 +128,7 @@ function header(r: SimulationReport): string[] {
     `Population: ${pct(pop.mostlyUninterestingShare)} get mostly messages below relevance 0.4 (survey 86%), ${pct(pop.statedWishShare)} state their wish in the preference centre, ${pct(pop.otherTimeZoneShare)} in other time zones, ${pct(pop.optedOutShare)} opted out of a channel`,
     `Caps of every engine strategy: ${caps}; quiet hours ${g.quietHours?.start}–${g.quietHours?.end}. Governor: ${describeRelevance(g)}, with and without pre-emption. Fixed thresholds, each running the engine as the governor it is matched to: ${FIXED_IDS.map((id) => `@ ${STRATEGY_LABELS[MATCHED_TO[id]]}'s volume ${describeRelevance(r.policies[id])}`).join('; ')}`,
     `Governor + fatigue: the governor's policy and ${describeFatigue(r.options.fatigue)}`,
+    `Governor + pre-emption + digests: the governor's policy and ${(r.policies.governorWithDigests.digests ?? []).map((d) => `digest ${d.id} (${d.match.channel ?? 'any channel'}): at most ${d.maxItems} items, delivered within ${d.maxWait} of its first`).join('; ')}`,
   ];
 }
 
@@ -134,6 +148,8 @@ function table(r: SimulationReport): string[] {
     ['rel/cust', 9],
     ['of bound', 9],
     ['no slot', 8],
+    ['digests', 8],
+    ['in them', 8],
     ['avoided €', 10],
   ] as const;
   const lines = [`${'strategy'.padEnd(WIDTH)}${cols.map(([h, w]) => pad(h, w)).join('')}`];
@@ -157,6 +173,8 @@ function table(r: SimulationReport): string[] {
         s.relevancePerCustomer.toFixed(2),
         pct(s.shareOfRelevanceBound),
         n0(s.droppedForLackOfASlot),
+        n0(s.digestsDelivered),
+        n0(s.itemsInDigests),
         s.avoidedCost.toFixed(2),
       ]),
     );
@@ -178,6 +196,8 @@ function table(r: SimulationReport): string[] {
       n0(b.totalRelevanceDelivered),
       (b.totalRelevanceDelivered / r.options.customers).toFixed(2),
       '100.0%',
+      dash,
+      dash,
       dash,
       dash,
     ]),
@@ -258,6 +278,7 @@ function versus(reports: readonly SimulationReport[], summary: Summary): string[
     ['total rel', 'totalRelevanceDelivered', n0],
     ['rel/cust', 'relevancePerCustomer', (x: number) => x.toFixed(2)],
     ['dropped for lack of a slot', 'droppedForLackOfASlot', n0],
+    ['items in digests', 'itemsInDigests', n0],
   ] as const;
   const change = (a: number, b: number) => `${a >= b ? '+' : ''}${pct(b === 0 ? 0 : a / b - 1)}`;
   const pair = (id: StrategyId, than: StrategyId) =>
@@ -270,6 +291,7 @@ function versus(reports: readonly SimulationReport[], summary: Summary): string[
   return [
     `Each against its comparator, means over the seeds (the change on each seed: ${reports.map((r) => r.options.seed).join(', ')}):`,
     pair('governor', 'governorNoPreemption'),
+    pair('governorWithDigests', 'governor'),
     ...FIXED_IDS.map((id) => pair(MATCHED_TO[id], id)),
   ];
 }
@@ -347,6 +369,33 @@ function tune(): void {
 
 if (values.tune) {
   tune();
+  process.exit(0);
+}
+
+/** `--tune-digests`: the digest settings' grid on the tuning seeds; the chosen one marked. */
+function tuneDigestSettings(): void {
+  const tuningSeeds = seeds.filter((s) => TUNING_SEEDS.includes(s));
+  for (const seed of tuningSeeds.length > 0 ? tuningSeeds : [...TUNING_SEEDS]) {
+    const report = tuneDigests({ seed, customers, days }, DIGEST_GRID);
+    const g = report.governor;
+    log(
+      `Tuning seed ${seed} (${n0(customers)} customers, ${days} days): governor + pre-emption ${n0(g.delivered)} delivered, ${n0(g.droppedForLackOfASlot)} dropped for lack of a slot, total relevance ${n0(g.totalRelevanceDelivered)}`,
+    );
+    log(
+      `${'  maxItems maxWait'.padEnd(20)}${['sends', 'digests', 'items in them', 'dropped', 'total rel', 'clicks', 'unsubs'].map((h) => pad(h, 14)).join('')}`,
+    );
+    for (const { digests: d, figures: f } of report.rows) {
+      const chosen = d.maxItems === GOVERNOR_DIGESTS.maxItems && d.maxWait === GOVERNOR_DIGESTS.maxWait;
+      log(
+        `${`${chosen ? '* ' : '  '}${d.maxItems} ${d.maxWait}`.padEnd(20)}${[f.delivered, f.digestsDelivered, f.itemsInDigests, f.droppedForLackOfASlot, f.totalRelevanceDelivered, f.clicks, f.unsubscribes].map((x) => pad(n0(x), 14)).join('')}`,
+      );
+    }
+    log('* the settings chosen (GOVERNOR_DIGESTS)');
+  }
+}
+
+if (values['tune-digests']) {
+  tuneDigestSettings();
   process.exit(0);
 }
 

@@ -17,6 +17,8 @@ const SHORT: Record<StrategyId | 'upperBound', [string, string?]> = {
   fixedThreshold: ['fixed @ its vol.', '+ pre-emption'],
   governor: ['governor', '+ pre-emption'],
   governorWithFatigue: ['gov. + fatigue'],
+  fixedAtDigests: ['fixed @ its vol.', '+ pre-emption'],
+  governorWithDigests: ['gov. + digests', '+ pre-emption'],
   upperBound: ['upper bound'],
 };
 const groupOf = (id: StrategyId | 'upperBound', more?: string): Group => ({
@@ -334,7 +336,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
     ),
     barPanel(
       { x: 1060, y: 1110, w: 780, h: 280 },
-      'Messages dropped for lack of a slot',
+      'Messages dropped for lack of a slot, and carried in digests',
       'messages per 1,000 customers',
       groups,
       [
@@ -342,6 +344,12 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
           label: 'dropped by a cap, a gap, quiet hours, fatigue or a more relevant message',
           color: '#8e44ad',
           values: per((r, id) => (r.strategies[id].droppedForLackOfASlot * 1000) / r.options.customers),
+          format: n0,
+        },
+        {
+          label: 'carried to the customer inside a digest instead',
+          color: '#f1c40f',
+          values: per((r, id) => (r.strategies[id].itemsInDigests * 1000) / r.options.customers),
           format: n0,
         },
       ],

@@ -10,13 +10,16 @@ import { createCampaigns, messagesFor, type SimMessage } from './campaigns.ts';
 import { drawsFor } from './engagement.ts';
 import { Accumulator, figures, type StrategyFigures } from './metrics.ts';
 import {
+  type DigestSettings,
   type FatigueSettings,
   type FixedThresholds,
   fcfsPolicy,
   fixedThresholdPolicy,
+  GOVERNOR_DIGESTS,
   GOVERNOR_FATIGUE,
   GOVERNOR_RELEVANCE,
   governorPolicy,
+  governorWithDigestsPolicy,
   governorWithFatiguePolicy,
   type RelevanceSettings,
   TUNING_SEEDS,
@@ -38,6 +41,8 @@ export interface SimulationOptions {
   relevance?: RelevanceSettings;
   /** The governor with fatigue's `fatigue` section (default: GOVERNOR_FATIGUE). */
   fatigue?: FatigueSettings;
+  /** The digest rule of the governor + pre-emption + digests (default: GOVERNOR_DIGESTS). */
+  digests?: DigestSettings;
 }
 
 /**
@@ -52,6 +57,8 @@ export const STRATEGIES = [
   'fixedThreshold',
   'governor',
   'governorWithFatigue',
+  'fixedAtDigests',
+  'governorWithDigests',
 ] as const;
 export type StrategyId = (typeof STRATEGIES)[number];
 export const STRATEGY_LABELS: Record<StrategyId | 'upperBound', string> = {
@@ -62,6 +69,8 @@ export const STRATEGY_LABELS: Record<StrategyId | 'upperBound', string> = {
   fixedThreshold: 'fixed + pre-emption @ volume',
   governor: 'governor + pre-emption',
   governorWithFatigue: 'governor + fatigue',
+  fixedAtDigests: 'fixed + pre-emption @ dig. vol.',
+  governorWithDigests: 'gov. + pre-emption + digests',
   upperBound: 'upper bound @ gov. volume',
 };
 
@@ -73,10 +82,12 @@ export const STRATEGY_LABELS: Record<StrategyId | 'upperBound', string> = {
 export const MATCHED_TO = {
   fixedAtNoPreemption: 'governorNoPreemption',
   fixedThreshold: 'governor',
+  fixedAtDigests: 'governorWithDigests',
 } as const satisfies Partial<Record<StrategyId, StrategyId>>;
 const FIXED_ENGINE: Record<FixedId, EngineOptions> = {
   fixedAtNoPreemption: { preemption: false },
   fixedThreshold: { preemption: true },
+  fixedAtDigests: { preemption: true },
 };
 export type FixedId = keyof typeof MATCHED_TO;
 export const FIXED_IDS = Object.keys(MATCHED_TO) as FixedId[];
@@ -137,6 +148,8 @@ export interface SimulationReport {
     fixedThreshold: Policy;
     fixedAtNoPreemption: Policy;
     governorWithFatigue: Policy;
+    governorWithDigests: Policy;
+    fixedAtDigests: Policy;
   };
   /** How each fixed threshold was matched to its strategy's volume; `matching` is the governor's. */
   matchings: Record<FixedId, Matching>;
@@ -209,9 +222,10 @@ function run(
   const volumes = new Int32Array(w.customers.length);
   w.customers.forEach((customer, i) => {
     const result = runCustomer(i);
-    volumes[i] = result.delivered.length;
+    // Messages, not sends: a digest's items each reach the customer.
+    volumes[i] = result.delivered.reduce((n, d) => n + (d.items ?? 1), 0);
     const bound = (respectsPreferences ? w.boundAllowed : w.boundAll)[i] ?? new Float64Array(1);
-    acc.add(customer, result, boundAt(bound, result.delivered.length));
+    acc.add(customer, result, boundAt(bound, volumes[i] ?? 0));
   });
   return { acc, volumes };
 }
@@ -449,6 +463,32 @@ export function tuneFatigue(
   };
 }
 
+/** What the digests' tuning compares: each setting's figures on one tuning seed. */
+export interface DigestTuningReport {
+  seed: number;
+  governor: StrategyFigures;
+  rows: { digests: DigestSettings; figures: StrategyFigures }[];
+}
+
+/** Runs the governor + pre-emption + digests under each candidate setting on one tuning seed. */
+export function tuneDigests(
+  options: SimulationOptions,
+  candidates: readonly DigestSettings[],
+): DigestTuningReport {
+  if (!TUNING_SEEDS.includes(options.seed))
+    throw new Error(`seed ${options.seed} is not a tuning seed (${TUNING_SEEDS.join(', ')})`);
+  const b = baseline(options);
+  return {
+    seed: options.seed,
+    governor: figures(b.viaGovernor.acc, b.noGovernor.acc, b.governor),
+    rows: candidates.map((digests) => {
+      const policy = governorWithDigestsPolicy(digests, b.relevance);
+      const result = run(b.w, b.accumulator(), true, b.through(policy));
+      return { digests, figures: figures(result.acc, b.noGovernor.acc, b.governor) };
+    }),
+  };
+}
+
 export function simulate(options: SimulationOptions): SimulationReport {
   const { seed, customers, days } = options;
   const b = baseline(options);
@@ -458,6 +498,10 @@ export function simulate(options: SimulationOptions): SimulationReport {
   // Today's governor, before pre-emption: the governor's policy, the engine without it.
   const viaNoPreemption = run(w, b.accumulator(), true, b.through(governor, { preemption: false }));
   const atNoPreemption = b.fixedAt('fixedAtNoPreemption', viaNoPreemption);
+  const digests = options.digests ?? GOVERNOR_DIGESTS;
+  const withDigests = governorWithDigestsPolicy(digests, b.relevance);
+  const viaDigests = run(w, b.accumulator(), true, b.through(withDigests));
+  const atDigests = b.fixedAt('fixedAtDigests', viaDigests);
 
   // The upper bound at the governor's volume, customer by customer.
   let boundDelivered = 0;
@@ -477,6 +521,8 @@ export function simulate(options: SimulationOptions): SimulationReport {
     fixedThreshold: figures(viaFixed.acc, noGovernor.acc, governor),
     governor: figures(viaGovernor.acc, noGovernor.acc, governor),
     governorWithFatigue: viaFatigue.figures,
+    fixedAtDigests: figures(atDigests.result.acc, noGovernor.acc, governor),
+    governorWithDigests: figures(viaDigests.acc, noGovernor.acc, governor),
   };
 
   let messages = 0;
@@ -500,7 +546,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
   });
 
   return {
-    options: { seed, customers, days, relevance: b.relevance, fatigue },
+    options: { seed, customers, days, relevance: b.relevance, fatigue, digests },
     start: SIMULATION_START,
     campaigns: b.campaigns,
     messages,
@@ -517,8 +563,14 @@ export function simulate(options: SimulationOptions): SimulationReport {
       fixedThreshold: fixed,
       fixedAtNoPreemption: atNoPreemption.policy,
       governorWithFatigue: viaFatigue.policy,
+      governorWithDigests: withDigests,
+      fixedAtDigests: atDigests.policy,
     },
-    matchings: { fixedAtNoPreemption: atNoPreemption.matching, fixedThreshold: matching },
+    matchings: {
+      fixedAtNoPreemption: atNoPreemption.matching,
+      fixedThreshold: matching,
+      fixedAtDigests: atDigests.matching,
+    },
     matching,
     strategies,
     upperBound: {

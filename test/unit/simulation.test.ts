@@ -12,8 +12,10 @@ import { probabilities } from '../../bench/simulation/engagement.ts';
 import { Accumulator, busiestWindow, exceedsInSomeWindow, figures } from '../../bench/simulation/metrics.ts';
 import {
   fcfsPolicy,
+  GOVERNOR_DIGESTS,
   GOVERNOR_FATIGUE,
   governorPolicy,
+  governorWithDigestsPolicy,
   governorWithFatiguePolicy,
 } from '../../bench/simulation/policy.ts';
 import type { SimCustomer } from '../../bench/simulation/population.ts';
@@ -117,7 +119,7 @@ describe('simulate', () => {
   });
 
   it("matches each fixed threshold to its own governor's volume on each channel within the stated tolerance", () => {
-    expect(FIXED_IDS).toEqual(['fixedAtNoPreemption', 'fixedThreshold']);
+    expect(FIXED_IDS).toEqual(['fixedAtNoPreemption', 'fixedThreshold', 'fixedAtDigests']);
     expect(report.matching).toBe(report.matchings.fixedThreshold);
     for (const id of FIXED_IDS) {
       const matching = report.matchings[id];
@@ -256,6 +258,7 @@ describe('over their wish, on rolling 7-day windows', () => {
       deferred: 0,
       deferredDelivered: 0,
       deferralWaitMs: 0,
+      joinedDigests: 0,
     });
     const acc = new Accumulator(14, compilePolicy(fcfsPolicy()));
 
@@ -373,6 +376,69 @@ describe('pre-emption in the simulation', () => {
       [1, 1],
       [2, 2],
     ]);
+  });
+});
+
+describe('digests in the simulation', () => {
+  const withDigests = compilePolicy(governorWithDigestsPolicy());
+
+  it('delivers capped e-mails as one digest: one send, its items each delivered, one contact for the customer', () => {
+    // Prepare: four e-mails on Monday within 90 minutes, without an expiry (a capped message is then
+    // dropped, not held); the e-mail cap allows one a day.
+    // (The simulation's campaigns always carry an expiry: these do not, the one case a digest collects.)
+    const messages = emails(
+      [MONDAY_NOON, MONDAY_NOON + HOUR / 2, MONDAY_NOON + HOUR, MONDAY_NOON + 1.5 * HOUR],
+      0.6,
+    ).map((m, i) => ({
+      at: m.at,
+      facts: { ...m.facts, expiresAt: undefined, relevance: 0.5 + i / 10 },
+    })) as unknown as SimMessage[];
+    const always = draws(messages.length, () => ({ open: 0, click: 0 }));
+
+    // Act
+    const run = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), messages, withDigests, always);
+    const without = runThroughEngine(
+      aCustomer({ wantedPerWeek: 5 }),
+      messages,
+      compilePolicy(governorPolicy()),
+      always,
+    );
+
+    // Assess: without digests three are dropped by the cap; with them, they go on Tuesday as one send.
+    expect(without.delivered).toHaveLength(1);
+    expect(without.suppressedByReason).toEqual({ frequency_cap: 3 });
+    expect(run.joinedDigests).toBe(3);
+    expect(run.delivered).toEqual([
+      { index: 0, at: MONDAY_NOON, channel: 'email', relevance: 0.5 },
+      {
+        index: 1,
+        at: MONDAY_NOON + DAY,
+        channel: 'email',
+        relevance: expect.closeTo(0.6 + 0.7 + 0.8, 9),
+        items: 3,
+      },
+    ]);
+    expect(run.suppressedByReason).toEqual({});
+    // One contact: one open and one click for the digest, as for any message.
+    expect([run.opens, run.clicks]).toEqual([2, 2]);
+    const acc = new Accumulator(14, compilePolicy(fcfsPolicy()));
+    acc.add(aCustomer(), run, 0);
+    const f = figures(acc, undefined, fcfsPolicy());
+    expect([f.delivered, f.messagesDelivered, f.digestsDelivered, f.itemsInDigests]).toEqual([2, 4, 1, 3]);
+    expect(f.meanRelevanceDelivered).toBeCloseTo((0.5 + 0.6 + 0.7 + 0.8) / 4, 9);
+    expect(f.relevanceInDigests).toBeCloseTo(2.1, 9);
+  });
+
+  it('is run beside the governor with its digest rule, each item counted once, against a fixed threshold at its volume', () => {
+    const s = report.strategies.governorWithDigests;
+
+    expect(report.policies.governorWithDigests.digests).toEqual([
+      { id: 'email.digest', match: { channel: 'email' }, ...GOVERNOR_DIGESTS },
+    ]);
+    expect(report.policies.governorWithDigests.caps).toEqual(report.policies.governor.caps);
+    expect(MATCHED_TO.fixedAtDigests).toBe('governorWithDigests');
+    expect(s.messagesDelivered).toBe(s.delivered - s.digestsDelivered + s.itemsInDigests);
+    expect(s.relevanceInDigests).toBeLessThanOrEqual(s.totalRelevanceDelivered);
   });
 });
 
