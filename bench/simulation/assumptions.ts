@@ -163,8 +163,10 @@ export function assumptions(): Assumption[] {
     },
     {
       what: 'A digest, to the customer',
-      value: "one contact (one open, click, unsubscribe or complaint draw, at its most relevant item's relevance); every item in it counts as delivered, at its own relevance",
-      source: 'assumption (an item in a digest is likely read less than the same message alone: the figures count it in full, an upper estimate)',
+      value:
+        "one contact (one open, click, unsubscribe or complaint draw, at its most relevant item's relevance); every item in it counts as delivered, at its own relevance",
+      source:
+        'assumption (an item in a digest is likely read less than the same message alone: the figures count it in full, an upper estimate)',
     },
     {
       what: "Without Governor, the platform honours unsubscribes and complaints, not the preference centre's choices",
