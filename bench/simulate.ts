@@ -13,14 +13,24 @@ import { parseCli, usageError } from '../scripts/cli.ts';
 import { assumptionsTable } from './simulation/assumptions.ts';
 import { renderChart } from './simulation/chart.ts';
 import type { StrategyFigures } from './simulation/metrics.ts';
-import { FATIGUE_GRID, GOVERNOR_FATIGUE, REPORTED_SEEDS, TUNING_SEEDS } from './simulation/policy.ts';
+import {
+  DIGEST_GRID,
+  FATIGUE_GRID,
+  GOVERNOR_DIGESTS,
+  GOVERNOR_FATIGUE,
+  REPORTED_SEEDS,
+  TUNING_SEEDS,
+} from './simulation/policy.ts';
 import { HOME_TIME_ZONE } from './simulation/population.ts';
 import {
+  FIXED_IDS,
+  MATCHED_TO,
   type SimulationReport,
   STRATEGIES,
   STRATEGY_LABELS,
   type StrategyId,
   simulate,
+  tuneDigests,
   tuneFatigue,
   withinMatchTolerance,
 } from './simulation/simulation.ts';
@@ -33,8 +43,9 @@ const { values } = parseCli({
   usage: ['[options]'],
   description:
     'A synthetic population and a month of campaigns through the real decision engine under each strategy\n' +
-    '(no governor, FCFS caps, a fixed threshold at the same volume, the governor, the governor with fatigue,\n' +
-    'an upper bound), on several seeds; prints the figures, their spread and the targets, writes an SVG.',
+    '(no governor, FCFS caps, the governor without and with pre-emption, the governor with fatigue, each\n' +
+    'governor beside a fixed threshold at its volume, an upper bound), on several seeds; prints the\n' +
+    'figures, their spread and the targets, writes an SVG.',
   options: {
     seeds: {
       type: 'string',
@@ -53,6 +64,11 @@ const { values } = parseCli({
     },
     json: { type: 'boolean', default: false, description: 'print one JSON object keyed by strategy' },
     assumptions: { type: 'boolean', default: false, description: "print the model's assumptions table" },
+    'tune-digests': {
+      type: 'boolean',
+      default: false,
+      description: `run the digest settings' grid on the tuning seeds (${TUNING_SEEDS.join(', ')}) only`,
+    },
     tune: {
       type: 'boolean',
       default: false,
@@ -110,8 +126,9 @@ function header(r: SimulationReport): string[] {
   return [
     `Seed ${r.options.seed}${tuned}: ${n0(r.options.customers)} customers, ${r.options.days} days from ${start} (${HOME_TIME_ZONE}), ${r.campaigns} campaigns, ${n0(r.messages)} messages (mean relevance ${pop.meanRelevanceSent.toFixed(3)})`,
     `Population: ${pct(pop.mostlyUninterestingShare)} get mostly messages below relevance 0.4 (survey 86%), ${pct(pop.statedWishShare)} state their wish in the preference centre, ${pct(pop.otherTimeZoneShare)} in other time zones, ${pct(pop.optedOutShare)} opted out of a channel`,
-    `Caps of every engine strategy: ${caps}; quiet hours ${g.quietHours?.start}–${g.quietHours?.end}. Governor: ${describeRelevance(g)}. Fixed threshold: ${describeRelevance(r.policies.fixedThreshold)}`,
+    `Caps of every engine strategy: ${caps}; quiet hours ${g.quietHours?.start}–${g.quietHours?.end}. Governor: ${describeRelevance(g)}, with and without pre-emption. Fixed thresholds, each running the engine as the governor it is matched to: ${FIXED_IDS.map((id) => `@ ${STRATEGY_LABELS[MATCHED_TO[id]]}'s volume ${describeRelevance(r.policies[id])}`).join('; ')}`,
     `Governor + fatigue: the governor's policy and ${describeFatigue(r.options.fatigue)}`,
+    `Governor + pre-emption + digests: the governor's policy and ${(r.policies.governorWithDigests.digests ?? []).map((d) => `digest ${d.id} (${d.match.channel ?? 'any channel'}): at most ${d.maxItems} items, delivered within ${d.maxWait} of its first`).join('; ')}`,
   ];
 }
 
@@ -128,7 +145,11 @@ function table(r: SimulationReport): string[] {
     ['complaints', 11],
     ['mean rel', 9],
     ['total rel', 10],
+    ['rel/cust', 9],
     ['of bound', 9],
+    ['no slot', 8],
+    ['digests', 8],
+    ['in them', 8],
     ['avoided €', 10],
   ] as const;
   const lines = [`${'strategy'.padEnd(WIDTH)}${cols.map(([h, w]) => pad(h, w)).join('')}`];
@@ -149,7 +170,11 @@ function table(r: SimulationReport): string[] {
         n0(s.complaints),
         s.meanRelevanceDelivered.toFixed(3),
         n0(s.totalRelevanceDelivered),
+        s.relevancePerCustomer.toFixed(2),
         pct(s.shareOfRelevanceBound),
+        n0(s.droppedForLackOfASlot),
+        n0(s.digestsDelivered),
+        n0(s.itemsInDigests),
         s.avoidedCost.toFixed(2),
       ]),
     );
@@ -169,7 +194,11 @@ function table(r: SimulationReport): string[] {
       dash,
       b.meanRelevanceDelivered.toFixed(3),
       n0(b.totalRelevanceDelivered),
+      (b.totalRelevanceDelivered / r.options.customers).toFixed(2),
       '100.0%',
+      dash,
+      dash,
+      dash,
       dash,
     ]),
   );
@@ -178,7 +207,8 @@ function table(r: SimulationReport): string[] {
 
 function engine(r: SimulationReport): string[] {
   const lines: string[] = [];
-  for (const id of ['fcfs', 'fixedThreshold', 'governor', 'governorWithFatigue'] as const) {
+  for (const id of STRATEGIES) {
+    if (id === 'noGovernor') continue;
     const s = r.strategies[id];
     const reasons = Object.entries(s.suppressedByReason)
       .sort((a, b) => b[1] - a[1])
@@ -189,16 +219,18 @@ function engine(r: SimulationReport): string[] {
       `${STRATEGY_LABELS[id]}: deferred ${n0(s.deferred)} (mean wait ${s.meanWaitHours.toFixed(1)} h); suppressed ${reasons} (${n0(atRelease)} of them at release)`,
     );
   }
-  const m = r.matching;
-  const channels = (['email', 'sms', 'push'] as const)
-    .map((c) => `${c} ${n0(m.achieved[c])} vs ${n0(m.target[c])}`)
-    .join(', ');
-  const off = (['email', 'sms', 'push'] as const).filter(
-    (c) => !withinMatchTolerance(m.achieved[c], m.target[c]),
-  );
-  lines.push(
-    `Fixed threshold matched to the governor's volume per channel by bisection (${m.steps} steps, ${m.populationRuns.toFixed(1)} population runs): ${channels} (worst gap ${pct(m.worstGap, 2)}${off.length > 0 ? `; OUTSIDE the tolerance on ${off.join(', ')}` : ', within the tolerance'})`,
-  );
+  for (const id of FIXED_IDS) {
+    const m = r.matchings[id];
+    const channels = (['email', 'sms', 'push'] as const)
+      .map((c) => `${c} ${n0(m.achieved[c])} vs ${n0(m.target[c])}`)
+      .join(', ');
+    const off = (['email', 'sms', 'push'] as const).filter(
+      (c) => !withinMatchTolerance(m.achieved[c], m.target[c]),
+    );
+    lines.push(
+      `Fixed threshold matched to ${STRATEGY_LABELS[MATCHED_TO[id]]}'s volume per channel by bisection (${m.steps} steps, ${m.populationRuns.toFixed(1)} population runs): ${channels} (worst gap ${pct(m.worstGap, 2)}${off.length > 0 ? `; OUTSIDE the tolerance on ${off.join(', ')}` : ', within the tolerance'})`,
+    );
+  }
   return lines;
 }
 
@@ -219,6 +251,7 @@ function spread(summary: Summary, seedCount: number): string[] {
     ['unsubs', 'unsubscribes', n0, 16],
     ['complaints', 'complaints', n0, 14],
     ['mean rel', 'meanRelevanceDelivered', (x) => x.toFixed(3), 22],
+    ['rel/cust', 'relevancePerCustomer', (x) => x.toFixed(2), 20],
   ];
   const lines = [`${'strategy'.padEnd(WIDTH)}${cols.map(([h, , , w]) => pad(h, w)).join('')}`];
   for (const id of STRATEGIES)
@@ -231,6 +264,36 @@ function spread(summary: Summary, seedCount: number): string[] {
     `${STRATEGY_LABELS.upperBound.padEnd(WIDTH)}${pad(n0(b.delivered), 26)}${pad('', 22 + 22 + 20 + 16 + 14)}${pad(seedCount > 1 ? `${b.meanRelevanceDelivered.toFixed(3)} (${lo.toFixed(3)}–${hi.toFixed(3)})` : b.meanRelevanceDelivered.toFixed(3), 22)}`,
   );
   return lines;
+}
+
+/**
+ * Each governor against the fixed threshold at its volume, and pre-emption against today's governor:
+ * delivered, mean and total relevance, relevance per customer (means over the seeds), and the change
+ * of each on every seed.
+ */
+function versus(reports: readonly SimulationReport[], summary: Summary): string[] {
+  const keys = [
+    ['delivered', 'delivered', n0],
+    ['mean rel', 'meanRelevanceDelivered', (x: number) => x.toFixed(3)],
+    ['total rel', 'totalRelevanceDelivered', n0],
+    ['rel/cust', 'relevancePerCustomer', (x: number) => x.toFixed(2)],
+    ['dropped for lack of a slot', 'droppedForLackOfASlot', n0],
+    ['items in digests', 'itemsInDigests', n0],
+  ] as const;
+  const change = (a: number, b: number) => `${a >= b ? '+' : ''}${pct(b === 0 ? 0 : a / b - 1)}`;
+  const pair = (id: StrategyId, than: StrategyId) =>
+    `${STRATEGY_LABELS[id]} vs ${STRATEGY_LABELS[than]}: ${keys
+      .map(([label, key, f]) => {
+        const bySeed = reports.map((r) => change(r.strategies[id][key], r.strategies[than][key]));
+        return `${label} ${f(summary[id][key])} vs ${f(summary[than][key])} (${bySeed.join(', ')})`;
+      })
+      .join('; ')}`;
+  return [
+    `Each against its comparator, means over the seeds (the change on each seed: ${reports.map((r) => r.options.seed).join(', ')}):`,
+    pair('governor', 'governorNoPreemption'),
+    pair('governorWithDigests', 'governor'),
+    ...FIXED_IDS.map((id) => pair(MATCHED_TO[id], id)),
+  ];
 }
 
 const comparisonText = (t: Target) => `${t.comparison} ${pct(t.goal, 0)}`;
@@ -309,6 +372,33 @@ if (values.tune) {
   process.exit(0);
 }
 
+/** `--tune-digests`: the digest settings' grid on the tuning seeds; the chosen one marked. */
+function tuneDigestSettings(): void {
+  const tuningSeeds = seeds.filter((s) => TUNING_SEEDS.includes(s));
+  for (const seed of tuningSeeds.length > 0 ? tuningSeeds : [...TUNING_SEEDS]) {
+    const report = tuneDigests({ seed, customers, days }, DIGEST_GRID);
+    const g = report.governor;
+    log(
+      `Tuning seed ${seed} (${n0(customers)} customers, ${days} days): governor + pre-emption ${n0(g.delivered)} delivered, ${n0(g.droppedForLackOfASlot)} dropped for lack of a slot, total relevance ${n0(g.totalRelevanceDelivered)}`,
+    );
+    log(
+      `${'  maxItems maxWait'.padEnd(20)}${['sends', 'digests', 'items in them', 'dropped', 'total rel', 'clicks', 'unsubs'].map((h) => pad(h, 14)).join('')}`,
+    );
+    for (const { digests: d, figures: f } of report.rows) {
+      const chosen = d.maxItems === GOVERNOR_DIGESTS.maxItems && d.maxWait === GOVERNOR_DIGESTS.maxWait;
+      log(
+        `${`${chosen ? '* ' : '  '}${d.maxItems} ${d.maxWait}`.padEnd(20)}${[f.delivered, f.digestsDelivered, f.itemsInDigests, f.droppedForLackOfASlot, f.totalRelevanceDelivered, f.clicks, f.unsubscribes].map((x) => pad(n0(x), 14)).join('')}`,
+      );
+    }
+    log('* the settings chosen (GOVERNOR_DIGESTS)');
+  }
+}
+
+if (values['tune-digests']) {
+  tuneDigestSettings();
+  process.exit(0);
+}
+
 const reports: SimulationReport[] = [];
 const timings: string[] = [];
 for (const seed of seeds) {
@@ -336,6 +426,8 @@ if (values.json) {
   log('');
   log(`Over the seeds ${seeds.join(', ')}, mean (min–max):`);
   for (const line of spread(summary, seeds.length)) log(line);
+  log('');
+  for (const line of versus(reports, summary)) log(line);
   log('');
   for (const line of targets(reports)) log(line);
   log('');

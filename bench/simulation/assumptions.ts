@@ -5,7 +5,7 @@
  */
 import { CAMPAIGNS } from './campaigns.ts';
 import { ENGAGEMENT } from './engagement.ts';
-import { GOVERNOR_FATIGUE, governorPolicy, TUNING_SEEDS } from './policy.ts';
+import { GOVERNOR_DIGESTS, GOVERNOR_FATIGUE, governorPolicy, TUNING_SEEDS } from './policy.ts';
 import { POPULATION } from './population.ts';
 
 export interface Assumption {
@@ -155,6 +155,18 @@ export function assumptions(): Assumption[] {
       what: "The governor with fatigue's settings (policy section `fatigue`; the score's 14-day half-life is the engine's)",
       value: `score < ${F.threshold} after ${F.minDelivered} deliveries: caps × ${F.capScale}, relevance + ${F.relevanceBoost}; ${F.unengagedRun} deliveries without an open or click: caps × ${F.runCapScale}, relevance + ${F.runRelevanceBoost}`,
       source: `tuned on seed ${tuning} only (\`npm run simulate -- --tune\`), not on a reported seed`,
+    },
+    {
+      what: 'The digest of the governor + pre-emption + digests (policy section `digests`): marketing e-mails only',
+      value: `at most ${GOVERNOR_DIGESTS.maxItems} items, delivered within ${GOVERNOR_DIGESTS.maxWait} of its first`,
+      source: `chosen on seed ${tuning} only (\`npm run simulate -- --tune-digests\`): the smallest digest carrying 90% of the largest's items; e-mail only, an assumption (a list of offers is an e-mail)`,
+    },
+    {
+      what: 'A digest, to the customer',
+      value:
+        "one contact (one open, click, unsubscribe or complaint draw, at its most relevant item's relevance); every item in it counts as delivered, at its own relevance",
+      source:
+        'assumption (an item in a digest is likely read less than the same message alone: the figures count it in full, an upper estimate)',
     },
     {
       what: "Without Governor, the platform honours unsubscribes and complaints, not the preference centre's choices",

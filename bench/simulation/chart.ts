@@ -8,15 +8,22 @@ import { type SimulationReport, STRATEGIES, STRATEGY_LABELS, type StrategyId } f
 import type { Summary } from './summary.ts';
 
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
-/** Short names that fit under a group of bars. */
-const SHORT: Record<StrategyId | 'upperBound', string> = {
-  noGovernor: 'no governor',
-  fcfs: 'FCFS caps',
-  fixedThreshold: 'fixed @ gov. vol.',
-  governor: 'governor',
-  governorWithFatigue: 'gov. + fatigue',
-  upperBound: 'upper bound',
+/** Short names that fit under a group of bars, on two lines. */
+const SHORT: Record<StrategyId | 'upperBound', [string, string?]> = {
+  noGovernor: ['no governor'],
+  fcfs: ['FCFS caps'],
+  fixedAtNoPreemption: ['fixed @ its vol.', 'no pre-emption'],
+  governorNoPreemption: ['governor', 'no pre-emption'],
+  fixedThreshold: ['fixed @ its vol.', '+ pre-emption'],
+  governor: ['governor', '+ pre-emption'],
+  governorWithFatigue: ['gov. + fatigue'],
+  fixedAtDigests: ['fixed @ its vol.', '+ pre-emption'],
+  governorWithDigests: ['gov. + digests', '+ pre-emption'],
+  upperBound: ['upper bound'],
 };
+const groupOf = (id: StrategyId | 'upperBound', more?: string): Group => ({
+  lines: [...SHORT[id], ...(more ? [more] : [])].filter((l): l is string => l !== undefined),
+});
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
@@ -66,8 +73,8 @@ interface Series {
 }
 
 interface Group {
-  label: string;
-  sub?: string;
+  /** The first line is the name, the others (smaller) say more. */
+  lines: string[];
 }
 
 /** A panel of grouped bars with whiskers, a y grid, a legend and optional dashed reference lines. */
@@ -129,8 +136,10 @@ function barPanel(
         ),
       );
     });
-    parts.push(text(cx, p.y + p.h + 16, g.label, 'font-size="12" fill="#333" text-anchor="middle"'));
-    if (g.sub) parts.push(text(cx, p.y + p.h + 30, g.sub, 'font-size="10" fill="#555" text-anchor="middle"'));
+    g.lines.forEach((line, li) => {
+      const style = li === 0 ? 'font-size="12" fill="#333"' : 'font-size="10" fill="#555"';
+      parts.push(text(cx, p.y + p.h + 16 + li * 13, line, `${style} text-anchor="middle"`));
+    });
   });
   for (const r of references) {
     const ry = y(r.value).toFixed(1);
@@ -152,7 +161,7 @@ function barPanel(
     })),
   ];
   let lx = p.x;
-  let ly = p.y + p.h + 52;
+  let ly = p.y + p.h + 60;
   for (const item of items) {
     const w = 30 + item.label.length * 6.3;
     if (lx > p.x && lx + w > p.x + p.w + 40) {
@@ -169,13 +178,13 @@ function barPanel(
 const pct = (v: number) => `${(v * 100).toFixed(v > 0 && v < 0.1 ? 1 : 0)}%`;
 
 export function renderChart(summary: Summary, reports: readonly SimulationReport[]): string {
-  const width = 1400;
-  const height = 1040;
+  const width = 1900;
+  const height = 1540;
   const first = reports[0];
   if (!first) throw new Error('no seed to chart');
   const seeds = reports.map((r) => r.options.seed).join(', ');
   const runs: StrategyId[] = [...STRATEGIES];
-  const groups: Group[] = runs.map((id) => ({ label: SHORT[id] }));
+  const groups: Group[] = runs.map((id) => groupOf(id));
   const per = (f: (r: SimulationReport, id: StrategyId) => number) =>
     runs.map((id) => stat(reports.map((r) => f(r, id))));
   const vsNoGovernor = (key: 'opens' | 'clicks' | 'unsubscribes') => (r: SimulationReport, id: StrategyId) =>
@@ -195,7 +204,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
     text(
       40,
       58,
-      `Mean relevance delivered: governor ${g.meanRelevanceDelivered.toFixed(3)}, fixed threshold at the same volume ${f.meanRelevanceDelivered.toFixed(3)}, upper bound ${summary.upperBound.meanRelevanceDelivered.toFixed(3)}. Deferred: governor ${n0(g.deferred)} (mean wait ${g.meanWaitHours.toFixed(1)} h), fixed threshold ${n0(f.deferred)} (${f.meanWaitHours.toFixed(1)} h).`,
+      `Mean relevance delivered: governor + pre-emption ${g.meanRelevanceDelivered.toFixed(3)}, without ${summary.governorNoPreemption.meanRelevanceDelivered.toFixed(3)}, fixed threshold at the same volume ${f.meanRelevanceDelivered.toFixed(3)}, upper bound ${summary.upperBound.meanRelevanceDelivered.toFixed(3)}. Deferred: governor ${n0(g.deferred)} (mean wait ${g.meanWaitHours.toFixed(1)} h), fixed threshold ${n0(f.deferred)} (${f.meanWaitHours.toFixed(1)} h).`,
       'font-size="13" fill="#333"',
     ),
     text(
@@ -208,7 +217,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
 
   const panels = [
     barPanel(
-      { x: 120, y: 150, w: 540, h: 280 },
+      { x: 120, y: 150, w: 780, h: 280 },
       'Customers over their wished frequency (rolling 7 days)',
       '% of customers',
       groups,
@@ -236,7 +245,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
       [{ value: 0.05, label: 'target with fatigue: < 5%' }],
     ),
     barPanel(
-      { x: 820, y: 150, w: 540, h: 280 },
+      { x: 1060, y: 150, w: 780, h: 280 },
       'Opens and clicks, against no governor',
       '% of no governor',
       groups,
@@ -248,7 +257,7 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
       [{ value: 0.95, label: 'clicks target with fatigue: ≥ 95%' }],
     ),
     barPanel(
-      { x: 120, y: 620, w: 540, h: 280 },
+      { x: 120, y: 630, w: 780, h: 280 },
       'Unsubscribes and complaints',
       'per 1,000 customers over the period',
       groups,
@@ -275,15 +284,12 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
       ],
     ),
     barPanel(
-      { x: 820, y: 620, w: 540, h: 280 },
+      { x: 1060, y: 630, w: 780, h: 280 },
       'Relevance delivered',
       'mean relevance (0–1)',
       [
-        ...runs.map((id) => ({
-          label: SHORT[id],
-          sub: `${n0(summary[id].delivered)} delivered`,
-        })),
-        { label: SHORT.upperBound, sub: 'a bound, not a strategy' },
+        ...runs.map((id) => groupOf(id, `${n0(summary[id].delivered)} delivered`)),
+        groupOf('upperBound', 'a bound, not a strategy'),
       ],
       [
         {
@@ -309,6 +315,45 @@ export function renderChart(summary: Summary, reports: readonly SimulationReport
         },
       ],
       (v) => v.toFixed(2),
+    ),
+    barPanel(
+      { x: 120, y: 1110, w: 780, h: 280 },
+      'Relevance delivered per customer',
+      'total relevance per customer over the period',
+      [...runs.map((id) => groupOf(id)), groupOf('upperBound', 'a bound, not a strategy')],
+      [
+        {
+          label: 'relevance delivered per customer',
+          color: '#2a9d3a',
+          values: [
+            ...per((r, id) => r.strategies[id].relevancePerCustomer),
+            stat(reports.map((r) => r.upperBound.totalRelevanceDelivered / r.options.customers)),
+          ],
+          format: (v) => v.toFixed(2),
+        },
+      ],
+      (v) => v.toFixed(1),
+    ),
+    barPanel(
+      { x: 1060, y: 1110, w: 780, h: 280 },
+      'Messages dropped for lack of a slot, and carried in digests',
+      'messages per 1,000 customers',
+      groups,
+      [
+        {
+          label: 'dropped by a cap, a gap, quiet hours, fatigue or a more relevant message',
+          color: '#8e44ad',
+          values: per((r, id) => (r.strategies[id].droppedForLackOfASlot * 1000) / r.options.customers),
+          format: n0,
+        },
+        {
+          label: 'carried to the customer inside a digest instead',
+          color: '#f1c40f',
+          values: per((r, id) => (r.strategies[id].itemsInDigests * 1000) / r.options.customers),
+          format: n0,
+        },
+      ],
+      (v) => n0(v),
     ),
   ];
   return [

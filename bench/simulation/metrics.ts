@@ -4,7 +4,7 @@
  * some 7 days hold more of their marketing messages than they would accept.
  */
 import type { CompiledPolicy } from '#shared/domain/decision.ts';
-import { CHANNELS, type Channel, type Policy, type QuietHours } from '#shared/domain/schemas.ts';
+import { CHANNELS, type Channel, type Policy, type QuietHours, type Reason } from '#shared/domain/schemas.ts';
 import { localTime } from '#shared/domain/time-zone.ts';
 import type { SimCustomer } from './population.ts';
 import type { CustomerRun, Delivery } from './strategies.ts';
@@ -75,6 +75,12 @@ export class Accumulator {
   customers = 0;
   statedCustomers = 0;
   delivered = 0;
+  /** Messages that reached customers: each send's, a digest's items one by one. */
+  messagesDelivered = 0;
+  digests = 0;
+  itemsInDigests = 0;
+  relevanceInDigests = 0;
+  joinedDigests = 0;
   byChannel = zeroChannels();
   relevanceSum = 0;
   /** The upper bound on relevanceSum at the same per-customer volumes (see `relevanceBound`). */
@@ -106,8 +112,15 @@ export class Accumulator {
     this.delivered += deliveries.length;
     this.boundAtSameVolume += boundAtSameVolume;
     const quiet = customer.preferences.quietHours ?? this.caps.policy.quietHours;
+    this.joinedDigests += run.joinedDigests;
     for (const d of deliveries) {
       this.byChannel[d.channel]++;
+      this.messagesDelivered += d.items ?? 1;
+      if (d.items !== undefined) {
+        this.digests++;
+        this.itemsInDigests += d.items;
+        this.relevanceInDigests += d.relevance;
+      }
       this.relevanceSum += d.relevance;
       if (quiet && inQuietHours(d.at, quiet, customer.timeZone)) this.night++;
     }
@@ -162,7 +175,10 @@ function breaksCaps(
 
 /** The figures of one strategy on one seed. The JSON output's keys; README "The simulation" documents them. */
 export interface StrategyFigures {
+  /** Sends that reached customers (a digest is one). */
   delivered: number;
+  /** Messages that reached customers: the sends, a digest's items one by one. */
+  messagesDelivered: number;
   deliveredByChannel: Record<Channel, number>;
   /** Delivered per customer per week, on average. */
   perCustomerPerWeek: number;
@@ -182,8 +198,11 @@ export interface StrategyFigures {
   clicks: number;
   unsubscribes: number;
   complaints: number;
+  /** Over the messages delivered (a digest's items one by one), and their total. */
   meanRelevanceDelivered: number;
   totalRelevanceDelivered: number;
+  /** Total relevance delivered over the customers (all of them, those who got nothing too). */
+  relevancePerCustomer: number;
   /** The most relevance the same per-customer volumes could have had (the upper bound), and the share reached. */
   relevanceBoundAtSameVolume: number;
   shareOfRelevanceBound: number;
@@ -195,7 +214,31 @@ export interface StrategyFigures {
   meanWaitHours: number;
   suppressedByReason: Record<string, number>;
   suppressedAtReleaseByReason: Record<string, number>;
+  /**
+   * Messages dropped for lack of a slot (SLOT_REASONS): the ones a cap, a gap, quiet hours, fatigue's
+   * scaled caps or a more relevant message kept from the customer, rather than their relevance or
+   * their consent.
+   */
+  droppedForLackOfASlot: number;
+  /**
+   * Digests (policy section `digests`): messages that joined one instead of being dropped, digests
+   * delivered, the items they carried to customers, and those items' relevance (in the total above).
+   */
+  joinedDigests: number;
+  digestsDelivered: number;
+  itemsInDigests: number;
+  relevanceInDigests: number;
 }
+
+/** The suppressions for lack of a slot: what a digest could carry instead of dropping. */
+export const SLOT_REASONS: ReadonlySet<string> = new Set<Reason>([
+  'frequency_cap',
+  'min_gap',
+  'quiet_hours_expired',
+  'expired',
+  'fatigue',
+  'preempted',
+]);
 
 export function figures(
   acc: Accumulator,
@@ -211,6 +254,7 @@ export function figures(
   const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
   return {
     delivered: acc.delivered,
+    messagesDelivered: acc.messagesDelivered,
     deliveredByChannel: acc.byChannel,
     perCustomerPerWeek: ratio(acc.delivered, acc.customers * (acc.days / 7)),
     overWishedShare: ratio(acc.overWish, acc.customers),
@@ -224,8 +268,9 @@ export function figures(
     clicks: acc.clicks,
     unsubscribes: acc.unsubscribes,
     complaints: acc.complaints,
-    meanRelevanceDelivered: ratio(acc.relevanceSum, acc.delivered),
+    meanRelevanceDelivered: ratio(acc.relevanceSum, acc.messagesDelivered),
     totalRelevanceDelivered: acc.relevanceSum,
+    relevancePerCustomer: ratio(acc.relevanceSum, acc.customers),
     relevanceBoundAtSameVolume: acc.boundAtSameVolume,
     shareOfRelevanceBound: ratio(acc.relevanceSum, acc.boundAtSameVolume),
     avoidedCost: Object.values(avoidedCostByChannel).reduce((a, b) => a + b, 0),
@@ -234,5 +279,12 @@ export function figures(
     meanWaitHours: ratio(acc.deferralWaitMs, acc.deferredDelivered) / 3600_000,
     suppressedByReason: acc.suppressedByReason,
     suppressedAtReleaseByReason: acc.suppressedAtReleaseByReason,
+    droppedForLackOfASlot: Object.entries(acc.suppressedByReason)
+      .filter(([reason]) => SLOT_REASONS.has(reason))
+      .reduce((a, [, n]) => a + n, 0),
+    joinedDigests: acc.joinedDigests,
+    digestsDelivered: acc.digests,
+    itemsInDigests: acc.itemsInDigests,
+    relevanceInDigests: acc.relevanceInDigests,
   };
 }

@@ -10,19 +10,29 @@ import { createCampaigns, messagesFor, type SimMessage } from './campaigns.ts';
 import { drawsFor } from './engagement.ts';
 import { Accumulator, figures, type StrategyFigures } from './metrics.ts';
 import {
+  type DigestSettings,
   type FatigueSettings,
   type FixedThresholds,
   fcfsPolicy,
   fixedThresholdPolicy,
+  GOVERNOR_DIGESTS,
   GOVERNOR_FATIGUE,
   GOVERNOR_RELEVANCE,
   governorPolicy,
+  governorWithDigestsPolicy,
   governorWithFatiguePolicy,
   type RelevanceSettings,
   TUNING_SEEDS,
 } from './policy.ts';
 import { allowedByPreferences, createCustomer, HOME_TIME_ZONE, type SimCustomer } from './population.ts';
-import { boundAt, type CustomerRun, relevanceBound, runNoGovernor, runThroughEngine } from './strategies.ts';
+import {
+  boundAt,
+  type CustomerRun,
+  type EngineOptions,
+  relevanceBound,
+  runNoGovernor,
+  runThroughEngine,
+} from './strategies.ts';
 
 export interface SimulationOptions {
   seed: number;
@@ -31,25 +41,56 @@ export interface SimulationOptions {
   relevance?: RelevanceSettings;
   /** The governor with fatigue's `fatigue` section (default: GOVERNOR_FATIGUE). */
   fatigue?: FatigueSettings;
+  /** The digest rule of the governor + pre-emption + digests (default: GOVERNOR_DIGESTS). */
+  digests?: DigestSettings;
 }
 
-/** The strategies run, in the order they are reported. */
+/**
+ * The strategies run, in the order they are reported: each fixed threshold just before the strategy
+ * whose volume it is matched to (MATCHED_TO).
+ */
 export const STRATEGIES = [
   'noGovernor',
   'fcfs',
+  'fixedAtNoPreemption',
+  'governorNoPreemption',
   'fixedThreshold',
   'governor',
   'governorWithFatigue',
+  'fixedAtDigests',
+  'governorWithDigests',
 ] as const;
 export type StrategyId = (typeof STRATEGIES)[number];
 export const STRATEGY_LABELS: Record<StrategyId | 'upperBound', string> = {
   noGovernor: 'no governor',
   fcfs: 'FCFS caps',
-  fixedThreshold: 'fixed threshold @ gov. volume',
-  governor: 'governor',
+  fixedAtNoPreemption: 'fixed (no pre-emption) @ vol.',
+  governorNoPreemption: 'governor (no pre-emption)',
+  fixedThreshold: 'fixed + pre-emption @ volume',
+  governor: 'governor + pre-emption',
   governorWithFatigue: 'governor + fatigue',
+  fixedAtDigests: 'fixed + pre-emption @ dig. vol.',
+  governorWithDigests: 'gov. + pre-emption + digests',
   upperBound: 'upper bound @ gov. volume',
 };
+
+/**
+ * The fixed thresholds (one per channel, no pressure slope), each matched channel by channel to the
+ * volume of one strategy and running the engine as that strategy does (pre-emption on or off), so that
+ * each pair differs by the governor's pressure slope only. `fixedThreshold` is the governor's.
+ */
+export const MATCHED_TO = {
+  fixedAtNoPreemption: 'governorNoPreemption',
+  fixedThreshold: 'governor',
+  fixedAtDigests: 'governorWithDigests',
+} as const satisfies Partial<Record<StrategyId, StrategyId>>;
+const FIXED_ENGINE: Record<FixedId, EngineOptions> = {
+  fixedAtNoPreemption: { preemption: false },
+  fixedThreshold: { preemption: true },
+  fixedAtDigests: { preemption: true },
+};
+export type FixedId = keyof typeof MATCHED_TO;
+export const FIXED_IDS = Object.keys(MATCHED_TO) as FixedId[];
 
 /** A message "interests" the customer from this relevance on; below `UNINTERESTING` it does not. */
 export const UNINTERESTING = 0.4;
@@ -100,7 +141,18 @@ export interface SimulationReport {
     optedOutShare: number;
     meanRelevanceSent: number;
   };
-  policies: { governor: Policy; fcfs: Policy; fixedThreshold: Policy; governorWithFatigue: Policy };
+  /** The policies run (today's governor runs the governor's policy, without pre-emption). */
+  policies: {
+    governor: Policy;
+    fcfs: Policy;
+    fixedThreshold: Policy;
+    fixedAtNoPreemption: Policy;
+    governorWithFatigue: Policy;
+    governorWithDigests: Policy;
+    fixedAtDigests: Policy;
+  };
+  /** How each fixed threshold was matched to its strategy's volume; `matching` is the governor's. */
+  matchings: Record<FixedId, Matching>;
   matching: Matching;
   strategies: Record<StrategyId, StrategyFigures>;
   upperBound: BoundFigures;
@@ -111,6 +163,11 @@ export const SIMULATION_START = instantOfLocal(2026, 3, 2, 0, HOME_TIME_ZONE);
 
 interface World {
   customers: SimCustomer[];
+  /**
+   * Per customer, the volumes per channel the fixed threshold delivered for a set of passing messages
+   * and a way of running the engine (see `matchFixedThreshold`), kept over every matching of the seed.
+   */
+  fixedVolumes: Map<string, Record<MatchedChannel, number>>[];
   messages: SimMessage[][];
   draws: Float64Array[];
   /** Per customer, the relevance bound over all their messages, and over those their preferences allow. */
@@ -119,11 +176,19 @@ interface World {
 }
 
 function world(seed: number, count: number, campaigns: ReturnType<typeof createCampaigns>): World {
-  const w: World = { customers: [], messages: [], draws: [], boundAll: [], boundAllowed: [] };
+  const w: World = {
+    customers: [],
+    fixedVolumes: [],
+    messages: [],
+    draws: [],
+    boundAll: [],
+    boundAllowed: [],
+  };
   for (let i = 0; i < count; i++) {
     const customer = createCustomer(seed, i);
     const mine = messagesFor(seed, i, customer, campaigns);
     w.customers.push(customer);
+    w.fixedVolumes.push(new Map());
     w.messages.push(mine);
     w.draws.push(drawsFor(seed, i, mine));
     w.boundAll.push(relevanceBound(mine.map((m) => m.facts.relevance)));
@@ -157,9 +222,10 @@ function run(
   const volumes = new Int32Array(w.customers.length);
   w.customers.forEach((customer, i) => {
     const result = runCustomer(i);
-    volumes[i] = result.delivered.length;
+    // Messages, not sends: a digest's items each reach the customer.
+    volumes[i] = result.delivered.reduce((n, d) => n + (d.items ?? 1), 0);
     const bound = (respectsPreferences ? w.boundAllowed : w.boundAll)[i] ?? new Float64Array(1);
-    acc.add(customer, result, boundAt(bound, result.delivered.length));
+    acc.add(customer, result, boundAt(bound, volumes[i] ?? 0));
   });
   return { acc, volumes };
 }
@@ -171,11 +237,15 @@ const THRESHOLD_STEPS = 1000; // relevances are given to the thousandth: no fine
  * each channel: a bisection on each channel's threshold over thousandths, the three channels stepped
  * together (they interact only through the minimum gap and the customers' reactions), 10 steps. Each
  * step runs the whole population through the engine; a customer whose set of messages above the
- * thresholds did not change since an earlier step is not run again (the engine's decisions depend on
- * which messages pass, not on the threshold itself; the final run checks it). Then the closer end of
- * each channel's last interval.
+ * thresholds did not change since an earlier step (or an earlier matching of the seed running the
+ * engine the same way) is not run again (the engine's decisions depend on which messages pass, not on
+ * the threshold itself; the final run checks it). Then the closer end of each channel's last interval.
  */
-function matchFixedThreshold(w: World, target: Record<MatchedChannel, number>): Matching {
+function matchFixedThreshold(
+  w: World,
+  target: Record<MatchedChannel, number>,
+  engine: EngineOptions,
+): Matching {
   const sortedByChannel = w.messages.map((mine) =>
     MATCHED.map((channel) =>
       mine
@@ -184,14 +254,14 @@ function matchFixedThreshold(w: World, target: Record<MatchedChannel, number>): 
         .sort((a, b) => b - a),
     ),
   );
-  const memo = w.customers.map(() => new Map<string, Record<MatchedChannel, number>>());
+  const memo = w.fixedVolumes;
   let customerRuns = 0;
   const evaluate = (steps: Record<MatchedChannel, number>): Record<MatchedChannel, number> => {
     const thresholds = toThresholds(steps);
     const compiled = compilePolicy(fixedThresholdPolicy(thresholds));
     const total: Record<MatchedChannel, number> = { email: 0, sms: 0, push: 0 };
     w.customers.forEach((customer, i) => {
-      const key = MATCHED.map((c, ci) => passing(sortedByChannel[i]?.[ci] ?? [], thresholds[c])).join('.');
+      const key = `${engine.preemption === false ? 'plain' : 'preempting'}:${MATCHED.map((c, ci) => passing(sortedByChannel[i]?.[ci] ?? [], thresholds[c])).join('.')}`;
       const cache = memo[i];
       let volume = cache?.get(key);
       if (!volume) {
@@ -201,6 +271,7 @@ function matchFixedThreshold(w: World, target: Record<MatchedChannel, number>): 
           w.messages[i] ?? [],
           compiled,
           w.draws[i] ?? new Float64Array(),
+          engine,
         ).delivered;
         volume = { email: 0, sms: 0, push: 0 };
         for (const d of delivered) if (d.channel in volume) volume[d.channel as MatchedChannel]++;
@@ -281,7 +352,12 @@ interface Baseline {
   fixed: Policy;
   matching: Matching;
   accumulator: () => Accumulator;
-  through: (policy: Policy) => (i: number) => CustomerRun;
+  through: (policy: Policy, options?: EngineOptions) => (i: number) => CustomerRun;
+  /** A fixed threshold matched to a strategy's volume, and its run (checked against the matching). */
+  fixedAt: (
+    id: FixedId,
+    volume: StrategyResult,
+  ) => { matching: Matching; policy: Policy; result: StrategyResult };
   noGovernor: StrategyResult;
   viaFcfs: StrategyResult;
   viaFixed: StrategyResult;
@@ -297,7 +373,7 @@ function baseline(options: SimulationOptions): Baseline {
   const fcfs = fcfsPolicy();
   const caps = compilePolicy(fcfs);
   const accumulator = () => new Accumulator(days, caps);
-  const through = (policy: Policy, options: { firstComeFirstServed?: boolean } = {}) => {
+  const through = (policy: Policy, options: EngineOptions = {}) => {
     const compiled = compilePolicy(policy);
     return (i: number) =>
       runThroughEngine(
@@ -314,16 +390,20 @@ function baseline(options: SimulationOptions): Baseline {
   );
   const viaFcfs = run(w, accumulator(), true, through(fcfs, { firstComeFirstServed: true }));
   const viaGovernor = run(w, accumulator(), true, through(governor));
-  const target = { email: 0, sms: 0, push: 0 };
-  for (const c of MATCHED) target[c] = viaGovernor.acc.byChannel[c];
-  const matching = matchFixedThreshold(w, target);
-  const fixed = fixedThresholdPolicy(matching.thresholds);
-  const viaFixed = run(w, accumulator(), true, through(fixed));
-  for (const c of MATCHED)
-    if (viaFixed.acc.byChannel[c] !== matching.achieved[c])
-      throw new Error(
-        `the fixed threshold's run delivered ${viaFixed.acc.byChannel[c]} on ${c}, its matching ${matching.achieved[c]}`,
-      );
+  const fixedAt = (id: FixedId, volume: StrategyResult) => {
+    const target = { email: 0, sms: 0, push: 0 };
+    for (const c of MATCHED) target[c] = volume.acc.byChannel[c];
+    const matching = matchFixedThreshold(w, target, FIXED_ENGINE[id]);
+    const policy = fixedThresholdPolicy(matching.thresholds);
+    const result = run(w, accumulator(), true, through(policy, FIXED_ENGINE[id]));
+    for (const c of MATCHED)
+      if (result.acc.byChannel[c] !== matching.achieved[c])
+        throw new Error(
+          `the fixed threshold's run delivered ${result.acc.byChannel[c]} on ${c}, its matching ${matching.achieved[c]}`,
+        );
+    return { matching, policy, result };
+  };
+  const { matching, policy: fixed, result: viaFixed } = fixedAt('fixedThreshold', viaGovernor);
   return {
     w,
     campaigns: campaigns.length,
@@ -334,6 +414,7 @@ function baseline(options: SimulationOptions): Baseline {
     matching,
     accumulator,
     through,
+    fixedAt,
     noGovernor,
     viaFcfs,
     viaFixed,
@@ -382,12 +463,45 @@ export function tuneFatigue(
   };
 }
 
+/** What the digests' tuning compares: each setting's figures on one tuning seed. */
+export interface DigestTuningReport {
+  seed: number;
+  governor: StrategyFigures;
+  rows: { digests: DigestSettings; figures: StrategyFigures }[];
+}
+
+/** Runs the governor + pre-emption + digests under each candidate setting on one tuning seed. */
+export function tuneDigests(
+  options: SimulationOptions,
+  candidates: readonly DigestSettings[],
+): DigestTuningReport {
+  if (!TUNING_SEEDS.includes(options.seed))
+    throw new Error(`seed ${options.seed} is not a tuning seed (${TUNING_SEEDS.join(', ')})`);
+  const b = baseline(options);
+  return {
+    seed: options.seed,
+    governor: figures(b.viaGovernor.acc, b.noGovernor.acc, b.governor),
+    rows: candidates.map((digests) => {
+      const policy = governorWithDigestsPolicy(digests, b.relevance);
+      const result = run(b.w, b.accumulator(), true, b.through(policy));
+      return { digests, figures: figures(result.acc, b.noGovernor.acc, b.governor) };
+    }),
+  };
+}
+
 export function simulate(options: SimulationOptions): SimulationReport {
   const { seed, customers, days } = options;
   const b = baseline(options);
   const { w, governor, fcfs, fixed, matching, noGovernor, viaFcfs, viaFixed, viaGovernor } = b;
   const fatigue = options.fatigue ?? GOVERNOR_FATIGUE;
   const viaFatigue = withFatigue(b, fatigue);
+  // Today's governor, before pre-emption: the governor's policy, the engine without it.
+  const viaNoPreemption = run(w, b.accumulator(), true, b.through(governor, { preemption: false }));
+  const atNoPreemption = b.fixedAt('fixedAtNoPreemption', viaNoPreemption);
+  const digests = options.digests ?? GOVERNOR_DIGESTS;
+  const withDigests = governorWithDigestsPolicy(digests, b.relevance);
+  const viaDigests = run(w, b.accumulator(), true, b.through(withDigests));
+  const atDigests = b.fixedAt('fixedAtDigests', viaDigests);
 
   // The upper bound at the governor's volume, customer by customer.
   let boundDelivered = 0;
@@ -402,9 +516,13 @@ export function simulate(options: SimulationOptions): SimulationReport {
   const strategies: Record<StrategyId, StrategyFigures> = {
     noGovernor: figures(noGovernor.acc, undefined, governor),
     fcfs: figures(viaFcfs.acc, noGovernor.acc, governor),
+    fixedAtNoPreemption: figures(atNoPreemption.result.acc, noGovernor.acc, governor),
+    governorNoPreemption: figures(viaNoPreemption.acc, noGovernor.acc, governor),
     fixedThreshold: figures(viaFixed.acc, noGovernor.acc, governor),
     governor: figures(viaGovernor.acc, noGovernor.acc, governor),
     governorWithFatigue: viaFatigue.figures,
+    fixedAtDigests: figures(atDigests.result.acc, noGovernor.acc, governor),
+    governorWithDigests: figures(viaDigests.acc, noGovernor.acc, governor),
   };
 
   let messages = 0;
@@ -428,7 +546,7 @@ export function simulate(options: SimulationOptions): SimulationReport {
   });
 
   return {
-    options: { seed, customers, days, relevance: b.relevance, fatigue },
+    options: { seed, customers, days, relevance: b.relevance, fatigue, digests },
     start: SIMULATION_START,
     campaigns: b.campaigns,
     messages,
@@ -439,7 +557,20 @@ export function simulate(options: SimulationOptions): SimulationReport {
       optedOutShare: optedOut / customers,
       meanRelevanceSent: messages === 0 ? 0 : relevanceSent / messages,
     },
-    policies: { governor, fcfs, fixedThreshold: fixed, governorWithFatigue: viaFatigue.policy },
+    policies: {
+      governor,
+      fcfs,
+      fixedThreshold: fixed,
+      fixedAtNoPreemption: atNoPreemption.policy,
+      governorWithFatigue: viaFatigue.policy,
+      governorWithDigests: withDigests,
+      fixedAtDigests: atDigests.policy,
+    },
+    matchings: {
+      fixedAtNoPreemption: atNoPreemption.matching,
+      fixedThreshold: matching,
+      fixedAtDigests: atDigests.matching,
+    },
     matching,
     strategies,
     upperBound: {

@@ -27,11 +27,14 @@ import { CustomerReactions, ENGAGEMENT, type Reaction } from './engagement.ts';
 import type { SimCustomer } from './population.ts';
 
 export interface Delivery {
-  /** The message's position in the customer's messages. */
+  /** The message's position in the customer's messages (a digest's: its first item's). */
   index: number;
   at: number;
   channel: Channel;
+  /** The message's relevance; a digest's: the sum of its items' (each item reaches the customer). */
   relevance: number;
+  /** A digest (one send): how many messages it carries. */
+  items?: number | undefined;
 }
 
 /** What one strategy did to one customer, and what the customer did back. */
@@ -52,6 +55,8 @@ export interface CustomerRun {
   deferred: number;
   deferredDelivered: number;
   deferralWaitMs: number;
+  /** Messages that joined a digest (reason `digest`) instead of being dropped by a cap or a gap. */
+  joinedDigests: number;
 }
 
 /** What the provider and the customer do, as a campaign platform or a provider reports it to `POST /v1/events`. */
@@ -107,6 +112,7 @@ function emptyRun(): CustomerRun {
     deferred: 0,
     deferredDelivered: 0,
     deferralWaitMs: 0,
+    joinedDigests: 0,
   };
 }
 
@@ -159,6 +165,20 @@ export function runNoGovernor(
   return run;
 }
 
+/** How a strategy runs the engine. */
+export interface EngineOptions {
+  /**
+   * First come, first served: the engine is not told the messages' relevance, so no threshold applies
+   * and no message takes a less relevant one's slot (pre-emption, shared/domain/preemption.ts).
+   */
+  firstComeFirstServed?: boolean;
+  /**
+   * Pre-emption of reservations (default on, as the engine runs it); off for today's governor before
+   * pre-emption, and for the fixed threshold it is compared with (the replay option `preemption`).
+   */
+  preemption?: boolean;
+}
+
 type Queued =
   | { kind: 'release'; at: number; key: string }
   | { kind: 'events'; at: number; events: SimEvent[] };
@@ -176,11 +196,7 @@ export function runThroughEngine(
   messages: readonly SimMessage[],
   compiled: CompiledPolicy,
   draws: Float64Array,
-  /**
-   * First come, first served: the engine is not told the messages' relevance, so no threshold applies
-   * and no message takes a less relevant one's slot (pre-emption, shared/domain/preemption.ts).
-   */
-  options: { firstComeFirstServed?: boolean } = {},
+  options: EngineOptions = {},
 ): CustomerRun {
   const policyVersion = compiled.policy.version;
   const policies = () => compiled;
@@ -191,6 +207,7 @@ export function runThroughEngine(
     { preferences: customer.preferences, suppressions: {} },
     policies,
     compiled.horizonMs,
+    { preemption: options.preemption ?? true },
   );
   const queue = new DueQueue<Queued>();
   const wasDeferred = new Set<string>();
@@ -213,6 +230,32 @@ export function runThroughEngine(
       run.deferralWaitMs += at - m.at;
     }
     const events = feedback(run, reactions.react(index, channel, d.relevance, at), d, key);
+    queue.push({ kind: 'events', at: at + ENGAGEMENT.feedbackDelayMs, events });
+  };
+  /**
+   * A digest reaches the customer as one message (one contact for the engagement model, reacting to it
+   * as to its most relevant item, with its first item's draws); every item in it counts as delivered
+   * relevance.
+   */
+  const deliverDigest = (id: string, keys: string[], at: number, channel: Channel) => {
+    const items = keys.map((key) => {
+      const index = indexOf.get(key);
+      const m = index === undefined ? undefined : messages[index];
+      if (index === undefined || !m) throw new Error(`unknown message ${key} in digest ${id}`);
+      return { index, relevance: m.facts.relevance };
+    });
+    const first = items[0];
+    if (!first) return;
+    const d: Delivery = {
+      index: first.index,
+      at,
+      channel,
+      relevance: items.reduce((a, x) => a + x.relevance, 0),
+      items: items.length,
+    };
+    run.delivered.push(d);
+    const best = Math.max(...items.map((x) => x.relevance));
+    const events = feedback(run, reactions.react(first.index, channel, best, at), d, id);
     queue.push({ kind: 'events', at: at + ENGAGEMENT.feedbackDelayMs, events });
   };
 
@@ -245,6 +288,20 @@ export function runThroughEngine(
       if (result?.type !== 'release' || result.stale)
         throw new Error(`unexpected replay result for the release of ${queued.key}`);
       const { verdict } = result.decided;
+      // A digest's release: one delivery of the items left in it, or held again, or dropped with them.
+      if (result.digest) {
+        const items = result.digest.items;
+        for (const item of items)
+          if (item.verdict.outcome === 'suppressed') {
+            bump(run.suppressedByReason, item.verdict.reason);
+            bump(run.suppressedAtReleaseByReason, item.verdict.reason);
+          }
+        if (verdict.outcome === 'accepted') {
+          const sent = items.filter((x) => x.verdict.outcome === 'accepted').map((x) => x.key);
+          deliverDigest(queued.key, sent, queued.at, verdict.channel);
+        } else if (verdict.outcome === 'deferred') hold(queued.key, verdict.releaseAt);
+        continue;
+      }
       if (verdict.outcome === 'accepted') deliver(queued.key, queued.at, verdict.channel);
       else if (verdict.outcome === 'deferred') hold(queued.key, verdict.releaseAt);
       else {
@@ -262,7 +319,11 @@ export function runThroughEngine(
     if (result?.type !== 'message') throw new Error(`unexpected replay result for ${message.facts.key}`);
     const { verdict } = result.decided;
     if (verdict.outcome === 'accepted') deliver(message.facts.key, message.at, verdict.channel);
-    else if (verdict.outcome === 'deferred') {
+    else if (verdict.outcome === 'deferred' && verdict.digestId !== undefined) {
+      // It joined a digest (shared/domain/digests.ts): released with it, under the digest's id.
+      run.joinedDigests++;
+      hold(verdict.digestId, verdict.releaseAt);
+    } else if (verdict.outcome === 'deferred') {
       run.deferred++;
       wasDeferred.add(message.facts.key);
       hold(message.facts.key, verdict.releaseAt);

@@ -6,6 +6,8 @@
 import type { StrategyFigures } from './metrics.ts';
 import {
   type BoundFigures,
+  type FixedId,
+  MATCHED_TO,
   type Matching,
   type SimulationReport,
   STRATEGIES,
@@ -46,6 +48,8 @@ function stats<T extends object>(rows: T[], keys: (keyof T & string)[]) {
   return { mean, range };
 }
 
+const isFixed = (id: StrategyId): id is FixedId => id in MATCHED_TO;
+
 export function summarise(reports: readonly SimulationReport[]): Summary {
   const first = reports[0];
   if (!first) throw new Error('no seed to summarise');
@@ -55,8 +59,9 @@ export function summarise(reports: readonly SimulationReport[]): Summary {
     const { mean, range } = stats(rows, numericKeys(first.strategies[id]));
     const bySeed: StrategySummary['bySeed'] = {};
     for (const r of reports)
-      bySeed[String(r.options.seed)] =
-        id === 'fixedThreshold' ? { ...r.strategies[id], matching: r.matching } : r.strategies[id];
+      bySeed[String(r.options.seed)] = isFixed(id)
+        ? { ...r.strategies[id], matching: r.matchings[id] }
+        : r.strategies[id];
     out[id] = { label: STRATEGY_LABELS[id], kind: 'strategy', ...mean, range, bySeed } as StrategySummary;
   }
   const bounds = reports.map((r) => r.upperBound);

@@ -16,6 +16,7 @@ export const REASON_LABELS: Record<Reason, string> = {
   fatigue: 'Customer stopped engaging (fatigue)',
   cancelled: 'Cancelled by the platform',
   preempted: 'Its slot went to a more relevant message',
+  digest: 'Rolled into a digest',
 };
 
 export const CHANNEL_LABELS: Record<Channel, string> = {

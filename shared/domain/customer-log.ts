@@ -18,6 +18,14 @@ import {
   type Verdict,
 } from './decision.ts';
 import {
+  type DigestOf,
+  digestFor,
+  digestOfVerdict,
+  digestSendKey,
+  isDigestId,
+  leavesDigest,
+} from './digests.ts';
+import {
   applyEngagement,
   compactEngagement,
   type Engagement,
@@ -62,6 +70,11 @@ export interface Pending {
   facts: MessageFacts;
   releaseAt: number;
   policyVersion: number;
+  /**
+   * The digest it waits in (digests.ts), found again from its verdict: never stored apart. A digest's
+   * items have no send of their own; its one slot is counted under its first item's key.
+   */
+  digest?: DigestOf | undefined;
 }
 
 export type LogEntry =
@@ -196,7 +209,14 @@ export type EntryResult =
       bumped?: Bumped[] | undefined;
     }
   | { type: 'message'; key: string; decided: Decided; duplicate: true; conflict: boolean }
-  | { type: 'release'; key: string; decided: Decided; stale: false }
+  | {
+      type: 'release';
+      key: string;
+      decided: Decided;
+      stale: false;
+      /** A digest's release (its key the digest's id): what became of each item, in order. */
+      digest?: { id: string; items: { key: string; verdict: Verdict }[] } | undefined;
+    }
   /**
    * A release that found its message no longer pending at that time (released first by another run, or
    * never deferred): it decides nothing. `decided`: the message's first decision, while the log
@@ -223,6 +243,15 @@ export function conflictsWith(first: Decided, facts: MessageFacts): boolean {
 }
 
 export type PolicyLookup = (version: number) => CompiledPolicy;
+
+/** How a replay decides, beyond the policies its entries name. */
+export interface ReplayOptions {
+  /**
+   * Pre-emption of reservations (preemption.ts); default on. Off only to measure what it adds (the
+   * simulation's "governor (no pre-emption)"): every writer of a log must replay it the same way.
+   */
+  preemption?: boolean;
+}
 
 function applyFeedback(state: CustomerState, channel: Channel, feedback: FeedbackType, at: number): void {
   const optOut = { optIn: false, source: feedback, at: new Date(at).toISOString() };
@@ -274,6 +303,7 @@ export function replay(
   base: CustomerBase,
   entries: readonly LogEntry[],
   policies: PolicyLookup,
+  replayOptions: ReplayOptions = {},
 ): { state: CustomerState; results: EntryResult[] } {
   const state: CustomerState = {
     preferences: base.preferences,
@@ -315,7 +345,10 @@ export function replay(
           state.after.set(entry.key, { ...entry.after, ...(experiment ? { experiment } : {}) });
         }
         if (entry.send) state.sends.push(entry.send);
-        if (entry.pending) state.pending.set(entry.key, entry.pending);
+        if (entry.pending) {
+          const digest = digestOfVerdict(entry.current ?? entry.first);
+          state.pending.set(entry.key, digest ? { ...entry.pending, digest } : entry.pending);
+        }
         results.push({ type: 'other' });
         break;
       }
@@ -349,8 +382,12 @@ export function replay(
         const policy = policies(entry.policyVersion);
         const options = { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS };
         const plain = decide(state, entry.facts, policy, entry.at, options);
-        const preemption = preempt(state, entry.facts, plain, policy, entry.at, options);
-        const verdict = preemption?.verdict ?? plain;
+        const preemption =
+          replayOptions.preemption === false
+            ? undefined
+            : preempt(state, entry.facts, plain, policy, entry.at, options);
+        const digest = digestFor(state, entry.facts, preemption?.verdict ?? plain, policy, entry.at, options);
+        const verdict = digest?.verdict ?? preemption?.verdict ?? plain;
         const bumped = preemption?.bumped;
         if (bumped) bump(state, bumped, entry.policyVersion, entry.at);
         const decided: Decided = {
@@ -364,7 +401,8 @@ export function replay(
           experiment: arm(entry.policyVersion, entry.at),
         };
         state.decisions.set(key, decided);
-        applyVerdict(state, entry.facts, verdict, entry.policyVersion, entry.at);
+        if (digest) join(state, entry.facts, digest.verdict, digest.opens, entry.policyVersion);
+        else applyVerdict(state, entry.facts, verdict, entry.policyVersion, entry.at);
         const joined = decided.experiment?.id;
         const enrolled = joined !== undefined && !state.enrolled.includes(joined);
         if (enrolled) state.enrolled = [...state.enrolled, joined];
@@ -391,7 +429,13 @@ export function replay(
       }
       case 'release': {
         const pending = state.pending.get(entry.key);
-        if (!pending || pending.releaseAt !== entry.releaseAt) {
+        const items = pending || !isDigestId(entry.key) ? [] : itemsOf(state, entry.key, entry.releaseAt);
+        if (items.length > 0) {
+          results.push(releaseDigest(state, entry, items, policies));
+          break;
+        }
+        // A digest's item is released with its digest, never alone.
+        if (!pending || pending.releaseAt !== entry.releaseAt || pending.digest) {
           results.push({
             type: 'release',
             key: entry.key,
@@ -458,13 +502,139 @@ function decideAgain(
   };
 }
 
+/** A pending digest's items, in the order they joined. */
+function itemsOf(state: CustomerState, digestId: string, releaseAt: number): Pending[] {
+  const items: Pending[] = [];
+  for (const p of state.pending.values())
+    if (p.digest?.id === digestId && p.releaseAt === releaseAt) items.push(p);
+  return items;
+}
+
+/** A message joins a digest; the one that opens it reserves the digest's slot under its own key. */
+function join(
+  state: CustomerState,
+  facts: MessageFacts,
+  verdict: Extract<Verdict, { outcome: 'deferred' }>,
+  opens: boolean,
+  policyVersion: number,
+): void {
+  const digest = digestOfVerdict(verdict);
+  state.pending.set(facts.key, { facts, releaseAt: verdict.releaseAt, policyVersion, digest });
+  if (opens)
+    state.sends.push({
+      key: facts.key,
+      at: verdict.releaseAt,
+      channel: verdict.channel,
+      kind: 'marketing',
+      category: facts.category,
+      campaignId: facts.campaignId,
+    });
+}
+
+/**
+ * A digest whose time has come (see digests.ts): the items that expired or that the consent in force
+ * refuses leave it, and what is left is decided again as one message, at the moment it reserved, on its
+ * channel. Its items follow its verdict: sent with it, deferred with it, or suppressed with it.
+ */
+function releaseDigest(
+  state: CustomerState,
+  entry: Extract<LogEntry, { type: 'release' }>,
+  items: Pending[],
+  policies: PolicyLookup,
+): EntryResult {
+  const id = entry.key;
+  const digest = items[0]?.digest as DigestOf;
+  const slotKey = digestSendKey(id);
+  const slot = state.sends.find((s) => s.key === slotKey && s.at === entry.releaseAt);
+  state.sends = state.sends.filter((s) => s !== slot);
+  const policy = policies(entry.policyVersion);
+  const outcomes: { key: string; verdict: Verdict }[] = [];
+  const kept: Pending[] = [];
+  for (const item of items) {
+    state.pending.delete(item.facts.key);
+    const leaves = leavesDigest(state, item.facts, digest.channel, policy, entry.releaseAt, entry.at);
+    if (leaves) state.current.set(item.facts.key, leaves);
+    else kept.push(item);
+    outcomes.push({
+      key: item.facts.key,
+      verdict: leaves ?? { outcome: 'accepted', channel: digest.channel },
+    });
+  }
+  const first = kept[0]?.facts;
+  let verdict: Verdict;
+  if (!first) {
+    const last = outcomes[outcomes.length - 1]?.verdict;
+    verdict = last ?? { outcome: 'suppressed', channel: digest.channel, reason: 'expired' };
+  } else {
+    const expiries = kept.flatMap((p) => (p.facts.expiresAt === undefined ? [] : [p.facts.expiresAt]));
+    const again = decide(
+      state,
+      {
+        key: slotKey,
+        channel: digest.channel,
+        kind: 'marketing',
+        category: slot?.category ?? first.category,
+        campaignId: slot?.campaignId ?? first.campaignId,
+        expiresAt: expiries.length > 0 ? Math.min(...expiries) : undefined,
+      },
+      policy,
+      entry.releaseAt,
+      { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS, releasableFrom: entry.at },
+    );
+    verdict =
+      again.outcome === 'deferred' ? { ...again, reason: 'digest', rule: digest.rule, digestId: id } : again;
+    if (verdict.outcome !== 'suppressed')
+      state.sends.push({
+        key: slotKey,
+        at: verdict.outcome === 'deferred' ? verdict.releaseAt : entry.releaseAt,
+        channel: verdict.channel,
+        kind: 'marketing',
+        category: slot?.category ?? first.category,
+        campaignId: slot?.campaignId ?? first.campaignId,
+      });
+    for (const item of kept) {
+      const key = item.facts.key;
+      state.current.set(key, verdict);
+      if (verdict.outcome === 'deferred')
+        state.pending.set(key, {
+          ...item,
+          releaseAt: verdict.releaseAt,
+          policyVersion: entry.policyVersion,
+          digest: digestOfVerdict(verdict),
+        });
+      const outcome = outcomes.find((o) => o.key === key);
+      if (outcome) outcome.verdict = verdict;
+    }
+  }
+  state.current.set(id, verdict);
+  const arm = armAt(policies(entry.policyVersion), entry.releaseAt);
+  return {
+    type: 'release',
+    key: id,
+    decided: {
+      verdict,
+      policyVersion: entry.policyVersion,
+      at: entry.at,
+      ...(arm ? { experiment: { id: arm.id, arm: arm.arm } } : {}),
+    },
+    stale: false,
+    digest: { id, items: outcomes },
+  };
+}
+
 /** Withdraws a held message: its reservation and its deferral go, its status becomes `cancelled`. */
 function cancel(state: CustomerState, key: string, at: number): boolean {
   const pending = state.pending.get(key);
   const decided = state.decisions.get(key);
   if (!pending || !decided) return false;
-  state.sends = state.sends.filter((s) => s.key !== key);
   state.pending.delete(key);
+  // A digest's slot stays while it holds other items, even under the key of the item that leaves.
+  const digest = pending.digest;
+  if (!digest) state.sends = state.sends.filter((s) => s.key !== key);
+  else if (itemsOf(state, digest.id, pending.releaseAt).length === 0) {
+    const slot = digestSendKey(digest.id);
+    state.sends = state.sends.filter((s) => !(s.key === slot && s.at === pending.releaseAt));
+  }
   const channel = state.current.get(key)?.channel ?? decided.verdict.channel;
   state.current.set(key, { outcome: 'suppressed', channel, reason: 'cancelled' });
   settledAfter(state, key, decided, at);

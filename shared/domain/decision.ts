@@ -34,7 +34,15 @@ export interface MessageFacts {
 
 export type Verdict =
   | { outcome: 'accepted'; channel: Channel }
-  | { outcome: 'deferred'; channel: Channel; releaseAt: number; reason: Reason; rule?: string | undefined }
+  | {
+      outcome: 'deferred';
+      channel: Channel;
+      releaseAt: number;
+      reason: Reason;
+      rule?: string | undefined;
+      /** The digest the message joined (reason `digest`: see digests.ts). */
+      digestId?: string | undefined;
+    }
   | { outcome: 'suppressed'; channel: Channel; reason: Reason; rule?: string | undefined };
 
 /**

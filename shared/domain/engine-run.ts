@@ -13,6 +13,7 @@ import {
   type EntryResult,
   type LogEntry,
   type PolicyLookup,
+  type ReplayOptions,
   replay,
 } from './customer-log.ts';
 
@@ -25,12 +26,14 @@ export class EngineRun {
     private base: CustomerBase,
     private readonly policies: PolicyLookup,
     private readonly horizonMs: number,
+    /** How each append is replayed (pre-emption on unless said otherwise). */
+    private readonly replayOptions: ReplayOptions = {},
   ) {}
 
   /** Appends entries at `now`; replay's results for them, in order. */
   append(entries: LogEntry[], now: number): EntryResult[] {
     const all = [...this.log, ...entries];
-    const { state, results } = replay(this.base, all, this.policies);
+    const { state, results } = replay(this.base, all, this.policies, this.replayOptions);
     this.state = state;
     ({ base: this.base, entries: this.log } = compact(state, now, {
       horizonMs: this.horizonMs,

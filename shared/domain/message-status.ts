@@ -14,6 +14,8 @@ export type MessageState =
       releaseAt: number;
       policyVersion: number;
       rule?: string | undefined;
+      /** The digest it waits in (reason `digest`). */
+      digestId?: string | undefined;
     }
   | { status: 'queued'; channel: Channel; policyVersion: number }
   | {
@@ -39,6 +41,7 @@ export function messageStateOf(state: CustomerState, key: string): MessageState 
       releaseAt: pending.releaseAt,
       policyVersion,
       rule,
+      ...(pending.digest ? { digestId: pending.digest.id } : {}),
     };
   }
   if (verdict.outcome === 'suppressed')

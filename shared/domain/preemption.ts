@@ -46,6 +46,8 @@ export interface Bumped {
 export interface Held {
   facts: MessageFacts;
   releaseAt: number;
+  /** The digest it waits in: a digest's items and its slot are never bumped (digests.ts). */
+  digest?: { id: string } | undefined;
 }
 
 /**
@@ -88,7 +90,7 @@ export function bumpable(pending: Iterable<Held>, relevance: number, verdict: Ve
   const out: Held[] = [];
   for (const held of pending) {
     const r = held.facts.relevance;
-    if (held.facts.kind !== 'marketing' || r === undefined || r >= relevance) continue;
+    if (held.facts.kind !== 'marketing' || r === undefined || r >= relevance || held.digest) continue;
     if (held.releaseAt <= now) continue;
     if (verdict.outcome === 'deferred' && held.releaseAt >= verdict.releaseAt) continue;
     out.push(held);

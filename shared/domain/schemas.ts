@@ -74,6 +74,7 @@ export const REASONS = [
   'fatigue',
   'cancelled',
   'preempted',
+  'digest',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
@@ -84,6 +85,10 @@ export const decisionSchema = z.object({
   rule: z.string().optional(),
   channel: channelSchema,
   releaseAt: timestampSchema.optional(),
+  digestId: z
+    .string()
+    .optional()
+    .meta({ description: 'the digest the message joined (reason `digest`): delivered with it as one send' }),
   policyVersion: z.int(),
   experiment: z
     .object({ id: z.string(), arm: z.string() })
@@ -232,6 +237,36 @@ export const experimentSchema = z
   });
 export type Experiment = z.infer<typeof experimentSchema>;
 
+/**
+ * Digests (digests.ts): a marketing message that a cap or gap would suppress and that matches a rule
+ * joins the customer's pending digest for it instead, delivered as one send with the items' payloads.
+ * Each item is held as a deferred message is (its own held item, 64 KiB of payload at most); the
+ * delivery carries them together in one queue message (256 KiB), which MAX_DIGEST_ITEMS items of the
+ * usual few hundred bytes fit many times over (see the README for the limit on large payloads).
+ */
+export const MAX_DIGEST_ITEMS = 20;
+const digestIdSchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _ . or -');
+export const digestRuleSchema = z.strictObject({
+  id: digestIdSchema,
+  match: z
+    .strictObject({
+      channel: channelSchema.optional(),
+      category: idSchema.optional(),
+      campaignId: idSchema.optional(),
+    })
+    .default({})
+    .meta({ description: 'the marketing messages it collects (absent fields match any)' }),
+  maxItems: z.int().min(2).max(MAX_DIGEST_ITEMS).meta({ description: 'items a digest holds at most' }),
+  maxWait: durationSchema.meta({
+    description: 'how long after its first item a digest is delivered at the latest',
+  }),
+});
+export type DigestRule = z.infer<typeof digestRuleSchema>;
+
 /** Whether two experiments run at some common moment. */
 const overlap = (a: Experiment, b: Experiment) =>
   (a.from === undefined || b.to === undefined || Date.parse(a.from) < Date.parse(b.to)) &&
@@ -258,6 +293,11 @@ export const policyDocumentSchema = z
     }),
     fatigue: fatigueSchema.optional(),
     experiments: z.array(experimentSchema).max(10).optional(),
+    digests: z
+      .array(digestRuleSchema)
+      .max(20)
+      .optional()
+      .meta({ description: 'digests instead of drops: the first rule that matches a message is its' }),
   })
   .refine((p) => new Set(p.caps.map((c) => c.id)).size === p.caps.length, {
     message: 'cap ids must be unique',
@@ -266,6 +306,10 @@ export const policyDocumentSchema = z
   .refine((p) => new Set((p.experiments ?? []).map((e) => e.id)).size === (p.experiments ?? []).length, {
     message: 'experiment ids must be unique',
     path: ['experiments'],
+  })
+  .refine((p) => new Set((p.digests ?? []).map((d) => d.id)).size === (p.digests ?? []).length, {
+    message: 'digest ids must be unique',
+    path: ['digests'],
   })
   .refine((p) => (p.experiments ?? []).every((e, i, all) => all.slice(i + 1).every((f) => !overlap(e, f))), {
     message: 'experiments must not run at the same time (from and to apart)',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock, encodeBlock } from '#shared/adapters/dynamodb/entry-codec.ts';
-import { compact, emptyBase, type LogEntry, replay } from '#shared/domain/customer-log.ts';
+import { compact, type EntryResult, emptyBase, type LogEntry, replay } from '#shared/domain/customer-log.ts';
+import { EngineRun } from '#shared/domain/engine-run.ts';
 import { messageStateOf } from '#shared/domain/message-status.ts';
 import { aPolicy, DAY, MINUTE, messageEntry, policies, releaseEntry, seeded, T0 } from './builders.ts';
 
@@ -162,5 +163,46 @@ describe('pre-emption of reservations', () => {
       reason: 'preempted',
     });
     expect(state.pending.size).toBe(50);
+  });
+
+  describe('turned off (the replay option, for measuring what it adds)', () => {
+    const log = [
+      messageEntry(T0, { key: 'a', relevance: 0.5, expiresAt }),
+      messageEntry(T0 + 1000, { key: 'low', relevance: 0.2, expiresAt }),
+      messageEntry(T0 + 2000, { key: 'high', relevance: 0.9, expiresAt }),
+    ];
+
+    const bumpedBy = (r: EntryResult | undefined) =>
+      r?.type === 'message' && !r.duplicate ? r.bumped?.map((b) => b.key) : undefined;
+
+    it('leaves a reservation to the first to ask: the more relevant message waits for the next slot', () => {
+      // Act
+      const on = replay(emptyBase(), log, lookup);
+      const off = replay(emptyBase(), log, lookup, { preemption: false });
+
+      // Assess: with it (the default) high takes low's slot; without it, low keeps it and nothing is bumped.
+      expect(on.state.pending.get('high')?.releaseAt).toBe(T0 + MINUTE);
+      expect(bumpedBy(on.results[2])).toEqual(['low']);
+      expect(off.state.pending.get('low')?.releaseAt).toBe(T0 + MINUTE);
+      expect(off.state.pending.get('high')?.releaseAt).toBe(T0 + 2 * MINUTE);
+      expect(bumpedBy(off.results[2])).toBeUndefined();
+    });
+
+    it('is passed by EngineRun to every replay of its appends', () => {
+      const run = (options?: { preemption: boolean }) => {
+        const engine = new EngineRun(emptyBase(), lookup, DAY, options);
+        return log.map((entry) => engine.append([entry], entry.at)[0]);
+      };
+
+      const on = run();
+      const off = run({ preemption: false });
+
+      expect(bumpedBy(on[2])).toEqual(['low']);
+      expect(bumpedBy(off[2])).toBeUndefined();
+      expect(off[2]?.type === 'message' && off[2].decided.verdict).toMatchObject({
+        outcome: 'deferred',
+        releaseAt: T0 + 2 * MINUTE,
+      });
+    });
   });
 });

@@ -12,13 +12,17 @@ import { probabilities } from '../../bench/simulation/engagement.ts';
 import { Accumulator, busiestWindow, exceedsInSomeWindow, figures } from '../../bench/simulation/metrics.ts';
 import {
   fcfsPolicy,
+  GOVERNOR_DIGESTS,
   GOVERNOR_FATIGUE,
   governorPolicy,
+  governorWithDigestsPolicy,
   governorWithFatiguePolicy,
 } from '../../bench/simulation/policy.ts';
 import type { SimCustomer } from '../../bench/simulation/population.ts';
 import {
+  FIXED_IDS,
   MATCH_TOLERANCE,
+  MATCHED_TO,
   STRATEGIES,
   simulate,
   withinMatchTolerance,
@@ -114,23 +118,61 @@ describe('simulate', () => {
     expect(other.strategies.governor.clicks).not.toBe(report.strategies.governor.clicks);
   });
 
-  it("matches the fixed threshold to the governor's volume on each channel within the stated tolerance", () => {
-    const { matching } = report;
-    const governor = report.strategies.governor.deliveredByChannel;
-    const fixed = report.strategies.fixedThreshold.deliveredByChannel;
+  it("matches each fixed threshold to its own governor's volume on each channel within the stated tolerance", () => {
+    expect(FIXED_IDS).toEqual(['fixedAtNoPreemption', 'fixedThreshold', 'fixedAtDigests']);
+    expect(report.matching).toBe(report.matchings.fixedThreshold);
+    for (const id of FIXED_IDS) {
+      const matching = report.matchings[id];
+      const governor = report.strategies[MATCHED_TO[id]].deliveredByChannel;
+      const fixed = report.strategies[id].deliveredByChannel;
 
-    for (const channel of ['email', 'sms', 'push'] as const) {
-      expect(matching.target[channel], channel).toBe(governor[channel]);
-      expect(matching.achieved[channel], channel).toBe(fixed[channel]);
-      expect(
-        withinMatchTolerance(fixed[channel], governor[channel]),
-        `${channel}: ${fixed[channel]} vs ${governor[channel]}`,
-      ).toBe(true);
+      for (const channel of ['email', 'sms', 'push'] as const) {
+        expect(matching.target[channel], `${id} ${channel}`).toBe(governor[channel]);
+        expect(matching.achieved[channel], `${id} ${channel}`).toBe(fixed[channel]);
+        expect(
+          withinMatchTolerance(fixed[channel], governor[channel]),
+          `${id} ${channel}: ${fixed[channel]} vs ${governor[channel]}`,
+        ).toBe(true);
+      }
+      // A threshold that does not move with pressure, and not the governor's own base thresholds.
+      expect(report.policies[id].relevance.pressureSlope, id).toBe(0);
+      expect(matching.thresholds.email, id).toBeGreaterThan(governorPolicy().relevance.default);
     }
     expect(MATCH_TOLERANCE.share).toBeLessThanOrEqual(0.02);
-    // A threshold that does not move with pressure, and not the governor's own base thresholds.
-    expect(report.policies.fixedThreshold.relevance.pressureSlope).toBe(0);
-    expect(matching.thresholds.email).toBeGreaterThan(governorPolicy().relevance.default);
+  });
+
+  it("runs today's governor without pre-emption, and each fixed threshold as the governor it is matched to", () => {
+    const { strategies: s } = report;
+
+    // Pre-emption is the only difference: the same policy, no message preempted without it.
+    expect(s.governorNoPreemption.suppressedByReason.preempted).toBeUndefined();
+    expect(s.fixedAtNoPreemption.suppressedByReason.preempted).toBeUndefined();
+    expect(s.governor.suppressedByReason.preempted ?? 0).toBeGreaterThan(0);
+    expect(s.fixedThreshold.suppressedByReason.preempted ?? 0).toBeGreaterThan(0);
+    expect(s.governorNoPreemption).not.toEqual(s.governor);
+    for (const id of ['governorNoPreemption', 'governor'] as const)
+      expect(s[id].relevancePerCustomer, id).toBeCloseTo(s[id].totalRelevanceDelivered / small.customers, 9);
+  });
+
+  it('counts the messages dropped for lack of a slot, not those refused for their relevance or consent', () => {
+    const { strategies: s } = report;
+    const slotReasons = [
+      'frequency_cap',
+      'min_gap',
+      'quiet_hours_expired',
+      'expired',
+      'fatigue',
+      'preempted',
+    ];
+
+    for (const id of STRATEGIES) {
+      const expected = Object.entries(s[id].suppressedByReason)
+        .filter(([reason]) => slotReasons.includes(reason))
+        .reduce((a, [, n]) => a + n, 0);
+      expect(s[id].droppedForLackOfASlot, id).toBe(expected);
+    }
+    expect(s.noGovernor.droppedForLackOfASlot).toBe(0);
+    expect(s.fcfs.droppedForLackOfASlot).toBeGreaterThan(s.governor.droppedForLackOfASlot);
   });
 
   it("puts the upper bound at or above every strategy's total relevance at that strategy's volume", () => {
@@ -148,7 +190,13 @@ describe('simulate', () => {
   it('keeps every engine strategy within the caps, out of quiet hours, and within every stated wish', () => {
     expect(report.strategies.noGovernor.overCapShare).toBeGreaterThan(0.5);
     expect(report.strategies.noGovernor.overWishedShareStated).toBeGreaterThan(0.5);
-    for (const id of ['fcfs', 'fixedThreshold', 'governor'] as const) {
+    for (const id of [
+      'fcfs',
+      'fixedAtNoPreemption',
+      'governorNoPreemption',
+      'fixedThreshold',
+      'governor',
+    ] as const) {
       expect(report.strategies[id].overCapShare, id).toBe(0);
       expect(report.strategies[id].nightShare, id).toBe(0);
       expect(report.strategies[id].overWishedShareStated, id).toBe(0);
@@ -166,6 +214,9 @@ describe('simulate', () => {
         'unsubscribes',
         'delivered',
         'meanRelevanceDelivered',
+        'totalRelevanceDelivered',
+        'relevancePerCustomer',
+        'droppedForLackOfASlot',
       ] as const) {
         expect(typeof summary[id][key], `${id}.${key}`).toBe('number');
         const [lo, hi] = summary[id].range[key];
@@ -174,6 +225,7 @@ describe('simulate', () => {
       }
       expect(Object.keys(summary[id].bySeed)).toEqual(['7', '8']);
     }
+    for (const id of FIXED_IDS) expect(summary[id].bySeed['7']?.matching).toEqual(report.matchings[id]);
     expect(summary.upperBound.kind).toBe('bound');
     expect(summary.upperBound.clicks).toBeNull();
   });
@@ -206,6 +258,7 @@ describe('over their wish, on rolling 7-day windows', () => {
       deferred: 0,
       deferredDelivered: 0,
       deferralWaitMs: 0,
+      joinedDigests: 0,
     });
     const acc = new Accumulator(14, compilePolicy(fcfsPolicy()));
 
@@ -293,6 +346,99 @@ describe('feedback into the engine', () => {
     expect(viaEngine.delivered).toHaveLength(3);
     expect([viaEngine.opens, viaEngine.clicks]).toEqual([3, 3]);
     expect([without.opens, without.clicks]).toEqual([3, 3]);
+  });
+});
+
+describe('pre-emption in the simulation', () => {
+  it('gives a reserved slot to a more relevant e-mail with pre-emption, and leaves it to the first without', () => {
+    // Prepare: three e-mails an hour apart on Monday; the first takes the day's one e-mail, the second
+    // reserves Tuesday's, the third (far more relevant) arrives after it.
+    const messages = [
+      ...emails([MONDAY_NOON, MONDAY_NOON + HOUR], 0.6),
+      ...emails([MONDAY_NOON + 2 * HOUR], 0.95).map((m) => ({ ...m, facts: { ...m.facts, key: 'm2' } })),
+    ];
+    const never = draws(messages.length, () => ({}));
+    const policy = compilePolicy(governorPolicy());
+
+    // Act
+    const on = runThroughEngine(aCustomer(), messages, policy, never);
+    const off = runThroughEngine(aCustomer(), messages, policy, never, { preemption: false });
+
+    // Assess: with it the third goes on Tuesday and the second on Wednesday; without, in arrival order.
+    const days = (run: CustomerRun) => run.delivered.map((d) => [d.index, (d.at - MONDAY_NOON) / DAY]);
+    expect(days(on)).toEqual([
+      [0, 0],
+      [2, 1],
+      [1, 2],
+    ]);
+    expect(days(off)).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+    ]);
+  });
+});
+
+describe('digests in the simulation', () => {
+  const withDigests = compilePolicy(governorWithDigestsPolicy());
+
+  it('delivers capped e-mails as one digest: one send, its items each delivered, one contact for the customer', () => {
+    // Prepare: four e-mails on Monday within 90 minutes, without an expiry (a capped message is then
+    // dropped, not held); the e-mail cap allows one a day.
+    // (The simulation's campaigns always carry an expiry: these do not, the one case a digest collects.)
+    const messages = emails(
+      [MONDAY_NOON, MONDAY_NOON + HOUR / 2, MONDAY_NOON + HOUR, MONDAY_NOON + 1.5 * HOUR],
+      0.6,
+    ).map((m, i) => ({
+      at: m.at,
+      facts: { ...m.facts, expiresAt: undefined, relevance: 0.5 + i / 10 },
+    })) as unknown as SimMessage[];
+    const always = draws(messages.length, () => ({ open: 0, click: 0 }));
+
+    // Act
+    const run = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), messages, withDigests, always);
+    const without = runThroughEngine(
+      aCustomer({ wantedPerWeek: 5 }),
+      messages,
+      compilePolicy(governorPolicy()),
+      always,
+    );
+
+    // Assess: without digests three are dropped by the cap; with them, they go on Tuesday as one send.
+    expect(without.delivered).toHaveLength(1);
+    expect(without.suppressedByReason).toEqual({ frequency_cap: 3 });
+    expect(run.joinedDigests).toBe(3);
+    expect(run.delivered).toEqual([
+      { index: 0, at: MONDAY_NOON, channel: 'email', relevance: 0.5 },
+      {
+        index: 1,
+        at: MONDAY_NOON + DAY,
+        channel: 'email',
+        relevance: expect.closeTo(0.6 + 0.7 + 0.8, 9),
+        items: 3,
+      },
+    ]);
+    expect(run.suppressedByReason).toEqual({});
+    // One contact: one open and one click for the digest, as for any message.
+    expect([run.opens, run.clicks]).toEqual([2, 2]);
+    const acc = new Accumulator(14, compilePolicy(fcfsPolicy()));
+    acc.add(aCustomer(), run, 0);
+    const f = figures(acc, undefined, fcfsPolicy());
+    expect([f.delivered, f.messagesDelivered, f.digestsDelivered, f.itemsInDigests]).toEqual([2, 4, 1, 3]);
+    expect(f.meanRelevanceDelivered).toBeCloseTo((0.5 + 0.6 + 0.7 + 0.8) / 4, 9);
+    expect(f.relevanceInDigests).toBeCloseTo(2.1, 9);
+  });
+
+  it('is run beside the governor with its digest rule, each item counted once, against a fixed threshold at its volume', () => {
+    const s = report.strategies.governorWithDigests;
+
+    expect(report.policies.governorWithDigests.digests).toEqual([
+      { id: 'email.digest', match: { channel: 'email' }, ...GOVERNOR_DIGESTS },
+    ]);
+    expect(report.policies.governorWithDigests.caps).toEqual(report.policies.governor.caps);
+    expect(MATCHED_TO.fixedAtDigests).toBe('governorWithDigests');
+    expect(s.messagesDelivered).toBe(s.delivered - s.digestsDelivered + s.itemsInDigests);
+    expect(s.relevanceInDigests).toBeLessThanOrEqual(s.totalRelevanceDelivered);
   });
 });
 

@@ -501,6 +501,8 @@ export interface components {
             channel: "email" | "sms" | "push" | "whatsapp";
             /** @enum {string} */
             decision: "accepted" | "deferred" | "suppressed";
+            /** @description the digest the message joined (reason `digest`): delivered with it as one send */
+            digestId?: string;
             /** @description the holdout experiment the decision was taken in, and the arm of the customer */
             experiment?: {
                 arm: string;
@@ -509,7 +511,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted" | "digest";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -693,6 +695,24 @@ export interface components {
              * @description when this version was stored
              */
             createdAt: string;
+            /** @description digests instead of drops: the first rule that matches a message is its */
+            digests?: {
+                id: string;
+                /**
+                 * @description the marketing messages it collects (absent fields match any)
+                 * @default {}
+                 */
+                match: {
+                    campaignId?: string;
+                    category?: string;
+                    /** @enum {string} */
+                    channel?: "email" | "sms" | "push" | "whatsapp";
+                };
+                /** @description items a digest holds at most */
+                maxItems: number;
+                /** @description how long after its first item a digest is delivered at the latest */
+                maxWait: string;
+            }[];
             experiments?: {
                 arms: {
                     id: string;
@@ -823,6 +843,24 @@ export interface components {
              * @description ignored: the server numbers, dates and signs each version (accepted for a round trip)
              */
             createdAt?: string;
+            /** @description digests instead of drops: the first rule that matches a message is its */
+            digests?: {
+                id: string;
+                /**
+                 * @description the marketing messages it collects (absent fields match any)
+                 * @default {}
+                 */
+                match: {
+                    campaignId?: string;
+                    category?: string;
+                    /** @enum {string} */
+                    channel?: "email" | "sms" | "push" | "whatsapp";
+                };
+                /** @description items a digest holds at most */
+                maxItems: number;
+                /** @description how long after its first item a digest is delivered at the latest */
+                maxWait: string;
+            }[];
             experiments?: {
                 arms: {
                     id: string;
@@ -975,6 +1013,8 @@ export interface components {
             channel: "email" | "sms" | "push" | "whatsapp";
             /** @enum {string} */
             decision: "accepted" | "deferred" | "suppressed";
+            /** @description the digest the message joined (reason `digest`): delivered with it as one send */
+            digestId?: string;
             /** @description the holdout experiment the decision was taken in, and the arm of the customer */
             experiment?: {
                 arm: string;
@@ -1042,7 +1082,7 @@ export interface components {
             messageId: string;
             policyVersion: number;
             /** @enum {string} */
-            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
+            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted" | "digest";
             /** Format: date-time */
             releaseAt?: string;
             rule?: string;
@@ -1086,7 +1126,7 @@ export interface components {
                 /** Format: date */
                 day?: string;
                 /** @enum {string} */
-                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
+                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted" | "digest";
             }[];
             totals: {
                 /** @description in the currency of the report, exact to the millionth */
@@ -1666,7 +1706,7 @@ export interface operations {
                              * @description why it was suppressed (suppressed decisions only)
                              * @enum {string}
                              */
-                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
+                            reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted" | "digest";
                             /** @description what the release of a deferred message decided, while the log still holds it */
                             release?: {
                                 /** Format: date-time */
@@ -1683,7 +1723,7 @@ export interface operations {
                                  * @description why it was suppressed (suppressed decisions only)
                                  * @enum {string}
                                  */
-                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
+                                reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted" | "digest";
                                 /**
                                  * Format: date-time
                                  * @description when a deferred message was to go
@@ -2929,7 +2969,7 @@ export interface operations {
                          * @description why it was suppressed (e.g. cancelled, preempted)
                          * @enum {string}
                          */
-                        reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted";
+                        reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted" | "digest";
                         /**
                          * Format: date-time
                          * @description when a deferred message is to go
@@ -3638,6 +3678,24 @@ export interface operations {
                          * @description ignored: the server numbers, dates and signs each version (accepted for a round trip)
                          */
                         createdAt?: string;
+                        /** @description digests instead of drops: the first rule that matches a message is its */
+                        digests?: {
+                            id: string;
+                            /**
+                             * @description the marketing messages it collects (absent fields match any)
+                             * @default {}
+                             */
+                            match?: {
+                                campaignId?: string;
+                                category?: string;
+                                /** @enum {string} */
+                                channel?: "email" | "sms" | "push" | "whatsapp";
+                            };
+                            /** @description items a digest holds at most */
+                            maxItems: number;
+                            /** @description how long after its first item a digest is delivered at the latest */
+                            maxWait: string;
+                        }[];
                         experiments?: {
                             arms: {
                                 id: string;

@@ -20,7 +20,7 @@
  * | block           | `!words` NL `base JSON or empty` NL one line per settled entry or folded send     |
  * | block words     | the words separated by U+0001 (one holding a control character: U+0002 + URI-encoded) |
  * | settled line    | `Δat|version or empty if the line before's|key|verdict|category~campaign~asked|send|pending|current verdict|after` |
- * | verdict         | `A<ch>` accepted and sent then on it, marketing; `a<ch>`; `d<ch>~releaseAt~reason~rule`; `x<ch>~reason~rule` |
+ * | verdict         | `A<ch>` accepted and sent then on it, marketing; `a<ch>`; `d<ch>~releaseAt~reason~rule[~digest]`; `x<ch>~reason~rule` |
  * | asked           | empty: the verdict's channel, marketing; `?`: unknown; else channel+kind           |
  * | send            | `+` / `+t` at the decision's time on the verdict's channel; else `at or empty~channel+kind` |
  * | pending         | `releaseAt~version~facts`                                                         |
@@ -61,6 +61,7 @@ const REASON_CODE: Record<Reason, string> = {
   fatigue: 'F',
   cancelled: 'k',
   preempted: 'u',
+  digest: 'D',
 };
 const CODE_REASON = new Map(REASONS.map((r) => [REASON_CODE[r], r]));
 
@@ -158,7 +159,8 @@ function encodeVerdict(v: Verdict, words: Words): string {
   if (v.outcome === 'accepted') return `a${ch}`;
   const reason = REASON_CODE[v.reason];
   const rule = words.ref(v.rule);
-  if (v.outcome === 'deferred') return trimEnd([`d${ch}`, time(v.releaseAt), reason, rule]).join('~');
+  if (v.outcome === 'deferred')
+    return trimEnd([`d${ch}`, time(v.releaseAt), reason, rule, words.ref(v.digestId)]).join('~');
   return trimEnd([`x${ch}`, reason, rule]).join('~');
 }
 
@@ -172,14 +174,16 @@ function decodeVerdict(text: string, words: Words): Verdict {
     return reason;
   };
   if (head[0] === 'd') {
-    const [releaseAt = '0', reason, rule] = rest;
-    return {
+    const [releaseAt = '0', reason, rule, digestId] = rest;
+    const deferred: Verdict = {
       outcome: 'deferred',
       channel: ch,
       releaseAt: parseTime(releaseAt),
       reason: reasonOf(reason),
       rule: words.word(rule),
     };
+    if (digestId) deferred.digestId = words.word(digestId);
+    return deferred;
   }
   if (head[0] !== 'x') throw new Error(`corrupt log entry: verdict ${text}`);
   const [reason, rule] = rest;

@@ -1,0 +1,204 @@
+/**
+ * Digests instead of drops: a marketing message that a cap or gap would suppress, and that matches a
+ * rule of the policy's `digests` section, joins the customer's pending digest for that rule instead
+ * (`deferred`, reason `digest`, with the digest's id and delivery time). The digest is delivered as one
+ * message whose payload lists its items' payloads in order, counted as one send.
+ *
+ * The rule, exactly:
+ * - Only a marketing message suppressed for `frequency_cap` or `min_gap` (not the maximum of
+ *   deferrals, not consent, relevance, fatigue, quiet hours or an expiry) may join; the first rule whose
+ *   match (channel, category, campaign) fits it is its rule.
+ * - It joins the earliest pending digest of that rule (delivery still ahead) that has fewer than
+ *   `maxItems` items, goes on a channel the message may take, comes at or after its `notBefore`, and
+ *   whose delivery, plus the release margin, comes before its expiry (a deferral is a promise).
+ * - Else it opens a new digest, one slot reserved like a deferral's: at the next moment the caps, gaps
+ *   and quiet hours allow, if that moment comes less than `maxWait` after it and (with the release
+ *   margin) before its expiry; otherwise it stays suppressed. A full digest thus takes no more: the next
+ *   capped message opens another one when a slot within its `maxWait` exists.
+ * - The digest's id is `dg_` and its first item's key; its slot is a send under the first item's key
+ *   (category and campaign of the first item), which stays the digest's when that item leaves it.
+ *   Pre-emption never bumps a digest's item nor its slot (a digest carries no relevance).
+ * - At its release (one `release` entry under the digest's id) it is decided like a release: items
+ *   expired by then, or refused by the consent, pause or topic in force then, leave it; none left, it is
+ *   suppressed; else the digest is decided at the moment it reserved, on its channel: accepted → one
+ *   delivery of the items left; deferred again → its items with it; suppressed → its items with it.
+ *
+ * Pure: it reads the customer's state and the policy; the replay (customer-log.ts) applies what it says.
+ */
+import {
+  type CompiledPolicy,
+  type CustomerView,
+  type DecideOptions,
+  decide,
+  effectiveAt,
+  type MessageFacts,
+  type Verdict,
+} from './decision.ts';
+import { durationMs } from './duration.ts';
+import type { Channel, DigestRule, Reason } from './schemas.ts';
+
+export const DIGEST_ID_PREFIX = 'dg_';
+
+/** A digest's id: its first item's key, prefixed. */
+export const digestIdOf = (firstKey: string): string => `${DIGEST_ID_PREFIX}${firstKey}`;
+
+/** Whether a log key names a digest (message keys are base64url hashes, never with `_` at 3). */
+export const isDigestId = (key: string): boolean => key.startsWith(DIGEST_ID_PREFIX);
+
+/** The key of the send a digest's slot is counted under: its first item's. */
+export const digestSendKey = (digestId: string): string => digestId.slice(DIGEST_ID_PREFIX.length);
+
+/** What a held item says of the digest it belongs to. */
+export interface DigestOf {
+  id: string;
+  rule: string;
+  /** The channel it is delivered on. */
+  channel: Channel;
+}
+
+/** What digests read of a held (deferred) message. */
+export interface HeldItem {
+  facts: MessageFacts;
+  releaseAt: number;
+  digest?: DigestOf | undefined;
+}
+
+/** The digest a verdict makes its message part of (a deferral with reason `digest`). */
+export function digestOfVerdict(verdict: Verdict): DigestOf | undefined {
+  if (verdict.outcome !== 'deferred' || verdict.reason !== 'digest' || verdict.digestId === undefined)
+    return undefined;
+  return { id: verdict.digestId, rule: verdict.rule ?? '', channel: verdict.channel };
+}
+
+/** The reasons a digest cures: a cap or a gap, nothing else. */
+const DIGESTIBLE = new Set<Reason>(['frequency_cap', 'min_gap']);
+
+/** The first digest rule of the policy in force at `t` that matches the message. */
+export function digestRuleFor(bound: CompiledPolicy, facts: MessageFacts, t: number): DigestRule | undefined {
+  const rules = effectiveAt(bound, t).policy.digests;
+  if (!rules || facts.kind !== 'marketing') return undefined;
+  return rules.find(
+    (r) =>
+      (r.match.channel === undefined ||
+        r.match.channel === facts.channel ||
+        (facts.alternateChannels ?? []).includes(r.match.channel)) &&
+      (r.match.category === undefined || r.match.category === facts.category) &&
+      (r.match.campaignId === undefined || r.match.campaignId === facts.campaignId),
+  );
+}
+
+/** A pending digest as its items describe it. */
+export interface PendingDigest {
+  id: string;
+  rule: string;
+  releaseAt: number;
+  channel: Channel;
+  /** Its items' keys, in the order they joined. */
+  items: string[];
+}
+
+/** The customer's pending digests, from its held items (in the order their first item joined). */
+export function pendingDigests(pending: Iterable<HeldItem>): Map<string, PendingDigest> {
+  const out = new Map<string, PendingDigest>();
+  for (const held of pending) {
+    if (!held.digest) continue;
+    const d = out.get(held.digest.id);
+    if (d) d.items.push(held.facts.key);
+    else
+      out.set(held.digest.id, {
+        id: held.digest.id,
+        rule: held.digest.rule,
+        releaseAt: held.releaseAt,
+        channel: held.digest.channel,
+        items: [held.facts.key],
+      });
+  }
+  return out;
+}
+
+/** What joining or opening a digest gives a message: its verdict, and whether it opened the digest. */
+export interface Joined {
+  verdict: Extract<Verdict, { outcome: 'deferred' }>;
+  opens: boolean;
+}
+
+/**
+ * The digest a message's verdict sends it into, if any (see the rule above). Undefined: the verdict
+ * stands.
+ */
+export function digestFor(
+  view: CustomerView & { pending: ReadonlyMap<string, HeldItem> },
+  facts: MessageFacts,
+  verdict: Verdict,
+  bound: CompiledPolicy,
+  now: number,
+  options: DecideOptions,
+): Joined | undefined {
+  if (facts.kind !== 'marketing' || verdict.outcome !== 'suppressed') return undefined;
+  if (!DIGESTIBLE.has(verdict.reason) || verdict.rule === 'maxDeferred') return undefined;
+  const rule = digestRuleFor(bound, facts, now);
+  if (!rule) return undefined;
+  const margin = options.releaseMarginMs ?? 0;
+  const channels = [facts.channel, ...(facts.alternateChannels ?? [])];
+  const joinable = [...pendingDigests(view.pending.values()).values()]
+    .filter(
+      (d) =>
+        d.rule === rule.id &&
+        d.releaseAt > now &&
+        d.items.length < rule.maxItems &&
+        channels.includes(d.channel) &&
+        (facts.notBefore === undefined || facts.notBefore <= d.releaseAt) &&
+        (facts.expiresAt === undefined || d.releaseAt + margin < facts.expiresAt),
+    )
+    .sort((a, b) => a.releaseAt - b.releaseAt);
+  const into = joinable[0];
+  const made = (channel: Channel, releaseAt: number, id: string) =>
+    ({ outcome: 'deferred', channel, releaseAt, reason: 'digest', rule: rule.id, digestId: id }) as const;
+  if (into) return { verdict: made(into.channel, into.releaseAt, into.id), opens: false };
+  // Open one: the next slot, less than maxWait from now and (with the margin) before the expiry. The
+  // search for a deferral does exactly that when the message expires then.
+  const latest = now + durationMs(rule.maxWait) + margin;
+  const until = Math.min(facts.expiresAt ?? latest, latest);
+  const onChannel = rule.match.channel === undefined ? {} : { channel: rule.match.channel };
+  const tried = decide(
+    view,
+    {
+      ...facts,
+      ...onChannel,
+      expiresAt: until,
+      alternateChannels: onChannel.channel ? undefined : facts.alternateChannels,
+    },
+    bound,
+    now,
+    options,
+  );
+  if (tried.outcome !== 'deferred') return undefined;
+  return { verdict: made(tried.channel, tried.releaseAt, digestIdOf(facts.key)), opens: true };
+}
+
+/**
+ * Why an item leaves its digest at the digest's release, if it does: expired by then, or refused by
+ * the consent, pause or topic in force then on the digest's channel.
+ */
+export function leavesDigest(
+  view: CustomerView,
+  facts: MessageFacts,
+  channel: Channel,
+  bound: CompiledPolicy,
+  releaseAt: number,
+  releasedAt: number,
+): Extract<Verdict, { outcome: 'suppressed' }> | undefined {
+  if (facts.expiresAt !== undefined && facts.expiresAt <= releasedAt)
+    return { outcome: 'suppressed', channel, reason: 'expired', rule: 'expiresAt' };
+  // Decided alone on the digest's channel, nothing counted: only what no slot cures can refuse it.
+  const alone = decide(
+    { ...view, sends: [], pending: undefined },
+    { key: facts.key, channel, kind: facts.kind, category: facts.category, campaignId: facts.campaignId },
+    bound,
+    releaseAt,
+  );
+  if (alone.outcome === 'suppressed' && CONSENT.has(alone.reason)) return alone;
+  return undefined;
+}
+
+const CONSENT = new Set<Reason>(['opted_out', 'topic_opted_out', 'paused', 'hard_bounce', 'complained']);
