@@ -145,4 +145,57 @@ describe('a digest instead of drops', () => {
       avoidedCost: 0.004,
     });
   }, 240_000);
+  it('lets the platform cancel one item (the digest goes without it) and a campaign withdraw its items', async () => {
+    // Prepare: the slot taken, then three capped news items: two of the spring campaign
+    const customerId = `${run}-canceller`;
+    const post = async (n: number, campaignId?: string) => {
+      const response = await stack.request('POST', '/v1/messages', {
+        body: {
+          messageId: `${customerId}-${n}`,
+          customerId,
+          channel: 'email',
+          category: 'news',
+          ...(campaignId ? { campaignId } : {}),
+          payload: { n },
+        },
+      });
+      expect(response.status, response.text).toBe(200);
+      return response.json();
+    };
+    expect(await post(0)).toMatchObject({ decision: 'accepted' });
+    const campaignId = `${run}-spring`;
+    const [one, two, three] = [await post(1, campaignId), await post(2, campaignId), await post(3)];
+    const { digestId } = one;
+    expect([two.digestId, three.digestId]).toEqual([digestId, digestId]);
+
+    // Act: cancel item 3, then the campaign (items 1 and 2)
+    const cancelled = await stack.request('DELETE', `/v1/messages/${customerId}-3?customerId=${customerId}`);
+    const posted = await stack.request('POST', `/v1/campaigns/${campaignId}/cancel`);
+    expect(posted.status, posted.text).toBe(202);
+    const job = await until(
+      'the campaign cancellation',
+      async () => (await stack.request('GET', posted.headers.get('location') ?? '')).json(),
+      (j) => j.status === 'done',
+      60_000,
+    );
+
+    // Assess: each withdrawn, cancelled; the digest's slot free again, so the next capped item opens
+    // a new digest rather than joining the old one
+    expect(cancelled.json()).toMatchObject({ decision: 'suppressed', reason: 'cancelled' });
+    expect(job).toMatchObject({ status: 'done', cancelled: 2 });
+    for (const n of [1, 2, 3])
+      expect(await status(customerId, `${customerId}-${n}`)).toMatchObject({
+        status: 'suppressed',
+        reason: 'cancelled',
+      });
+    const next = await post(4);
+    expect(next).toMatchObject({ decision: 'deferred', reason: 'digest' });
+    expect(next.digestId).not.toBe(digestId);
+    expect(next.releaseAt).toBe(one.releaseAt);
+    await receiver.waitFor(() => receiver.arrivals.has(next.digestId), 120_000);
+    expect(receiver.arrivals.get(next.digestId)?.body).toMatchObject({
+      payload: { digestId: next.digestId, items: [{ n: 4 }] },
+    });
+    expect(receiver.arrivals.has(digestId)).toBe(false);
+  }, 240_000);
 });
