@@ -227,6 +227,7 @@ export function createDeliveryRoot(base: Root) {
     erasures: base.erasures,
     clock,
     archive: base.archive,
+    customerStore: base.customerStore,
   };
   return { providers, ledger, redelivery, dispatch, release };
 }

@@ -264,7 +264,8 @@ const monthExample = (
   suppressed,
   suppressedByReason: { frequency_cap: suppressed / 2, relevance_below_threshold: suppressed / 2 },
   suppressionRate: suppressed / requested,
-  released: { accepted: deferred - 50, suppressed: 50 },
+  released: { accepted: deferred - 60, suppressed: 50, digested: 10 },
+  digested: 10,
   erased: 0,
   avoidedCostByChannel: { email: suppressed * 0.001 },
   avoidedCost: suppressed * 0.001,
@@ -416,7 +417,11 @@ export function openApiDocument(now: number) {
           operationId: 'sendMessage',
           tags: ['send'],
           summary: 'Decide one message: accepted (queued), deferred (held until releaseAt) or suppressed',
-          description: 'The same messageId always gets the same answer and is counted and delivered once.',
+          description:
+            'The same messageId always gets the same answer and is counted and delivered once. A marketing ' +
+            'message a cap or gap would suppress and that matches a rule of the policy’s `digests` is ' +
+            '`deferred` with reason `digest` and the `digestId` it joined: the digest is delivered at ' +
+            'releaseAt as one send whose payload is `{digestId, items: [the items’ payloads, in order]}`.',
           requestBody: body(ref('Message'), {
             promotion: { summary: 'A promotional e-mail, push as a fallback', value: aMessage },
             later: {
@@ -525,7 +530,8 @@ export function openApiDocument(now: number) {
             'Read from the customer’s log, deferred messages and delivery ledger. A deferred message may ' +
             'later be released (queued, or suppressed as its release decides), `cancelled`, or bumped by ' +
             'a more relevant message that took its slot: deferred again to its next slot, or suppressed ' +
-            '`preempted`.',
+            '`preempted`. A digest’s item is `deferred` with reason `digest` and its `digestId`, then ' +
+            '`queued` or `delivered` with the digest (or suppressed, when it left it at delivery).',
           parameters: [messageIdParameter, ...queryParameters(messageQuery, { customerId: 'c-8f2a' })],
           responses: {
             '200': ok(json(messageStatusSchema, 'output'), {

@@ -175,6 +175,8 @@ export interface DeferredMessage {
   policyVersion: number;
   /** The life of the customer's record it was deferred in. */
   life?: string | undefined;
+  /** The digest it waits in (reason `digest`): released with it, as one delivery. */
+  digestId?: string | undefined;
 }
 
 export interface DeferredStore {

@@ -34,11 +34,14 @@ export const messageStatusSchema = z.object({
   }),
   channel: channelSchema,
   releaseAt: timestampSchema.optional().meta({ description: 'when a deferred message is to go' }),
-  reason: z
-    .enum(REASONS)
-    .optional()
-    .meta({ description: 'why it was suppressed (e.g. cancelled, preempted)' }),
+  reason: z.enum(REASONS).optional().meta({
+    description: 'why it was suppressed (e.g. cancelled, preempted), or `digest` while it waits in one',
+  }),
   rule: z.string().optional(),
+  digestId: z
+    .string()
+    .optional()
+    .meta({ description: 'the digest it waits in, or was delivered with (one send under this id)' }),
   policyVersion: z.int(),
 });
 export type MessageStatus = z.infer<typeof messageStatusSchema>;
@@ -85,11 +88,17 @@ export async function messageStatus(
   };
   if (found.status === 'deferred') out.releaseAt = new Date(found.releaseAt).toISOString();
   if (found.status === 'suppressed') out.reason = found.reason;
+  if (found.status !== 'suppressed' && found.digestId !== undefined) {
+    out.digestId = found.digestId;
+    if (found.status === 'deferred') out.reason = 'digest';
+  }
   if (found.status !== 'queued' && found.rule !== undefined) out.rule = found.rule;
   if (found.status === 'queued') {
     const life = lifeOf(partition.record);
+    // A digest's item is delivered with the digest, under its id.
+    const sentAs = found.digestId ?? messageId;
     const delivered = partition.others.some(
-      (o) => o.delivery?.messageId === messageId && o.delivery.status === 'delivered' && lifeOf(o) === life,
+      (o) => o.delivery?.messageId === sentAs && o.delivery.status === 'delivered' && lifeOf(o) === life,
     );
     if (delivered) out.status = 'delivered';
   }

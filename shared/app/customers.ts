@@ -146,11 +146,16 @@ export class CustomerLog {
 
   /** A release entry of a deferred message, decided under this deployment's release margin. */
   releaseEntry(messageId: string, releaseAt: number, at: number, policyVersion: number): LogEntry {
+    return this.releaseEntryOf(this.messageKey(messageId), releaseAt, at, policyVersion);
+  }
+
+  /** The release entry of a log key: a message's, or a digest's (its id: see digests.ts). */
+  releaseEntryOf(key: string, releaseAt: number, at: number, policyVersion: number): LogEntry {
     const entry: LogEntry = {
       type: 'release',
       at,
       policyVersion,
-      key: this.messageKey(messageId),
+      key,
       releaseAt,
     };
     if (this.releaseMarginMs !== undefined) entry.releaseMarginMs = this.releaseMarginMs;

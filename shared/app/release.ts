@@ -11,6 +11,10 @@
  * (delivery is idempotent per message), re-holds one under the time the log has, drops the rest. So two
  * runs at once never deliver twice, and a run that dies half-way loses nothing.
  *
+ * A digest's items (digests.ts) are released together: one `release` entry under the digest's id, its
+ * items read from the customer's partition (all of them, wherever the `due` pages cut), and, accepted,
+ * one delivery of the items left in it, in order, under the digest's id.
+ *
  * A release entry is appended only to the life of the customer's record the message was deferred in,
  * never creating a record: a message whose customer was erased meanwhile is dropped (and counted as
  * erased), not released. Each run also runs the erasures' sweeps that have come due (erasure.ts).
@@ -21,6 +25,7 @@ import type { Channel, Message } from '../domain/schemas.ts';
 import { logger } from '../observability/index.ts';
 import {
   type Clock,
+  type CustomerStore,
   type DeferredMessage,
   type DeferredStore,
   type Delivery,
@@ -65,6 +70,11 @@ export interface ReleaseDeps {
   onReleased?: (outcomes: ReleaseOutcome[]) => void;
   /** Archives every release decided (not the stale ones, which change nothing): see archive.ts. */
   archive?: Archive | undefined;
+  /**
+   * Where a digest's items are read together (the customer's partition); without it, a digest is
+   * released with the items the run's `due` pages found.
+   */
+  customerStore?: Pick<CustomerStore, 'partition'> | undefined;
 }
 
 export interface ReleaseOptions {
@@ -81,6 +91,8 @@ export interface ReleaseSummary {
   accepted: number;
   deferred: number;
   suppressed: number;
+  /** Items delivered inside a digest besides the one each digest counts as its send (accepted). */
+  digested: number;
   /** Stale releases whose leftovers were repaired (re-queued, re-held or dropped). */
   repaired: number;
   /** Deferred messages of erased customers dropped (met by the release, or by an erasure's sweep). */
@@ -119,14 +131,24 @@ const idOf = (d: DeferredMessage) => `${d.message.customerId} ${d.message.messag
 const lifeOf = (d: DeferredMessage) => d.life ?? LEGACY_LIFE;
 
 interface Plan {
-  enqueue: { deferred: DeferredMessage; delivery: Delivery }[];
+  /** A delivery, and the held items it delivers (a digest's: all of its items). */
+  enqueue: { deferred: DeferredMessage[]; delivery: Delivery }[];
   /** Held again: the item as read, and as it is written back under its new time. */
   hold: { deferred: DeferredMessage; next: DeferredMessage }[];
   remove: DeferredMessage[];
   outcomes: ReleaseOutcome[];
   failed: DeferredMessage[];
   archivable: Archivable[];
-  counts: { accepted: number; deferred: number; suppressed: number; repaired: number; erased: number };
+  counts: {
+    accepted: number;
+    deferred: number;
+    suppressed: number;
+    digested: number;
+    repaired: number;
+    erased: number;
+  };
+  /** Digest items read besides the due ones: handled by this run. */
+  read: DeferredMessage[];
 }
 
 /** Releases what is due now. Safe to run concurrently with itself, and to kill at any point. */
@@ -144,6 +166,7 @@ export async function releaseDue(deps: ReleaseDeps, options: ReleaseOptions = {}
     accepted: 0,
     deferred: 0,
     suppressed: 0,
+    digested: 0,
     repaired: 0,
     erased: 0,
     swept: 0,
@@ -164,11 +187,13 @@ export async function releaseDue(deps: ReleaseDeps, options: ReleaseOptions = {}
     for (const d of fresh) handled.add(idOf(d));
     summary.due += fresh.length;
     const plan = await decideReleases(deps, fresh, now);
+    for (const d of plan.read) handled.add(idOf(d));
     await Promise.all([carryOut(deps, plan), deps.archive?.add(plan.archivable)]);
     deps.onReleased?.(plan.outcomes);
     summary.accepted += plan.counts.accepted;
     summary.deferred += plan.counts.deferred;
     summary.suppressed += plan.counts.suppressed;
+    summary.digested += plan.counts.digested;
     summary.repaired += plan.counts.repaired;
     summary.erased += plan.counts.erased;
     summary.failed += plan.failed.length;
@@ -211,7 +236,8 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
     outcomes: [],
     failed: [],
     archivable: [],
-    counts: { accepted: 0, deferred: 0, suppressed: 0, repaired: 0, erased: 0 },
+    counts: { accepted: 0, deferred: 0, suppressed: 0, digested: 0, repaired: 0, erased: 0 },
+    read: [],
   };
   const policy = await deps.policies.current();
   // One write per customer and life: a customer erased and written to again has a deferred message of
@@ -223,8 +249,11 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
       const first = items[0] as DeferredMessage;
       const customerId = first.message.customerId;
       const life = lifeOf(first);
-      const entries: LogEntry[] = items.map((d) =>
-        deps.customers.releaseEntry(d.message.messageId, d.releaseAt, now, policy.policy.version),
+      const targets = await releaseTargets(deps, items, plan);
+      const entries: LogEntry[] = targets.map((t) =>
+        t.digestId === undefined
+          ? deps.customers.releaseEntry(t.d.message.messageId, t.d.releaseAt, now, policy.policy.version)
+          : deps.customers.releaseEntryOf(t.digestId, t.d.releaseAt, now, policy.policy.version),
       );
       let appended: Appended | undefined;
       try {
@@ -236,11 +265,12 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
         }
       } catch (error) {
         logger.error('release not recorded; retried next run', { error: error as Error, customerId });
-        plan.failed.push(...items);
+        plan.failed.push(...targets.flatMap((t) => t.items));
         return;
       }
       const { entryResults, state, positions } = appended;
-      items.forEach((d, i) => {
+      targets.forEach((t, i) => {
+        const { d } = t;
         const result = entryResults[i];
         const position = positions[i];
         const entry = entries[i];
@@ -253,7 +283,8 @@ async function decideReleases(deps: ReleaseDeps, due: DeferredMessage[], now: nu
             verdict: result.decided.verdict,
             experiment: result.decided.experiment,
           });
-        planOne(plan, d, result, state, policy.policy.version, now);
+        if (t.digestId === undefined) planOne(plan, d, result, state, policy.policy.version, now);
+        else planDigest(deps, plan, t.digestId, t.items, result, state, policy.policy.version, now);
       });
     },
   );
@@ -278,7 +309,7 @@ function planOne(
     if (verdict.outcome === 'accepted') {
       plan.counts.accepted++;
       const accepted = { channel: verdict.channel, policyVersion: decided.policyVersion, acceptedAt: now };
-      plan.enqueue.push({ deferred: d, delivery: toDelivery(d.message, accepted, d.life) });
+      plan.enqueue.push({ deferred: [d], delivery: toDelivery(d.message, accepted, d.life) });
       plan.outcomes.push({
         ...outcomeOf(d, 'accepted', verdict.channel, decided.policyVersion, now),
         ...(decided.experiment ? { experiment: decided.experiment } : {}),
@@ -319,7 +350,7 @@ function planOne(
     // Released and counted as sent: queue it again (dispatch delivers a messageId once), then drop it.
     const accepted = { channel: send.channel, policyVersion, acceptedAt: send.at };
     const delivery = toDelivery(d.message, accepted, d.life);
-    plan.enqueue.push({ deferred: d, delivery });
+    plan.enqueue.push({ deferred: [d], delivery });
     return;
   }
   plan.remove.push(d);
@@ -367,12 +398,184 @@ async function carryOut(deps: ReleaseDeps, plan: Plan): Promise<void> {
         return false;
       }),
   ]);
-  if (!queued) plan.failed.push(...plan.enqueue.map((e) => e.deferred));
+  if (!queued) plan.failed.push(...plan.enqueue.flatMap((e) => e.deferred));
   if (!held) plan.failed.push(...plan.hold.map((h) => h.deferred));
-  const remove = [...plan.remove, ...(queued ? plan.enqueue.map((e) => e.deferred) : [])];
+  const remove = [...plan.remove, ...(queued ? plan.enqueue.flatMap((e) => e.deferred) : [])];
   await deps.deferred.remove(remove).catch((error: unknown) => {
     // Left in place, they come back as stale releases and are dropped then.
     logger.error('released messages not removed; dropped next run', { error: error as Error });
     plan.failed.push(...remove);
   });
+}
+
+/** What one release entry releases: a message, or a digest with all its items. */
+interface Target {
+  d: DeferredMessage;
+  digestId?: string | undefined;
+  items: DeferredMessage[];
+}
+
+/**
+ * A customer's due items as release entries: one per message, one per digest (its items completed
+ * from the customer's partition, so that a digest cut by the `due` pages is still released whole).
+ */
+async function releaseTargets(deps: ReleaseDeps, due: DeferredMessage[], plan: Plan): Promise<Target[]> {
+  const targets: Target[] = [];
+  const digests = new Map<string, Target>();
+  for (const d of due) {
+    if (d.digestId === undefined) {
+      targets.push({ d, items: [d] });
+      continue;
+    }
+    const key = `${d.digestId} ${d.releaseAt}`;
+    const target = digests.get(key);
+    if (target) target.items.push(d);
+    else {
+      const t = { d, digestId: d.digestId, items: [d] };
+      digests.set(key, t);
+      targets.push(t);
+    }
+  }
+  if (digests.size === 0 || !deps.customerStore) return targets;
+  const first = due[0] as DeferredMessage;
+  try {
+    const { deferred } = await deps.customerStore.partition(first.message.customerId);
+    for (const held of deferred) {
+      if (held.digestId === undefined || lifeOf(held) !== lifeOf(first)) continue;
+      const target = digests.get(`${held.digestId} ${held.releaseAt}`);
+      if (!target || target.items.some((i) => i.message.messageId === held.message.messageId)) continue;
+      target.items.push(held);
+      plan.read.push(held);
+    }
+  } catch (error) {
+    // Released with the items found; the others come back as stale releases and are repaired then.
+    logger.warn('digest items not read; released with those due', { error: error as Error });
+  }
+  return targets;
+}
+
+/** The delivery of a digest: one message under its id, the payloads of its items in order. */
+export function digestDelivery(
+  digestId: string,
+  items: readonly Message[],
+  accepted: { channel: Channel; policyVersion: number; acceptedAt: number },
+  life: string | undefined,
+): Delivery {
+  const first = items[0] as Message;
+  return {
+    messageId: digestId,
+    customerId: first.customerId,
+    channel: accepted.channel,
+    kind: 'marketing',
+    category: first.category,
+    campaignId: first.campaignId,
+    payload: { digestId, items: items.map((m) => m.payload) },
+    acceptedAt: new Date(accepted.acceptedAt).toISOString(),
+    policyVersion: accepted.policyVersion,
+    ...(life === undefined ? {} : { life }),
+  };
+}
+
+/**
+ * What a digest's release decided, carried out: accepted, one delivery of the items left (the first
+ * counted as the send, the others `digested`); deferred again, its items held under the new time;
+ * suppressed (or an item that left it), dropped with its reason. Stale: another run released it first;
+ * its delivery is queued again if the log shows it sent (dispatch delivers its id once), else its items
+ * are held again under the time the log has, or dropped.
+ */
+function planDigest(
+  deps: ReleaseDeps,
+  plan: Plan,
+  digestId: string,
+  items: DeferredMessage[],
+  result: EntryResult | undefined,
+  state: Appended['state'],
+  policyVersion: number,
+  now: number,
+): void {
+  if (result?.type !== 'release') {
+    plan.failed.push(...items);
+    return;
+  }
+  const byKey = new Map(items.map((d) => [deps.customers.messageKey(d.message.messageId), d]));
+  const life = items[0]?.life;
+  if (result.stale) {
+    plan.counts.repaired++;
+    const sent: DeferredMessage[] = [];
+    for (const [key, d] of byKey) {
+      const pending = state.pending.get(key);
+      if (pending) {
+        plan.hold.push({
+          deferred: d,
+          next: { ...d, releaseAt: pending.releaseAt, digestId: pending.digest?.id },
+        });
+        continue;
+      }
+      if (state.current.get(key)?.outcome === 'accepted') sent.push(d);
+      else plan.remove.push(d);
+    }
+    const channel =
+      sent[0] && state.current.get(deps.customers.messageKey(sent[0].message.messageId))?.channel;
+    if (channel) {
+      const accepted = { channel, policyVersion, acceptedAt: now };
+      plan.enqueue.push({
+        deferred: sent,
+        delivery: digestDelivery(
+          digestId,
+          sent.map((d) => d.message),
+          accepted,
+          life,
+        ),
+      });
+    }
+    return;
+  }
+  const { decided } = result;
+  const { verdict } = decided;
+  const extra = decided.experiment ? { experiment: decided.experiment } : {};
+  const delivered: DeferredMessage[] = [];
+  for (const { key, verdict: v } of result.digest?.items ?? []) {
+    const d = byKey.get(key);
+    if (!d) continue;
+    byKey.delete(key);
+    if (v.outcome === 'accepted') {
+      plan.outcomes.push({
+        ...outcomeOf(d, 'accepted', v.channel, decided.policyVersion, now),
+        ...extra,
+        ...(delivered.length === 0 ? {} : { outcome: 'suppressed', reason: 'digest', rule: 'digest' }),
+      });
+      if (delivered.length > 0) plan.counts.digested++;
+      else plan.counts.accepted++;
+      delivered.push(d);
+    } else if (v.outcome === 'deferred') {
+      plan.counts.deferred++;
+      plan.hold.push({
+        deferred: d,
+        next: { ...d, releaseAt: v.releaseAt, policyVersion: decided.policyVersion, digestId },
+      });
+    } else {
+      plan.counts.suppressed++;
+      plan.remove.push(d);
+      plan.outcomes.push({
+        ...outcomeOf(d, 'suppressed', v.channel, decided.policyVersion, now),
+        ...extra,
+        reason: v.reason,
+        rule: v.rule,
+      });
+    }
+  }
+  // Items the log did not count in the digest (held under it, but not pending there): dropped.
+  plan.remove.push(...byKey.values());
+  if (verdict.outcome === 'accepted' && delivered.length > 0) {
+    const accepted = { channel: verdict.channel, policyVersion: decided.policyVersion, acceptedAt: now };
+    plan.enqueue.push({
+      deferred: delivered,
+      delivery: digestDelivery(
+        digestId,
+        delivered.map((d) => d.message),
+        accepted,
+        life,
+      ),
+    });
+  }
 }

@@ -199,8 +199,16 @@ export const monthFiguresSchema = z.object({
   suppressed: z.int(),
   suppressedByReason: z.partialRecord(z.enum(REASONS), z.int()),
   suppressionRate: z.number(),
-  /** Deferred messages resolved at their release: sent, or suppressed (by reason). */
-  released: z.object({ accepted: z.int(), suppressed: z.int() }),
+  /**
+   * Deferred messages resolved at their release: sent, suppressed (by reason), or delivered inside a
+   * digest besides the item that counts as the digest's send (`digested`).
+   */
+  released: z.object({ accepted: z.int(), suppressed: z.int(), digested: z.int() }),
+  digested: z.int().meta({
+    description:
+      'items delivered inside a digest whose send they saved (a digest of n items: 1 accepted, n - 1 digested); ' +
+      'their sends are avoided cost, and they are not counted as suppressed',
+  }),
   erased: z.int(),
   avoidedCostByChannel: z.partialRecord(channelSchema, amount),
   avoidedCost: amount,
@@ -256,7 +264,8 @@ async function figuresOf(deps: ReportDeps, days: string[]): Promise<Omit<MonthFi
     suppressed: 0,
     suppressedByReason: {},
     suppressionRate: 0,
-    released: { accepted: 0, suppressed: 0 },
+    released: { accepted: 0, suppressed: 0, digested: 0 },
+    digested: 0,
     erased: 0,
     avoidedCostByChannel: {},
     avoidedCost: 0,
@@ -264,6 +273,13 @@ async function figuresOf(deps: ReportDeps, days: string[]): Promise<Omit<MonthFi
   };
   const micros: Partial<Record<Channel, number>> = {};
   for (const { group, count, micros: m } of all) {
+    // Folded into a digest (at its release): a send avoided, not a message withheld.
+    if (group.outcome === 'suppressed' && group.reason === 'digest') {
+      figures.digested += count;
+      figures.released.digested += count;
+      micros[group.channel] = (micros[group.channel] ?? 0) + m;
+      continue;
+    }
     if (group.stage === 'decision') {
       figures.requested += count;
       figures[group.outcome] += count;

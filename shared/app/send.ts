@@ -64,6 +64,10 @@ export function toResponse(messageId: string, decided: Decided): DecisionRespons
   if (verdict.outcome === 'deferred') {
     response.releaseAt = new Date(verdict.releaseAt).toISOString();
     if (verdict.rule !== undefined) response.rule = verdict.rule;
+    if (verdict.digestId !== undefined) {
+      response.reason = verdict.reason;
+      response.digestId = verdict.digestId;
+    }
   }
   if (decided.experiment) response.experiment = { id: decided.experiment.id, arm: decided.experiment.arm };
   return response;
@@ -173,6 +177,7 @@ export async function sendMessages(
               policyVersion: decided.policyVersion,
             };
             if (life !== undefined) deferred.life = life;
+            if (decided.verdict.digestId !== undefined) deferred.digestId = decided.verdict.digestId;
             deferrals.push({ index, deferred });
           }
         });

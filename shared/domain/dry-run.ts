@@ -27,6 +27,7 @@ import {
 } from './archive.ts';
 import { type EntryResult, emptyBase, type Pending } from './customer-log.ts';
 import { type CompiledPolicy, compilePolicy, type Verdict } from './decision.ts';
+import { digestIdOf } from './digests.ts';
 import {
   type AffectedCustomer,
   type DryRunResult,
@@ -152,7 +153,11 @@ class Side {
         relevance: record.relevance,
         version: entry.policyVersion,
       });
-    if (verdict.outcome === 'deferred') this.schedule(record.ref, verdict.releaseAt, record.releaseMarginMs);
+    // A digest is released once, under its id, by the item that opened it (digests.ts).
+    if (verdict.outcome === 'deferred' && verdict.digestId === undefined)
+      this.schedule(record.ref, verdict.releaseAt, record.releaseMarginMs);
+    else if (verdict.outcome === 'deferred' && verdict.digestId === digestIdOf(entry.facts.key))
+      this.schedule(verdict.digestId, verdict.releaseAt, record.releaseMarginMs);
     // A deferred message whose slot it took (pre-emption): suppressed `preempted` now, as finance counts
     // it, or released at its new time.
     for (const { key, verdict: bumped } of result.bumped ?? []) {
@@ -237,10 +242,15 @@ class Side {
 
   private released(key: string, at: number, version: number, reservedAt: number, margin?: number): void {
     const pending = this.pending(key);
+    const held = new Map(this.run.state?.pending ?? []);
     const [result]: EntryResult[] = this.run.append(
       [{ type: 'release', at, policyVersion: version, key, releaseAt: reservedAt, releaseMarginMs: margin }],
       at,
     );
+    if (result?.type === 'release' && !result.stale && result.digest) {
+      this.digestReleased(result.decided.verdict, result.digest.items, held, key, at, version, margin);
+      return;
+    }
     if (result?.type !== 'release' || result.stale || !pending) return;
     const { verdict } = result.decided;
     if (verdict.outcome === 'deferred') {
@@ -253,6 +263,42 @@ class Side {
         relevance: pending.facts.relevance,
         version,
       });
+  }
+
+  /**
+   * A digest's release, counted as finance counts it: its first delivered item as the send, each other
+   * delivered one suppressed `digest` (a send avoided), those that left it with their reason.
+   */
+  private digestReleased(
+    verdict: Verdict,
+    items: readonly { key: string; verdict: Verdict }[],
+    held: ReadonlyMap<string, Pending>,
+    key: string,
+    at: number,
+    version: number,
+    margin: number | undefined,
+  ): void {
+    if (verdict.outcome === 'deferred') {
+      this.schedule(key, verdict.releaseAt, margin);
+      return;
+    }
+    if (!this.inPeriod(at)) return;
+    let sent = false;
+    for (const item of items) {
+      const pending = held.get(item.key);
+      if (!pending) continue;
+      const v = item.verdict;
+      const counted: Verdict =
+        v.outcome === 'accepted' && sent
+          ? { outcome: 'suppressed', channel: v.channel, reason: 'digest' }
+          : v;
+      if (v.outcome === 'accepted') sent = true;
+      this.count(counted, {
+        campaignId: pending.facts.campaignId,
+        relevance: pending.facts.relevance,
+        version,
+      });
+    }
   }
 
   private count(

@@ -17,7 +17,13 @@ export type MessageState =
       /** The digest it waits in (reason `digest`). */
       digestId?: string | undefined;
     }
-  | { status: 'queued'; channel: Channel; policyVersion: number }
+  | {
+      status: 'queued';
+      channel: Channel;
+      policyVersion: number;
+      /** The digest it was delivered with (as one send, under the digest's id). */
+      digestId?: string | undefined;
+    }
   | {
       status: 'suppressed';
       channel: Channel;
@@ -52,7 +58,11 @@ export function messageStateOf(state: CustomerState, key: string): MessageState 
       policyVersion,
       rule: verdict.rule,
     };
-  if (verdict.outcome === 'accepted') return { status: 'queued', channel: verdict.channel, policyVersion };
+  if (verdict.outcome === 'accepted') {
+    const first = decided.verdict;
+    const digestId = first.outcome === 'deferred' ? first.digestId : undefined;
+    return { status: 'queued', channel: verdict.channel, policyVersion, ...(digestId ? { digestId } : {}) };
+  }
   // Deferred, no longer held, and released in a log compacted before releases were kept: sent if its
   // send is still counted, else it expired.
   if (state.sends.some((s) => s.key === key))

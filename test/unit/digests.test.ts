@@ -269,6 +269,9 @@ describe('digests instead of drops', () => {
       'f',
     ]);
     expect(messageStateOf(one.state, 'b')).toMatchObject({ status: 'suppressed', reason: 'cancelled' });
+    // The first item gone, the digest's slot (counted under its key) stays while the others wait.
+    const withoutFirst = replay(emptyBase(), [...fiveCapped, cancel(T0 + 10_000, 'b')], lookup).state;
+    expect(withoutFirst.sends.filter((s) => s.at === T0 + MINUTE)).toHaveLength(1);
     const all = replay(
       emptyBase(),
       [

@@ -65,3 +65,42 @@ describe('the dry-run of a log with pre-emption', () => {
     expect(result.draft.byReason).toEqual({ preempted: 1 });
   });
 });
+
+describe('the dry-run of a draft with digests', () => {
+  it('releases a digest once, counting its first item as the send and the others digested', () => {
+    // Prepare: one slot a minute taken, then two capped news messages without expiry (dropped today)
+    const news = (index: number, at: number, ref: string): ArchiveRecord =>
+      ({
+        ...decided(index, at, ref, 0.5, T0 + DAY, { outcome: 'accepted' }),
+        expiresAt: undefined,
+        category: 'news',
+        outcome: 'suppressed',
+        reason: 'frequency_cap',
+      }) as ArchiveRecord;
+    const records = [
+      decided(0, T0, 'first', 0.5, T0 + DAY, { outcome: 'accepted' }),
+      news(1, T0 + 1000, 'b'),
+      news(2, T0 + 2000, 'c'),
+    ];
+    const withDigests = aPolicy(
+      {
+        caps: [{ id: 'per-minute', limit: 1, window: 'PT1M' }],
+        digests: [{ id: 'news', match: { category: 'news' }, maxItems: 5, maxWait: 'PT1H' }],
+      },
+      1,
+    );
+
+    // Act
+    const result = replayShard(records, {
+      from: T0 - DAY,
+      to: T0 + DAY,
+      policies: [perMinute],
+      draft: withDigests,
+    });
+
+    // Assess: today both dropped; the draft defers both into one digest, released as one send
+    expect(result.current).toMatchObject({ accepted: 1, suppressed: 2 });
+    expect(result.draft).toMatchObject({ accepted: 2, deferred: 2, suppressed: 1 });
+    expect(result.draft.byReason).toEqual({ digest: 1 });
+  });
+});

@@ -292,6 +292,34 @@ describe('monthlySummary', () => {
     expect(summary.suppressionRate).toBeCloseTo(6 / 20, 12);
   });
 
+  it('counts a digest of five items as one send released and four digested, their sends avoided cost', async () => {
+    // Prepare: five news items deferred into one digest, released as one send (v1: email at 0.001)
+    const digestDay = at('2026-01-10T08:00:00Z');
+    const digest = [
+      ...times(5, { at: digestDay, outcome: 'deferred', reason: 'digest', category: 'news' }),
+      ...times(1, { at: digestDay, stage: 'release', outcome: 'accepted', category: 'news' }),
+      ...times(4, { at: digestDay, stage: 'release', reason: 'digest', category: 'news' }),
+    ];
+
+    // Act
+    const summary = await daySummary(depsOf(digest), '2026-01-10');
+    const report = await suppressedReport(depsOf(digest), '2026-01-10', '2026-01-10', ['reason']);
+
+    // Assess: decisions = accepted + deferred + suppressed, the deferred resolved as 1 sent + 4 digested
+    expect(summary).toMatchObject({
+      requested: 5,
+      deferred: 5,
+      suppressed: 0,
+      suppressedByReason: {},
+      released: { accepted: 1, suppressed: 0, digested: 4 },
+      digested: 4,
+      avoidedCostByChannel: { email: 0.004 },
+      avoidedCost: 0.004,
+    });
+    expect(report.rows).toEqual([{ reason: 'digest', count: 4, avoidedCost: 0.004 }]);
+    expect(suppressedCsv(report)).toBe('reason,count,avoidedCost,currency\r\ndigest,4,0.004,EUR\r\n');
+  });
+
   it('compares with the month before, across the year boundary', async () => {
     // Act
     const summary = await monthlySummary(depsOf(counted), '2026-01');

@@ -248,7 +248,7 @@ export interface paths {
         put?: never;
         /**
          * Decide one message: accepted (queued), deferred (held until releaseAt) or suppressed
-         * @description The same messageId always gets the same answer and is counted and delivered once.
+         * @description The same messageId always gets the same answer and is counted and delivered once. A marketing message a cap or gap would suppress and that matches a rule of the policy’s `digests` is `deferred` with reason `digest` and the `digestId` it joined: the digest is delivered at releaseAt as one send whose payload is `{digestId, items: [the items’ payloads, in order]}`.
          */
         post: operations["sendMessage"];
         delete?: never;
@@ -266,7 +266,7 @@ export interface paths {
         };
         /**
          * What became of a message: deferred (until releaseAt), queued, delivered or suppressed (why)
-         * @description Read from the customer’s log, deferred messages and delivery ledger. A deferred message may later be released (queued, or suppressed as its release decides), `cancelled`, or bumped by a more relevant message that took its slot: deferred again to its next slot, or suppressed `preempted`.
+         * @description Read from the customer’s log, deferred messages and delivery ledger. A deferred message may later be released (queued, or suppressed as its release decides), `cancelled`, or bumped by a more relevant message that took its slot: deferred again to its next slot, or suppressed `preempted`. A digest’s item is `deferred` with reason `digest` and its `digestId`, then `queued` or `delivered` with the digest (or suppressed, when it left it at delivery).
          */
         get: operations["getMessage"];
         put?: never;
@@ -484,9 +484,12 @@ export interface components {
             /** Format: date */
             day: string;
             deferred: number;
+            /** @description items delivered inside a digest whose send they saved (a digest of n items: 1 accepted, n - 1 digested); their sends are avoided cost, and they are not counted as suppressed */
+            digested: number;
             erased: number;
             released: {
                 accepted: number;
+                digested: number;
                 suppressed: number;
             };
             requested: number;
@@ -629,6 +632,8 @@ export interface components {
             };
             currency: string;
             deferred: number;
+            /** @description items delivered inside a digest whose send they saved (a digest of n items: 1 accepted, n - 1 digested); their sends are avoided cost, and they are not counted as suppressed */
+            digested: number;
             erased: number;
             month: string;
             previousMonth: {
@@ -640,10 +645,13 @@ export interface components {
                 };
                 currency: string;
                 deferred: number;
+                /** @description items delivered inside a digest whose send they saved (a digest of n items: 1 accepted, n - 1 digested); their sends are avoided cost, and they are not counted as suppressed */
+                digested: number;
                 erased: number;
                 month: string;
                 released: {
                     accepted: number;
+                    digested: number;
                     suppressed: number;
                 };
                 requested: number;
@@ -655,6 +663,7 @@ export interface components {
             };
             released: {
                 accepted: number;
+                digested: number;
                 suppressed: number;
             };
             requested: number;
@@ -2963,10 +2972,12 @@ export interface operations {
                         /** @enum {string} */
                         channel: "email" | "sms" | "push" | "whatsapp";
                         customerId: string;
+                        /** @description the digest it waits in, or was delivered with (one send under this id) */
+                        digestId?: string;
                         messageId: string;
                         policyVersion: number;
                         /**
-                         * @description why it was suppressed (e.g. cancelled, preempted)
+                         * @description why it was suppressed (e.g. cancelled, preempted), or `digest` while it waits in one
                          * @enum {string}
                          */
                         reason?: "frequency_cap" | "min_gap" | "relevance_below_threshold" | "opted_out" | "topic_opted_out" | "paused" | "quiet_hours_expired" | "expired" | "hard_bounce" | "complained" | "erased" | "fatigue" | "cancelled" | "preempted" | "digest";

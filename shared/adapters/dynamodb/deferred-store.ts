@@ -40,6 +40,7 @@ export function deferredItem(d: DeferredMessage, now = Number.NEGATIVE_INFINITY)
     v: d.policyVersion,
     m: JSON.stringify(d.message),
     ...(d.life === undefined ? {} : { lf: d.life }),
+    ...(d.digestId === undefined ? {} : { dg: d.digestId }),
     ...(d.message.campaignId === undefined
       ? {}
       : { cg: campaignHeldPk(d.message.campaignId, shardOf(d.message.messageId, CAMPAIGN_SHARDS)) }),
@@ -58,6 +59,7 @@ export function fromDeferredItem(item: Record<string, unknown>): DeferredMessage
     policyVersion: Number(item.v),
   };
   if (item.lf !== undefined) d.life = String(item.lf);
+  if (item.dg !== undefined) d.digestId = String(item.dg);
   return d;
 }
 
