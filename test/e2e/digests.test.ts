@@ -5,7 +5,7 @@
  * into one digest, visible as such, and arrive as one webhook call under the digest's Idempotency-Key
  * whose payload lists the five in order; finance counts one send and four digested, priced as avoided.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
@@ -13,9 +13,15 @@ const SECRET = 'e2e-digest-webhook-secret-0123456789';
 let stack: TestStack;
 let receiver: WebhookReceiver;
 const run = Date.now().toString(36);
-const today = () => new Date().toISOString().slice(0, 10);
+/**
+ * The in-process stack's clock (and the test's): noon of a mid-month day, moving at the real pace, so that
+ * the decisions, the releases and the report's day are one UTC day, whatever the hour the test runs at.
+ */
+const NOON = Date.UTC(2026, 5, 15, 12);
+const DAY = '2026-06-15';
 
 beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['Date'], now: NOON, shouldAdvanceTime: true });
   receiver = await startWebhookReceiver(SECRET);
   stack = await startTestStack({
     env: {
@@ -42,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await receiver?.close();
+  vi.useRealTimers();
 });
 
 async function until<T>(what: string, read: () => Promise<T>, done: (t: T) => boolean, ms: number) {
@@ -131,7 +138,7 @@ describe('a digest instead of drops', () => {
     // finance: five deferred decisions, resolved as one send and four digested (four sends avoided)
     const summary = await until(
       'the digest counted',
-      async () => (await stack.request('GET', `/v1/reports/summary?day=${today()}`)).json(),
+      async () => (await stack.request('GET', `/v1/reports/summary?day=${DAY}`)).json(),
       (s) => s.released?.accepted + s.digested === 5,
       30_000,
     );

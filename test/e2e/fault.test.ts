@@ -200,7 +200,8 @@ describe('a SIGKILL in the middle of a run', () => {
     };
     let states = await terminalStates();
     let held = await heldItems();
-    const deadline = Date.now() + 60_000;
+    // A bound on the wait for the restarted stack to settle (a liveness bound, not a lateness check).
+    const deadline = Date.now() + 120_000;
     while (
       ([...states.values()].some((s) => s === 'pending' || s === 'queued') || held > 0) &&
       Date.now() < deadline
@@ -249,5 +250,5 @@ describe('a SIGKILL in the middle of a run', () => {
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
     running = undefined;
-  }, 180_000);
+  }, 240_000);
 });

@@ -8,16 +8,22 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { putPolicy, startTestStack, type TestStack } from '../support/local-stack.ts';
 import { seeded } from '../unit/builders.ts';
 
 const MINUTE = 60_000;
 let stack: TestStack;
 const run = Date.now().toString(36);
-const today = () => new Date().toISOString().slice(0, 10);
+/**
+ * The in-process stack's clock (and the test's): noon of a mid-month day, moving at the real pace, so that
+ * the decisions, the releases and the report's day are one UTC day, whatever the hour the test runs at.
+ */
+const NOON = Date.UTC(2026, 5, 15, 12);
+const DAY = '2026-06-15';
 
 beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['Date'], now: NOON, shouldAdvanceTime: true });
   stack = await startTestStack({
     env: { GOVERNOR_RELEASE_INTERVAL_S: '1', GOVERNOR_POLICY_TTL_MS: '0' },
     workers: true,
@@ -31,6 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.stop();
+  vi.useRealTimers();
 });
 
 /** When the outbox provider delivered each message so far (the line's order stands in for time). */
@@ -135,9 +142,7 @@ describe('pre-emption of a deferred slot', () => {
     const report = await until(
       'the preempted count',
       async () =>
-        (
-          await stack.request('GET', `/v1/reports/suppressed?from=${today()}&to=${today()}&groupBy=reason`)
-        ).json(),
+        (await stack.request('GET', `/v1/reports/suppressed?from=${DAY}&to=${DAY}&groupBy=reason`)).json(),
       (r: { rows: { reason: string; count: number }[] }) => r.rows.some((row) => row.reason === 'preempted'),
       30_000,
     );
