@@ -8,7 +8,6 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { vi } from 'vitest';
 import { PROJECT_ROOT } from '../../../infra/paths.ts';
 
 export const CHROMIUM = process.env.GOVERNOR_CHROMIUM ?? '/usr/bin/chromium';
@@ -43,34 +42,13 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/**
- * A test that fixes its clock (and so the in-process stack's) with vitest's fake Date gives the page the
- * same time, moving at the real pace. Playwright runs in this process and stamps its clock's log with
- * `Date.now()`, which the page compares with its own real clock: it is installed on the real clock, then
- * the fake one goes on from where it was.
- */
-async function sameClock(context: BrowserContext): Promise<void> {
-  if (!vi.isFakeTimers()) return;
-  const time = Date.now();
-  vi.useRealTimers();
-  try {
-    await context.clock.install({ time });
-  } finally {
-    vi.useFakeTimers({ toFake: ['Date'], now: time, shouldAdvanceTime: true });
-  }
-}
-
-/**
- * A laptop screen, in a locale, with every Content-Security-Policy violation and page error recorded, on
- * the test's clock when it fixed one (see sameClock).
- */
+/** A laptop screen, in a locale, with every Content-Security-Policy violation and page error recorded. */
 export async function openPage(
   browser: Browser,
   { locale = 'en-US', width = 1280, height = 800 } = {},
 ): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ locale, viewport: { width, height }, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
-  await sameClock(context);
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../../console/build.ts';
 import { REASON_LABELS } from '../../../console/src/labels.ts';
 import { startTestStack, type TestStack } from '../../support/local-stack.ts';
@@ -35,12 +35,6 @@ const BASELINE = {
   channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
 };
 
-/**
- * The in-process stack's clock, the test's and the browser's (see openPage): noon of a mid-month day,
- * moving at the real pace, so that no run crosses midnight UTC or a month's end, whatever the day it runs
- * on, and "today" is one day for the console, the API and the test.
- */
-const NOON = Date.UTC(2026, 5, 15, 12);
 const today = () => new Date().toISOString().slice(0, 10);
 /** Retries the read until the assertion holds: the page loads and updates on its own time. */
 const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
@@ -57,7 +51,6 @@ describe.skipIf(!runs)('the console in Chromium', () => {
   const id = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${sequence++}`;
 
   beforeAll(async () => {
-    vi.useFakeTimers({ toFake: ['Date'], now: NOON, shouldAdvanceTime: true });
     built = await mkdtemp(join(tmpdir(), 'governor-console-'));
     await buildConsole({ outdir: built });
     stack = await startTestStack({
@@ -81,7 +74,6 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     await browser?.close();
     await stack?.stop();
     await rm(built, { recursive: true, force: true });
-    vi.useRealTimers();
   });
 
   async function currentPolicy() {
