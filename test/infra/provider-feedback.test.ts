@@ -353,10 +353,9 @@ describe('SMS delivery status feedback', () => {
     const topic = Object.values(both.findResources('AWS::SNS::Topic')).find(
       (t) => t.Properties.KmsMasterKeyId,
     );
-    const [keyId] = (topic?.Properties.KmsMasterKeyId ?? {})['Fn::GetAtt'] as [string];
-    const statements = both.findResources('AWS::KMS::Key')[keyId]?.Properties.KeyPolicy.Statement as
-      | Record<string, unknown>[]
-      | undefined;
+    const keyRef = topic?.Properties.KmsMasterKeyId?.['Fn::GetAtt'] as [string] | undefined;
+    const statements = both.findResources('AWS::KMS::Key')[keyRef?.[0] ?? '']?.Properties.KeyPolicy
+      .Statement as Record<string, unknown>[] | undefined;
     const principals = (statements ?? [])
       .map((s) => JSON.stringify(s.Principal))
       .filter((p) => p.includes('.amazonaws.com'));
