@@ -15,10 +15,11 @@ import {
 import { CHANNELS } from '#shared/domain/schemas.ts';
 
 /**
- * How each channel is delivered on AWS (GOVERNOR_PROVIDERS): the webhook, SES (email only) or SNS (SMS
- * only). shared/config.ts also knows `outbox`, a local file, which has no place on Lambda.
+ * How each channel is delivered on AWS (GOVERNOR_PROVIDERS): the webhook, SES (email only), SNS or End
+ * User Messaging SMS (`sms-voice`, SMS only). shared/config.ts also knows `outbox`, a local file, which
+ * has no place on Lambda.
  */
-export const PROVIDERS = ['webhook', 'ses', 'sns'] as const;
+export const PROVIDERS = ['webhook', 'ses', 'sns', 'sms-voice'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
 /** `a,b` on the command line, `["a","b"]` in cdk.json. */
@@ -54,6 +55,25 @@ export const settingsSchema = z.strictObject({
   /** GOVERNOR_SNS_SENDER_ID and GOVERNOR_SNS_ORIGINATION_NUMBER, where the destination country needs them. */
   snsSenderId: snsSenderIdSchema.optional(),
   snsOriginationNumber: originationNumberSchema.optional(),
+  /**
+   * The sms-voice provider's End User Messaging SMS configuration set (GOVERNOR_SMS_CONFIGURATION_SET),
+   * created by the stack with its event destination; `governor-sms` by default.
+   */
+  smsConfigurationSet: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
+  /**
+   * GOVERNOR_SMS_ORIGINATION_IDENTITY: the ARN of the phone number, sender id or pool the sms-voice
+   * provider sends from (an ARN, so that the dispatch function may use that identity and no other).
+   */
+  smsOriginationIdentity: z
+    .string()
+    .regex(
+      /^arn:aws[a-z-]*:sms-voice:[a-z0-9-]+:\d{12}:(phone-number|sender-id|pool)\/\S+$/,
+      'an sms-voice ARN',
+    )
+    .optional(),
   /** GOVERNOR_RATE_LIMITS: sends per second per channel and dispatch instance, `sms=50,email=500`. */
   deliveryRateLimits: rateLimitsSchema.default({}),
   /** Where alarm notifications go (an SNS email subscription); none when unset. */

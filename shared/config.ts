@@ -8,10 +8,14 @@ import { CHANNELS, type Channel } from './domain/schemas.ts';
 
 const optionalUrl = z.url().optional();
 
-export const PROVIDERS = ['webhook', 'outbox', 'ses', 'sns'] as const;
+export const PROVIDERS = ['webhook', 'outbox', 'ses', 'sns', 'sms-voice'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 /** The one channel a channel-specific provider delivers; the others deliver every channel. */
-const ONLY_CHANNEL: Partial<Record<ProviderName, Channel>> = { ses: 'email', sns: 'sms' };
+const ONLY_CHANNEL: Partial<Record<ProviderName, Channel>> = {
+  ses: 'email',
+  sns: 'sms',
+  'sms-voice': 'sms',
+};
 
 /** Why `provider` cannot deliver `channel`, or undefined when it can. */
 export function providerMisfit(provider: ProviderName, channel: Channel): string | undefined {
@@ -85,6 +89,19 @@ const deliverySettings = {
   /** The sns (SMS) provider's sender id and origination number, where the destination country needs them. */
   GOVERNOR_SNS_SENDER_ID: snsSenderIdSchema.optional(),
   GOVERNOR_SNS_ORIGINATION_NUMBER: originationNumberSchema.optional(),
+  /**
+   * The sms-voice (End User Messaging SMS) provider's configuration set, whose event destination
+   * publishes the delivery events back, and its origination identity (phone number, sender id or pool:
+   * id or ARN); without one the service picks one of the account's.
+   */
+  GOVERNOR_SMS_CONFIGURATION_SET: z
+    .string()
+    .regex(/^[A-Za-z0-9_:/-]{1,256}$/)
+    .optional(),
+  GOVERNOR_SMS_ORIGINATION_IDENTITY: z
+    .string()
+    .regex(/^[A-Za-z0-9_:/+-]{1,256}$/)
+    .optional(),
   /** Sends per second per channel and per dispatch process: `sms=50,email=500`. None by default. */
   GOVERNOR_RATE_LIMITS: rateLimitsSchema.default({}),
   /** The receive on which a transient failure dead-letters a delivery: the queue's maxReceiveCount. */

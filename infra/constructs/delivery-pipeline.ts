@@ -50,12 +50,19 @@ export interface DeliveryPipelineProps {
   readonly providers?: Partial<Record<Channel, Provider>>;
   /** Required when email uses ses. */
   readonly ses?: SesSettings | undefined;
+  /** The sms-voice provider's configuration set and origination identity (its ARN), when SMS uses it. */
+  readonly sms?: SmsVoiceSettings | undefined;
   /** Added to the dispatch function's environment (GOVERNOR_SNS_*, GOVERNOR_RATE_LIMITS). */
   readonly dispatchEnvironment?: Readonly<Record<string, string>>;
   /** At most this many dispatch invocations at once. */
   readonly maxConcurrency?: number;
   /** Added to both functions' environment (config.ts settings). */
   readonly environment?: Readonly<Record<string, string>>;
+}
+
+export interface SmsVoiceSettings {
+  readonly configurationSet?: string | undefined;
+  readonly originationIdentity?: string | undefined;
 }
 
 /** The address of `Brand <news@example.com>` or `news@example.com`. */
@@ -89,6 +96,12 @@ export class DeliveryPipeline extends Construct {
         ...(props.ses?.configurationSet
           ? { GOVERNOR_SES_CONFIGURATION_SET: props.ses.configurationSet }
           : {}),
+        ...(used.has('sms-voice') && props.sms?.configurationSet
+          ? { GOVERNOR_SMS_CONFIGURATION_SET: props.sms.configurationSet }
+          : {}),
+        ...(used.has('sms-voice') && props.sms?.originationIdentity
+          ? { GOVERNOR_SMS_ORIGINATION_IDENTITY: props.sms.originationIdentity }
+          : {}),
       },
     })
       .bindQueue(props.deliveryQueue, 'consume', {
@@ -104,6 +117,7 @@ export class DeliveryPipeline extends Construct {
       .bindSecret(props.hashSecret, 'GOVERNOR_HASH_SECRET_ARN');
     if (used.has('ses')) this.allowSes(props.ses);
     if (used.has('sns')) this.allowSms();
+    if (used.has('sms-voice')) this.allowSmsVoice(props.sms);
 
     this.release = new GovernorFunction(this, 'Release', {
       entry: props.entries.release,
@@ -146,6 +160,23 @@ export class DeliveryPipeline extends Construct {
       );
     }
     this.dispatch.addToRolePolicy(new PolicyStatement({ actions: ['ses:SendEmail'], resources }));
+  }
+
+  /**
+   * End User Messaging SMS SendTextMessage through its configuration set, from its origination identity
+   * when one is configured: those resources only.
+   */
+  private allowSmsVoice(sms: SmsVoiceSettings | undefined): void {
+    if (!sms?.configurationSet) throw new Error('the sms-voice provider needs its configuration set');
+    const resources = [
+      Stack.of(this).formatArn({
+        service: 'sms-voice',
+        resource: 'configuration-set',
+        resourceName: sms.configurationSet,
+      }),
+    ];
+    if (sms.originationIdentity) resources.push(sms.originationIdentity);
+    this.dispatch.addToRolePolicy(new PolicyStatement({ actions: ['sms-voice:SendTextMessage'], resources }));
   }
 
   private allowSms(): void {

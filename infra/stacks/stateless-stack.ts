@@ -49,6 +49,8 @@ export interface StatelessStackProps extends StackProps {
 
 /** The SES configuration set the stack creates when email uses ses and none is named. */
 export const DEFAULT_SES_CONFIGURATION_SET = 'governor';
+/** The End User Messaging SMS configuration set the stack creates when SMS uses sms-voice and none is named. */
+export const DEFAULT_SMS_CONFIGURATION_SET = 'governor-sms';
 
 /** The dispatch function's provider settings (shared/config.ts names). */
 function dispatchEnvironment(settings: GovernorSettings): Record<string, string> {
@@ -154,14 +156,19 @@ export class StatelessStack extends Stack {
       this.functions.set(spec.name, fn);
     }
 
-    // SES event publishing into the events function, when email goes through SES: every email is sent
-    // through the configuration set whose events come back.
+    // SES event publishing and End User Messaging SMS events into the events function, when email goes
+    // through SES or SMS through sms-voice: every message is sent through the configuration set whose
+    // events come back.
     const sesConfigurationSet = settings.sesConfigurationSet ?? DEFAULT_SES_CONFIGURATION_SET;
+    const smsConfigurationSet = settings.smsConfigurationSet ?? DEFAULT_SMS_CONFIGURATION_SET;
+    const sesFeedback = settings.providers.email === 'ses';
+    const smsFeedback = settings.providers.sms === 'sms-voice';
     this.feedback =
-      props.providerFeedback && props.delivery && settings.providers.email === 'ses'
+      props.providerFeedback && props.delivery && (sesFeedback || smsFeedback)
         ? new ProviderFeedback(this, 'Feedback', {
             entry: props.providerFeedback,
-            sesConfigurationSet,
+            sesConfigurationSet: sesFeedback ? sesConfigurationSet : undefined,
+            smsConfigurationSet: smsFeedback ? smsConfigurationSet : undefined,
             table: state.table,
             hashSecret: state.hashSecret,
             archive: state.archive,
@@ -184,9 +191,17 @@ export class StatelessStack extends Stack {
           ses: settings.sesFrom
             ? {
                 from: settings.sesFrom,
-                configurationSet: this.feedback ? sesConfigurationSet : settings.sesConfigurationSet,
+                configurationSet: this.feedback?.configurationSet
+                  ? sesConfigurationSet
+                  : settings.sesConfigurationSet,
               }
             : undefined,
+          sms: {
+            configurationSet: this.feedback?.smsConfigurationSet
+              ? smsConfigurationSet
+              : settings.smsConfigurationSet,
+            originationIdentity: settings.smsOriginationIdentity,
+          },
           dispatchEnvironment: dispatchEnvironment(settings),
           maxConcurrency: settings.dispatchMaxConcurrency,
           environment,
@@ -212,7 +227,7 @@ export class StatelessStack extends Stack {
       this.operations.alarmOnDeadLetters(
         'ProviderEvents',
         this.feedback.deadLetterQueue,
-        'Provider events (SES) failed 5 times to be recorded and wait in the feedback DLQ: inspect, fix, redrive.',
+        'Provider events (SES, SMS) failed 5 times to be recorded and wait in the feedback DLQ: inspect, fix, redrive.',
       );
     if (this.dryRuns)
       this.operations.alarmOnFailedExecutions('DryRun', this.dryRuns.metricFailedExecutions());

@@ -29,6 +29,14 @@ const everything: BuildOptions = {
     alarmEmail: 'oncall@example.com',
   },
 };
+/** SMS through End User Messaging SMS, whose configuration set publishes to the provider events' topic. */
+const smsVoice: BuildOptions = {
+  settings: {
+    providers: 'email=ses,sms=sms-voice',
+    sesFrom: 'Brand <news@mail.example.com>',
+    smsOriginationIdentity: 'arn:aws:sms-voice:eu-west-1:123456789012:pool/pool-0123456789abcdef',
+  },
+};
 /** A deployment whose functions check API keys themselves. */
 const withoutAuthorizer: BuildOptions = { authorizer: undefined };
 
@@ -86,6 +94,12 @@ describe("cdk-nag's AWS Solutions checks", () => {
     expect(bare.error).toBeUndefined();
     expect(findings(full.report)).toEqual([]);
     expect(findings(bare.report)).toEqual([]);
+  });
+
+  it('find nothing unacknowledged when SMS goes through End User Messaging SMS', () => {
+    const synthesized = synthesize(smsVoice);
+    expect(synthesized.error).toBeUndefined();
+    expect(findings(synthesized.report)).toEqual([]);
   });
 
   it('are acknowledged, finding by finding, with a reason a reviewer can check', () => {

@@ -3,7 +3,8 @@
  * sent through publishes deliveries, opens, clicks, bounces and complaints to an encrypted topic only
  * SES (for that configuration set, in this account) may publish to; an encrypted queue with a DLQ takes
  * them to the events function's queue consumer, which may read that queue and write what POST
- * /v1/events writes, nothing else.
+ * /v1/events writes, nothing else. When SMS goes through End User Messaging SMS (sms-voice), its own
+ * configuration set publishes SMS deliveries to the same topic, under the same guard.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE_ACTIONS } from '../../infra/constructs/governor-function.ts';
@@ -234,5 +235,139 @@ describe('provider feedback', () => {
     webhookOnly.resourceCountIs('AWS::SNS::Topic', 1); // the alarm topic
     webhookOnly.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10 });
     webhookOnly.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+  });
+});
+
+describe('SMS delivery status feedback', () => {
+  const IDENTITY = 'arn:aws:sms-voice:eu-west-1:123456789012:phone-number/phone-0123456789abcdef';
+  let sms: Template;
+  let smsNames: Map<string, string>;
+  let both: Template;
+  beforeAll(() => {
+    const withSms = buildGovernor({
+      settings: { providers: 'sms=sms-voice', smsOriginationIdentity: IDENTITY },
+    });
+    sms = Template.fromStack(withSms.stateless);
+    smsNames = resourceNames(withSms.app);
+    both = Template.fromStack(
+      buildGovernor({
+        settings: { providers: 'email=ses,sms=sms-voice', sesFrom: 'Brand <news@mail.example.com>' },
+      }).stateless,
+    );
+  });
+  const smsId = (path: string) => {
+    const id = [...smsNames].find(([, p]) => p === path)?.[0];
+    if (!id) throw new Error(`no resource ${path}`);
+    return id;
+  };
+  /** The ARN of this account's End User Messaging SMS configuration set `name`. */
+  const smsConfigurationSetArn = (name: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':sms-voice:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:configuration-set/${name}`,
+      ],
+    ],
+  });
+  const fromOurSmsConfigurationSet = {
+    StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    ArnLike: { 'aws:SourceArn': smsConfigurationSetArn('governor-sms') },
+  };
+
+  it('publishes the SMS events Governor learns from, of the configuration set every SMS uses, to the topic', () => {
+    expect(only(sms, 'AWS::SMSVOICE::ConfigurationSet')).toEqual({
+      ConfigurationSetName: 'governor-sms',
+      EventDestinations: [
+        {
+          EventDestinationName: 'governor-feedback',
+          Enabled: true,
+          MatchingEventTypes: ['TEXT_DELIVERED'],
+          SnsDestination: { TopicArn: { Ref: smsId('Feedback/Topic') } },
+        },
+      ],
+    });
+    sms.resourceCountIs('AWS::SES::ConfigurationSet', 0);
+    const dispatch = sms.findResources('AWS::Lambda::Function')[smsId('Delivery/Dispatch')];
+    expect(dispatch?.Properties.Environment.Variables).toMatchObject({
+      GOVERNOR_SMS_CONFIGURATION_SET: 'governor-sms',
+      GOVERNOR_SMS_ORIGINATION_IDENTITY: IDENTITY,
+    });
+    expect(dispatch?.Properties.Environment.Variables).not.toHaveProperty('GOVERNOR_SES_CONFIGURATION_SET');
+  });
+
+  it('lets End User Messaging SMS use the key and publish to the topic for this account and configuration set only', () => {
+    const key = sms.findResources('AWS::KMS::Key')[smsId('Feedback/TopicKey')];
+    const keyStatements = key?.Properties.KeyPolicy.Statement as Record<string, unknown>[];
+    expect(keyStatements.filter((s) => JSON.stringify(s.Principal).includes('amazonaws.com'))).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'sms-voice.amazonaws.com' },
+        Action: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        Resource: '*',
+        Condition: fromOurSmsConfigurationSet,
+      },
+    ]);
+    const policy = Object.values(sms.findResources('AWS::SNS::TopicPolicy')).find((p) =>
+      JSON.stringify(p.Properties.Topics).includes(smsId('Feedback/Topic')),
+    );
+    const statements = policy?.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    expect(statements.filter((s) => s.Effect === 'Allow').map(({ Sid: _, ...s }) => s)).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'sms-voice.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: smsId('Feedback/Topic') },
+        Condition: fromOurSmsConfigurationSet,
+      },
+    ]);
+    // The configuration set is created once the service may publish (it checks the destination).
+    const configurationSet = Object.values(sms.findResources('AWS::SMSVOICE::ConfigurationSet'))[0];
+    expect(configurationSet?.DependsOn).toEqual(
+      expect.arrayContaining([smsId('Feedback/Topic/Policy'), smsId('Feedback/TopicKey')]),
+    );
+  });
+
+  it('grants the dispatch function SendTextMessage on that configuration set and its origination identity, nothing wider', () => {
+    const sending = statementsOf(sms, smsNames, 'Delivery/Dispatch').filter((s) =>
+      s.actions.some((a) => a.startsWith('sms-voice:') || a.startsWith('sns:')),
+    );
+    expect(sending).toEqual([
+      allow(
+        ['sms-voice:SendTextMessage'],
+        'arn:AWS::Partition:sms-voice:AWS::Region:AWS::AccountId:configuration-set/governor-sms',
+        IDENTITY,
+      ),
+    ]);
+  });
+
+  it('shares one topic, queue and consumer with SES when both are used', () => {
+    both.resourceCountIs('AWS::SES::ConfigurationSet', 1);
+    both.resourceCountIs('AWS::SMSVOICE::ConfigurationSet', 1);
+    both.resourceCountIs('AWS::SNS::Topic', 2); // the provider events' and the alarm topic
+    const topic = Object.values(both.findResources('AWS::SNS::Topic')).find(
+      (t) => t.Properties.KmsMasterKeyId,
+    );
+    const keyRef = topic?.Properties.KmsMasterKeyId?.['Fn::GetAtt'] as [string] | undefined;
+    const statements = both.findResources('AWS::KMS::Key')[keyRef?.[0] ?? '']?.Properties.KeyPolicy
+      .Statement as Record<string, unknown>[] | undefined;
+    const principals = (statements ?? [])
+      .map((s) => JSON.stringify(s.Principal))
+      .filter((p) => p.includes('.amazonaws.com'));
+    expect(principals).toEqual([
+      JSON.stringify({ Service: 'ses.amazonaws.com' }),
+      JSON.stringify({ Service: 'sms-voice.amazonaws.com' }),
+    ]);
+  });
+
+  it('is not deployed when SMS goes through SNS, whose delivery status comes through POST /v1/events', () => {
+    const viaSns = Template.fromStack(buildGovernor({ settings: { providers: 'sms=sns' } }).stateless);
+    viaSns.resourceCountIs('AWS::SMSVOICE::ConfigurationSet', 0);
+    viaSns.resourceCountIs('AWS::SNS::Topic', 1); // the alarm topic
   });
 });

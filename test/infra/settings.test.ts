@@ -39,6 +39,12 @@ describe('settingsFrom', () => {
     expect(settings.providers).toEqual({ push: 'webhook' });
   });
 
+  it('takes sms-voice for SMS, with the ARN of its origination identity', () => {
+    const identity = 'arn:aws:sms-voice:eu-west-1:123456789012:sender-id/SHOP/FR';
+    const settings = withContext({ providers: 'sms=sms-voice', smsOriginationIdentity: identity });
+    expect(settings).toMatchObject({ providers: { sms: 'sms-voice' }, smsOriginationIdentity: identity });
+  });
+
   it.each([
     ['an origin with a path', { allowedOrigins: 'https://prefs.example.com/centre' }, /allowedOrigins/],
     ['an unknown channel', { providers: 'fax=webhook' }, /providers/],
@@ -51,6 +57,16 @@ describe('settingsFrom', () => {
       /ses cannot deliver sms/,
     ],
     ['sns for another channel than sms', { providers: 'push=sns' }, /sns cannot deliver push/],
+    [
+      'sms-voice for another channel than sms',
+      { providers: 'email=sms-voice' },
+      /sms-voice cannot deliver email/,
+    ],
+    [
+      'an sms-voice origination identity that is not its ARN (IAM could not name it)',
+      { providers: 'sms=sms-voice', smsOriginationIdentity: '+15555550100' },
+      /smsOriginationIdentity/,
+    ],
   ])('refuses %s before anything is synthesized', (_, context, message) => {
     expect(() => withContext(context)).toThrow(message);
   });

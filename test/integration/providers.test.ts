@@ -1,6 +1,6 @@
 /**
  * The send providers behind the one Provider port: the webhook against a real local HTTP server, the
- * outbox file, and SES / SNS (no local engine exists: aws-sdk-client-mock). Each classifies failures
+ * outbox file, and SES / SNS / End User Messaging SMS (no local engine exists: aws-sdk-client-mock). Each classifies failures
  * the same way: transient ones are retried, permanent ones go to the DLQ.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -8,6 +8,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  InternalServerException,
+  PinpointSMSVoiceV2Client,
+  SendTextMessageCommand,
+  ValidationException,
+} from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import {
   MessageRejected,
   SESv2Client,
@@ -26,6 +32,7 @@ import { namedBy } from '#shared/adapters/providers/feedback-tags.ts';
 import { createProviders, ProviderConfigError } from '#shared/adapters/providers/index.ts';
 import { OutboxProvider } from '#shared/adapters/providers/outbox.ts';
 import { SesEmailProvider } from '#shared/adapters/providers/ses.ts';
+import { SmsVoiceProvider } from '#shared/adapters/providers/sms-voice.ts';
 import { SnsSmsProvider } from '#shared/adapters/providers/sns-sms.ts';
 import { retryAfterMs, signWebhook, WebhookProvider } from '#shared/adapters/providers/webhook.ts';
 import { loadConfig } from '#shared/config.ts';
@@ -341,6 +348,83 @@ describe('SnsSmsProvider', () => {
   });
 });
 
+describe('SmsVoiceProvider', () => {
+  const eum = mockClient(PinpointSMSVoiceV2Client);
+  afterEach(() => eum.reset());
+  const provider = (options: { originationIdentity?: string } = { originationIdentity: 'SHOP' }) =>
+    new SmsVoiceProvider(new PinpointSMSVoiceV2Client({ region: 'eu-west-1' }), {
+      configurationSet: 'governor-sms',
+      ...options,
+      timeoutMs: 1000,
+    });
+  const sms = (kind: Delivery['kind'] = 'marketing') =>
+    aDelivery({
+      channel: 'sms',
+      kind,
+      messageId: 'msg-42',
+      customerId: 'cust-7',
+      payload: { to: '+33612345678', message: 'Hi' },
+    });
+
+  it('sends through the configuration set, promotional for marketing and transactional otherwise', async () => {
+    eum.on(SendTextMessageCommand).resolves({ MessageId: 'eum-1' });
+    expect(await provider().send(sms())).toEqual({ ok: true, providerMessageId: 'eum-1' });
+    await provider().send(sms('transactional'));
+
+    const [marketing, transactional] = eum.commandCalls(SendTextMessageCommand).map((c) => c.args[0].input);
+    expect(marketing).toMatchObject({
+      DestinationPhoneNumber: '+33612345678',
+      MessageBody: 'Hi',
+      MessageType: 'PROMOTIONAL',
+      OriginationIdentity: 'SHOP',
+      ConfigurationSetName: 'governor-sms',
+    });
+    expect(transactional?.MessageType).toBe('TRANSACTIONAL');
+  });
+
+  it('names the message and its customer in the context its delivery events carry back', async () => {
+    eum.on(SendTextMessageCommand).resolves({ MessageId: 'eum-1' });
+    await provider().send(sms());
+
+    const context = eum.commandCalls(SendTextMessageCommand)[0]?.args[0].input.Context;
+    expect(namedBy(context)).toEqual({ messageId: 'msg-42', customerId: 'cust-7' });
+    expect(JSON.stringify(context)).not.toContain('+33612345678');
+  });
+
+  it('leaves the origination identity to the service when none is configured', async () => {
+    eum.on(SendTextMessageCommand).resolves({ MessageId: 'eum-1' });
+    await provider({}).send(sms());
+    expect(eum.commandCalls(SendTextMessageCommand)[0]?.args[0].input).not.toHaveProperty(
+      'OriginationIdentity',
+    );
+  });
+
+  it('classifies a server fault as transient and a refused request as permanent', async () => {
+    eum
+      .on(SendTextMessageCommand)
+      .rejects(new InternalServerException({ message: 's', $metadata: { httpStatusCode: 500 } }));
+    expect(await provider().send(sms())).toMatchObject({ ok: false, permanent: false });
+    eum.on(SendTextMessageCommand).rejects(
+      new ValidationException({
+        message: 'v',
+        Reason: 'INVALID_PARAMETER',
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    expect(await provider().send(sms())).toEqual({
+      ok: false,
+      permanent: true,
+      reason: 'ValidationException',
+    });
+  });
+
+  it('refuses a number that is not E.164, without calling the service', async () => {
+    const bad = aDelivery({ channel: 'sms', payload: { phoneNumber: '0612345678', text: 'Hi' } });
+    expect(await provider().send(bad)).toMatchObject({ permanent: true, reason: 'invalid_payload' });
+    expect(eum.commandCalls(SendTextMessageCommand)).toHaveLength(0);
+  });
+});
+
 describe('createProviders', () => {
   const clock = { now: () => 0 };
   it('delivers every channel to the local outbox when no webhook is configured', () => {
@@ -367,6 +451,35 @@ describe('createProviders', () => {
     );
     expect(providers.byChannel).toEqual({ email: 'ses', sms: 'sns', push: 'outbox', whatsapp: 'webhook' });
     expect(providers.providerFor('whatsapp').name).toBe('webhook');
+  });
+
+  it('builds the sms-voice provider for SMS with its configuration set, and for SMS only', async () => {
+    const eum = mockClient(PinpointSMSVoiceV2Client);
+    eum.on(SendTextMessageCommand).resolves({ MessageId: 'eum-1' });
+    try {
+      const providers = createProviders(
+        loadConfig({
+          GOVERNOR_DATA_DIR: '/tmp/x',
+          GOVERNOR_PROVIDERS: 'sms=sms-voice',
+          GOVERNOR_SMS_CONFIGURATION_SET: 'governor-sms',
+          GOVERNOR_SMS_ORIGINATION_IDENTITY: '+15555550100',
+        }),
+        clock,
+      );
+      expect(providers.byChannel.sms).toBe('sms-voice');
+      await providers
+        .providerFor('sms')
+        .send(aDelivery({ channel: 'sms', payload: { phoneNumber: '+33612345678', text: 'Hi' } }));
+      expect(eum.commandCalls(SendTextMessageCommand)[0]?.args[0].input).toMatchObject({
+        ConfigurationSetName: 'governor-sms',
+        OriginationIdentity: '+15555550100',
+      });
+    } finally {
+      eum.restore();
+    }
+    expect(() => createProviders(loadConfig({ GOVERNOR_PROVIDER_EMAIL: 'sms-voice' }), clock)).toThrow(
+      /sms-voice delivers sms/,
+    );
   });
 
   it('stops at start when a channel needs settings that are missing', () => {

@@ -30,8 +30,8 @@ describe('loadConfig', () => {
       'GOVERNOR_COUNT_FLUSH_MS: must be a whole number (got "1.5")',
       'GOVERNOR_KEY_CACHE_TTL_MS: must be at most 300000 (got "400000")',
       'GOVERNOR_POLICY_TTL_MS: must be a number (got "abc")',
-      'GOVERNOR_PROVIDERS: sms: must be one of webhook, outbox, ses, sns (got "email=ses,sms=fax")',
-      'GOVERNOR_PROVIDER_SMS: must be one of webhook, outbox, ses, sns (got "fax")',
+      'GOVERNOR_PROVIDERS: sms: must be one of webhook, outbox, ses, sns, sms-voice (got "email=ses,sms=fax")',
+      'GOVERNOR_PROVIDER_SMS: must be one of webhook, outbox, ses, sns, sms-voice (got "fax")',
       'GOVERNOR_WEBHOOK_URL: must be a URL (got "ftp://example.com")',
     ]);
     expect(error.message.split('\n')[0]).toBe('invalid configuration:');

@@ -1,8 +1,9 @@
 /**
  * The provider of each channel, from deployment config (shared/config.ts `providerOf`): webhook, local
- * outbox file, SES (email) or SNS (SMS). Built once at cold start; a provider a channel needs but whose
- * settings are missing stops the function there, not at the first message.
+ * outbox file, SES (email), SNS or End User Messaging SMS (SMS). Built once at cold start; a provider a
+ * channel needs but whose settings are missing stops the function there, not at the first message.
  */
+import { PinpointSMSVoiceV2Client } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -12,6 +13,7 @@ import { GovernorError } from '../../errors.ts';
 import { type Clock, MAX_PACED_TIMEOUT_MS, type Provider } from '../../ports.ts';
 import { OutboxProvider } from './outbox.ts';
 import { SesEmailProvider } from './ses.ts';
+import { SmsVoiceProvider } from './sms-voice.ts';
 import { SnsSmsProvider } from './sns-sms.ts';
 import { WebhookProvider, type WebhookTarget } from './webhook.ts';
 
@@ -91,6 +93,14 @@ export function createProviders(config: Config, clock: Clock): Providers {
         provider = new SnsSmsProvider(new SNSClient(awsClientConfig), {
           senderId: config.GOVERNOR_SNS_SENDER_ID,
           originationNumber: config.GOVERNOR_SNS_ORIGINATION_NUMBER,
+          timeoutMs: SDK_TIMEOUT_MS,
+        });
+        break;
+      }
+      case 'sms-voice': {
+        provider = new SmsVoiceProvider(new PinpointSMSVoiceV2Client(awsClientConfig), {
+          configurationSet: config.GOVERNOR_SMS_CONFIGURATION_SET,
+          originationIdentity: config.GOVERNOR_SMS_ORIGINATION_IDENTITY,
           timeoutMs: SDK_TIMEOUT_MS,
         });
         break;

@@ -94,10 +94,13 @@ function fromSes(ses: Json): ProviderEventOutcome {
   });
 }
 
+/** The End User Messaging SMS events Governor learns from (and the only ones its configuration set publishes). */
+export const SMS_FEEDBACK_EVENTS: readonly string[] = ['TEXT_DELIVERED'];
+
 function fromSms(sms: Json): ProviderEventOutcome {
   const eventType = text(sms.eventType);
   if (!eventType) return { ok: false, ignored: 'malformed' };
-  if (eventType !== 'TEXT_DELIVERED') return { ok: false, ignored: 'not_feedback' };
+  if (!SMS_FEEDBACK_EVENTS.includes(eventType)) return { ok: false, ignored: 'not_feedback' };
   const named = namedBy(isObject(sms.context) ? sms.context : undefined);
   if (!named) return { ok: false, ignored: 'unnamed' };
   const smsMessageId = text(sms.messageId);
