@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { until } from '../support/until.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.ts';
 
 const SECRET = 'e2e-digest-webhook-secret-0123456789';
@@ -50,16 +51,6 @@ afterAll(async () => {
   await receiver?.close();
   vi.useRealTimers();
 });
-
-async function until<T>(what: string, read: () => Promise<T>, done: (t: T) => boolean, ms: number) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 const status = async (customerId: string, messageId: string) => {
   const response = await stack.request('GET', `/v1/messages/${messageId}?customerId=${customerId}`);

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { putPolicy, startTestStack, type TestStack } from '../support/local-stack.ts';
+import { until } from '../support/until.ts';
 import { seeded } from '../unit/builders.ts';
 
 const MINUTE = 60_000;
@@ -49,16 +50,6 @@ async function deliveredAt(): Promise<Map<string, number>> {
     out.set(messageId, deliveredAt === undefined ? out.size : Date.parse(deliveredAt));
   }
   return out;
-}
-
-async function until<T>(what: string, read: () => Promise<T>, done: (t: T) => boolean, ms: number) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 const send = async (body: Record<string, unknown>) => {
