@@ -58,6 +58,7 @@ const DEFAULT_LINES: LineId[] = [
   'batch',
   'start-single',
   'start-batch',
+  'start-batches',
   'item',
 ];
 
@@ -194,7 +195,7 @@ try {
   const inProcess = await inProcessLines(bench, governor);
   specs.push(...inProcess.lines);
   if (bench.runs('single') || bench.runs('batch')) specs.push(...(await governorHttpLines(bench, governor)));
-  if (bench.runs('start-single') || bench.runs('start-batch'))
+  if (bench.runs('start-single') || bench.runs('start-batch') || bench.runs('start-batches'))
     specs.push(...(await npmStartLines(bench, governor)));
   const lines = await runInTurns(bench, specs);
   run = {

@@ -26,7 +26,14 @@ export async function httpLines(
   bench: Bench,
   governor: Governor,
   api: Api,
-  ids: { single: LineId; batch: LineId; prefix: string; label: string },
+  ids: {
+    single: LineId;
+    batch: LineId;
+    prefix: string;
+    label: string;
+    /** A batch line with one batch in flight per API instance. */
+    batches?: { id: LineId; instances: number };
+  },
 ): Promise<LineSpec[]> {
   const { warm, load } = bench;
   const { warmup, decisions, concurrency, batchSize, batchConcurrency } = bench.options;
@@ -52,19 +59,24 @@ export async function httpLines(
       per: 'request',
     });
   }
-  if (bench.runs(ids.batch)) {
-    await seed(`${ids.prefix}b`);
+  const batchLine = async (
+    id: LineId,
+    prefix: string,
+    inFlight: number,
+    label: string,
+  ): Promise<LineSpec> => {
+    await seed(prefix);
     const chunks = (all: MessageInput[]) =>
       Array.from({ length: Math.ceil(all.length / batchSize) }, (_, i) =>
         all.slice(i * batchSize, (i + 1) * batchSize),
       );
-    const warmBatches = chunks(governor.inputsOf(warm, `w${ids.prefix}b`, warmup));
-    const batches = chunks(governor.inputsOf(load, `${ids.prefix}b`, decisions));
-    lines.push({
-      id: ids.batch,
-      label: `${ids.label}, batch of ${batchSize}`,
+    const warmBatches = chunks(governor.inputsOf(warm, `w${prefix}`, warmup));
+    const batches = chunks(governor.inputsOf(load, prefix, decisions));
+    return {
+      id,
+      label,
       tasks: { warm: warmBatches.length, run: batches.length },
-      conc: batchConcurrency,
+      conc: inFlight,
       task: async (phase, i) => {
         const messages = (phase === 'warm' ? warmBatches[i] : batches[i]) as MessageInput[];
         const response = await http.post<{ results: Answer[] }>('/v1/messages/batch', { messages });
@@ -73,8 +85,22 @@ export async function httpLines(
       },
       remote,
       per: `request of ${batchSize}`,
-    });
-  }
+    };
+  };
+  if (bench.runs(ids.batch))
+    lines.push(
+      await batchLine(ids.batch, `${ids.prefix}b`, batchConcurrency, `${ids.label}, batch of ${batchSize}`),
+    );
+  // As many batches in flight as the API has instances: a platform sending a campaign in parallel.
+  if (ids.batches && bench.runs(ids.batches.id) && ids.batches.instances > batchConcurrency)
+    lines.push(
+      await batchLine(
+        ids.batches.id,
+        `${ids.prefix}p`,
+        ids.batches.instances,
+        `${ids.label}, ${ids.batches.instances} × ${batchSize} in flight`,
+      ),
+    );
   return lines;
 }
 

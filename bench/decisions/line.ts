@@ -13,6 +13,7 @@ export const LINES = [
   'batch',
   'start-single',
   'start-batch',
+  'start-batches',
   'item',
 ] as const;
 export type LineId = (typeof LINES)[number];

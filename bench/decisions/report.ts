@@ -165,7 +165,7 @@ export function printReport(input: ReportInput): void {
   );
   console.log(
     `through npm start (its own processes${o.instances ? `, --instances ${o.instances}` : ''}): ` +
-      `batch ${ratio('start-batch', floor)}, single ${ratio('start-single', floor)} the floor`,
+      `batch ${ratio('start-batch', floor)}, one batch per API instance ${ratio('start-batches', floor)}, single ${ratio('start-single', floor)} the floor`,
   );
   console.log(`counting on/off (in-process, same run): ${ratio('governor', byId.get('uncounted'))}`);
   const ceilings = new Map(lines.map((l) => [l.id, ceiling(l)]));
@@ -225,6 +225,12 @@ export function printReport(input: ReportInput): void {
   target('governor in-process ≥ 0.8 × floor', over('governor', floor), 0.8, '×');
   target('http batch ≥ 0.6 × floor', over('batch', floor), 0.6, '×');
   target('npm start batch ≥ 0.7 × floor', over('start-batch', floor), 0.7, '×');
+  target(
+    'npm start batches, one in flight per API instance, ≥ 0.7 × floor',
+    over('start-batches', floor),
+    0.7,
+    '×',
+  );
   target('npm start single ≥ 0.4 × floor', over('start-single', floor), 0.4, '×');
   target('governor in-process ≥ 1.5 × rate-limiter-flexible', over('governor', rlf), 1.5, '×');
   target(`≤ 1 write unit per decision with ${o.sends} recent sends`, input.item?.writeUnits, 1, ' WCU', true);

@@ -82,7 +82,14 @@ export async function npmStartLines(bench: Bench, governor: Governor): Promise<L
       return Math.max(0, performance.now() - started - still);
     },
   };
-  const ids = { single: 'start-single', batch: 'start-batch', prefix: 's', label: 'npm start' } as const;
+  const apiInstances = stack.processes().filter((p) => p.role === 'api').length;
+  const ids = {
+    single: 'start-single',
+    batch: 'start-batch',
+    prefix: 's',
+    label: 'npm start',
+    batches: { id: 'start-batches', instances: apiInstances },
+  } as const;
   return httpLines(
     bench,
     governor,
