@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --concurrency 32 --customers 5000 --decisions 20000 --batch-size 500
  *   --batch-concurrency 1 --warmup 1000 --rounds 4 --max-seconds 0 --seed 42 --sends 20
- *   --only floor,rlf,governor,single,batch,item]` (also: uncounted, noop, append)
+ *   --only floor,rlf,governor,engaged,single,batch,start-single,start-batch,start-batches,item]`
+ *   (also: uncounted, noop, append)
  *
  * Decisions per second, latency, DynamoDB calls and write units per decision, side by side, in one run on
  * one dynalite (in a process of its own, with fauxqs):
@@ -9,9 +10,11 @@
  * - rate-limiter-flexible's RateLimiterDynamo, one fixed-window cap: what a team would otherwise use;
  * - Governor's decision path in-process (`sendMessages` on the real adapters), wired as the send handler
  *   wires it (SQS queue, deferred store, decision counter), and (on request) with a no-op queue and no
- *   counter, or the customer-item append alone;
+ *   counter, or the customer-item append alone; and with fatigue and a two-arm experiment in its
+ *   policy whose arms decide as it does (the same decisions, with their work: `engaged`);
  * - Governor through the local HTTP API (`startLocalStack` in a process of its own), one message per
- *   request and batches;
+ *   request and batches; and through `npm start` itself, the same, plus one batch in flight per API
+ *   instance;
  * then the write cost of a decision on a customer with 20 recent sends.
  *
  * Every line sees the same workload on its own customer ids (so each starts from the same state), after
@@ -54,6 +57,7 @@ const DEFAULT_LINES: LineId[] = [
   'floor',
   'rlf',
   'governor',
+  'engaged',
   'single',
   'batch',
   'start-single',

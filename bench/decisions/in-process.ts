@@ -4,9 +4,10 @@
  * no-op queue and no counter, or the customer-item append alone.
  */
 import type { SendDeps } from '#shared/app/send.ts';
-import type { Message } from '#shared/domain/schemas.ts';
+import type { Message, Policy } from '#shared/domain/schemas.ts';
 import { GovernorError } from '#shared/errors.ts';
-import { BENCH_POLICY, parsePolicy } from '../lib/workload.ts';
+import type { PolicyStore } from '#shared/ports.ts';
+import { BENCH_POLICY, ENGAGED_POLICY, parsePolicy } from '../lib/workload.ts';
 import type { Bench, LineSpec } from './bench.ts';
 import { decisionOf, type Governor } from './governor.ts';
 import type { LineId } from './line.ts';
@@ -58,6 +59,13 @@ export async function inProcessLines(
         avoided.amount += channelCosts[answer.channel];
       return decisionOf(answer);
     });
+  if (runs('engaged'))
+    await inProcess(
+      'engaged',
+      'e',
+      'governor in-process + engagement',
+      await engagedDeps(governor, handlerDeps),
+    );
   if (runs('uncounted'))
     await inProcess('uncounted', 'u', 'governor in-process, counting off', {
       ...handlerDeps,
@@ -79,4 +87,39 @@ export async function inProcessLines(
       return 'appended';
     });
   return { lines, avoided };
+}
+
+/**
+ * The send handler's wiring with its own customer log and policy cache, both reading ENGAGED_POLICY as
+ * the current version (kept out of the table, where it would become every other line's policy too).
+ */
+async function engagedDeps(governor: Governor, deps: SendDeps): Promise<SendDeps> {
+  const { PolicyCache } = await import('#shared/app/policy-cache.ts');
+  const { CustomerLog } = await import('#shared/app/customers.ts');
+  const { releaseMarginMs } = await import('#shared/app/release.ts');
+  const { root } = governor;
+  const { config } = root;
+  const engaged: Policy = {
+    ...parsePolicy(ENGAGED_POLICY),
+    version: 1_000_000,
+    createdAt: new Date().toISOString(),
+    author: 'bench',
+  };
+  const store: PolicyStore = {
+    ...root.policyStore,
+    current: async () => engaged,
+    get: async (version) => (version === engaged.version ? engaged : root.policyStore.get(version)),
+    versions: () => root.policyStore.versions(),
+    put: () => Promise.reject(new Error('the engaged line stores no policy')),
+  };
+  const policies = new PolicyCache(store, root.clock, config.GOVERNOR_POLICY_TTL_MS);
+  const customers = new CustomerLog({
+    store: root.customerStore,
+    policies,
+    clock: root.clock,
+    hashes: root.hashes,
+    idempotencyMs: config.GOVERNOR_IDEMPOTENCY_HOURS * 3600_000,
+    releaseMarginMs: releaseMarginMs(config.GOVERNOR_RELEASE_INTERVAL_S),
+  });
+  return { ...deps, policies, customers };
 }

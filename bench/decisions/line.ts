@@ -6,6 +6,7 @@ export const LINES = [
   'floor',
   'rlf',
   'governor',
+  'engaged',
   'uncounted',
   'noop',
   'append',

@@ -44,6 +44,26 @@ export const BENCH_POLICY: PolicyDocumentInput = {
   channelCosts: CHANNEL_COSTS,
 };
 
+/**
+ * The bench policy with fatigue and a two-arm experiment whose arms decide as the policy does (the
+ * current policy, and its own caps as an alternative): the same decisions, with the work of scoring
+ * engagement and assigning an arm on each one.
+ */
+export const ENGAGED_POLICY: PolicyDocumentInput = {
+  ...BENCH_POLICY,
+  fatigue: { threshold: 0.1 },
+  experiments: [
+    {
+      id: 'bench-lift',
+      salt: 'bench-salt',
+      arms: [
+        { id: 'current', share: 0.5, policy: 'current' },
+        { id: 'same-caps', share: 0.5, policy: { caps: BENCH_POLICY.caps ?? [] } },
+      ],
+    },
+  ],
+};
+
 /** The same shape with room for 20 sends a week, for the item-size measurement. */
 export const ROOMY_POLICY: PolicyDocumentInput = {
   ...BENCH_POLICY,
