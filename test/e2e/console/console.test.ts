@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../../console/build.ts';
 import { REASON_LABELS } from '../../../console/src/labels.ts';
-import { startTestStack, type TestStack } from '../../support/local-stack.ts';
+import { clockFrom, startTestStack, type TestStack } from '../../support/local-stack.ts';
 import {
   accessibilityViolations,
   browserTestsRun,
@@ -35,7 +35,13 @@ const BASELINE = {
   channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
 };
 
-const today = () => new Date().toISOString().slice(0, 10);
+/**
+ * The stack's clock and the pages' (see openPage), not this process's Date: noon of a mid-month day,
+ * moving on at the real pace, so that no run crosses midnight UTC or a month's end, whatever the hour
+ * it runs at, and today is one day for the stack, the console and the test.
+ */
+const clock = clockFrom(Date.UTC(2026, 5, 15, 12));
+const today = () => new Date(clock.now()).toISOString().slice(0, 10);
 /** Retries the read until the assertion holds: the page loads and updates on its own time. */
 const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const en = new Intl.NumberFormat('en-US');
@@ -55,6 +61,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     await buildConsole({ outdir: built });
     stack = await startTestStack({
       env: { GOVERNOR_CONSOLE_DIR: built, GOVERNOR_POLICY_TTL_MS: '0', GOVERNOR_COUNT_FLUSH_MS: '0' },
+      clock,
     });
     browser = await launchChromium();
   });
@@ -113,7 +120,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
   describe('signing in', () => {
     it('offers a reports-only key finance and the overview, and no policy editor', async () => {
       const key = await keyWith(['reports:read']);
-      const { context, page, problems } = await openPage(browser);
+      const { context, page, problems } = await openPage(browser, { clock });
 
       await signIn(page, key);
 
@@ -134,7 +141,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it('keeps the key in sessionStorage only, and forgets it on sign-out', async () => {
-      const { context, page, problems } = await openPage(browser);
+      const { context, page, problems } = await openPage(browser, { clock });
 
       await signIn(page, stack.adminKey);
       const kept = await page.evaluate<{ session: string | null; local: number; cookies: string }>(
@@ -153,7 +160,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it('says so when Governor does not know the key, and signs in with the keyboard alone', async () => {
-      const { context, page } = await openPage(browser);
+      const { context, page } = await openPage(browser, { clock });
       await page.goto(`${stack.url}/console`);
 
       await page.keyboard.press('Tab');
@@ -185,7 +192,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       });
       await sqs.send(new SendMessageCommand({ QueueUrl: stack.engines.dlqUrl, MessageBody: '{}' }));
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
 
       // Act
       await signIn(page, stack.adminKey);
@@ -240,7 +247,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
               campaignId: campaign,
             }),
           ).toMatchObject({ decision: 'accepted' });
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Policy' }).click();
       const caps = page.getByRole('table', { name: 'Frequency caps' });
@@ -327,7 +334,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
     it("shows the API's validation errors next to the fields they concern", async () => {
       await baseline();
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/policy`);
 
@@ -355,7 +362,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
     it("on a stale save shows what changed meanwhile, and re-applies the marketer's edit on top", async () => {
       const start = await baseline();
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/policy`);
       await page.getByLabel('SMS, per message').fill('0.07');
@@ -398,7 +405,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     it('restores an older version as a draft, saved as a new version', async () => {
       const old = await baseline();
       await baseline({ caps: [] });
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/policy`);
       await visible(page.getByText('No caps: nothing limits how often a customer is contacted.'));
@@ -451,7 +458,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       expect(api.totals.count - before.totals.count).toBe(6 * 2 + 4);
 
       // Act
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Finance' }).click();
 
@@ -528,7 +535,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it("formats numbers and dates in the browser's locale (French here)", async () => {
-      const { page, context, problems } = await openPage(browser, { locale: 'fr-FR' });
+      const { page, context, problems } = await openPage(browser, { clock, locale: 'fr-FR' });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/finance`);
       const api = (
@@ -553,7 +560,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
         month: 'long',
         year: 'numeric',
         timeZone: 'UTC',
-      }).format(new Date());
+      }).format(new Date(clock.now()));
       await eventually(() =>
         page
           .getByRole('table', { name: /Monthly summary/ })
@@ -592,7 +599,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       ).json();
 
       // Act
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/finance`);
 
@@ -642,13 +649,13 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       await send({ messageId: `${customer}-push-1`, customerId: customer, channel: 'push' });
       const deferred = await send({
         messageId: `${customer}-push-2`,
-        expiresAt: new Date(Date.now() + 24 * 3_600_000).toISOString(),
+        expiresAt: new Date(clock.now() + 24 * 3_600_000).toISOString(),
         customerId: customer,
         channel: 'push',
       });
       expect(deferred).toMatchObject({ decision: 'deferred', rule: 'min-gap' });
       const key = await keyWith(['preferences:read', 'preferences:write']);
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, key);
       await page.getByRole('link', { name: 'Customers' }).click();
 
@@ -711,7 +718,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
   describe('accessibility', () => {
     it('passes the WCAG 2.1 A and AA checks of axe-core on every page, dialog open included', async () => {
-      const { page, context } = await openPage(browser);
+      const { page, context } = await openPage(browser, { clock });
       await page.goto(`${stack.url}/console`);
       const found: Record<string, unknown> = { signin: await accessibilityViolations(page) };
       await signIn(page, stack.adminKey);
@@ -751,7 +758,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it('is usable at a small laptop width without horizontal scrolling', async () => {
-      const { page, context } = await openPage(browser, { width: 1024, height: 700 });
+      const { page, context } = await openPage(browser, { clock, width: 1024, height: 700 });
       await signIn(page, stack.adminKey);
       for (const route of ['overview', 'policy', 'customers', 'finance']) {
         await page.goto(`${stack.url}/console#/${route}`);
