@@ -11,7 +11,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../../console/build.ts';
 import { REASON_LABELS } from '../../../console/src/labels.ts';
+import { createLambdaContext } from '../../../local/http-server.ts';
 import { clockFrom, startTestStack, type TestStack } from '../../support/local-stack.ts';
+import { until } from '../../support/until.ts';
 import {
   accessibilityViolations,
   browserTestsRun,
@@ -423,6 +425,77 @@ describe.skipIf(!runs)('the console in Chromium', () => {
   });
 
   describe('the finance page', () => {
+    it('shows the items delivered inside a digest, and the sends they avoided, as the reports API counts them', async () => {
+      // Prepare: a news slot every 2 seconds, taken; three more news e-mails rolled into one digest
+      await baseline({
+        caps: [...BASELINE.caps, { id: 'news-burst', limit: 1, window: 'PT2S', match: { category: 'news' } }],
+        digests: [{ id: 'news-digest', match: { category: 'news' }, maxItems: 5, maxWait: 'PT5M' }],
+      });
+      const before = (await stack.request('GET', `/v1/reports/summary?day=${today()}`)).json();
+      const customerId = id('digest-reader');
+      const news = (n: number) => ({
+        messageId: `${customerId}-${n}`,
+        customerId,
+        channel: 'email',
+        category: 'news',
+      });
+      expect(await send(news(0))).toMatchObject({ decision: 'accepted' });
+      const items = [];
+      for (const n of [1, 2, 3]) items.push(await send(news(n)));
+      expect(items.map((item) => [item.decision, item.reason])).toEqual([
+        ['deferred', 'digest'],
+        ['deferred', 'digest'],
+        ['deferred', 'digest'],
+      ]);
+      // the release, as its schedule would run it, once the digest's slot is free: one send, two avoided
+      const { release } = await import('../../../functions/release/handler.ts');
+      const day = await until(
+        'the digest released and counted',
+        async () => {
+          await release({}, createLambdaContext('governor-release'));
+          return (await stack.request('GET', `/v1/reports/summary?day=${today()}`)).json();
+        },
+        (summary) => summary.digested - before.digested === 2,
+        30_000,
+      );
+      expect(day.released.digested - before.released.digested).toBe(2);
+      const period = `from=${today().slice(0, 8)}01&to=${today()}`;
+      const api = (await stack.request('GET', `/v1/reports/suppressed?${period}&groupBy=reason`)).json();
+      const digestRow = api.rows.find((row: { reason: string }) => row.reason === 'digest');
+      const month = (await stack.request('GET', `/v1/reports/summary?month=${today().slice(0, 7)}`)).json();
+      expect(digestRow.count).toBe(month.digested);
+
+      // Act
+      const { page, context, problems } = await openPage(browser, { clock });
+      await signIn(page, stack.adminKey);
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Finance' }).click();
+
+      // Assess: the period's digested items and the sends they avoided, and the month's, are the API's
+      const figure = page
+        .getByRole('region', { name: 'Totals for the period' })
+        .getByText('Delivered inside a digest', { exact: true })
+        .locator('..');
+      const euros = new Intl.NumberFormat('en-US', {
+        style: 'currency',
+        currency: 'EUR',
+        maximumFractionDigits: 6,
+      });
+      await eventually(() => figure.textContent()).toBe(
+        `Delivered inside a digest${en.format(digestRow.count)}${en.format(digestRow.count)} sends avoided, ${euros.format(digestRow.avoidedCost)}`,
+      );
+      const monthly = page.getByRole('table', { name: /Monthly summary/ });
+      await eventually(() =>
+        monthly
+          .getByRole('row', { name: /^Delivered inside a digest/ })
+          .getByRole('cell')
+          .first()
+          .textContent(),
+      ).toBe(en.format(month.digested));
+      await screenshot(page, 'finance-digests');
+      expect(problems).toEqual([]);
+      await context.close();
+    });
+
     it("shows the reports API's totals for the traffic the test sent, and the CSV of a table is that table", async () => {
       // Prepare: 6 customers × 3 e-mails (a daily cap of 1: 2 suppressed each), 4 SMS below the threshold.
       await baseline({ caps: [{ id: 'daily', limit: 1, window: 'P1D', match: {} }] });
