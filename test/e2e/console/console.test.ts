@@ -273,11 +273,14 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
       // Act: preview the draft on the last 7 days
       const preview = page.getByRole('region', { name: 'Impact preview' });
-      const answers: { status: string; result?: DryRunResultOf }[] = [];
-      page.on('response', async (response) => {
-        if (/\/v1\/policy\/dry-runs\/[^/]+$/.test(new URL(response.url()).pathname))
-          answers.push(await response.json());
-      });
+      // The dry-run's finished answer, as the page polled it (waited for: the page may show the
+      // comparison before this process has read the answer's body).
+      const finished = page.waitForResponse(
+        async (response) =>
+          /\/v1\/policy\/dry-runs\/[^/]+$/.test(new URL(response.url()).pathname) &&
+          (await response.json().catch(() => ({}))).status === 'done',
+        { timeout: 60_000 },
+      );
       await preview.getByLabel('Traffic of').selectOption('7');
       await preview.getByRole('button', { name: 'Preview the draft' }).click();
       const comparison = preview.getByRole('table', {
@@ -286,7 +289,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       await visible(comparison);
 
       // Assess: the draft lets each of these customers 1 message, the cap suppresses the 2 others
-      const done = answers.find((a) => a.status === 'done')?.result;
+      const done = ((await (await finished).json()) as { result?: DryRunResultOf }).result;
       expect(done?.current.byCampaign[campaign]).toEqual({ accepted: 30, deferred: 0, suppressed: 0 });
       expect(done?.draft.byCampaign[campaign]).toEqual({ accepted: 10, deferred: 0, suppressed: 20 });
       if (!done) throw new Error('no finished dry-run answered');
