@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '#local/stack.ts';
 import { type DeliveryWorkersOptions, deliveryWorkers } from '#local/workers.ts';
+import { type Clock, systemClock } from '#shared/ports.ts';
 
 export interface TestResponse {
   status: number;
@@ -48,17 +49,35 @@ export interface TestStackOptions extends Partial<LocalStackOptions> {
    * timer, journal recovery); off by default, so that a test can read the delivery queue itself.
    */
   workers?: boolean | DeliveryWorkersOptions;
+  /**
+   * The clock of the handlers this process runs (every part of the stack reads the time from its root's
+   * clock, `systemClock`, which reads it from this one until the stack stops), while this process's
+   * own Date stays real: what a test that fixes its day gives the stack, without faking Date for the
+   * test runner, its timers or a browser driver (see `clockFrom`).
+   */
+  clock?: Clock;
 }
+
+/** A clock that reads `instant` now and moves on at the real pace (a monotonic one: never backwards). */
+export function clockFrom(instant: number): Clock {
+  const start = performance.now();
+  return { now: () => Math.floor(instant + performance.now() - start) };
+}
+
+/** What `systemClock` reads when no test stack lends it a clock. */
+const realNow = systemClock.now;
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'governor-test-')));
-  const { workers, ...rest } = options;
+  const { workers, clock, ...rest } = options;
+  if (clock) systemClock.now = () => clock.now();
   const onStart = [
     ...(rest.onStart ?? []),
     ...(workers ? [deliveryWorkers({ log: () => {}, ...(workers === true ? {} : workers) })] : []),
   ];
   const stack = await startLocalStack({ ...rest, onStart, dataDir, port: options.port ?? 0 }).catch(
     async (error) => {
+      systemClock.now = realNow;
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
       throw error;
     },
@@ -93,6 +112,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     },
     async stop({ keepData = false } = {}) {
       await stack.stop();
+      systemClock.now = realNow;
       if (!keepData && !options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };

@@ -125,6 +125,7 @@ export function FinancePage() {
   ];
 
   const totals = byReason.state === 'done' ? byReason.data : undefined;
+  const digested = totals ? digestedOf(totals) : undefined;
   return (
     <div class="page">
       <header class="page-header">
@@ -212,6 +213,20 @@ export function FinancePage() {
           }
           value={totals ? (totals.policyVersions.length > 0 ? totals.policyVersions.join(', ') : '–') : '…'}
           detail={totals?.policyVersions.includes(0) ? 'version 0 is the built-in default' : undefined}
+        />
+        <Figure
+          label="Delivered inside a digest"
+          value={digested && totals ? format.number(digested.count) : '…'}
+          detail={
+            digested && totals
+              ? `${format.number(digested.count)} sends avoided, ${
+                  totals.currency === 'MIXED'
+                    ? 'in several currencies'
+                    : format.money(digested.avoidedCost, totals.currency)
+                }`
+              : undefined
+          }
+          tone="good"
         />
       </section>
       {totals?.currency === 'MIXED' ? (
@@ -454,6 +469,18 @@ function Experiment({ report, format }: { report: ExperimentReport; format: Form
   );
 }
 
+/**
+ * What the report's rows with reason `digest` hold: the items delivered inside a digest besides the one
+ * that was its send, each a send avoided, priced as such (the API counts them among the report's rows).
+ */
+function digestedOf(report: SuppressedReport): { count: number; avoidedCost: number } {
+  const rows = report.rows.filter((row) => row.reason === 'digest');
+  return {
+    count: rows.reduce((n, row) => n + row.count, 0),
+    avoidedCost: rows.reduce((n, row) => n + row.avoidedCost, 0),
+  };
+}
+
 /** The avoided costs of a report's rows (and total), with one number of decimals for the column. */
 function amountsOf(report: SuppressedReport, format: Format): (row: SuppressedRow | undefined) => string {
   const columns = new Map<string, (amount: number) => string>();
@@ -669,6 +696,7 @@ function Monthly({ summary, format }: { summary: MonthSummary; format: Format })
       points(summary.change.suppressionRate),
     ],
     ['Dropped at erasure', format.number(summary.erased), format.number(previous.erased), ''],
+    ['Delivered inside a digest', format.number(summary.digested), format.number(previous.digested), ''],
     [
       'Avoided sending cost',
       money(summary.avoidedCost),

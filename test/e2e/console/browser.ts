@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import type { Clock } from '#shared/ports.ts';
 import { PROJECT_ROOT } from '../../../infra/paths.ts';
 
 export const CHROMIUM = process.env.GOVERNOR_CHROMIUM ?? '/usr/bin/chromium';
@@ -42,13 +43,19 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A laptop screen, in a locale, with every Content-Security-Policy violation and page error recorded. */
+/**
+ * A laptop screen, in a locale, with every Content-Security-Policy violation and page error recorded; on
+ * `clock`'s time (moving on from it at the real pace) when given one: the stack's, so that the page's
+ * today is the stack's whatever the hour the test runs at. This process's Date must be the real one:
+ * Playwright stamps the page clock's installation with it, and a page compares that stamp with its own.
+ */
 export async function openPage(
   browser: Browser,
-  { locale = 'en-US', width = 1280, height = 800 } = {},
+  { locale = 'en-US', width = 1280, height = 800, clock }: OpenPageOptions = {},
 ): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
   const context = await browser.newContext({ locale, viewport: { width, height }, acceptDownloads: true });
   context.setDefaultTimeout(15_000);
+  if (clock) await context.clock.install({ time: clock.now() });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('console', (message) => {
@@ -61,6 +68,13 @@ export async function openPage(
     "document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));",
   );
   return { context, page, problems };
+}
+
+export interface OpenPageOptions {
+  locale?: string;
+  width?: number;
+  height?: number;
+  clock?: Clock;
 }
 
 /** The whole page from its top (a sticky bar is drawn where the last scroll left it), or what a dialog covers. */

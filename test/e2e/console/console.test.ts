@@ -11,7 +11,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../../console/build.ts';
 import { REASON_LABELS } from '../../../console/src/labels.ts';
-import { startTestStack, type TestStack } from '../../support/local-stack.ts';
+import { createLambdaContext } from '../../../local/http-server.ts';
+import { clockFrom, startTestStack, type TestStack } from '../../support/local-stack.ts';
+import { until } from '../../support/until.ts';
 import {
   accessibilityViolations,
   browserTestsRun,
@@ -35,7 +37,13 @@ const BASELINE = {
   channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
 };
 
-const today = () => new Date().toISOString().slice(0, 10);
+/**
+ * The stack's clock and the pages' (see openPage), not this process's Date: noon of a mid-month day,
+ * moving on at the real pace, so that no run crosses midnight UTC or a month's end, whatever the hour
+ * it runs at, and today is one day for the stack, the console and the test.
+ */
+const clock = clockFrom(Date.UTC(2026, 5, 15, 12));
+const today = () => new Date(clock.now()).toISOString().slice(0, 10);
 /** Retries the read until the assertion holds: the page loads and updates on its own time. */
 const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 100 });
 const en = new Intl.NumberFormat('en-US');
@@ -55,6 +63,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     await buildConsole({ outdir: built });
     stack = await startTestStack({
       env: { GOVERNOR_CONSOLE_DIR: built, GOVERNOR_POLICY_TTL_MS: '0', GOVERNOR_COUNT_FLUSH_MS: '0' },
+      clock,
     });
     browser = await launchChromium();
   });
@@ -113,7 +122,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
   describe('signing in', () => {
     it('offers a reports-only key finance and the overview, and no policy editor', async () => {
       const key = await keyWith(['reports:read']);
-      const { context, page, problems } = await openPage(browser);
+      const { context, page, problems } = await openPage(browser, { clock });
 
       await signIn(page, key);
 
@@ -134,7 +143,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it('keeps the key in sessionStorage only, and forgets it on sign-out', async () => {
-      const { context, page, problems } = await openPage(browser);
+      const { context, page, problems } = await openPage(browser, { clock });
 
       await signIn(page, stack.adminKey);
       const kept = await page.evaluate<{ session: string | null; local: number; cookies: string }>(
@@ -153,7 +162,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it('says so when Governor does not know the key, and signs in with the keyboard alone', async () => {
-      const { context, page } = await openPage(browser);
+      const { context, page } = await openPage(browser, { clock });
       await page.goto(`${stack.url}/console`);
 
       await page.keyboard.press('Tab');
@@ -185,7 +194,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       });
       await sqs.send(new SendMessageCommand({ QueueUrl: stack.engines.dlqUrl, MessageBody: '{}' }));
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
 
       // Act
       await signIn(page, stack.adminKey);
@@ -240,7 +249,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
               campaignId: campaign,
             }),
           ).toMatchObject({ decision: 'accepted' });
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Policy' }).click();
       const caps = page.getByRole('table', { name: 'Frequency caps' });
@@ -264,11 +273,14 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
       // Act: preview the draft on the last 7 days
       const preview = page.getByRole('region', { name: 'Impact preview' });
-      const answers: { status: string; result?: DryRunResultOf }[] = [];
-      page.on('response', async (response) => {
-        if (/\/v1\/policy\/dry-runs\/[^/]+$/.test(new URL(response.url()).pathname))
-          answers.push(await response.json());
-      });
+      // The dry-run's finished answer, as the page polled it (waited for: the page may show the
+      // comparison before this process has read the answer's body).
+      const finished = page.waitForResponse(
+        async (response) =>
+          /\/v1\/policy\/dry-runs\/[^/]+$/.test(new URL(response.url()).pathname) &&
+          (await response.json().catch(() => ({}))).status === 'done',
+        { timeout: 60_000 },
+      );
       await preview.getByLabel('Traffic of').selectOption('7');
       await preview.getByRole('button', { name: 'Preview the draft' }).click();
       const comparison = preview.getByRole('table', {
@@ -277,7 +289,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       await visible(comparison);
 
       // Assess: the draft lets each of these customers 1 message, the cap suppresses the 2 others
-      const done = answers.find((a) => a.status === 'done')?.result;
+      const done = ((await (await finished).json()) as { result?: DryRunResultOf }).result;
       expect(done?.current.byCampaign[campaign]).toEqual({ accepted: 30, deferred: 0, suppressed: 0 });
       expect(done?.draft.byCampaign[campaign]).toEqual({ accepted: 10, deferred: 0, suppressed: 20 });
       if (!done) throw new Error('no finished dry-run answered');
@@ -327,7 +339,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
     it("shows the API's validation errors next to the fields they concern", async () => {
       await baseline();
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/policy`);
 
@@ -355,7 +367,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
     it("on a stale save shows what changed meanwhile, and re-applies the marketer's edit on top", async () => {
       const start = await baseline();
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/policy`);
       await page.getByLabel('SMS, per message').fill('0.07');
@@ -398,7 +410,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     it('restores an older version as a draft, saved as a new version', async () => {
       const old = await baseline();
       await baseline({ caps: [] });
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/policy`);
       await visible(page.getByText('No caps: nothing limits how often a customer is contacted.'));
@@ -416,6 +428,77 @@ describe.skipIf(!runs)('the console in Chromium', () => {
   });
 
   describe('the finance page', () => {
+    it('shows the items delivered inside a digest, and the sends they avoided, as the reports API counts them', async () => {
+      // Prepare: a news slot every 2 seconds, taken; three more news e-mails rolled into one digest
+      await baseline({
+        caps: [...BASELINE.caps, { id: 'news-burst', limit: 1, window: 'PT2S', match: { category: 'news' } }],
+        digests: [{ id: 'news-digest', match: { category: 'news' }, maxItems: 5, maxWait: 'PT5M' }],
+      });
+      const before = (await stack.request('GET', `/v1/reports/summary?day=${today()}`)).json();
+      const customerId = id('digest-reader');
+      const news = (n: number) => ({
+        messageId: `${customerId}-${n}`,
+        customerId,
+        channel: 'email',
+        category: 'news',
+      });
+      expect(await send(news(0))).toMatchObject({ decision: 'accepted' });
+      const items = [];
+      for (const n of [1, 2, 3]) items.push(await send(news(n)));
+      expect(items.map((item) => [item.decision, item.reason])).toEqual([
+        ['deferred', 'digest'],
+        ['deferred', 'digest'],
+        ['deferred', 'digest'],
+      ]);
+      // the release, as its schedule would run it, once the digest's slot is free: one send, two avoided
+      const { release } = await import('../../../functions/release/handler.ts');
+      const day = await until(
+        'the digest released and counted',
+        async () => {
+          await release({}, createLambdaContext('governor-release'));
+          return (await stack.request('GET', `/v1/reports/summary?day=${today()}`)).json();
+        },
+        (summary) => summary.digested - before.digested === 2,
+        30_000,
+      );
+      expect(day.released.digested - before.released.digested).toBe(2);
+      const period = `from=${today().slice(0, 8)}01&to=${today()}`;
+      const api = (await stack.request('GET', `/v1/reports/suppressed?${period}&groupBy=reason`)).json();
+      const digestRow = api.rows.find((row: { reason: string }) => row.reason === 'digest');
+      const month = (await stack.request('GET', `/v1/reports/summary?month=${today().slice(0, 7)}`)).json();
+      expect(digestRow.count).toBe(month.digested);
+
+      // Act
+      const { page, context, problems } = await openPage(browser, { clock });
+      await signIn(page, stack.adminKey);
+      await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Finance' }).click();
+
+      // Assess: the period's digested items and the sends they avoided, and the month's, are the API's
+      const figure = page
+        .getByRole('region', { name: 'Totals for the period' })
+        .getByText('Delivered inside a digest', { exact: true })
+        .locator('..');
+      const euros = new Intl.NumberFormat('en-US', {
+        style: 'currency',
+        currency: 'EUR',
+        maximumFractionDigits: 6,
+      });
+      await eventually(() => figure.textContent()).toBe(
+        `Delivered inside a digest${en.format(digestRow.count)}${en.format(digestRow.count)} sends avoided, ${euros.format(digestRow.avoidedCost)}`,
+      );
+      const monthly = page.getByRole('table', { name: /Monthly summary/ });
+      await eventually(() =>
+        monthly
+          .getByRole('row', { name: /^Delivered inside a digest/ })
+          .getByRole('cell')
+          .first()
+          .textContent(),
+      ).toBe(en.format(month.digested));
+      await screenshot(page, 'finance-digests');
+      expect(problems).toEqual([]);
+      await context.close();
+    });
+
     it("shows the reports API's totals for the traffic the test sent, and the CSV of a table is that table", async () => {
       // Prepare: 6 customers × 3 e-mails (a daily cap of 1: 2 suppressed each), 4 SMS below the threshold.
       await baseline({ caps: [{ id: 'daily', limit: 1, window: 'P1D', match: {} }] });
@@ -451,7 +534,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       expect(api.totals.count - before.totals.count).toBe(6 * 2 + 4);
 
       // Act
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Finance' }).click();
 
@@ -528,7 +611,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it("formats numbers and dates in the browser's locale (French here)", async () => {
-      const { page, context, problems } = await openPage(browser, { locale: 'fr-FR' });
+      const { page, context, problems } = await openPage(browser, { clock, locale: 'fr-FR' });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/finance`);
       const api = (
@@ -553,7 +636,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
         month: 'long',
         year: 'numeric',
         timeZone: 'UTC',
-      }).format(new Date());
+      }).format(new Date(clock.now()));
       await eventually(() =>
         page
           .getByRole('table', { name: /Monthly summary/ })
@@ -592,7 +675,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       ).json();
 
       // Act
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, stack.adminKey);
       await page.goto(`${stack.url}/console#/finance`);
 
@@ -642,13 +725,13 @@ describe.skipIf(!runs)('the console in Chromium', () => {
       await send({ messageId: `${customer}-push-1`, customerId: customer, channel: 'push' });
       const deferred = await send({
         messageId: `${customer}-push-2`,
-        expiresAt: new Date(Date.now() + 24 * 3_600_000).toISOString(),
+        expiresAt: new Date(clock.now() + 24 * 3_600_000).toISOString(),
         customerId: customer,
         channel: 'push',
       });
       expect(deferred).toMatchObject({ decision: 'deferred', rule: 'min-gap' });
       const key = await keyWith(['preferences:read', 'preferences:write']);
-      const { page, context, problems } = await openPage(browser);
+      const { page, context, problems } = await openPage(browser, { clock });
       await signIn(page, key);
       await page.getByRole('link', { name: 'Customers' }).click();
 
@@ -711,7 +794,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
 
   describe('accessibility', () => {
     it('passes the WCAG 2.1 A and AA checks of axe-core on every page, dialog open included', async () => {
-      const { page, context } = await openPage(browser);
+      const { page, context } = await openPage(browser, { clock });
       await page.goto(`${stack.url}/console`);
       const found: Record<string, unknown> = { signin: await accessibilityViolations(page) };
       await signIn(page, stack.adminKey);
@@ -751,7 +834,7 @@ describe.skipIf(!runs)('the console in Chromium', () => {
     });
 
     it('is usable at a small laptop width without horizontal scrolling', async () => {
-      const { page, context } = await openPage(browser, { width: 1024, height: 700 });
+      const { page, context } = await openPage(browser, { clock, width: 1024, height: 700 });
       await signIn(page, stack.adminKey);
       for (const route of ['overview', 'policy', 'customers', 'finance']) {
         await page.goto(`${stack.url}/console#/${route}`);
