@@ -11,6 +11,7 @@ import {
   type CompiledPolicy,
   type CustomerView,
   decide,
+  effectiveAt,
   type HardSuppression,
   type MessageFacts,
   type Send,
@@ -18,7 +19,9 @@ import {
   type Verdict,
 } from './decision.ts';
 import {
+  alone,
   type DigestOf,
+  digestDeadline,
   digestFor,
   digestOfVerdict,
   digestSendKey,
@@ -567,22 +570,30 @@ function releaseDigest(
     verdict = last ?? { outcome: 'suppressed', channel: digest.channel, reason: 'expired' };
   } else {
     const expiries = kept.flatMap((p) => (p.facts.expiresAt === undefined ? [] : [p.facts.expiresAt]));
+    const margin = entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS;
+    const deadline = deadlineOf(state, id, digest.rule, expiries, margin, policies) ?? entry.releaseAt;
+    const facts: MessageFacts = {
+      key: slotKey,
+      channel: digest.channel,
+      kind: 'marketing',
+      category: slot?.category ?? first.category,
+      campaignId: slot?.campaignId ?? first.campaignId,
+    };
+    // Deferred again only before its deadline; past it, only what no slot cures holds it back.
     const again = decide(
       state,
-      {
-        key: slotKey,
-        channel: digest.channel,
-        kind: 'marketing',
-        category: slot?.category ?? first.category,
-        campaignId: slot?.campaignId ?? first.campaignId,
-        expiresAt: expiries.length > 0 ? Math.min(...expiries) : undefined,
-      },
+      { ...facts, expiresAt: Math.max(deadline, entry.releaseAt) + margin },
       policy,
       entry.releaseAt,
-      { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS, releasableFrom: entry.at },
+      { releaseMarginMs: margin, releasableFrom: entry.at },
     );
+    const forced = again.outcome === 'suppressed' ? alone(state, facts, policy, entry.releaseAt) : undefined;
     verdict =
-      again.outcome === 'deferred' ? { ...again, reason: 'digest', rule: digest.rule, digestId: id } : again;
+      again.outcome === 'deferred'
+        ? { ...again, reason: 'digest', rule: digest.rule, digestId: id }
+        : forced?.outcome === 'accepted'
+          ? forced
+          : again;
     if (verdict.outcome !== 'suppressed')
       state.sends.push({
         key: slotKey,
@@ -620,6 +631,26 @@ function releaseDigest(
     stale: false,
     digest: { id, items: outcomes },
   };
+}
+
+/**
+ * A digest's deadline (digests.ts), from the decision of the item that opened it and the rule of that
+ * decision's policy; undefined when the log no longer knows them.
+ */
+function deadlineOf(
+  state: CustomerState,
+  id: string,
+  ruleId: string,
+  expiries: readonly number[],
+  marginMs: number,
+  policies: PolicyLookup,
+): number | undefined {
+  const opened = state.decisions.get(digestSendKey(id));
+  if (!opened) return undefined;
+  const rule = effectiveAt(policies(opened.policyVersion), opened.at).policy.digests?.find(
+    (r) => r.id === ruleId,
+  );
+  return rule && digestDeadline(opened.at, rule.maxWait, expiries, marginMs);
 }
 
 /** Withdraws a held message: its reservation and its deferral go, its status becomes `cancelled`. */
