@@ -23,6 +23,7 @@ import {
   type DigestOf,
   digestDeadline,
   digestFor,
+  digestIdOf,
   digestOfVerdict,
   digestSendKey,
   isDigestId,
@@ -481,7 +482,7 @@ function decideAgain(
     // Relevance was judged when the slot was reserved; judging it again against the pressure at release
     // (which counts the reservation itself) would waste the slot it holds.
     verdict = decide(
-      state,
+      { ...state, sends: sendsBefore(state, entry.key) },
       { ...facts, notBefore: undefined, relevance: undefined },
       policies(entry.policyVersion),
       entry.releaseAt,
@@ -503,6 +504,23 @@ function decideAgain(
     at: entry.at,
     ...(arm ? { experiment: { id: arm.id, arm: arm.arm } } : {}),
   };
+}
+
+/**
+ * The sends a deferred message's release counts: all but the slots of digests opened after it was
+ * deferred. Those were placed around its reservation, or at their deadline past a cap (digests.ts):
+ * either way they never take its slot from it.
+ */
+function sendsBefore(state: CustomerState, key: string): Send[] {
+  const decided = state.decisions.get(key);
+  if (!decided) return state.sends;
+  const reservedAt = state.after.get(key)?.at ?? decided.at;
+  return state.sends.filter((s) => {
+    const opened = state.decisions.get(s.key);
+    const v = opened?.verdict;
+    const opens = v?.outcome === 'deferred' && v.digestId !== undefined && v.digestId === digestIdOf(s.key);
+    return !(opens && opened && opened.at > reservedAt);
+  });
 }
 
 /** A pending digest's items, in the order they joined. */

@@ -17,7 +17,9 @@
  *   deadline itself (a forced digest), if the message alone (nothing counted) would be accepted then:
  *   not in the customer's quiet hours, not before its `notBefore`, the customer holding fewer than
  *   MAX_DEFERRED messages. Otherwise it stays suppressed. A forced digest's slot counts as a send like
- *   any other, so a window may hold one send more than its cap per digest. A full digest takes no more:
+ *   any other for the messages decided after it, so a window may hold one send more than its cap per
+ *   digest; the release of a message deferred before the digest opened does not count it (its
+ *   reservation stands: customer-log.ts sendsBefore). A full digest takes no more:
  *   the next capped message opens another one.
  * - The digest's id is `dg_` and its first item's key; its slot is a send under the first item's key
  *   (category and campaign of the first item), which stays the digest's when that item leaves it.

@@ -209,6 +209,29 @@ describe("a digest's deadline", () => {
     expect(verdictOf(beforeQuiet.results, 'b')).toMatchObject({ reason: 'digest', releaseAt: T0 });
   });
 
+  it('never lets a digest at its deadline take the slot of a message deferred before it', () => {
+    // Prepare: x, deferred to the moment the day's cap frees, before b's digest goes past the cap
+    const entries = [
+      ...fiveCapped.slice(0, 1),
+      messageEntry(T0 + 500, { key: 'x', expiresAt: T0 + 2 * DAY }),
+      ...fiveCapped.slice(1),
+      releaseEntry(DEADLINE, 'dg_b', DEADLINE),
+      releaseEntry(T0 + DAY, 'x', T0 + DAY),
+    ];
+
+    // Act
+    const { state, results } = replay(emptyBase(), entries, lookup);
+
+    // Assess: both go, x at the moment it was promised
+    expect(verdictOf(results, 'x')).toMatchObject({ outcome: 'deferred', releaseAt: T0 + DAY });
+    expect(results.at(-1)).toMatchObject({
+      type: 'release',
+      key: 'x',
+      decided: { verdict: { outcome: 'accepted' } },
+    });
+    expect(messageStateOf(state, 'x')).toMatchObject({ status: 'queued' });
+  });
+
   it('never drops a digest for a cap at its release: under a stricter policy then, it is delivered all the same', () => {
     // Prepare: v1 gives the digest the slot in 10 minutes; v2, in force at the release, one send a day
     const v1 = daily({ caps: [{ id: 'ten', limit: 1, window: 'PT10M' }] });
