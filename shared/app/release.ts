@@ -13,7 +13,8 @@
  *
  * A digest's items (digests.ts) are released together: one `release` entry under the digest's id, its
  * items read from the customer's partition (all of them, wherever the `due` pages cut), and, accepted,
- * one delivery of the items left in it, in order, under the digest's id.
+ * one delivery of the items left in it, in order, under the digest's id. A digest at its deadline is
+ * accepted by the replay even with its caps full (digests.ts): this run delivers what the log decided.
  *
  * A release entry is appended only to the life of the customer's record the message was deferred in,
  * never creating a record: a message whose customer was erased meanwhile is dropped (and counted as

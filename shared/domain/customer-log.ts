@@ -11,6 +11,7 @@ import {
   type CompiledPolicy,
   type CustomerView,
   decide,
+  effectiveAt,
   type HardSuppression,
   type MessageFacts,
   type Send,
@@ -18,8 +19,11 @@ import {
   type Verdict,
 } from './decision.ts';
 import {
+  alone,
   type DigestOf,
+  digestDeadline,
   digestFor,
+  digestIdOf,
   digestOfVerdict,
   digestSendKey,
   isDigestId,
@@ -478,7 +482,7 @@ function decideAgain(
     // Relevance was judged when the slot was reserved; judging it again against the pressure at release
     // (which counts the reservation itself) would waste the slot it holds.
     verdict = decide(
-      state,
+      { ...state, sends: sendsBefore(state, entry.key) },
       { ...facts, notBefore: undefined, relevance: undefined },
       policies(entry.policyVersion),
       entry.releaseAt,
@@ -500,6 +504,23 @@ function decideAgain(
     at: entry.at,
     ...(arm ? { experiment: { id: arm.id, arm: arm.arm } } : {}),
   };
+}
+
+/**
+ * The sends a deferred message's release counts: all but the slots of digests opened after it was
+ * deferred. Those were placed around its reservation, or at their deadline past a cap (digests.ts):
+ * either way they never take its slot from it.
+ */
+function sendsBefore(state: CustomerState, key: string): Send[] {
+  const decided = state.decisions.get(key);
+  if (!decided) return state.sends;
+  const reservedAt = state.after.get(key)?.at ?? decided.at;
+  return state.sends.filter((s) => {
+    const opened = state.decisions.get(s.key);
+    const v = opened?.verdict;
+    const opens = v?.outcome === 'deferred' && v.digestId !== undefined && v.digestId === digestIdOf(s.key);
+    return !(opens && opened && opened.at > reservedAt);
+  });
 }
 
 /** A pending digest's items, in the order they joined. */
@@ -567,22 +588,30 @@ function releaseDigest(
     verdict = last ?? { outcome: 'suppressed', channel: digest.channel, reason: 'expired' };
   } else {
     const expiries = kept.flatMap((p) => (p.facts.expiresAt === undefined ? [] : [p.facts.expiresAt]));
+    const margin = entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS;
+    const deadline = deadlineOf(state, id, digest.rule, expiries, margin, policies) ?? entry.releaseAt;
+    const facts: MessageFacts = {
+      key: slotKey,
+      channel: digest.channel,
+      kind: 'marketing',
+      category: slot?.category ?? first.category,
+      campaignId: slot?.campaignId ?? first.campaignId,
+    };
+    // Deferred again only before its deadline; past it, only what no slot cures holds it back.
     const again = decide(
       state,
-      {
-        key: slotKey,
-        channel: digest.channel,
-        kind: 'marketing',
-        category: slot?.category ?? first.category,
-        campaignId: slot?.campaignId ?? first.campaignId,
-        expiresAt: expiries.length > 0 ? Math.min(...expiries) : undefined,
-      },
+      { ...facts, expiresAt: Math.max(deadline, entry.releaseAt) + margin },
       policy,
       entry.releaseAt,
-      { releaseMarginMs: entry.releaseMarginMs ?? DEFAULT_RELEASE_MARGIN_MS, releasableFrom: entry.at },
+      { releaseMarginMs: margin, releasableFrom: entry.at },
     );
+    const forced = again.outcome === 'suppressed' ? alone(state, facts, policy, entry.releaseAt) : undefined;
     verdict =
-      again.outcome === 'deferred' ? { ...again, reason: 'digest', rule: digest.rule, digestId: id } : again;
+      again.outcome === 'deferred'
+        ? { ...again, reason: 'digest', rule: digest.rule, digestId: id }
+        : forced?.outcome === 'accepted'
+          ? forced
+          : again;
     if (verdict.outcome !== 'suppressed')
       state.sends.push({
         key: slotKey,
@@ -620,6 +649,26 @@ function releaseDigest(
     stale: false,
     digest: { id, items: outcomes },
   };
+}
+
+/**
+ * A digest's deadline (digests.ts), from the decision of the item that opened it and the rule of that
+ * decision's policy; undefined when the log no longer knows them.
+ */
+function deadlineOf(
+  state: CustomerState,
+  id: string,
+  ruleId: string,
+  expiries: readonly number[],
+  marginMs: number,
+  policies: PolicyLookup,
+): number | undefined {
+  const opened = state.decisions.get(digestSendKey(id));
+  if (!opened) return undefined;
+  const rule = effectiveAt(policies(opened.policyVersion), opened.at).policy.digests?.find(
+    (r) => r.id === ruleId,
+  );
+  return rule && digestDeadline(opened.at, rule.maxWait, expiries, marginMs);
 }
 
 /** Withdraws a held message: its reservation and its deferral go, its status becomes `cancelled`. */

@@ -11,17 +11,27 @@
  * - It joins the earliest pending digest of that rule (delivery still ahead) that has fewer than
  *   `maxItems` items, goes on a channel the message may take, comes at or after its `notBefore`, and
  *   whose delivery, plus the release margin, comes before its expiry (a deferral is a promise).
- * - Else it opens a new digest, one slot reserved like a deferral's: at the next moment the caps, gaps
- *   and quiet hours allow, if that moment comes less than `maxWait` after it and (with the release
- *   margin) before its expiry; otherwise it stays suppressed. A full digest thus takes no more: the next
- *   capped message opens another one when a slot within its `maxWait` exists.
+ * - Else it opens a new digest, one slot reserved like a deferral's, at the latest at its deadline:
+ *   `min(first item + maxWait, its expiry − the release margin − 1 ms)` (digestDeadline). The slot is the
+ *   next moment the caps, gaps and quiet hours allow, if that comes before the deadline; else the
+ *   deadline itself (a forced digest), if the message alone (nothing counted) would be accepted then:
+ *   not in the customer's quiet hours, not before its `notBefore`, the customer holding fewer than
+ *   MAX_DEFERRED messages. Otherwise it stays suppressed. A forced digest's slot counts as a send like
+ *   any other for the messages decided after it, so a window may hold one send more than its cap per
+ *   digest; the release of a message deferred before the digest opened does not count it (its
+ *   reservation stands: customer-log.ts sendsBefore). A full digest takes no more:
+ *   the next capped message opens another one.
  * - The digest's id is `dg_` and its first item's key; its slot is a send under the first item's key
  *   (category and campaign of the first item), which stays the digest's when that item leaves it.
  *   Pre-emption never bumps a digest's item nor its slot (a digest carries no relevance).
  * - At its release (one `release` entry under the digest's id) it is decided like a release: items
  *   expired by then, or refused by the consent, pause or topic in force then, leave it; none left, it is
- *   suppressed; else the digest is decided at the moment it reserved, on its channel: accepted → one
- *   delivery of the items left; deferred again → its items with it; suppressed → its items with it.
+ *   suppressed; else the digest is decided at the moment it reserved, on its channel, at the latest at
+ *   its deadline (the first item's time + the `maxWait` of its rule, and the items left's expiries):
+ *   accepted → one delivery of the items left; deferred again (before the deadline) → its items with
+ *   it; no slot before the deadline → delivered all the same if the digest alone (nothing counted)
+ *   would be accepted then (its caps, gaps and fatigue never hold it past its deadline), else
+ *   suppressed with its items.
  *
  * Pure: it reads the customer's state and the policy; the replay (customer-log.ts) applies what it says.
  */
@@ -31,6 +41,7 @@ import {
   type DecideOptions,
   decide,
   effectiveAt,
+  MAX_DEFERRED,
   type MessageFacts,
   type Verdict,
 } from './decision.ts';
@@ -155,25 +166,44 @@ export function digestFor(
   const made = (channel: Channel, releaseAt: number, id: string) =>
     ({ outcome: 'deferred', channel, releaseAt, reason: 'digest', rule: rule.id, digestId: id }) as const;
   if (into) return { verdict: made(into.channel, into.releaseAt, into.id), opens: false };
-  // Open one: the next slot, less than maxWait from now and (with the margin) before the expiry. The
-  // search for a deferral does exactly that when the message expires then.
-  const latest = now + durationMs(rule.maxWait) + margin;
-  const until = Math.min(facts.expiresAt ?? latest, latest);
+  // Open one: the next slot before the deadline (the search for a deferral does exactly that when the
+  // message expires at the deadline plus the margin), else the deadline itself.
+  const expiries = facts.expiresAt === undefined ? [] : [facts.expiresAt];
+  const deadline = digestDeadline(now, rule.maxWait, expiries, margin);
   const onChannel = rule.match.channel === undefined ? {} : { channel: rule.match.channel };
-  const tried = decide(
-    view,
-    {
-      ...facts,
-      ...onChannel,
-      expiresAt: until,
-      alternateChannels: onChannel.channel ? undefined : facts.alternateChannels,
-    },
-    bound,
-    now,
-    options,
-  );
-  if (tried.outcome !== 'deferred') return undefined;
-  return { verdict: made(tried.channel, tried.releaseAt, digestIdOf(facts.key)), opens: true };
+  const asked: MessageFacts = {
+    ...facts,
+    ...onChannel,
+    alternateChannels: onChannel.channel ? undefined : facts.alternateChannels,
+  };
+  const tried = decide(view, { ...asked, expiresAt: deadline + margin }, bound, now, options);
+  const id = digestIdOf(facts.key);
+  if (tried.outcome === 'deferred') return { verdict: made(tried.channel, tried.releaseAt, id), opens: true };
+  if (deadline <= now || (view.pending?.size ?? 0) >= MAX_DEFERRED) return undefined;
+  const forced = alone(view, { ...asked, expiresAt: undefined }, bound, deadline);
+  if (forced.outcome !== 'accepted') return undefined;
+  return { verdict: made(forced.channel, deadline, id), opens: true };
+}
+
+/**
+ * The latest moment a digest may be released: `maxWait` after its first item, and soon enough before
+ * the earliest expiry of its items that its release, up to the margin late, still comes before it.
+ */
+export function digestDeadline(
+  openedAt: number,
+  maxWait: string,
+  expiries: readonly number[],
+  releaseMarginMs: number,
+): number {
+  return Math.min(openedAt + durationMs(maxWait), ...expiries.map((e) => e - releaseMarginMs - 1));
+}
+
+/**
+ * A message decided alone at `t`, nothing counted against its caps and gaps (and its relevance judged
+ * already): what no slot cures (consent, pause, topic, quiet hours, notBefore) still refuses it.
+ */
+export function alone(view: CustomerView, facts: MessageFacts, bound: CompiledPolicy, t: number): Verdict {
+  return decide({ ...view, sends: [], pending: undefined }, { ...facts, relevance: undefined }, bound, t);
 }
 
 /**
@@ -191,13 +221,13 @@ export function leavesDigest(
   if (facts.expiresAt !== undefined && facts.expiresAt <= releasedAt)
     return { outcome: 'suppressed', channel, reason: 'expired', rule: 'expiresAt' };
   // Decided alone on the digest's channel, nothing counted: only what no slot cures can refuse it.
-  const alone = decide(
-    { ...view, sends: [], pending: undefined },
+  const refused = alone(
+    view,
     { key: facts.key, channel, kind: facts.kind, category: facts.category, campaignId: facts.campaignId },
     bound,
     releaseAt,
   );
-  if (alone.outcome === 'suppressed' && CONSENT.has(alone.reason)) return alone;
+  if (refused.outcome === 'suppressed' && CONSENT.has(refused.reason)) return refused;
   return undefined;
 }
 

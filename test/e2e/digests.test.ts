@@ -4,6 +4,8 @@
  * seconds, five capped news messages (no expiry: without the digest they would be dropped) are deferred
  * into one digest, visible as such, and arrive as one webhook call under the digest's Idempotency-Key
  * whose payload lists the five in order; finance counts one send and four digested, priced as avoided.
+ * Under one briefing a day with a PT1H digest (no slot frees within the hour), five capped briefings
+ * arrive as one webhook call at the digest's deadline, an hour after the first, the clock moved there.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
@@ -37,10 +39,16 @@ beforeAll(async () => {
   const put = await stack.request('PUT', '/v1/policy', {
     headers: { 'if-match': current.headers.get('etag') ?? '*' },
     body: {
-      caps: [{ id: 'news-burst', limit: 1, window: 'PT10S', match: { category: 'news' } }],
+      caps: [
+        { id: 'news-burst', limit: 1, window: 'PT10S', match: { category: 'news' } },
+        { id: 'briefing-daily', limit: 1, window: 'P1D', match: { category: 'briefing' } },
+      ],
       relevance: { default: 0 },
       channelCosts: { email: 0.001, sms: 0.05, push: 0.0005, whatsapp: 0.04, currency: 'EUR' },
-      digests: [{ id: 'news-digest', match: { category: 'news' }, maxItems: 5, maxWait: 'PT5M' }],
+      digests: [
+        { id: 'news-digest', match: { category: 'news' }, maxItems: 5, maxWait: 'PT5M' },
+        { id: 'briefing-digest', match: { category: 'briefing' }, maxItems: 5, maxWait: 'PT1H' },
+      ],
     },
   });
   expect(put.status, put.text).toBe(200);
@@ -195,5 +203,68 @@ describe('a digest instead of drops', () => {
       payload: { digestId: next.digestId, items: [{ n: 4 }] },
     });
     expect(receiver.arrivals.has(digestId)).toBe(false);
+  }, 240_000);
+
+  it('delivers five capped messages under 1/P1D with a PT1H digest as one webhook call at the deadline, listing the five', async () => {
+    // Prepare: the day's briefing sent
+    const customerId = `${run}-briefed`;
+    const post = async (n: number) => {
+      const response = await stack.request('POST', '/v1/messages', {
+        body: {
+          messageId: `${customerId}-${n}`,
+          customerId,
+          channel: 'email',
+          category: 'briefing',
+          payload: { briefing: n },
+        },
+      });
+      expect(response.status, response.text).toBe(200);
+      return response.json();
+    };
+    expect(await post(0)).toMatchObject({ decision: 'accepted' });
+    const asked = Date.now();
+    const answers = [await post(1)];
+    const answered = Date.now();
+    for (const n of [2, 3, 4, 5]) answers.push(await post(n));
+    const before = (await stack.request('GET', `/v1/reports/summary?day=${DAY}`)).json();
+
+    // Act: an hour goes by
+    const deadline = Date.parse(answers[0].releaseAt);
+    vi.setSystemTime(deadline + 1000);
+
+    // Assess: held in one digest due an hour after the first capped one (no slot frees before), then
+    // delivered then as one call listing the five, counted as one send and four digested
+    const { digestId } = answers[0];
+    for (const answer of answers)
+      expect(answer).toMatchObject({
+        decision: 'deferred',
+        reason: 'digest',
+        rule: 'briefing-digest',
+        digestId,
+      });
+    expect(new Set(answers.map((a) => a.releaseAt))).toEqual(new Set([answers[0].releaseAt]));
+    expect(deadline - 60 * 60_000).toBeGreaterThanOrEqual(asked);
+    expect(deadline - 60 * 60_000).toBeLessThanOrEqual(answered);
+    await receiver.waitFor(() => receiver.arrivals.has(digestId), 120_000);
+    const arrival = receiver.arrivals.get(digestId);
+    expect(arrival?.body).toMatchObject({
+      messageId: digestId,
+      customerId,
+      category: 'briefing',
+      payload: { digestId, items: [1, 2, 3, 4, 5].map((n) => ({ briefing: n })) },
+    });
+    expect(arrival?.at).toBeGreaterThanOrEqual(deadline);
+    const itemIds = [1, 2, 3, 4, 5].map((n) => `${customerId}-${n}`);
+    expect(itemIds.filter((id) => receiver.arrivals.has(id))).toEqual([]);
+    const summary = await until(
+      'the forced digest counted',
+      async () => (await stack.request('GET', `/v1/reports/summary?day=${DAY}`)).json(),
+      (s) => s.digested === (before.digested ?? 0) + 4,
+      30_000,
+    );
+    expect(summary.released).toMatchObject({
+      accepted: (before.released?.accepted ?? 0) + 1,
+      digested: (before.released?.digested ?? 0) + 4,
+    });
   }, 240_000);
 });

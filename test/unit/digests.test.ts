@@ -116,7 +116,7 @@ describe('digests instead of drops', () => {
       expect(messageStateOf(again.state, key)).toEqual(messageStateOf(first.state, key));
   });
 
-  it('opens a new digest at the next slot once one is full, and suppresses past maxWait', () => {
+  it('opens a new digest at the next slot once one is full, and at its deadline past maxWait', () => {
     const twoAtMost = policies(digestPolicy(2, 'PT2M30S'));
     const { results } = replay(
       emptyBase(),
@@ -129,9 +129,10 @@ describe('digests instead of drops', () => {
     expect(verdictOf(results, 'c')).toMatchObject({ digestId: 'dg_b', releaseAt: T0 + MINUTE });
     expect(verdictOf(results, 'd')).toMatchObject({ digestId: 'dg_d', releaseAt: T0 + 2 * MINUTE });
     expect(verdictOf(results, 'e')).toMatchObject({ digestId: 'dg_d' });
-    // The next free slot (T0 + 3 min) is more than 2 min 30 s after f: dropped, as without digests.
-    expect(verdictOf(results, 'f')).toMatchObject({ outcome: 'suppressed', reason: 'frequency_cap' });
-    expect(verdictOf(results, 'g')).toMatchObject({ outcome: 'suppressed', reason: 'frequency_cap' });
+    // The next free slot (T0 + 3 min) is more than 2 min 30 s after f: its digest goes at the deadline.
+    const deadline = T0 + 5000 + 2 * MINUTE + 30_000;
+    expect(verdictOf(results, 'f')).toMatchObject({ digestId: 'dg_f', releaseAt: deadline });
+    expect(verdictOf(results, 'g')).toMatchObject({ digestId: 'dg_f', releaseAt: deadline });
   });
 
   it('takes no item whose expiry comes before the digest is delivered (less the release margin)', () => {
@@ -141,7 +142,8 @@ describe('digests instead of drops', () => {
       [...fiveCapped.slice(0, 2), news(T0 + 3000, 'short', { expiresAt: soon })],
       lookup,
     );
-    expect(verdictOf(results, 'short')).toMatchObject({ outcome: 'suppressed', reason: 'frequency_cap' });
+    // It opens its own, due before its expiry less the margin.
+    expect(verdictOf(results, 'short')).toMatchObject({ digestId: 'dg_short', releaseAt: T0 + MINUTE - 1 });
   });
 
   it('delivers the digest as one send at its release, its items in order, and counts it in the window', () => {

@@ -385,7 +385,6 @@ describe('digests in the simulation', () => {
   it('delivers capped e-mails as one digest: one send, its items each delivered, one contact for the customer', () => {
     // Prepare: four e-mails on Monday within 90 minutes, without an expiry (a capped message is then
     // dropped, not held); the e-mail cap allows one a day.
-    // (The simulation's campaigns always carry an expiry: these do not, the one case a digest collects.)
     const messages = emails(
       [MONDAY_NOON, MONDAY_NOON + HOUR / 2, MONDAY_NOON + HOUR, MONDAY_NOON + 1.5 * HOUR],
       0.6,
@@ -427,6 +426,37 @@ describe('digests in the simulation', () => {
     expect([f.delivered, f.messagesDelivered, f.digestsDelivered, f.itemsInDigests]).toEqual([2, 4, 1, 3]);
     expect(f.meanRelevanceDelivered).toBeCloseTo((0.5 + 0.6 + 0.7 + 0.8) / 4, 9);
     expect(f.relevanceInDigests).toBeCloseTo(2.1, 9);
+  });
+
+  it('carries a capped e-mail with an expiry, which no slot before its expiry would take, in a digest at its deadline', () => {
+    // Prepare: four e-mails on Monday, each expiring two days later: the first three fill the week's
+    // three e-mails (Monday, Tuesday, Wednesday), the fourth finds no slot before it expires
+    const messages = emails([
+      MONDAY_NOON,
+      MONDAY_NOON + HOUR / 2,
+      MONDAY_NOON + HOUR,
+      MONDAY_NOON + 1.5 * HOUR,
+    ]);
+    const always = draws(messages.length, () => ({ open: 0, click: 0 }));
+
+    // Act
+    const run = runThroughEngine(aCustomer({ wantedPerWeek: 5 }), messages, withDigests, always);
+    const without = runThroughEngine(
+      aCustomer({ wantedPerWeek: 5 }),
+      messages,
+      compilePolicy(governorPolicy()),
+      always,
+    );
+
+    // Assess: dropped without digests; with them, delivered a day after it came (the rule's maxWait)
+    expect(without.suppressedByReason).toEqual({ frequency_cap: 1 });
+    expect(run.suppressedByReason).toEqual({});
+    expect(run.joinedDigests).toBe(1);
+    expect(run.delivered).toHaveLength(4);
+    expect(run.delivered.find((d) => d.index === 3)).toMatchObject({
+      at: MONDAY_NOON + 1.5 * HOUR + DAY,
+      items: 1,
+    });
   });
 
   it('is run beside the governor with its digest rule, each item counted once, against a fixed threshold at its volume', () => {
