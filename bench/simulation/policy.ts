@@ -160,8 +160,8 @@ export interface DigestSettings {
  * --tune-digests` prints the grid). The rule, fixed before the grid ran: the smallest digest (fewest
  * items, then the shortest wait) that carries at least 90% of the items the largest setting of the grid
  * carries on the tuning seed: a shorter digest is read more easily and a shorter wait keeps offers
- * fresh, and past that point a larger one adds little. On seed 42 every setting of the grid carried no
- * item at all (README "Does it cut the spam?" says why), so the rule picks the smallest.
+ * fresh, and past that point a larger one adds little. On seed 42, with a digest delivered at the latest
+ * maxWait after its first item, 3 items within P1D carry 1,239 items, 90.5% of the 1,369 of 10 within P7D.
  */
 export const GOVERNOR_DIGESTS: DigestSettings = { maxItems: 3, maxWait: 'P1D' };
 

@@ -19,7 +19,6 @@ import {
   type Verdict,
 } from './decision.ts';
 import {
-  alone,
   type DigestOf,
   digestDeadline,
   digestFor,
@@ -28,6 +27,7 @@ import {
   digestSendKey,
   isDigestId,
   leavesDigest,
+  pastCaps,
 } from './digests.ts';
 import {
   applyEngagement,
@@ -605,7 +605,8 @@ function releaseDigest(
       entry.releaseAt,
       { releaseMarginMs: margin, releasableFrom: entry.at },
     );
-    const forced = again.outcome === 'suppressed' ? alone(state, facts, policy, entry.releaseAt) : undefined;
+    const forced =
+      again.outcome === 'suppressed' ? pastCaps(state, facts, policy, entry.releaseAt) : undefined;
     verdict =
       again.outcome === 'deferred'
         ? { ...again, reason: 'digest', rule: digest.rule, digestId: id }

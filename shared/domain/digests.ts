@@ -14,9 +14,9 @@
  * - Else it opens a new digest, one slot reserved like a deferral's, at the latest at its deadline:
  *   `min(first item + maxWait, its expiry − the release margin − 1 ms)` (digestDeadline). The slot is the
  *   next moment the caps, gaps and quiet hours allow, if that comes before the deadline; else the
- *   deadline itself (a forced digest), if the message alone (nothing counted) would be accepted then:
- *   not in the customer's quiet hours, not before its `notBefore`, the customer holding fewer than
- *   MAX_DEFERRED messages. Otherwise it stays suppressed. A forced digest's slot counts as a send like
+ *   deadline itself (a forced digest), if the message would be accepted then but for the policy's caps
+ *   and gaps (pastCaps): not in the customer's quiet hours, not past the customer's own `maxPerWeek`,
+ *   not before its `notBefore`, the customer holding fewer than MAX_DEFERRED messages. Otherwise it stays suppressed. A forced digest's slot counts as a send like
  *   any other for the messages decided after it, so a window may hold one send more than its cap per
  *   digest; the release of a message deferred before the digest opened does not count it (its
  *   reservation stands: customer-log.ts sendsBefore). A full digest takes no more:
@@ -29,9 +29,9 @@
  *   suppressed; else the digest is decided at the moment it reserved, on its channel, at the latest at
  *   its deadline (the first item's time + the `maxWait` of its rule, and the items left's expiries):
  *   accepted → one delivery of the items left; deferred again (before the deadline) → its items with
- *   it; no slot before the deadline → delivered all the same if the digest alone (nothing counted)
- *   would be accepted then (its caps, gaps and fatigue never hold it past its deadline), else
- *   suppressed with its items.
+ *   it; no slot before the deadline → delivered all the same if it would be accepted then but for the
+ *   policy's caps and gaps (they never hold it past its deadline; the customer's `maxPerWeek`, quiet
+ *   hours and consent do), else suppressed with its items.
  *
  * Pure: it reads the customer's state and the policy; the replay (customer-log.ts) applies what it says.
  */
@@ -180,7 +180,7 @@ export function digestFor(
   const id = digestIdOf(facts.key);
   if (tried.outcome === 'deferred') return { verdict: made(tried.channel, tried.releaseAt, id), opens: true };
   if (deadline <= now || (view.pending?.size ?? 0) >= MAX_DEFERRED) return undefined;
-  const forced = alone(view, { ...asked, expiresAt: undefined }, bound, deadline);
+  const forced = pastCaps(view, { ...asked, expiresAt: undefined }, bound, deadline);
   if (forced.outcome !== 'accepted') return undefined;
   return { verdict: made(forced.channel, deadline, id), opens: true };
 }
@@ -199,11 +199,17 @@ export function digestDeadline(
 }
 
 /**
- * A message decided alone at `t`, nothing counted against its caps and gaps (and its relevance judged
- * already): what no slot cures (consent, pause, topic, quiet hours, notBefore) still refuses it.
+ * A message decided at `t` as if the policy had no caps nor gaps (its relevance judged already): what
+ * a digest at its deadline passes. The customer's own `maxPerWeek`, quiet hours, consent, pause and
+ * topics still refuse it.
  */
-export function alone(view: CustomerView, facts: MessageFacts, bound: CompiledPolicy, t: number): Verdict {
-  return decide({ ...view, sends: [], pending: undefined }, { ...facts, relevance: undefined }, bound, t);
+export function pastCaps(view: CustomerView, facts: MessageFacts, bound: CompiledPolicy, t: number): Verdict {
+  const uncapped = (c: CompiledPolicy): CompiledPolicy => ({ ...c, counts: [], gaps: [] });
+  const open: CompiledPolicy = {
+    ...uncapped(bound),
+    arms: bound.arms?.map((a) => ({ ...a, compiled: uncapped(a.compiled) })),
+  };
+  return decide({ ...view, pending: undefined }, { ...facts, relevance: undefined }, open, t);
 }
 
 /**
@@ -221,13 +227,13 @@ export function leavesDigest(
   if (facts.expiresAt !== undefined && facts.expiresAt <= releasedAt)
     return { outcome: 'suppressed', channel, reason: 'expired', rule: 'expiresAt' };
   // Decided alone on the digest's channel, nothing counted: only what no slot cures can refuse it.
-  const refused = alone(
-    view,
+  const alone = decide(
+    { ...view, sends: [], pending: undefined },
     { key: facts.key, channel, kind: facts.kind, category: facts.category, campaignId: facts.campaignId },
     bound,
     releaseAt,
   );
-  if (refused.outcome === 'suppressed' && CONSENT.has(refused.reason)) return refused;
+  if (alone.outcome === 'suppressed' && CONSENT.has(alone.reason)) return alone;
   return undefined;
 }
 

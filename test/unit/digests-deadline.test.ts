@@ -194,6 +194,17 @@ describe("a digest's deadline", () => {
     expect(verdictOf(results, 'd')).toMatchObject({ digestId: 'dg_c', releaseAt: early });
   });
 
+  it("passes the policy's caps at the deadline, never the customer's own maxPerWeek", () => {
+    // Prepare: the customer asked for at most one message a week, and has had it
+    const entries = [preferencesEntry(T0 - 1000, { maxPerWeek: 1 }), ...fiveCapped];
+
+    // Act
+    const { results } = replay(emptyBase(), entries, lookup);
+
+    // Assess: dropped as without digests
+    for (const key of FIVE) expect(verdictOf(results, key)).toMatchObject({ outcome: 'suppressed' });
+  });
+
   it("suppresses the message as before when the deadline falls in the customer's quiet hours", () => {
     // Prepare: quiet from 10:30 UTC (T0 is 10:00): b's deadline, 11:00, is quiet; an hour earlier it is not
     const quiet = daily({ quietHours: { start: '10:30', end: '12:00', defaultTimezone: 'UTC' } });
