@@ -32,9 +32,14 @@ export class DecisionCounter {
     this.pending.push(...items);
   }
 
-  /** Flushes when `flushMs` passed since the last flush (always when it is 0). */
+  /**
+   * Flushes when `flushMs` passed since the last flush (always when it is 0), and when the clock went back
+   * behind the last flush (an instance's clock corrected by NTP): waiting for it to catch up would hold
+   * the counts that long, or, with `flushMs` 0, past the end of the request.
+   */
   async flushIfDue(): Promise<void> {
-    if (this.clock.now() - this.lastFlush >= this.flushMs) await this.flush();
+    const since = this.clock.now() - this.lastFlush;
+    if (since >= this.flushMs || since < 0) await this.flush();
   }
 
   /** Writes what was added since the last flush, and any earlier flush that failed. */

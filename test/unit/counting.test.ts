@@ -107,6 +107,25 @@ describe('DecisionCounter', () => {
     expect(store.writes).toHaveLength(1);
   });
 
+  it('flushes when the clock stepped back behind the last flush, as an instance whose clock is corrected may see', async () => {
+    // Prepare: a flush at T0, then the clock set back 1 ms (Lambda: flushMs 0) and 10 s (a local timer)
+    const store = new MemoryTallies();
+    const clock = clockAt(T0);
+    const atEveryRequest = new DecisionCounter(store, clock);
+    const onATimer = new DecisionCounter(store, clock, 5 * SECOND);
+    await atEveryRequest.flush();
+    await onATimer.flush();
+    clock.t = T0 - 1;
+    atEveryRequest.add([decision()]);
+    await atEveryRequest.flushIfDue();
+    clock.t = T0 - 10 * SECOND;
+    onATimer.add([decision()]);
+    await onATimer.flushIfDue();
+
+    // Assess: both wrote their counts instead of waiting for the clock to catch up
+    expect(store.writes).toHaveLength(2);
+  });
+
   it('keeps a flush that failed and writes it again, under the same id, with the next one', async () => {
     // Prepare
     const store = new MemoryTallies();
