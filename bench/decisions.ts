@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --concurrency 32 --customers 5000 --decisions 20000 --batch-size 500
  *   --batch-concurrency 1 --warmup 1000 --rounds 4 --max-seconds 0 --seed 42 --sends 20
- *   --only floor,rlf,governor,engaged,single,batch,start-single,start-batch,start-batches,item]`
+ *   --only floor,rlf,governor,engaged,unarchived,single,batch,start-single,start-batch,start-batches,
+ *   item]`
  *   (also: uncounted, noop, append)
  *
  * Decisions per second, latency, DynamoDB calls and write units per decision, side by side, in one run on
@@ -11,7 +12,8 @@
  * - Governor's decision path in-process (`sendMessages` on the real adapters), wired as the send handler
  *   wires it (SQS queue, deferred store, decision counter), and (on request) with a no-op queue and no
  *   counter, or the customer-item append alone; and with fatigue and a two-arm experiment in its
- *   policy whose arms decide as it does (the same decisions, with their work: `engaged`);
+ *   policy whose arms decide as it does (the same decisions, with their work: `engaged`), and without
+ *   the archive (`unarchived`);
  * - Governor through the local HTTP API (`startLocalStack` in a process of its own), one message per
  *   request and batches; and through `npm start` itself, the same, plus one batch in flight per API
  *   instance;
@@ -58,6 +60,7 @@ const DEFAULT_LINES: LineId[] = [
   'rlf',
   'governor',
   'engaged',
+  'unarchived',
   'single',
   'batch',
   'start-single',

@@ -66,6 +66,11 @@ export async function inProcessLines(
       'governor in-process + engagement',
       await engagedDeps(governor, handlerDeps),
     );
+  if (runs('unarchived'))
+    await inProcess('unarchived', 'x', 'governor in-process, no archive', {
+      ...handlerDeps,
+      archive: undefined,
+    });
   if (runs('uncounted'))
     await inProcess('uncounted', 'u', 'governor in-process, counting off', {
       ...handlerDeps,

@@ -7,6 +7,7 @@ export const LINES = [
   'rlf',
   'governor',
   'engaged',
+  'unarchived',
   'uncounted',
   'noop',
   'append',

@@ -168,6 +168,7 @@ export function printReport(input: ReportInput): void {
       `batch ${ratio('start-batch', floor)}, one batch per API instance ${ratio('start-batches', floor)}, single ${ratio('start-single', floor)} the floor`,
   );
   console.log(`counting on/off (in-process, same run): ${ratio('governor', byId.get('uncounted'))}`);
+  console.log(`archive on/off (in-process, same run): ${ratio('governor', byId.get('unarchived'))}`);
   console.log(
     `fatigue and an experiment on/off (in-process, same run): ${ratio('engaged', byId.get('governor'))}; ` +
       `with them vs floor ${ratio('engaged', floor)}`,
