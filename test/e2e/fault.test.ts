@@ -35,14 +35,14 @@ let receiver: WebhookReceiver;
 let running: Running | undefined;
 
 /** Starts `npm start` (local/main.ts) as a child process on the data folder; resolves once it serves. */
-function startGovernor(): Promise<Running> {
+function startGovernor(webhookTimeoutMs = 3000): Promise<Running> {
   return startGovernorProcess({
     GOVERNOR_DATA_DIR: dataDir,
     GOVERNOR_ADMIN_KEY: ADMIN_KEY,
     GOVERNOR_HASH_SECRET: HASH_SECRET,
     GOVERNOR_WEBHOOK_URL: receiver.url,
     GOVERNOR_WEBHOOK_SECRET: SECRET,
-    GOVERNOR_WEBHOOK_TIMEOUT_MS: '3000',
+    GOVERNOR_WEBHOOK_TIMEOUT_MS: String(webhookTimeoutMs),
     GOVERNOR_RELEASE_INTERVAL_S: '1',
     GOVERNOR_POLICY_TTL_MS: '0',
   });
@@ -135,7 +135,9 @@ describe('a SIGKILL in the middle of a run', () => {
 
     // Restart on the same data, then finish the run: every batch not answered is sent (again).
     receiver.delayMs = 0;
-    running = await startGovernor();
+    // With time to spare for a receiver on a loaded machine: a timeout after the restart would be a
+    // slow provider's repeat (slow-provider.test.ts), not a repeat the kill caused.
+    running = await startGovernor(30_000);
     const recovered = /Recovered (\d+) undelivered messages/.exec(running.output.join(''));
     for (const batch of batches) if (batch.some((m) => !answered.has(m.messageId))) await sendBatch(batch);
     await Promise.all(Array.from({ length: OPTED_OUT }, (_, c) => optOut(c)));

@@ -71,7 +71,8 @@ describe('npm start', () => {
       Array.from({ length: 12 }, (_, i) => send(running!, `after-kill-${i}`)),
     );
     expect(statuses.every((s) => s === 200)).toBe(true);
-    expect(await running.kill('SIGTERM')).toBe(0);
+    const code = await running.kill('SIGTERM');
+    expect(code, running.output.join('')).toBe(0);
     expect(running.output.join('')).toMatch(/Governor stopped/);
     for (const pid of [pids.engines, pids.workers, Number(replacement)]) expect(isRunning(pid)).toBe(false);
   }, 120_000);
