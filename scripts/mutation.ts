@@ -32,6 +32,7 @@ const FILES: Record<string, { tests: string[]; propertyScale?: string }> = {
   },
   decision: { tests: ['decision', 'frequency-caps', 'explain', 'quiet-hours', 'fatigue', 'experiments'] },
   'default-policy': { tests: ['default-policy', 'policy-cache'] },
+  digests: { tests: ['digests', 'digests-deadline', 'digests-rules', 'dry-run-preemption'] },
   'dry-run-result': { tests: ['api-document'] },
   'dry-run': { tests: ['api-document'] },
   duration: { tests: ['duration', 'schemas', 'decision'] },
