@@ -226,6 +226,18 @@ describe('a SIGKILL in the middle of a run', () => {
     expect(deferredAtKill).toBeGreaterThan(100);
     expect(Number(recovered?.[1] ?? 0)).toBeGreaterThan(0);
 
+    // What did not settle, should anything not have: by state, and a few of them with what the receiver got.
+    const unsettled = [...states].filter(([, s]) => s === 'lost' || s === 'pending' || s === 'queued');
+    if (unsettled.length > 0) {
+      const byState = new Map<string, number>();
+      for (const [, state] of unsettled) byState.set(state, (byState.get(state) ?? 0) + 1);
+      console.error(
+        `fault test: not settled: ${[...byState].map(([state, n]) => `${state} ${n}`).join(', ')}; held ${held}; e.g. ${unsettled
+          .slice(0, 8)
+          .map(([id, s]) => `${id} ${s}${receiver.arrivals.has(id) ? ' (received)' : ''}`)
+          .join(', ')}`,
+      );
+    }
     // Exactly one terminal state each.
     expect(count((s) => s === 'lost' || s === 'pending' || s === 'queued')).toBe(0);
     expect(count((s) => s === 'dead-lettered')).toBe(0);
