@@ -2,7 +2,7 @@
  * Fixture builders for the domain's unit tests: sensible defaults, every field overridable, times as
  * explicit epoch milliseconds (never the wall clock of the machine running the tests).
  */
-import type { FeedbackType, LogEntry, PolicyLookup } from '#shared/domain/customer-log.ts';
+import type { EntryResult, FeedbackType, LogEntry, PolicyLookup } from '#shared/domain/customer-log.ts';
 import {
   type CompiledPolicy,
   type CustomerView,
@@ -132,3 +132,19 @@ export function seeded(seed: number) {
     },
   };
 }
+
+/** A message entry of the category `news` (the digests' tests roll these into digests). */
+export const newsEntry = (when: number, key: string, more: Parameters<typeof messageEntry>[1] = {}) =>
+  messageEntry(when, { key, category: 'news', ...more });
+
+/** The verdict a replay gave the message under `key`. */
+export const verdictOf = (results: EntryResult[], key: string) => {
+  const r = results.find((x) => x.type === 'message' && x.key === key);
+  return r?.type === 'message' ? r.decided.verdict : undefined;
+};
+
+/** The replay's first release that was not stale. */
+export const releasedOf = (results: EntryResult[]) => {
+  const r = results.find((x) => x.type === 'release');
+  return r?.type === 'release' && !r.stale ? r : undefined;
+};

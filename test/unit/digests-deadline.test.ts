@@ -9,7 +9,6 @@ import { ARCHIVE_RECORD_VERSION, type ArchiveRecord } from '#shared/domain/archi
 import {
   compact,
   DEFAULT_RELEASE_MARGIN_MS,
-  type EntryResult,
   emptyBase,
   type LogEntry,
   replay,
@@ -22,10 +21,13 @@ import {
   HOUR,
   MINUTE,
   messageEntry,
+  newsEntry,
   policies,
   preferencesEntry,
+  releasedOf,
   releaseEntry,
   T0,
+  verdictOf,
 } from './builders.ts';
 
 // One marketing message a day; capped news messages roll into a digest of at most 5, within 1 hour.
@@ -39,8 +41,7 @@ const daily = (more: Parameters<typeof aPolicy>[0] = {}, version = 1) =>
     version,
   );
 const lookup = policies(daily());
-const news = (when: number, key: string, more: Parameters<typeof messageEntry>[1] = {}) =>
-  messageEntry(when, { key, category: 'news', ...more });
+const news = newsEntry;
 
 /** a is sent at T0 (the day's one send); b…f (news, no expiry) come in the next seconds. */
 const FIVE = ['b', 'c', 'd', 'e', 'f'];
@@ -51,14 +52,7 @@ const fiveCapped: LogEntry[] = [
 /** The digest b opens: due an hour after b, its first item. */
 const DEADLINE = T0 + 1000 + HOUR;
 
-const verdictOf = (results: EntryResult[], key: string) => {
-  const r = results.find((x) => x.type === 'message' && x.key === key);
-  return r?.type === 'message' ? r.decided.verdict : undefined;
-};
-const released = (results: EntryResult[]) => {
-  const r = results.find((x) => x.type === 'release');
-  return r?.type === 'release' && !r.stale ? r : undefined;
-};
+const released = releasedOf;
 
 describe("a digest's deadline", () => {
   it('delivers five capped messages under 1/P1D with a PT1H digest as one send at +1 h, counted once', () => {

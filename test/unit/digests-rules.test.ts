@@ -7,7 +7,6 @@ import { decodeBlock, encodeBlock } from '#shared/adapters/dynamodb/entry-codec.
 import {
   compact,
   DEFAULT_RELEASE_MARGIN_MS,
-  type EntryResult,
   emptyBase,
   type LogEntry,
   replay,
@@ -24,13 +23,15 @@ import {
   HOUR,
   MINUTE,
   messageEntry,
+  newsEntry,
   policies,
+  releasedOf,
   releaseEntry,
   T0,
+  verdictOf,
 } from './builders.ts';
 
-const news = (when: number, key: string, more: Parameters<typeof messageEntry>[1] = {}) =>
-  messageEntry(when, { key, category: 'news', ...more });
+const news = newsEntry;
 const newsRule = { id: 'news', match: { category: 'news' }, maxItems: 5, maxWait: 'PT1H' };
 // One marketing message a minute, or one a day; capped news messages roll into a digest.
 const perMinute = (more: Parameters<typeof aPolicy>[0] = {}, version = 1) =>
@@ -38,14 +39,7 @@ const perMinute = (more: Parameters<typeof aPolicy>[0] = {}, version = 1) =>
 const daily = (more: Parameters<typeof aPolicy>[0] = {}) =>
   aPolicy({ caps: [{ id: 'daily', limit: 1, window: 'P1D' }], digests: [newsRule], ...more });
 
-const verdictOf = (results: EntryResult[], key: string) => {
-  const r = results.find((x) => x.type === 'message' && x.key === key);
-  return r?.type === 'message' ? r.decided.verdict : undefined;
-};
-const released = (results: EntryResult[]) => {
-  const r = results.find((x) => x.type === 'release');
-  return r?.type === 'release' && !r.stale ? r : undefined;
-};
+const released = releasedOf;
 /** The digest b opens under `daily`, a having taken the day's slot at T0: forced at its deadline. */
 const DEADLINE = T0 + 1000 + HOUR;
 

@@ -3,7 +3,6 @@ import { decodeBlock, encodeBlock } from '#shared/adapters/dynamodb/entry-codec.
 import {
   compact,
   DEFAULT_RELEASE_MARGIN_MS,
-  type EntryResult,
   emptyBase,
   type LogEntry,
   replay,
@@ -15,10 +14,12 @@ import {
   DAY,
   MINUTE,
   messageEntry,
+  newsEntry,
   policies,
   preferencesEntry,
   releaseEntry,
   T0,
+  verdictOf,
 } from './builders.ts';
 
 // One marketing message a minute; capped news messages roll into a digest of at most 5, within 1 hour.
@@ -28,8 +29,7 @@ const digestPolicy = (maxItems = 5, maxWait = 'PT1H') =>
     digests: [{ id: 'news', match: { category: 'news' }, maxItems, maxWait }],
   });
 const lookup = policies(digestPolicy());
-const news = (when: number, key: string, more: Parameters<typeof messageEntry>[1] = {}) =>
-  messageEntry(when, { key, category: 'news', ...more });
+const news = newsEntry;
 
 /** a is sent at T0; b…f (news, no expiry: a capped one would be dropped) come in the next seconds. */
 const fiveCapped: LogEntry[] = [
@@ -37,10 +37,6 @@ const fiveCapped: LogEntry[] = [
   ...['b', 'c', 'd', 'e', 'f'].map((key, i) => news(T0 + (i + 1) * 1000, key)),
 ];
 
-const verdictOf = (results: EntryResult[], key: string) => {
-  const r = results.find((x) => x.type === 'message' && x.key === key);
-  return r?.type === 'message' ? r.decided.verdict : undefined;
-};
 const digestRelease = (when: number, releaseAt = T0 + MINUTE, id = 'dg_b') =>
   releaseEntry(when, id, releaseAt);
 
